@@ -1,0 +1,63 @@
+/*
+ * codec.h: reports to Avro single-object encoding and back.
+ *
+ *   C3 01 | 8-byte little-endian CRC-64-AVRO fingerprint of the writer
+ *   schema's canonical form | Avro binary datum
+ *
+ * Decoding resolves any known writer schema (v1, v2, ...) to the newest
+ * reader schema with avro-c's resolver. Each way bytes can be wrong is a
+ * distinct error (HO_ERR_BAD_MARKER, _UNKNOWN_SCHEMA, _TRUNCATED, _TRAILING,
+ * _NOT_AVRO), never a crash, never a partial report. A codec is not
+ * thread-safe: one per thread. It reuses its avro-c values across calls.
+ */
+#ifndef HO_CODEC_H
+#define HO_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "handover/buf.h"
+#include "handover/err.h"
+#include "handover/report.h"
+#include "handover/schema.h"
+
+#define HO_SOE_MAGIC0 0xC3
+#define HO_SOE_MAGIC1 0x01
+#define HO_SOE_HEADER 10
+
+typedef struct ho_codec_s ho_codec_t;
+
+/* A codec over the embedded registry; writer = newest schema. */
+ho_codec_t *ho_codec_new(char *errstr, size_t errstr_size);
+void ho_codec_destroy(ho_codec_t *codec);
+ho_schema_registry_t *ho_codec_registry(ho_codec_t *codec);
+
+/* Choose the writer schema: "v1", "v2", or a path to an .avsc file (added to
+ * the registry; must be readable as the newest schema). */
+ho_err_t ho_codec_set_writer(ho_codec_t *codec, const char *spec, char *errstr,
+                             size_t errstr_size);
+const ho_schema_t *ho_codec_writer(const ho_codec_t *codec);
+
+/* Append the single-object encoding of r to out. Fields the writer schema
+ * lacks (v1 has no inmates_by_destination) are dropped. */
+ho_err_t ho_codec_encode(ho_codec_t *codec, const ho_report_t *r, ho_buf_t *out, char *errstr,
+                         size_t errstr_size);
+
+/* Decode one value into out (cleared first; on error out is left cleared).
+ * out->schema_version says which schema wrote it. The decoded report is also
+ * validated (ho_report_validate): a well-formed datum that breaks a rule is
+ * HO_ERR_INVALID. */
+ho_err_t ho_codec_decode(ho_codec_t *codec, const void *data, size_t len, ho_report_t *out,
+                         char *errstr, size_t errstr_size);
+
+/* Peek at the header only: HO_OK and *fp, or BAD_MARKER / TRUNCATED. */
+ho_err_t ho_soe_fingerprint(const void *data, size_t len, uint64_t *fp);
+
+/* Fill an avro-c value of the codec's newest (reader) schema from r, and
+ * back: used by Avro object container files (replay --export, produce's
+ * import of such files). */
+ho_err_t ho_codec_report_to_value(ho_codec_t *codec, const ho_report_t *r, avro_value_t *val,
+                                  char *errstr, size_t errstr_size);
+ho_err_t ho_codec_value_to_report(ho_codec_t *codec, avro_value_t *val, ho_report_t *out,
+                                  char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * report.h: one report about one transfer operation, in memory. This is the
+ * decoded form of schemas/transfer_report.v2.avsc (v1 data resolves to it
+ * with an empty inmates_by_destination). Every string is owned by the report
+ * and freed by ho_report_clear().
+ */
+#ifndef HO_REPORT_H
+#define HO_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "handover/err.h"
+
+/* Validation bounds (the foundation issue's rules). */
+#define HO_INMATES_MAX 100000
+#define HO_AIRCRAFT_MAX 1000
+#define HO_DESTINATIONS_MAX 64
+#define HO_PERSONS_MAX 1000
+#define HO_BY_DEST_MAX 64
+#define HO_ID_MAX 128      /* report_id, transfer_id: bytes */
+#define HO_STR_MAX 512     /* source, authority, city, name, affiliation: bytes */
+
+typedef struct ho_person_s {
+        char *name;        /* non-empty */
+        char *affiliation; /* NULL when null */
+} ho_person_t;
+
+typedef struct ho_city_count_s {
+        char *city;
+        int32_t count;
+} ho_city_count_t;
+
+typedef struct ho_report_s {
+        char *report_id;   /* never NULL once parsed or decoded */
+        char *transfer_id;
+        int32_t occurred_on;          /* days since 1970-01-01 (Avro date) */
+        int64_t reported_at;          /* ms since epoch, UTC (timestamp-millis) */
+        char *source;
+        char origin_country[3];       /* ISO 3166-1 alpha-2, NUL-terminated */
+        char destination_country[3];
+        int32_t inmate_count;
+        bool has_aircraft_count;
+        int32_t aircraft_count;       /* valid when has_aircraft_count */
+        char **destinations;
+        size_t n_destinations;
+        bool has_cumulative_total;
+        int32_t cumulative_total;     /* valid when has_cumulative_total */
+        char *authority;              /* NULL when null */
+        ho_person_t *persons;
+        size_t n_persons;
+        ho_city_count_t *by_destination; /* v2 inmates_by_destination, sorted by city */
+        size_t n_by_destination;
+        int schema_version;           /* writer schema: 1, 2, or 0 when unknown/not decoded */
+} ho_report_t;
+
+void ho_report_init(ho_report_t *r);
+/* Free every member and re-init. Safe on an initialised, empty report. */
+void ho_report_clear(ho_report_t *r);
+/* Deep copy src into dst (dst must be initialised; its old members are freed). */
+ho_err_t ho_report_copy(ho_report_t *dst, const ho_report_t *src);
+
+/* Which report is a transfer's current state: > 0 when a is later than b
+ * (greater reported_at, ties broken by the greater report_id, bytewise),
+ * < 0 when b is later, 0 when they are the same report. */
+int ho_report_cmp_latest(const ho_report_t *a, const ho_report_t *b);
+
+/* Dates and times. Parsers return HO_ERR_INVALID on anything that is not a
+ * real calendar date / RFC 3339 time with a zone ("Z" or +hh:mm). */
+ho_err_t ho_date_parse(const char *s, int32_t *days);
+void ho_date_format(int32_t days, char out[11]);               /* "YYYY-MM-DD" */
+ho_err_t ho_time_parse_rfc3339(const char *s, int64_t *ms);
+void ho_time_format_rfc3339(int64_t ms, char out[32]);         /* "2026-01-21T05:47:00Z" or with .mmm */
+
+#endif
