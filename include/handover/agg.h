@@ -2,31 +2,32 @@
  * agg.h: the aggregation engine shared by handover-aggregate and
  * handover-replay. It folds a batch of reports from ONE partition in memory
  * and applies the batch's effect to Redis in one atomic, fenced step together
- * with the partition's next offset.
+ * with the partition's next offset. The full key contract and the design are
+ * in docs/aggregate.md.
  *
- * Keys (the public read contract, see README "Redis keys"): every key is
- * "{P}:" NS NAME, where P is the prefix (a Redis Cluster hash tag, so one
- * script may touch them all) and NS is "" for the live keys or a namespace
- * such as "staging:" used by replay while it builds.
+ * Keys: every key is "{P}:" NS NAME, where P is the prefix (a Redis Cluster
+ * hash tag, so one script may touch them all) and NS is "" for the live keys
+ * or a namespace such as "staging:" used by replay while it builds.
  *
- * One apply, per batch:
- *   1. read (one pipelined round trip): the current state JSON of every
- *      transfer the batch touches (HMGET {P}:transfers), their revisions
- *      (HMGET {P}:transfer_revs), and which of the batch's report ids were
- *      applied before (SMISMEMBER {P}:report_ids "transfer_id report_id");
+ * One apply, per batch (ho_agg_batch_commit):
+ *   1. read (one pipelined round trip): the stored offset, the current state
+ *      JSON of every transfer the batch touches (HMGET {P}:transfers), their
+ *      revisions (HMGET {P}:transfer_revs), and which of the batch's report
+ *      ids were applied before (SMISMEMBER {P}:report_ids "tid rid");
  *   2. compute in C: new current states and the summed counter deltas;
  *   3. EVALSHA one Lua script that checks the fence (stored offset of
- *      "topic:partition" == the batch's start offset, or absent when the
- *      batch starts from "none") and the revisions read in step 1, and only
+ *      "topic:partition" == the batch's start offset, absent when the batch
+ *      starts from HO_OFFSET_NONE) and the revisions read in step 1, and only
  *      then writes states, deltas, report ids and the new offset, and
- *      PUBLISHes to {P}:updates. A failed fence returns HO_ERR_FENCED (the
- *      caller drops its position and re-reads the stored offset); a moved
- *      revision makes the engine refold and retry internally.
+ *      PUBLISHes to {P}:updates.
+ *
+ * Threads: an ho_agg_t and its batches are used from one thread.
  */
 #ifndef HO_AGG_H
 #define HO_AGG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "handover/err.h"
 #include "handover/redis.h"
@@ -35,57 +36,111 @@
 #define HO_OFFSET_NONE (-1) /* no stored offset: start from the beginning */
 
 /* Key names after "{P}:" NS, NULL-terminated. Every key the engine writes,
- * including internal bookkeeping (transfer_revs, report_ids, dates...), so
- * replay can build and promote a complete set. */
+ * including internal bookkeeping (transfer_revs, report_ids, transfers_by_date,
+ * transfer_dates) and offsets, so replay can build and promote a complete set.
+ * The pub/sub channel "updates" is not a key and is not listed. */
 extern const char *const ho_agg_key_names[];
 
 typedef struct ho_agg_conf_s {
-        const char *prefix;     /* P, e.g. "handover" */
-        const char *ns;         /* "" (live) or e.g. "staging:" */
+        const char *prefix;     /* P, e.g. "handover" (copied) */
+        const char *ns;         /* "" or NULL (live) or e.g. "staging:" (copied) */
         size_t max_batch_msgs;  /* 0: default (5000) */
         size_t max_batch_bytes; /* 0: default (8 MB of encoded values) */
         int max_batch_ms;       /* 0: default (50 ms from the first message) */
+        int timeout_ms;         /* Redis connect/command timeout; 0: default (5000) */
+        int max_conflicts;      /* refolds per commit before HO_ERR_CONFLICT; 0: default (16) */
 } ho_agg_conf_t;
 
 typedef struct ho_agg_s ho_agg_t;
+typedef struct ho_agg_batch_s ho_agg_batch_t;
 
-/* url is copied. Connects lazily; reconnects on the next call after a
- * connection error. NULL + errstr on bad config. Free with ho_agg_destroy(). */
+/* conf and url are copied. Connects lazily; after a connection error the
+ * context is freed and the next call reconnects. NULL + errstr on bad config
+ * (empty prefix, prefix containing '{' or '}'). Free with ho_agg_destroy(),
+ * after every batch made from it. */
 ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char *errstr,
                      size_t errstr_size);
 void ho_agg_destroy(ho_agg_t *agg);
 
-/* Write "{P}:" NS name into out. */
+/* Write "{P}:" NS name into out (truncated to out_size). */
 void ho_agg_key(const ho_agg_t *agg, const char *name, char *out, size_t out_size);
 
-/* The stored next offset of topic:partition, or HO_OFFSET_NONE. */
+/* The stored next offset of topic:partition (HGET {P}:offsets), or
+ * HO_OFFSET_NONE when absent. HO_ERR_REDIS (retriable) on Redis errors. */
 ho_err_t ho_agg_offset_get(ho_agg_t *agg, const char *topic, int32_t partition, int64_t *next,
                            char *errstr, size_t errstr_size);
 
-/* Batches: begin, add/reject messages in offset order, then commit or abort.
- * start_offset is the stored offset the batch continues from (as returned by
- * ho_agg_offset_get, HO_OFFSET_NONE included): it is the fence. */
-void ho_agg_batch_begin(ho_agg_t *agg, const char *topic, int32_t partition, int64_t start_offset);
-/* Fold one decoded report (copied as needed; r stays the caller's). */
-ho_err_t ho_agg_batch_add(ho_agg_t *agg, const ho_report_t *r, int64_t offset, size_t value_bytes);
-/* Count a message that went to the dead letter topic (adds to totals.rejected). */
-void ho_agg_batch_reject(ho_agg_t *agg, int64_t offset);
-size_t ho_agg_batch_count(const ho_agg_t *agg);
+/*
+ * Batches: one open batch per partition (a consumer interleaves partitions).
+ * Add or reject messages in offset order, then commit. A batch keeps its
+ * allocations across commits, so a worker holds one batch per assigned
+ * partition for as long as it owns it.
+ */
+
+/* start_offset is the stored offset the batch continues from (as returned by
+ * ho_agg_offset_get, HO_OFFSET_NONE included): it is the fence. topic is
+ * copied. NULL on out of memory. Free with ho_agg_batch_destroy(). */
+ho_agg_batch_t *ho_agg_batch_new(ho_agg_t *agg, const char *topic, int32_t partition,
+                                 int64_t start_offset);
+void ho_agg_batch_destroy(ho_agg_batch_t *b);
+
+/* Empty the batch and make it continue from start_offset (after
+ * HO_ERR_FENCED, or on reassignment, with a freshly read offset). */
+void ho_agg_batch_reset(ho_agg_batch_t *b, int64_t start_offset);
+
+/* Fold one decoded, valid report at offset (r is copied as needed and stays
+ * the caller's). value_bytes counts toward the byte cap. HO_ERR_NOMEM, or
+ * HO_ERR_INVALID for a report without ids (the batch is unchanged then). */
+ho_err_t ho_agg_batch_add(ho_agg_batch_t *b, const ho_report_t *r, int64_t offset,
+                          size_t value_bytes);
+/* Count a message at offset that went to the dead letter topic (adds to
+ * totals.rejected when committed). Call only once the dead letter is delivered. */
+void ho_agg_batch_reject(ho_agg_batch_t *b, int64_t offset);
+
+/* Messages added or rejected since the last commit/reset. */
+size_t ho_agg_batch_count(const ho_agg_batch_t *b);
+/* The fence: the stored offset this batch continues from. */
+int64_t ho_agg_batch_start_offset(const ho_agg_batch_t *b);
+/* Offset of the last message added or rejected + 1, or the start offset when
+ * empty: what to pass to commit. */
+int64_t ho_agg_batch_next_offset(const ho_agg_batch_t *b);
 /* True when the batch reached its message or byte cap, or its time cap
  * counted from the first message. */
-bool ho_agg_batch_full(const ho_agg_t *agg);
-/* Apply atomically with next_offset (offset of the last message + 1).
- * HO_OK: applied and the batch is empty again. HO_ERR_FENCED: nothing
- * written, batch dropped. HO_ERR_REDIS: nothing written (or unknown: the
- * caller retries the SAME batch, and the fence makes a retry of an applied
- * batch come back HO_ERR_FENCED... which is why commit first checks whether
- * the stored offset already equals next_offset and then returns HO_OK). */
-ho_err_t ho_agg_batch_commit(ho_agg_t *agg, int64_t next_offset, char *errstr, size_t errstr_size);
-void ho_agg_batch_abort(ho_agg_t *agg);
+bool ho_agg_batch_full(const ho_agg_batch_t *b);
+/* Milliseconds until the time cap (0 when reached), or -1 when empty: a
+ * bound for the consumer's poll timeout. */
+int ho_agg_batch_remaining_ms(const ho_agg_batch_t *b);
+
+/*
+ * Apply atomically with next_offset (normally ho_agg_batch_next_offset()).
+ *   HO_OK: applied (or found already applied: a retry whose first reply was
+ *     lost, seen as stored offset == next_offset). The batch is empty and
+ *     continues from next_offset.
+ *   HO_ERR_FENCED: the stored offset is neither the start nor next_offset:
+ *     another worker owns the partition. Nothing written; the batch is emptied
+ *     and the caller re-reads its position (ho_agg_offset_get, then
+ *     ho_agg_batch_reset, and seek).
+ *   HO_ERR_REDIS: Redis unreachable or failing (retriable): nothing written,
+ *     or unknown; the batch is kept: retry the SAME commit after a backoff.
+ *   HO_ERR_CONFLICT: transfers kept moving under us (other partitions writing
+ *     them) more than max_conflicts times; the batch is kept: retry.
+ *   HO_ERR_NOMEM: fatal.
+ * An empty batch with next_offset == start offset is HO_OK without a round
+ * trip; an empty batch with a greater next_offset just advances the offset.
+ */
+ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errstr,
+                             size_t errstr_size);
 
 typedef struct ho_agg_stats_s {
-        uint64_t batches, reports, duplicates, rejected, fenced, conflicts;
+        uint64_t batches;    /* commits that wrote */
+        uint64_t reports;    /* new distinct reports applied */
+        uint64_t duplicates; /* reports already applied (in Redis or earlier in the batch) */
+        uint64_t rejected;   /* dead-lettered messages counted */
+        uint64_t already;    /* commits found already applied (retries) */
+        uint64_t fenced;     /* commits refused by the fence */
+        uint64_t conflicts;  /* refolds after a revision moved */
 } ho_agg_stats_t;
+/* Cumulative over the ho_agg_t's life, all batches. */
 void ho_agg_stats(const ho_agg_t *agg, ho_agg_stats_t *out);
 
 #endif
