@@ -1,0 +1,405 @@
+/*
+ * handover-stats: read a prefix's live counters from Redis, as a table, as
+ * JSON, following {P}:updates, as an audit of the claimed cumulative totals,
+ * or one transfer's state. Thin: flags and output; the logic is lib/stats.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "handover/conf.h"
+#include "handover/log.h"
+#include "handover/redis.h"
+#include "handover/stats.h"
+
+static volatile sig_atomic_t ho_stop;
+
+static void ho_on_signal(int sig) {
+        (void)sig;
+        ho_stop = 1;
+}
+
+static void usage(FILE *fp, const char *prog) {
+        fprintf(fp,
+                "usage: %s [options]\n"
+                "\n"
+                "Show the live counters a prefix holds in Redis.\n"
+                "\n"
+                "options:\n"
+                "  -r REDIS_URL     redis://[user:password@]host:port[/db] or unix:///path\n"
+                "                   (env HANDOVER_REDIS)\n"
+                "  -p PREFIX        Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
+                "  -b BROKERS       also show how far the stored offsets lag behind the topic\n"
+                "  -t TOPIC         topic for the lag (env HANDOVER_TOPIC, default %s)\n"
+                "  -X key=value     librdkafka property for the lag query (repeatable)\n"
+                "  -c FILE          librdkafka properties file\n"
+                "  --json           one JSON object (totals, the by-* counters,\n"
+                "                   largest_transfers, audit, and lag with -b)\n"
+                "  --top N          rows of the long lists and largest transfers (default 10,\n"
+                "                   0 for all)\n"
+                "  --watch          redraw on every update published on {PREFIX}:updates\n"
+                "  --interval S     with --watch, also redraw every S seconds (default 2)\n"
+                "  --audit          check every claimed cumulative_total against the sum of\n"
+                "                   the current inmate counts on its route up to its date\n"
+                "  --transfer ID    one transfer's current state and report count\n"
+                "  -h               this help\n"
+                "  -V               versions\n"
+                "\n"
+                "exit codes: 0 ok, 1 runtime failure (Redis unreachable, no data, unknown\n"
+                "transfer), 2 usage, 3 --audit found a claim that disagrees\n"
+                "see docs/replay-stats.md\n",
+                prog, HO_DEFAULT_PREFIX, HO_DEFAULT_TOPIC);
+}
+
+static int64_t ho_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct ho_stats_run_s {
+        const char *prefix;
+        const char *topic;
+        size_t top;
+        bool json, audit, watch, tty;
+        ho_redis_url_t url;
+        redisContext *c;
+        rd_kafka_t *rk; /* NULL without -b */
+} ho_stats_run_t;
+
+/* One rendering of the counters. Returns an exit code: 0, 1, or 3 for a
+ * failed audit. In watch mode errors are printed and the caller carries on. */
+static int ho_stats_once(ho_stats_run_t *run) {
+        char errstr[512];
+        json_t *snap = NULL, *lag = NULL;
+        ho_stats_audit_t *audit = NULL;
+        ho_err_t err;
+        int rc = HO_EXIT_OK;
+
+        if (!run->c) {
+                run->c = ho_redis_connect(&run->url, 5000, errstr, sizeof(errstr));
+                if (!run->c) {
+                        fprintf(stderr, "handover-stats: %s\n", errstr);
+                        return HO_EXIT_FAIL;
+                }
+        }
+        err = ho_stats_snapshot(run->c, run->prefix, "", run->top, &snap, errstr, sizeof(errstr));
+        if (err == HO_OK && run->rk)
+                err = ho_stats_lag(run->rk, run->topic, json_object_get(snap, "offsets"), 5000,
+                                   &lag, errstr, sizeof(errstr));
+        if (err == HO_OK && (run->json || run->audit))
+                err = ho_stats_audit_scan(run->c, run->prefix, "", &audit, errstr,
+                                          sizeof(errstr));
+        if (err != HO_OK) {
+                fprintf(stderr, "handover-stats: %s\n", errstr);
+                if (err == HO_ERR_REDIS) { /* reconnect on the next round */
+                        redisFree(run->c);
+                        run->c = NULL;
+                }
+                json_decref(snap);
+                return HO_EXIT_FAIL;
+        }
+        if (run->watch && run->tty)
+                fputs("\033[H\033[2J", stdout);
+        if (run->json) {
+                json_t *out = json_object();
+                static const char *const members[] = {
+                        "totals", "inmates_by_month", "inmates_by_route",
+                        "transfers_by_destination", "inmates_by_destination",
+                        "persons_by_affiliation", "largest_transfers", NULL};
+                for (int i = 0; members[i]; i++)
+                        json_object_set(out, members[i], json_object_get(snap, members[i]));
+                json_object_set_new(out, "audit", ho_stats_audit_json(audit));
+                if (lag)
+                        json_object_set(out, "lag", lag);
+                /* one object per line: --watch --json is JSON Lines */
+                json_dumpf(out, stdout, run->watch ? JSON_COMPACT : JSON_INDENT(2));
+                fputc('\n', stdout);
+                json_decref(out);
+        } else {
+                ho_stats_print_table(stdout, run->prefix, snap, lag, ho_now_ms(), run->top);
+                if (run->audit) {
+                        fputc('\n', stdout);
+                        ho_stats_audit_print(stdout, audit);
+                }
+                if (run->watch && !run->tty)
+                        fputc('\n', stdout);
+        }
+        fflush(stdout);
+        if (run->audit && ho_stats_audit_disagree(audit))
+                rc = HO_STATS_EXIT_AUDIT;
+        ho_stats_audit_destroy(audit);
+        json_decref(lag);
+        json_decref(snap);
+        return rc;
+}
+
+/* Wait up to ms for a message on the subscribed connection; drains every
+ * message already there so a burst of updates causes one redraw. 1 when a
+ * message came, 0 on timeout or signal, -1 when the connection failed. */
+static int ho_wait_update(redisContext *sub, int ms) {
+        void *reply = NULL;
+        int got = 0;
+
+        for (;;) {
+                if (redisGetReplyFromReader(sub, &reply) != REDIS_OK)
+                        return -1;
+                if (reply) {
+                        freeReplyObject(reply);
+                        reply = NULL;
+                        got = 1;
+                        continue;
+                }
+                if (got)
+                        return 1;
+                struct pollfd pfd = {.fd = sub->fd, .events = POLLIN};
+                int n = poll(&pfd, 1, ms);
+                if (n < 0 && errno == EINTR)
+                        return 0;
+                if (n < 0)
+                        return -1;
+                if (n == 0)
+                        return 0;
+                if (redisBufferRead(sub) != REDIS_OK)
+                        return -1;
+                ms = 0; /* only drain what already arrived */
+                if (redisGetReplyFromReader(sub, &reply) != REDIS_OK)
+                        return -1;
+                if (!reply)
+                        return 0; /* a partial message: redraw on the interval */
+                freeReplyObject(reply);
+                reply = NULL;
+                got = 1;
+        }
+}
+
+static redisContext *ho_subscribe(ho_stats_run_t *run) {
+        char errstr[512], chan[512];
+        redisContext *sub = ho_redis_connect(&run->url, 5000, errstr, sizeof(errstr));
+        if (!sub) {
+                fprintf(stderr, "handover-stats: %s\n", errstr);
+                return NULL;
+        }
+        ho_stats_key(run->prefix, "", "updates", chan, sizeof(chan));
+        redisReply *r = redisCommand(sub, "SUBSCRIBE %s", chan);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+                fprintf(stderr, "handover-stats: redis: SUBSCRIBE \"%s\": %s\n", chan,
+                        r ? r->str : sub->errstr);
+                if (r)
+                        freeReplyObject(r);
+                redisFree(sub);
+                return NULL;
+        }
+        freeReplyObject(r);
+        /* the subscribed connection waits for messages as long as it likes */
+        struct timeval none = {0, 0};
+        redisSetTimeout(sub, none);
+        return sub;
+}
+
+static int ho_watch(ho_stats_run_t *run, double interval) {
+        redisContext *sub = NULL;
+        int ms = (int)(interval * 1000);
+        while (!ho_stop) {
+                if (!sub && !(sub = ho_subscribe(run))) {
+                        /* Redis is down: try again after the interval, keep watching */
+                        poll(NULL, 0, ms);
+                        continue;
+                }
+                ho_stats_once(run);
+                if (ho_wait_update(sub, ms) < 0) {
+                        fprintf(stderr, "handover-stats: redis: subscription lost: %s\n",
+                                sub->errstr[0] ? sub->errstr : "connection closed");
+                        redisFree(sub);
+                        sub = NULL;
+                }
+        }
+        if (sub)
+                redisFree(sub);
+        return HO_EXIT_OK;
+}
+
+int main(int argc, char **argv) {
+        const char *prog = argv[0];
+        ho_log_init(prog);
+        const char *redis = ho_env("HANDOVER_REDIS", NULL);
+        const char *brokers = NULL, *transfer = NULL;
+        double interval = 2.0;
+        long long top = 10;
+        char errstr[512];
+        ho_stats_run_t run = {.prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX),
+                              .topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC)};
+        rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+        int opt, rc = HO_EXIT_OK;
+
+        enum { OPT_JSON = 256, OPT_WATCH, OPT_INTERVAL, OPT_AUDIT, OPT_TRANSFER, OPT_TOP };
+        static const struct option longopts[] = {
+                {"json", no_argument, NULL, OPT_JSON},
+                {"watch", no_argument, NULL, OPT_WATCH},
+                {"interval", required_argument, NULL, OPT_INTERVAL},
+                {"audit", no_argument, NULL, OPT_AUDIT},
+                {"transfer", required_argument, NULL, OPT_TRANSFER},
+                {"top", required_argument, NULL, OPT_TOP},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {NULL, 0, NULL, 0}};
+        while ((opt = getopt_long(argc, argv, "r:p:b:t:X:c:hV", longopts, NULL)) != -1) {
+                char *end;
+                switch (opt) {
+                case 'r': redis = optarg; break;
+                case 'p': run.prefix = optarg; break;
+                case 'b': brokers = optarg; break;
+                case 't': run.topic = optarg; break;
+                case 'X':
+                        if (!strcmp(optarg, "list")) {
+                                ho_conf_kafka_list(stdout);
+                                rd_kafka_conf_destroy(kconf);
+                                return HO_EXIT_OK;
+                        }
+                        if (ho_conf_kafka_set(kconf, optarg, errstr, sizeof(errstr))) {
+                                fprintf(stderr, "handover-stats: -X %s: %s\n", optarg, errstr);
+                                rd_kafka_conf_destroy(kconf);
+                                return HO_EXIT_USAGE;
+                        }
+                        break;
+                case 'c':
+                        if (ho_conf_kafka_file(kconf, optarg, errstr, sizeof(errstr))) {
+                                fprintf(stderr, "handover-stats: %s\n", errstr);
+                                rd_kafka_conf_destroy(kconf);
+                                return HO_EXIT_USAGE;
+                        }
+                        break;
+                case OPT_JSON: run.json = true; break;
+                case OPT_WATCH: run.watch = true; break;
+                case OPT_AUDIT: run.audit = true; break;
+                case OPT_TRANSFER: transfer = optarg; break;
+                case OPT_INTERVAL:
+                        interval = strtod(optarg, &end);
+                        if (*end || end == optarg || !(interval >= 0.1 && interval <= 86400)) {
+                                fprintf(stderr,
+                                        "handover-stats: --interval \"%s\": expected seconds "
+                                        "0.1..86400\n",
+                                        optarg);
+                                rd_kafka_conf_destroy(kconf);
+                                return HO_EXIT_USAGE;
+                        }
+                        break;
+                case OPT_TOP:
+                        top = strtoll(optarg, &end, 10);
+                        if (*end || end == optarg || top < 0 || top > 1000000) {
+                                fprintf(stderr,
+                                        "handover-stats: --top \"%s\": expected a count "
+                                        "0..1000000\n",
+                                        optarg);
+                                rd_kafka_conf_destroy(kconf);
+                                return HO_EXIT_USAGE;
+                        }
+                        break;
+                case 'h':
+                        usage(stdout, prog);
+                        rd_kafka_conf_destroy(kconf);
+                        return HO_EXIT_OK;
+                case 'V':
+                        ho_print_version(stdout, "handover-stats");
+                        rd_kafka_conf_destroy(kconf);
+                        return HO_EXIT_OK;
+                default:
+                        usage(stderr, prog);
+                        rd_kafka_conf_destroy(kconf);
+                        return HO_EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "handover-stats: unexpected argument \"%s\" (see -h)\n",
+                        argv[optind]);
+                rd_kafka_conf_destroy(kconf);
+                return HO_EXIT_USAGE;
+        }
+        if (transfer && (run.json || run.watch || run.audit)) {
+                fprintf(stderr, "handover-stats: --transfer shows one transfer; it does not mix "
+                                "with --json, --watch or --audit\n");
+                rd_kafka_conf_destroy(kconf);
+                return HO_EXIT_USAGE;
+        }
+        if (run.watch && run.audit) {
+                fprintf(stderr, "handover-stats: --watch does not mix with --audit (run the "
+                                "audit once; --watch --json includes it)\n");
+                rd_kafka_conf_destroy(kconf);
+                return HO_EXIT_USAGE;
+        }
+        if (!*run.prefix || strchr(run.prefix, '}')) {
+                fprintf(stderr, "handover-stats: -p \"%s\": expected a non-empty prefix without "
+                                "'}'\n",
+                        run.prefix);
+                rd_kafka_conf_destroy(kconf);
+                return HO_EXIT_USAGE;
+        }
+        run.top = (size_t)top;
+        if (ho_redis_url_parse(redis, &run.url, errstr, sizeof(errstr))) {
+                fprintf(stderr, "handover-stats: %s\n", errstr);
+                rd_kafka_conf_destroy(kconf);
+                return HO_EXIT_USAGE;
+        }
+        if (brokers && !transfer) {
+                if (rd_kafka_conf_set(kconf, "bootstrap.servers", brokers, errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                        fprintf(stderr, "handover-stats: -b \"%s\": %s\n", brokers, errstr);
+                        rd_kafka_conf_destroy(kconf);
+                        ho_redis_url_clear(&run.url);
+                        return HO_EXIT_USAGE;
+                }
+                /* only watermark queries: no group, nothing consumed */
+                run.rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
+                if (!run.rk) {
+                        fprintf(stderr, "handover-stats: kafka: %s\n", errstr);
+                        rd_kafka_conf_destroy(kconf);
+                        ho_redis_url_clear(&run.url);
+                        return HO_EXIT_FAIL;
+                }
+                kconf = NULL; /* owned by run.rk now */
+        }
+        if (kconf)
+                rd_kafka_conf_destroy(kconf);
+        run.tty = isatty(STDOUT_FILENO);
+
+        if (transfer) {
+                json_t *st = NULL;
+                ho_err_t err = HO_ERR_REDIS;
+                run.c = ho_redis_connect(&run.url, 5000, errstr, sizeof(errstr));
+                if (run.c)
+                        err = ho_stats_transfer(run.c, run.prefix, transfer, &st, errstr,
+                                                sizeof(errstr));
+                if (err != HO_OK) {
+                        fprintf(stderr, "handover-stats: %s\n", errstr);
+                        rc = HO_EXIT_FAIL;
+                } else {
+                        json_t *n = json_object_get(st, "reports");
+                        fprintf(stderr, "transfer \"%s\": %" JSON_INTEGER_FORMAT " report%s\n",
+                                transfer, json_integer_value(n),
+                                json_integer_value(n) == 1 ? "" : "s");
+                        json_dumpf(st, stdout, JSON_INDENT(2));
+                        fputc('\n', stdout);
+                        json_decref(st);
+                }
+        } else if (run.watch) {
+                struct sigaction sa = {.sa_handler = ho_on_signal}; /* no SA_RESTART: poll wakes */
+                sigemptyset(&sa.sa_mask);
+                sigaction(SIGINT, &sa, NULL);
+                sigaction(SIGTERM, &sa, NULL);
+                rc = ho_watch(&run, interval);
+        } else {
+                rc = ho_stats_once(&run);
+        }
+        if (run.c)
+                redisFree(run.c);
+        if (run.rk)
+                rd_kafka_destroy(run.rk);
+        ho_redis_url_clear(&run.url);
+        return rc;
+}
