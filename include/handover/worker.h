@@ -1,0 +1,81 @@
+/*
+ * worker.h: the aggregation worker's loop (handover-aggregate), kept in lib/
+ * so tests reach it. One worker = one Kafka consumer in a group, one dead
+ * letter producer, one codec and one aggregation engine (agg.h) over one
+ * Redis connection. Single-threaded: every callback runs inside the worker's
+ * own poll calls.
+ *
+ * Exactly once, from the worker's side: Redis holds the truth (counters and
+ * each partition's next offset, applied in one fenced atomic step by agg.h).
+ * On assignment the worker reads each partition's stored offset from Redis
+ * and starts there; Kafka's committed offsets are written afterwards only so
+ * that lag tools see progress.
+ */
+#ifndef HO_WORKER_H
+#define HO_WORKER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <librdkafka/rdkafka.h>
+#include "handover/err.h"
+#include "handover/redis.h"
+
+/* One -X key=value (is_file false) or -c FILE (is_file true). */
+typedef struct ho_worker_kprop_s {
+        bool is_file;
+        const char *value;
+} ho_worker_kprop_t;
+
+typedef struct ho_worker_conf_s {
+        const char *brokers;   /* NULL: bootstrap.servers must be in kconf */
+        const char *topic;     /* source topic (required) */
+        const char *group;     /* consumer group (required) */
+        const char *dlq_topic; /* NULL: topic + ".dlq" */
+        const char *prefix;    /* Redis key prefix (required) */
+        const ho_redis_url_t *redis; /* required; copied by the engine */
+        /* librdkafka settings from -X key=value and -c FILE, applied in order
+         * over the worker's defaults, to the consumer and to the dead letter
+         * producer alike (librdkafka warns about, and ignores, a property
+         * meant for the other kind of client). Strings stay the caller's. */
+        const ho_worker_kprop_t *kprops;
+        size_t n_kprops;
+        size_t batch_max_msgs;  /* 0: engine default */
+        size_t batch_max_bytes; /* 0: engine default */
+        int batch_max_ms;       /* 0: engine default */
+        int stats_interval_s;   /* 0: no stats lines */
+} ho_worker_conf_t;
+
+typedef struct ho_worker_s ho_worker_t;
+
+/* Counters since start (the stats line prints them). */
+typedef struct ho_worker_stats_s {
+        uint64_t messages;     /* messages consumed */
+        uint64_t reports;      /* reports applied (duplicates included) */
+        uint64_t duplicates;   /* reports whose id was applied before */
+        uint64_t batches;      /* batches applied */
+        uint64_t rejected;     /* dead letters delivered and counted */
+        uint64_t fenced;       /* batches dropped because the stored offset moved */
+        uint64_t redis_errors; /* failed applies (retried) */
+        int64_t lag;           /* sum over assigned partitions: high watermark - position */
+} ho_worker_stats_t;
+
+/* Create the consumer, producer, codec and engine; subscribe happens in run.
+ * NULL + errstr on bad configuration (HO_ERR_USAGE class: exit 2) or when a
+ * client cannot be created. conf's strings must outlive the worker. */
+ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t errstr_size);
+
+/* Subscribe and consume until *stop becomes non-zero (set by a signal
+ * handler), then apply complete batches, leave the group (consumer close) and
+ * return HO_OK. Returns HO_ERR_KAFKA on a fatal librdkafka error (errstr
+ * says which); Redis outages and broker outages are retried, never returned. */
+ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr,
+                       size_t errstr_size);
+
+void ho_worker_stats(const ho_worker_t *w, ho_worker_stats_t *out);
+
+/* Frees everything; safe after run returned or without run. */
+void ho_worker_destroy(ho_worker_t *w);
+
+#endif

@@ -1,0 +1,960 @@
+/*
+ * worker.c: the aggregation worker's loop (see worker.h).
+ *
+ * Per assigned partition the worker holds one open engine batch. Messages are
+ * decoded and folded into their partition's batch; a batch is applied when it
+ * is full (count, bytes, age) and always when a poll comes back empty, so at
+ * low rates a report is visible a poll interval plus one apply after it
+ * arrives. Redis holds each partition's next offset beside the counters:
+ * assignment starts from it, a fenced apply re-reads it, and Kafka's
+ * committed offsets only mirror it for lag tools.
+ *
+ * A message that cannot be decoded goes to the dead letter topic and is
+ * counted in the batch (ho_agg_batch_reject) only after its delivery report
+ * came back OK; the worker waits for that report right there, so the batch
+ * stays in offset order and no offset ever advances past an undelivered dead
+ * letter. Dead letters are rare, so the wait costs nothing in practice.
+ *
+ * When Redis fails, the partition's batch is kept and the partition is paused
+ * (librdkafka drops what it prefetched for it, so memory stays bounded); the
+ * same batch is retried with backoff and, once applied, the partition resumes
+ * exactly at the batch's next offset (an explicit seek, not librdkafka's
+ * resume position, because a failed dead letter leaves the position one
+ * message too far).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "handover/agg.h"
+#include "handover/codec.h"
+#include "handover/conf.h"
+#include "handover/log.h"
+#include "handover/report.h"
+#include "handover/worker.h"
+
+#define HO_WORKER_POLL_IDLE_MS 100  /* no open batch: nothing to hurry for */
+#define HO_WORKER_POLL_BUSY_MS 5    /* open batches: apply soon after traffic stops */
+#define HO_WORKER_BACKOFF_MIN_MS 100
+#define HO_WORKER_BACKOFF_MAX_MS 5000
+#define HO_WORKER_DLQ_TIMEOUT_MS 10000 /* DLQ producer message.timeout.ms */
+#define HO_WORKER_SEEK_TIMEOUT_MS 5000
+#define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
+
+/* Why a partition is paused, and what its retry does. */
+typedef enum {
+        HO_PART_RUNNING = 0,
+        HO_PART_RETRY_COMMIT, /* Redis failed the apply: retry the same batch */
+        HO_PART_RETRY_REREAD, /* fenced, and Redis failed the re-read of the offset */
+        HO_PART_RETRY_DLQ,    /* a dead letter was not delivered: re-consume it */
+} ho_part_state_t;
+
+typedef struct ho_part_s {
+        bool assigned;
+        int32_t partition;
+        ho_agg_batch_t *batch;  /* owned; NULL when not assigned */
+        int64_t expect;         /* messages below this offset are stale: skip */
+        ho_part_state_t state;
+        bool paused;
+        int64_t retry_at_ms;    /* monotonic */
+        int backoff_ms;
+} ho_part_t;
+
+struct ho_worker_s {
+        ho_worker_conf_t conf;
+        char *dlq_topic;        /* owned */
+        char worker_id[300];    /* host:pid, the handover.worker header */
+        rd_kafka_t *consumer;
+        rd_kafka_t *producer;   /* dead letters */
+        ho_codec_t *codec;
+        ho_agg_t *agg;
+        ho_report_t report;     /* reused for every decode */
+        ho_part_t *parts;       /* indexed by partition id */
+        size_t n_parts;
+        volatile sig_atomic_t *stop;
+        bool fatal;
+        char fatal_str[1024];
+        /* the dead letter being waited for (one at a time) */
+        uint64_t dlq_seq;
+        bool dlq_done;
+        rd_kafka_resp_err_t dlq_err;
+        /* stats */
+        ho_worker_stats_t st;
+        ho_worker_stats_t st_last;
+        ho_agg_stats_t agg_last;
+        int64_t stats_last_ms;
+        int64_t kafka_err_last_ms;
+};
+
+static int64_t ho_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void ho_sleep_ms(int ms) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+                ;
+}
+
+/* ---- librdkafka callbacks (run inside our own poll calls) ---- */
+
+static void ho_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+        (void)rk;
+        /* syslog levels: 0-3 errors, 4 warning, 5-6 notice/info, 7 debug */
+        ho_log_level_t l = level <= 3 ? HO_LOG_ERROR
+                           : level == 4 ? HO_LOG_WARN
+                           : level <= 6 ? HO_LOG_INFO
+                                        : HO_LOG_DEBUG;
+        if (l <= ho_log_get_level())
+                ho_log(l, "librdkafka %s: %s", fac, buf);
+}
+
+static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+        ho_worker_t *w = opaque;
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                char fstr[400];
+                rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, fstr, sizeof(fstr));
+                snprintf(w->fatal_str, sizeof(w->fatal_str), "fatal kafka error in \"%s\": %s: %s",
+                         rd_kafka_name(rk), rd_kafka_err2name(ferr), fstr);
+                w->fatal = true;
+                return;
+        }
+        /* Broker outages: librdkafka reconnects by itself; say so at most once
+         * every few seconds so an outage does not flood the log. */
+        int64_t now = ho_now_ms();
+        if (now - w->kafka_err_last_ms >= 5000 || ho_log_get_level() >= HO_LOG_DEBUG) {
+                w->kafka_err_last_ms = now;
+                ho_warn("kafka: %s: %s (retrying)", rd_kafka_err2name((rd_kafka_resp_err_t)err),
+                        reason);
+        }
+}
+
+static void ho_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
+        (void)rk;
+        ho_worker_t *w = opaque;
+        uint64_t seq = (uint64_t)(uintptr_t)rkm->_private;
+        if (seq != w->dlq_seq)
+                return; /* a dead letter we gave up waiting for: it was re-sent */
+        w->dlq_done = true;
+        w->dlq_err = rkm->err;
+}
+
+/* ---- partitions ---- */
+
+static ho_part_t *ho_part_get(ho_worker_t *w, int32_t partition, bool create) {
+        if (partition < 0)
+                return NULL;
+        if ((size_t)partition >= w->n_parts) {
+                if (!create)
+                        return NULL;
+                size_t n = (size_t)partition + 1;
+                if (n < w->n_parts * 2)
+                        n = w->n_parts * 2;
+                ho_part_t *np = realloc(w->parts, n * sizeof(*np));
+                if (!np)
+                        return NULL;
+                memset(np + w->n_parts, 0, (n - w->n_parts) * sizeof(*np));
+                w->parts = np;
+                w->n_parts = n;
+        }
+        ho_part_t *p = &w->parts[partition];
+        p->partition = partition;
+        if (!create && !p->assigned)
+                return NULL;
+        return p;
+}
+
+/* HO_OFFSET_NONE means "nothing stored": start from the beginning. */
+static int64_t ho_kafka_offset(int64_t stored) {
+        return stored == HO_OFFSET_NONE ? RD_KAFKA_OFFSET_BEGINNING : stored;
+}
+
+static void ho_part_pause(ho_worker_t *w, ho_part_t *p, bool pause) {
+        if (p->paused == pause)
+                return;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition);
+        rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(w->consumer, l)
+                                        : rd_kafka_resume_partitions(w->consumer, l);
+        if (err)
+                ho_warn("cannot %s \"%s\" [%" PRId32 "]: %s", pause ? "pause" : "resume",
+                        w->conf.topic, p->partition, rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(l);
+        p->paused = pause;
+}
+
+/* Make the next message we accept from p the one at `offset`, dropping
+ * anything prefetched from elsewhere. */
+static void ho_part_seek(ho_worker_t *w, ho_part_t *p, int64_t offset) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset =
+                ho_kafka_offset(offset);
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, HO_WORKER_SEEK_TIMEOUT_MS);
+        if (e) {
+                ho_warn("cannot seek \"%s\" [%" PRId32 "] to %" PRId64 ": %s", w->conf.topic,
+                        p->partition, offset, rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+        } else if (l->elems[0].err) {
+                ho_warn("cannot seek \"%s\" [%" PRId32 "] to %" PRId64 ": %s", w->conf.topic,
+                        p->partition, offset, rd_kafka_err2str(l->elems[0].err));
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        p->expect = offset == HO_OFFSET_NONE ? 0 : offset;
+}
+
+/* Stop taking messages for p until retry_at; the retry decides what next. */
+static void ho_part_stall(ho_worker_t *w, ho_part_t *p, ho_part_state_t state) {
+        if (p->backoff_ms < HO_WORKER_BACKOFF_MIN_MS)
+                p->backoff_ms = HO_WORKER_BACKOFF_MIN_MS;
+        else if (p->state != HO_PART_RUNNING)
+                p->backoff_ms = p->backoff_ms * 2 > HO_WORKER_BACKOFF_MAX_MS
+                                        ? HO_WORKER_BACKOFF_MAX_MS
+                                        : p->backoff_ms * 2;
+        p->state = state;
+        p->retry_at_ms = ho_now_ms() + p->backoff_ms;
+        ho_part_pause(w, p, true);
+}
+
+/* Back to normal: resume at exactly the batch's next offset. */
+static void ho_part_unstall(ho_worker_t *w, ho_part_t *p) {
+        if (p->state == HO_PART_RUNNING && !p->paused)
+                return;
+        p->state = HO_PART_RUNNING;
+        p->backoff_ms = 0;
+        ho_part_pause(w, p, false);
+        ho_part_seek(w, p, ho_agg_batch_next_offset(p->batch));
+}
+
+/* Mirror the applied position into Kafka for lag tools (never read back). */
+static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
+        if (next < 0)
+                return;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset = next;
+        rd_kafka_resp_err_t err = rd_kafka_commit(w->consumer, l, 1);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                ho_debug("kafka offset commit \"%s\" [%" PRId32 "] %" PRId64 ": %s",
+                         w->conf.topic, p->partition, next, rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Read p's stored offset and continue from there (after a fence, or when the
+ * apply found another worker's progress). HO_ERR_REDIS: p is stalled. */
+static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
+        char errstr[512];
+        int64_t stored;
+        ho_err_t err = ho_agg_offset_get(w->agg, w->conf.topic, p->partition, &stored, errstr,
+                                         sizeof(errstr));
+        if (err) {
+                ho_error("redis: cannot read the stored offset of \"%s\" [%" PRId32
+                         "]: %s (retrying in %d ms)",
+                         w->conf.topic, p->partition, errstr,
+                         p->backoff_ms ? p->backoff_ms * 2 : HO_WORKER_BACKOFF_MIN_MS);
+                ho_part_stall(w, p, HO_PART_RETRY_REREAD);
+                return err;
+        }
+        ho_agg_batch_reset(p->batch, stored);
+        ho_info("\"%s\" [%" PRId32 "]: continuing from the stored offset %" PRId64, w->conf.topic,
+                p->partition, stored);
+        if (p->state != HO_PART_RUNNING || p->paused) {
+                ho_part_unstall(w, p); /* seeks to the batch's (new) next offset */
+        } else {
+                ho_part_seek(w, p, stored);
+        }
+        return HO_OK;
+}
+
+/* Apply p's batch. HO_OK (applied, or nothing to apply), HO_ERR_FENCED
+ * (dropped and repositioned), HO_ERR_REDIS/CONFLICT (kept, p stalled),
+ * HO_ERR_NOMEM (fatal). */
+static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
+        ho_agg_batch_t *b = p->batch;
+        int64_t next = ho_agg_batch_next_offset(b);
+        if (ho_agg_batch_count(b) == 0 && next == ho_agg_batch_start_offset(b)) {
+                ho_part_unstall(w, p);
+                return HO_OK;
+        }
+        char errstr[512];
+        ho_err_t err = ho_agg_batch_commit(b, next, errstr, sizeof(errstr));
+        switch (err) {
+        case HO_OK:
+                w->st.batches++;
+                if (p->state != HO_PART_RUNNING)
+                        ho_info("redis: \"%s\" [%" PRId32 "] applied after retrying; resuming",
+                                w->conf.topic, p->partition);
+                ho_kafka_mirror(w, p, next);
+                ho_part_unstall(w, p);
+                return HO_OK;
+        case HO_ERR_FENCED:
+                w->st.fenced++;
+                ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64
+                        " dropped: %s (another worker took over)",
+                        w->conf.topic, p->partition, next, errstr);
+                ho_part_reread(w, p);
+                return HO_ERR_FENCED;
+        case HO_ERR_NOMEM:
+                return err;
+        default:
+                w->st.redis_errors++;
+                ho_part_stall(w, p, HO_PART_RETRY_COMMIT);
+                ho_error("redis: cannot apply the batch of \"%s\" [%" PRId32 "] (%zu messages, up "
+                         "to offset %" PRId64 "): %s; keeping it, retrying in %d ms",
+                         w->conf.topic, p->partition, ho_agg_batch_count(b), next, errstr,
+                         p->backoff_ms);
+                return err;
+        }
+}
+
+/* ---- rebalance ---- */
+
+static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
+        if (!p->assigned)
+                return;
+        if (!lost && p->state == HO_PART_RUNNING && ho_agg_batch_count(p->batch) > 0) {
+                /* one attempt: if it fails, the next owner re-reads the stored
+                 * offset and re-does this batch; nothing is lost */
+                ho_part_commit(w, p);
+        } else if (ho_agg_batch_count(p->batch) > 0) {
+                ho_info("\"%s\" [%" PRId32 "]: dropping an unapplied batch of %zu messages on "
+                        "revoke; the next owner re-reads the stored offset",
+                        w->conf.topic, p->partition, ho_agg_batch_count(p->batch));
+        }
+        ho_agg_batch_destroy(p->batch);
+        p->batch = NULL;
+        p->assigned = false;
+        p->paused = false;
+        p->state = HO_PART_RUNNING;
+        p->backoff_ms = 0;
+}
+
+/* Fill each partition's .offset from Redis, retrying with backoff until it
+ * answers: never assign without knowing where the truth stands. false when
+ * asked to stop first. */
+static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *parts) {
+        for (int i = 0; i < parts->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                int backoff = HO_WORKER_BACKOFF_MIN_MS;
+                for (;;) {
+                        char errstr[512];
+                        int64_t stored;
+                        ho_err_t err = ho_agg_offset_get(w->agg, tp->topic, tp->partition, &stored,
+                                                         errstr, sizeof(errstr));
+                        if (!err) {
+                                ho_part_t *p = ho_part_get(w, tp->partition, true);
+                                if (!p) {
+                                        w->fatal = true;
+                                        snprintf(w->fatal_str, sizeof(w->fatal_str),
+                                                 "out of memory tracking partitions");
+                                        return false;
+                                }
+                                if (!p->batch)
+                                        p->batch = ho_agg_batch_new(w->agg, tp->topic,
+                                                                    tp->partition, stored);
+                                else
+                                        ho_agg_batch_reset(p->batch, stored);
+                                if (!p->batch) {
+                                        w->fatal = true;
+                                        snprintf(w->fatal_str, sizeof(w->fatal_str),
+                                                 "out of memory creating a batch");
+                                        return false;
+                                }
+                                p->assigned = true;
+                                p->state = HO_PART_RUNNING;
+                                p->paused = false;
+                                p->backoff_ms = 0;
+                                p->expect = stored == HO_OFFSET_NONE ? 0 : stored;
+                                tp->offset = ho_kafka_offset(stored);
+                                ho_info("assigned \"%s\" [%" PRId32 "] from %s %" PRId64,
+                                        tp->topic, tp->partition,
+                                        stored == HO_OFFSET_NONE ? "the beginning, stored offset"
+                                                                 : "stored offset",
+                                        stored);
+                                break;
+                        }
+                        ho_error("redis: cannot read the stored offset of \"%s\" [%" PRId32
+                                 "] on assignment: %s (retrying in %d ms)",
+                                 tp->topic, tp->partition, errstr, backoff);
+                        for (int waited = 0; waited < backoff; waited += 50) {
+                                if (*w->stop)
+                                        return false;
+                                ho_sleep_ms(50);
+                        }
+                        backoff = backoff * 2 > HO_WORKER_BACKOFF_MAX_MS ? HO_WORKER_BACKOFF_MAX_MS
+                                                                         : backoff * 2;
+                }
+        }
+        return true;
+}
+
+static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *parts, void *opaque) {
+        ho_worker_t *w = opaque;
+        bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                bool ok = ho_assign_offsets(w, parts);
+                if (!ok) {
+                        /* stopping (or out of memory): take nothing; close follows */
+                        for (int i = 0; i < parts->cnt; i++) {
+                                ho_part_t *p = ho_part_get(w, parts->elems[i].partition, false);
+                                if (p)
+                                        ho_part_release(w, p, true);
+                        }
+                        if (!cooperative)
+                                rd_kafka_assign(rk, NULL);
+                        return;
+                }
+                rd_kafka_error_t *e = NULL;
+                rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+                if (cooperative)
+                        e = rd_kafka_incremental_assign(rk, parts);
+                else
+                        aerr = rd_kafka_assign(rk, parts);
+                if (e) {
+                        ho_error("kafka: incremental assign failed: %s", rd_kafka_error_string(e));
+                        rd_kafka_error_destroy(e);
+                } else if (aerr) {
+                        ho_error("kafka: assign failed: %s", rd_kafka_err2str(aerr));
+                }
+                /* a pause survives reassignment in librdkafka: clear it */
+                rd_kafka_resume_partitions(rk, parts);
+        } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+                bool lost = rd_kafka_assignment_lost(rk);
+                for (int i = 0; i < parts->cnt; i++) {
+                        ho_part_t *p = ho_part_get(w, parts->elems[i].partition, false);
+                        if (p)
+                                ho_part_release(w, p, lost);
+                }
+                ho_info("revoked %d partition%s of \"%s\"%s", parts->cnt,
+                        parts->cnt == 1 ? "" : "s", w->conf.topic, lost ? " (lost)" : "");
+                if (cooperative) {
+                        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+                        if (e) {
+                                ho_error("kafka: incremental unassign failed: %s",
+                                         rd_kafka_error_string(e));
+                                rd_kafka_error_destroy(e);
+                        }
+                } else {
+                        rd_kafka_assign(rk, NULL);
+                }
+        } else {
+                ho_error("kafka: rebalance failed: %s", rd_kafka_err2str(err));
+                for (size_t i = 0; i < w->n_parts; i++)
+                        ho_part_release(w, &w->parts[i], true);
+                if (cooperative)
+                        rd_kafka_incremental_unassign(rk, parts);
+                else
+                        rd_kafka_assign(rk, NULL);
+        }
+}
+
+/* ---- dead letters ---- */
+
+/* Send the message to the dead letter topic and wait for its delivery
+ * report. HO_OK only when delivered. */
+static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_err_t why,
+                            const char *whystr) {
+        char part[16], off[24];
+        snprintf(part, sizeof(part), "%" PRId32, rkm->partition);
+        snprintf(off, sizeof(off), "%" PRId64, rkm->offset);
+        const char *src = rd_kafka_topic_name(rkm->rkt);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+        rd_kafka_header_add(h, "handover.error", -1, ho_err_name(why), -1);
+        rd_kafka_header_add(h, "handover.error.message", -1, whystr, -1);
+        rd_kafka_header_add(h, "handover.source.topic", -1, src, -1);
+        rd_kafka_header_add(h, "handover.source.partition", -1, part, -1);
+        rd_kafka_header_add(h, "handover.source.offset", -1, off, -1);
+        rd_kafka_header_add(h, "handover.worker", -1, w->worker_id, -1);
+
+        w->dlq_seq++;
+        w->dlq_done = false;
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+                w->producer, RD_KAFKA_V_TOPIC(w->dlq_topic),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
+                RD_KAFKA_V_VALUE(rkm->payload, rkm->len), RD_KAFKA_V_HEADERS(h),
+                RD_KAFKA_V_OPAQUE((void *)(uintptr_t)w->dlq_seq), RD_KAFKA_V_END);
+        if (err) {
+                rd_kafka_headers_destroy(h); /* not handed over on failure */
+                ho_error("dead letter: cannot produce to \"%s\" for \"%s\" [%" PRId32
+                         "] offset %" PRId64 ": %s",
+                         w->dlq_topic, src, rkm->partition, rkm->offset, rd_kafka_err2str(err));
+                return HO_ERR_KAFKA;
+        }
+        /* message.timeout.ms bounds this: the report always comes */
+        int64_t deadline = ho_now_ms() + HO_WORKER_DLQ_TIMEOUT_MS + 5000;
+        while (!w->dlq_done && ho_now_ms() < deadline)
+                rd_kafka_poll(w->producer, 20);
+        if (!w->dlq_done || w->dlq_err) {
+                ho_error("dead letter: not delivered to \"%s\" for \"%s\" [%" PRId32
+                         "] offset %" PRId64 ": %s; will retry, the offset does not advance",
+                         w->dlq_topic, src, rkm->partition, rkm->offset,
+                         w->dlq_done ? rd_kafka_err2str(w->dlq_err) : "no delivery report");
+                return HO_ERR_KAFKA;
+        }
+        ho_info("dead letter: \"%s\" [%" PRId32 "] offset %" PRId64 " -> \"%s\": %s: %s", src,
+                rkm->partition, rkm->offset, w->dlq_topic, ho_err_name(why), whystr);
+        return HO_OK;
+}
+
+/* ---- messages ---- */
+
+static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm) {
+        ho_part_t *p = ho_part_get(w, rkm->partition, false);
+        if (!p || p->state != HO_PART_RUNNING || rkm->offset < p->expect)
+                return HO_OK; /* not ours, stalled, or stale after a seek */
+        if (ho_agg_batch_full(p->batch)) {
+                ho_err_t err = ho_part_commit(w, p);
+                if (err)
+                        return err == HO_ERR_NOMEM ? err : HO_OK; /* this message comes again */
+        }
+        w->st.messages++;
+        char errstr[512];
+        ho_err_t err;
+        if (!rkm->payload || rkm->len == 0) {
+                err = ho_seterr(errstr, sizeof(errstr), HO_ERR_TRUNCATED,
+                                "empty value (expected an Avro single-object encoded report)");
+        } else {
+                err = ho_codec_decode(w->codec, rkm->payload, rkm->len, &w->report, errstr,
+                                      sizeof(errstr));
+                if (!err && (!rkm->key || rkm->key_len == 0))
+                        err = ho_seterr(errstr, sizeof(errstr), HO_ERR_INVALID,
+                                        "message has no key (expected the transfer id \"%s\")",
+                                        w->report.transfer_id ? w->report.transfer_id : "");
+        }
+        if (!err) {
+                err = ho_agg_batch_add(p->batch, &w->report, rkm->offset, rkm->len);
+                if (err == HO_ERR_NOMEM)
+                        return err;
+                if (!err) {
+                        p->expect = rkm->offset + 1;
+                        return HO_OK;
+                }
+                /* a report the engine refuses is a dead letter like any other */
+                snprintf(errstr, sizeof(errstr), "report refused by the engine: %s",
+                         ho_err2str(err));
+        }
+        if (ho_dlq_send(w, rkm, err, errstr) != HO_OK) {
+                /* apply what came before it, then come back for it later */
+                ho_err_t cerr = ho_part_commit(w, p);
+                if (cerr == HO_ERR_NOMEM)
+                        return cerr;
+                if (cerr == HO_OK)
+                        ho_part_stall(w, p, HO_PART_RETRY_DLQ);
+                return HO_OK;
+        }
+        ho_agg_batch_reject(p->batch, rkm->offset);
+        p->expect = rkm->offset + 1;
+        return HO_OK;
+}
+
+/* ---- stats ---- */
+
+static int64_t ho_worker_lag(ho_worker_t *w) {
+        int64_t lag = 0;
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (!p->assigned)
+                        continue;
+                int64_t lo = -1, hi = -1;
+                if (rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo,
+                                                   &hi) ||
+                    hi < 0)
+                        continue;
+                int64_t pos = ho_agg_batch_start_offset(p->batch);
+                if (pos < lo)
+                        pos = lo < 0 ? 0 : lo;
+                if (hi > pos)
+                        lag += hi - pos;
+        }
+        return lag;
+}
+
+static void ho_worker_update_stats(ho_worker_t *w) {
+        ho_agg_stats_t a;
+        ho_agg_stats(w->agg, &a);
+        w->st.reports = a.reports + a.duplicates;
+        w->st.duplicates = a.duplicates;
+        w->st.rejected = a.rejected;
+        w->st.lag = ho_worker_lag(w);
+}
+
+static void ho_worker_stats_line(ho_worker_t *w, int64_t now) {
+        ho_worker_update_stats(w);
+        double secs = (double)(now - w->stats_last_ms) / 1000.0;
+        if (secs <= 0)
+                secs = 1;
+        size_t assigned = 0, stalled = 0;
+        for (size_t i = 0; i < w->n_parts; i++) {
+                assigned += w->parts[i].assigned;
+                stalled += w->parts[i].assigned && w->parts[i].state != HO_PART_RUNNING;
+        }
+        ho_info("stats: %.1f reports/s, %" PRIu64 " reports (%" PRIu64 " duplicates), %" PRIu64
+                " batches, %" PRIu64 " rejected, %" PRIu64 " fenced, %" PRIu64
+                " redis errors, lag %" PRId64 ", %zu partitions (%zu stalled)",
+                (double)(w->st.reports - w->st_last.reports) / secs, w->st.reports,
+                w->st.duplicates, w->st.batches, w->st.rejected, w->st.fenced, w->st.redis_errors,
+                w->st.lag, assigned, stalled);
+        w->st_last = w->st;
+        w->stats_last_ms = now;
+}
+
+void ho_worker_stats(const ho_worker_t *w, ho_worker_stats_t *out) {
+        ho_worker_update_stats((ho_worker_t *)w);
+        *out = w->st;
+}
+
+/* ---- construction ---- */
+
+static ho_err_t ho_apply_kprops(rd_kafka_conf_t *c, const ho_worker_conf_t *conf, char *errstr,
+                                size_t errstr_size) {
+        for (size_t i = 0; i < conf->n_kprops; i++) {
+                const ho_worker_kprop_t *kp = &conf->kprops[i];
+                ho_err_t err = kp->is_file ? ho_conf_kafka_file(c, kp->value, errstr, errstr_size)
+                                           : ho_conf_kafka_set(c, kp->value, errstr, errstr_size);
+                if (err)
+                        return err;
+        }
+        return HO_OK;
+}
+
+static ho_err_t ho_set(rd_kafka_conf_t *c, const char *k, const char *v, char *errstr,
+                       size_t errstr_size) {
+        char rderr[256];
+        if (rd_kafka_conf_set(c, k, v, rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK)
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s=%s: %s", k, v, rderr);
+        return HO_OK;
+}
+
+/* Build a client: our defaults, then the user's -X/-c over them, then the
+ * settings exactly-once depends on (which the user cannot override). */
+static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *errstr,
+                                 size_t errstr_size) {
+        static const char *const consumer_defaults[][2] = {
+                {"auto.offset.reset", "earliest"},
+                {"fetch.wait.max.ms", "10"},
+                {"queued.max.messages.kbytes", "16384"},
+                {"queued.min.messages", "10000"},
+                {"session.timeout.ms", "10000"},
+                {"heartbeat.interval.ms", "1000"},
+        };
+        static const char *const producer_defaults[][2] = {
+                {"linger.ms", "0"},
+                {"message.timeout.ms", "10000"},
+        };
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        ho_err_t err = HO_OK;
+        char client_id[128];
+        snprintf(client_id, sizeof(client_id), "handover-aggregate%s",
+                 type == RD_KAFKA_PRODUCER ? "-dlq" : "");
+        err = ho_set(c, "client.id", client_id, errstr, errstr_size);
+        if (!err && w->conf.brokers)
+                err = ho_set(c, "bootstrap.servers", w->conf.brokers, errstr, errstr_size);
+        if (type == RD_KAFKA_CONSUMER) {
+                for (size_t i = 0; !err && i < sizeof(consumer_defaults) / sizeof(*consumer_defaults);
+                     i++)
+                        err = ho_set(c, consumer_defaults[i][0], consumer_defaults[i][1], errstr,
+                                     errstr_size);
+        } else {
+                for (size_t i = 0; !err && i < sizeof(producer_defaults) / sizeof(*producer_defaults);
+                     i++)
+                        err = ho_set(c, producer_defaults[i][0], producer_defaults[i][1], errstr,
+                                     errstr_size);
+        }
+        if (!err)
+                err = ho_apply_kprops(c, &w->conf, errstr, errstr_size);
+        if (!err && type == RD_KAFKA_CONSUMER) {
+                err = ho_set(c, "group.id", w->conf.group, errstr, errstr_size);
+                if (!err) /* Redis holds the truth; Kafka gets a copy after each apply */
+                        err = ho_set(c, "enable.auto.commit", "false", errstr, errstr_size);
+                if (!err)
+                        err = ho_set(c, "enable.auto.offset.store", "false", errstr, errstr_size);
+                if (!err)
+                        err = ho_set(c, "enable.partition.eof", "false", errstr, errstr_size);
+        } else if (!err) {
+                /* a dead letter is written once, in order, or the offset stays */
+                err = ho_set(c, "enable.idempotence", "true", errstr, errstr_size);
+                if (!err)
+                        err = ho_set(c, "acks", "all", errstr, errstr_size);
+        }
+        if (err) {
+                rd_kafka_conf_destroy(c);
+                return NULL;
+        }
+        rd_kafka_conf_set_opaque(c, w);
+        rd_kafka_conf_set_log_cb(c, ho_kafka_log_cb);
+        rd_kafka_conf_set_error_cb(c, ho_kafka_error_cb);
+        if (type == RD_KAFKA_CONSUMER)
+                rd_kafka_conf_set_rebalance_cb(c, ho_rebalance_cb);
+        else
+                rd_kafka_conf_set_dr_msg_cb(c, ho_dlq_dr_cb);
+        char rderr[512];
+        rd_kafka_t *rk = rd_kafka_new(type, c, rderr, sizeof(rderr));
+        if (!rk) {
+                rd_kafka_conf_destroy(c);
+                ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "cannot create the kafka %s: %s",
+                          type == RD_KAFKA_CONSUMER ? "consumer" : "dead letter producer", rderr);
+                return NULL;
+        }
+        return rk;
+}
+
+ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t errstr_size) {
+        if (!conf->topic || !*conf->topic || !conf->group || !*conf->group || !conf->prefix ||
+            !*conf->prefix || !conf->redis) {
+                ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                          "worker needs a topic, a group, a prefix and a Redis URL");
+                return NULL;
+        }
+        ho_worker_t *w = calloc(1, sizeof(*w));
+        if (!w) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        w->conf = *conf;
+        ho_report_init(&w->report);
+        if (conf->dlq_topic) {
+                w->dlq_topic = strdup(conf->dlq_topic);
+        } else {
+                size_t n = strlen(conf->topic) + sizeof(HO_DEFAULT_DLQ_SUFFIX);
+                w->dlq_topic = malloc(n);
+                if (w->dlq_topic)
+                        snprintf(w->dlq_topic, n, "%s%s", conf->topic, HO_DEFAULT_DLQ_SUFFIX);
+        }
+        if (!w->dlq_topic) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                goto fail;
+        }
+        if (!strcmp(w->dlq_topic, conf->topic)) {
+                ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                          "dead letter topic \"%s\" must differ from the source topic",
+                          w->dlq_topic);
+                goto fail;
+        }
+        char host[256];
+        if (gethostname(host, sizeof(host)) != 0)
+                snprintf(host, sizeof(host), "unknown");
+        host[sizeof(host) - 1] = '\0';
+        snprintf(w->worker_id, sizeof(w->worker_id), "%s:%d", host, (int)getpid());
+
+        ho_agg_conf_t ac = {
+                .prefix = conf->prefix,
+                .ns = "",
+                .max_batch_msgs = conf->batch_max_msgs,
+                .max_batch_bytes = conf->batch_max_bytes,
+                .max_batch_ms = conf->batch_max_ms,
+        };
+        w->agg = ho_agg_new(&ac, conf->redis, errstr, errstr_size);
+        if (!w->agg)
+                goto fail;
+        w->codec = ho_codec_new(errstr, errstr_size);
+        if (!w->codec)
+                goto fail;
+        w->producer = ho_client_new(w, RD_KAFKA_PRODUCER, errstr, errstr_size);
+        if (!w->producer)
+                goto fail;
+        w->consumer = ho_client_new(w, RD_KAFKA_CONSUMER, errstr, errstr_size);
+        if (!w->consumer)
+                goto fail;
+        /* one queue: rebalance events and messages both come from consumer_poll */
+        rd_kafka_poll_set_consumer(w->consumer);
+        return w;
+fail:
+        ho_worker_destroy(w);
+        return NULL;
+}
+
+void ho_worker_destroy(ho_worker_t *w) {
+        if (!w)
+                return;
+        if (w->consumer)
+                rd_kafka_destroy(w->consumer); /* closes first if run did not */
+        for (size_t i = 0; i < w->n_parts; i++)
+                if (w->parts[i].batch)
+                        ho_agg_batch_destroy(w->parts[i].batch);
+        free(w->parts);
+        if (w->producer) {
+                rd_kafka_flush(w->producer, 2000);
+                rd_kafka_destroy(w->producer);
+        }
+        if (w->codec)
+                ho_codec_destroy(w->codec);
+        if (w->agg)
+                ho_agg_destroy(w->agg);
+        ho_report_clear(&w->report);
+        free(w->dlq_topic);
+        free(w);
+}
+
+/* ---- the loop ---- */
+
+/* Retry stalled partitions whose time has come. */
+static ho_err_t ho_worker_retry(ho_worker_t *w, int64_t now) {
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (!p->assigned || p->state == HO_PART_RUNNING || now < p->retry_at_ms)
+                        continue;
+                ho_err_t err = HO_OK;
+                switch (p->state) {
+                case HO_PART_RETRY_COMMIT:
+                        err = ho_part_commit(w, p);
+                        break;
+                case HO_PART_RETRY_REREAD:
+                        ho_part_reread(w, p);
+                        break;
+                case HO_PART_RETRY_DLQ:
+                        ho_part_unstall(w, p); /* the dead letter's message comes again */
+                        break;
+                default:
+                        break;
+                }
+                if (err == HO_ERR_NOMEM)
+                        return err;
+        }
+        return HO_OK;
+}
+
+/* Apply every open batch (idle poll) or only the full ones. */
+static ho_err_t ho_worker_flush(ho_worker_t *w, bool all) {
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (!p->assigned || p->state != HO_PART_RUNNING ||
+                    ho_agg_batch_count(p->batch) == 0)
+                        continue;
+                if (!all && !ho_agg_batch_full(p->batch))
+                        continue;
+                if (ho_part_commit(w, p) == HO_ERR_NOMEM)
+                        return HO_ERR_NOMEM;
+        }
+        return HO_OK;
+}
+
+/* How long the next poll may block: short while batches are open, bounded by
+ * the nearest time cap or retry. */
+static int ho_worker_poll_timeout(ho_worker_t *w, int64_t now) {
+        int t = HO_WORKER_POLL_IDLE_MS;
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (!p->assigned)
+                        continue;
+                if (p->state != HO_PART_RUNNING) {
+                        int64_t d = p->retry_at_ms - now;
+                        if (d < t)
+                                t = d < 0 ? 0 : (int)d;
+                } else if (ho_agg_batch_count(p->batch) > 0) {
+                        int r = ho_agg_batch_remaining_ms(p->batch);
+                        if (r >= 0 && r < t)
+                                t = r;
+                        if (HO_WORKER_POLL_BUSY_MS < t)
+                                t = HO_WORKER_POLL_BUSY_MS;
+                }
+        }
+        return t;
+}
+
+/* Shutdown: apply complete batches, retrying Redis briefly. */
+static void ho_worker_drain(ho_worker_t *w) {
+        int64_t deadline = ho_now_ms() + HO_WORKER_CLOSE_RETRY_MS;
+        for (;;) {
+                bool pending = false;
+                for (size_t i = 0; i < w->n_parts; i++) {
+                        ho_part_t *p = &w->parts[i];
+                        if (!p->assigned || ho_agg_batch_count(p->batch) == 0)
+                                continue;
+                        if (p->state == HO_PART_RUNNING || p->state == HO_PART_RETRY_COMMIT) {
+                                p->state = HO_PART_RUNNING;
+                                if (ho_part_commit(w, p) == HO_ERR_REDIS ||
+                                    ho_agg_batch_count(p->batch) > 0)
+                                        pending = true;
+                        }
+                }
+                if (!pending || ho_now_ms() >= deadline)
+                        break;
+                ho_sleep_ms(200);
+        }
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (p->assigned && ho_agg_batch_count(p->batch) > 0) {
+                        ho_warn("\"%s\" [%" PRId32 "]: %zu messages not applied at shutdown; "
+                                "the next owner re-reads them from the stored offset",
+                                w->conf.topic, p->partition, ho_agg_batch_count(p->batch));
+                        ho_agg_batch_reset(p->batch, ho_agg_batch_start_offset(p->batch));
+                }
+                if (p->assigned)
+                        p->state = HO_PART_RUNNING; /* no more retries while closing */
+        }
+}
+
+ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr,
+                       size_t errstr_size) {
+        w->stop = stop;
+        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, w->conf.topic, RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t kerr = rd_kafka_subscribe(w->consumer, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (kerr)
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "cannot subscribe to \"%s\": %s",
+                                 w->conf.topic, rd_kafka_err2str(kerr));
+        char *rdisp = ho_redis_url_display(w->conf.redis);
+        ho_info("consuming \"%s\" in group \"%s\" into Redis %s prefix \"%s\"; dead letters to "
+                "\"%s\"; worker %s",
+                w->conf.topic, w->conf.group, rdisp ? rdisp : "?", w->conf.prefix, w->dlq_topic,
+                w->worker_id);
+        free(rdisp);
+        w->stats_last_ms = ho_now_ms();
+
+        ho_err_t err = HO_OK;
+        while (!*stop && !w->fatal) {
+                int64_t now = ho_now_ms();
+                if ((err = ho_worker_retry(w, now)))
+                        break;
+                rd_kafka_message_t *rkm =
+                        rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
+                if (!rkm) {
+                        err = ho_worker_flush(w, true); /* idle: apply what is open */
+                } else {
+                        if (rkm->err) {
+                                if (rkm->err == RD_KAFKA_RESP_ERR__FATAL)
+                                        w->fatal = true; /* error_cb fills fatal_str */
+                                else
+                                        ho_kafka_error_cb(w->consumer, rkm->err,
+                                                          rd_kafka_message_errstr(rkm), w);
+                        } else {
+                                err = ho_worker_message(w, rkm);
+                        }
+                        rd_kafka_message_destroy(rkm);
+                        if (!err)
+                                err = ho_worker_flush(w, false);
+                }
+                if (err)
+                        break;
+                rd_kafka_poll(w->producer, 0);
+                now = ho_now_ms();
+                if (w->conf.stats_interval_s > 0 &&
+                    now - w->stats_last_ms >= (int64_t)w->conf.stats_interval_s * 1000)
+                        ho_worker_stats_line(w, now);
+        }
+        if (w->fatal) {
+                char fstr[400];
+                rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(w->consumer, fstr, sizeof(fstr));
+                if (!w->fatal_str[0])
+                        snprintf(w->fatal_str, sizeof(w->fatal_str), "fatal kafka error: %s: %s",
+                                 rd_kafka_err2name(ferr), fstr);
+                ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s", w->fatal_str);
+                err = HO_ERR_KAFKA;
+        } else if (err) {
+                ho_seterr(errstr, errstr_size, err, "%s", ho_err2str(err));
+        }
+        if (!err) {
+                ho_info("stopping: applying open batches and leaving the group");
+                ho_worker_drain(w);
+        }
+        rd_kafka_consumer_close(w->consumer); /* revokes (callback) and leaves the group */
+        if (w->conf.stats_interval_s > 0)
+                ho_worker_stats_line(w, ho_now_ms());
+        return err;
+}
