@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <jansson.h>
+#include "handover/buf.h"
 #include "handover/err.h"
 #include "handover/report.h"
 
@@ -21,12 +22,23 @@
 ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, char *errstr,
                              size_t errstr_size);
 
+/* The same from an already-parsed JSON object (borrowed: obj stays the
+ * caller's). Used by the engine, which stores ho_report_to_json() plus its own
+ * members and deletes those before parsing back. */
+ho_err_t ho_report_from_jansson(json_t *obj, ho_report_t *out, char *errstr, size_t errstr_size);
+
 /* Validate a report built elsewhere (decoded Avro): the same rules. */
 ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_size);
 
 /* The deterministic content id: "r-" + 32 hex digits, from every field but
- * report_id. Writes into out (at least 35 bytes). */
+ * report_id. Writes into out (at least 35 bytes). The rule (docs/codec.md):
+ * D = the Avro binary datum of r under transfer_report.v2 with report_id "";
+ * id = "r-" + hex16(CRC-64-AVRO(D)) + hex16(FNV-1a-64(D)). */
 void ho_report_derive_id(const ho_report_t *r, char out[35]);
+
+/* Append the Avro binary datum of r under transfer_report.v2, with report_id
+ * replaced by the given one (the canonical serialization behind derived ids). */
+ho_err_t ho_report_avro_datum(const ho_report_t *r, const char *report_id, ho_buf_t *out);
 
 /* The report as a JSON object (new reference; caller json_decref()s), with
  * occurred_on as "YYYY-MM-DD", reported_at as RFC 3339 "...Z". Field names

@@ -1,0 +1,893 @@
+/*
+ * codec.c: reports to Avro single-object encoding and back (see codec.h).
+ *
+ * Decoding trusts nothing: avro-c believes the lengths and counts it reads
+ * (a string length of 2^60 makes it try to allocate that much), so every
+ * datum is first walked by a bounded skipper over the writer schema. Only a
+ * datum that the skipper accepts, ending exactly at the end of the value, is
+ * handed to avro-c.
+ *
+ * Schema resolution: avro-c 1.11.1's resolver cannot resolve a reader field
+ * the writer lacks, even with a default (and crashes on that path), so data
+ * is read with the WRITER schema's own generic value and mapped to
+ * ho_report_t by field name; a field the writer lacks takes the reader's
+ * default (inmates_by_destination: {}). ho_codec_new() checks by the Avro
+ * specification's rules that every known schema resolves to the newest one.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "handover/codec.h"
+#include "handover/jreport.h"
+
+#define SKIP_MAX_DEPTH 32
+/* a block of items that take no bytes (null, empty records) cannot be
+ * bounded by the bytes left; cap their number instead */
+#define SKIP_MAX_EMPTY_ITEMS 65536
+
+typedef struct cache_s {
+        const ho_schema_t *schema;
+        avro_value_iface_t *iface;
+        avro_value_t value;
+} cache_t;
+
+struct ho_codec_s {
+        ho_schema_registry_t *reg;
+        const ho_schema_t *writer;
+        const ho_schema_t *newest;
+        cache_t *cache;
+        size_t n_cache, cap_cache;
+        avro_reader_t reader;
+        avro_writer_t wmem;
+};
+
+static const char *const report_fields[] = {
+        "report_id",    "transfer_id",   "occurred_on",  "reported_at",
+        "source",       "origin_country", "destination_country", "inmate_count",
+        "aircraft_count", "destinations", "cumulative_total", "authority",
+        "persons",      "inmates_by_destination", NULL};
+
+/* ---- lifetime ------------------------------------------------------------- */
+
+static cache_t *cache_get(ho_codec_t *c, const ho_schema_t *s) {
+        size_t i;
+        cache_t *e;
+
+        for (i = 0; i < c->n_cache; i++)
+                if (c->cache[i].schema == s)
+                        return &c->cache[i];
+        if (c->n_cache == c->cap_cache) {
+                size_t cap = c->cap_cache ? c->cap_cache * 2 : 4;
+                cache_t *p = realloc(c->cache, cap * sizeof(*p));
+                if (!p)
+                        return NULL;
+                c->cache = p;
+                c->cap_cache = cap;
+        }
+        e = &c->cache[c->n_cache];
+        e->schema = s;
+        e->iface = avro_generic_class_from_schema(s->avro);
+        if (!e->iface)
+                return NULL;
+        if (avro_generic_value_new(e->iface, &e->value)) {
+                avro_value_iface_decref(e->iface);
+                return NULL;
+        }
+        c->n_cache++;
+        return e;
+}
+
+/* Every field of a writer's record must be one the encoder can fill. */
+static ho_err_t check_fields(const ho_schema_t *s, char *errstr, size_t errstr_size) {
+        size_t i, k, n;
+
+        if (!is_avro_record(s->avro))
+                return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA,
+                                 "schema \"%s\" is not a record", s->name);
+        n = avro_schema_record_size(s->avro);
+        for (i = 0; i < n; i++) {
+                const char *f = avro_schema_record_field_name(s->avro, (int)i);
+                for (k = 0; report_fields[k]; k++)
+                        if (!strcmp(f, report_fields[k]))
+                                break;
+                if (!report_fields[k])
+                        return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA,
+                                         "schema \"%s\": field \"%s\" is not a report field "
+                                         "handover knows", s->name, f);
+        }
+        return HO_OK;
+}
+
+ho_codec_t *ho_codec_new(char *errstr, size_t errstr_size) {
+        ho_codec_t *c = calloc(1, sizeof(*c));
+        char err[512];
+        size_t i;
+
+        if (!c) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        c->reg = ho_schema_registry_new(errstr, errstr_size);
+        if (!c->reg)
+                goto fail;
+        c->newest = c->writer = ho_schema_registry_newest(c->reg);
+        for (i = 0; i < ho_schema_registry_count(c->reg); i++) {
+                const ho_schema_t *s = ho_schema_registry_at(c->reg, i);
+                if (ho_schema_entry_compat(s, c->newest, err, sizeof(err))) {
+                        ho_seterr(errstr, errstr_size, HO_ERR_INCOMPATIBLE,
+                                  "schemas/%s cannot be read as %s: %s", s->name, c->newest->name,
+                                  err);
+                        goto fail;
+                }
+                if (check_fields(s, errstr, errstr_size))
+                        goto fail;
+        }
+        c->reader = avro_reader_memory("", 0);
+        c->wmem = avro_writer_memory("", 0);
+        if (!c->reader || !c->wmem) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                goto fail;
+        }
+        return c;
+fail:
+        ho_codec_destroy(c);
+        return NULL;
+}
+
+void ho_codec_destroy(ho_codec_t *c) {
+        size_t i;
+
+        if (!c)
+                return;
+        for (i = 0; i < c->n_cache; i++) {
+                avro_value_decref(&c->cache[i].value);
+                avro_value_iface_decref(c->cache[i].iface);
+        }
+        free(c->cache);
+        if (c->reader)
+                avro_reader_free(c->reader);
+        if (c->wmem)
+                avro_writer_free(c->wmem);
+        ho_schema_registry_destroy(c->reg);
+        free(c);
+}
+
+ho_schema_registry_t *ho_codec_registry(ho_codec_t *c) {
+        return c->reg;
+}
+
+const ho_schema_t *ho_codec_writer(const ho_codec_t *c) {
+        return c->writer;
+}
+
+static char *read_file(const char *path, size_t *lenp, char *errstr, size_t errstr_size) {
+        FILE *fp = fopen(path, "rb");
+        ho_buf_t b = HO_BUF_INIT;
+        char tmp[4096];
+        size_t n;
+
+        if (!fp) {
+                ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot open \"%s\": %s", path,
+                          strerror(errno));
+                return NULL;
+        }
+        while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0) {
+                if (b.len + n > (1u << 20) || ho_buf_append(&b, tmp, n)) {
+                        ho_seterr(errstr, errstr_size, HO_ERR_IO,
+                                  "\"%s\": too large for a schema (over 1 MiB)", path);
+                        fclose(fp);
+                        ho_buf_free(&b);
+                        return NULL;
+                }
+        }
+        if (ferror(fp)) {
+                ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot read \"%s\": %s", path,
+                          strerror(errno));
+                fclose(fp);
+                ho_buf_free(&b);
+                return NULL;
+        }
+        fclose(fp);
+        return ho_buf_steal(&b, lenp);
+}
+
+ho_err_t ho_codec_set_writer(ho_codec_t *c, const char *spec, char *errstr,
+                             size_t errstr_size) {
+        const ho_schema_t *s;
+        char err[512], *json;
+        const char *base;
+        size_t len;
+        ho_err_t e;
+
+        if ((spec[0] == 'v' || spec[0] == 'V') && spec[1] >= '1' && spec[1] <= '9' &&
+            strspn(spec + 1, "0123456789") == strlen(spec + 1)) {
+                s = ho_schema_registry_version(c->reg, atoi(spec + 1));
+                if (!s)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                         "no schema \"transfer_report.%s.avsc\" is known", spec);
+                c->writer = s;
+                return HO_OK;
+        }
+        json = read_file(spec, &len, errstr, errstr_size);
+        if (!json)
+                return HO_ERR_IO;
+        base = strrchr(spec, '/');
+        base = base ? base + 1 : spec;
+        s = ho_schema_registry_add_named(c->reg, base, json, len, err, sizeof(err));
+        free(json);
+        if (!s)
+                return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA, "\"%s\": %s", spec, err);
+        if ((e = ho_schema_entry_compat(s, c->newest, err, sizeof(err))))
+                return ho_seterr(errstr, errstr_size, e, "\"%s\" cannot be read as %s: %s", spec,
+                                 c->newest->name, err);
+        if ((e = check_fields(s, errstr, errstr_size)))
+                return e;
+        c->writer = s;
+        return HO_OK;
+}
+
+/* ---- report -> avro value ------------------------------------------------ */
+
+#define AVRO_TRY(call)                                                                             \
+        do {                                                                                       \
+                if ((call) != 0)                                                                   \
+                        goto avro_fail;                                                            \
+        } while (0)
+
+/* Point *out at the field `name` of rec; false when the schema lacks it. */
+static bool field(avro_value_t *rec, const char *name, avro_value_t *out) {
+        return avro_schema_record_field_get_index(avro_value_get_schema(rec), name) >= 0 &&
+               avro_value_get_by_name(rec, name, out, NULL) == 0;
+}
+
+/* For an optional value: select the union's null branch (present=false) or
+ * its other branch into *out. A non-union field takes the value directly. */
+static int set_optional(avro_value_t *v, bool present, avro_value_t *out) {
+        avro_schema_t s = avro_value_get_schema(v);
+        size_t i, n;
+
+        if (avro_value_get_type(v) != AVRO_UNION) {
+                if (!present)
+                        return avro_value_get_type(v) == AVRO_NULL ? avro_value_set_null(v)
+                                                                    : EINVAL;
+                *out = *v;
+                return 0;
+        }
+        n = avro_schema_union_size(s);
+        for (i = 0; i < n; i++) {
+                bool is_null = is_avro_null(avro_schema_union_branch(s, (int)i));
+                if (is_null != present) {
+                        if (avro_value_set_branch(v, (int)i, out))
+                                return EINVAL;
+                        return is_null ? avro_value_set_null(out) : 0;
+                }
+        }
+        avro_set_error("union has no %s branch", present ? "non-null" : "null");
+        return EINVAL;
+}
+
+static int set_str(avro_value_t *v, const char *s) {
+        return avro_value_set_string(v, s ? s : "");
+}
+
+static int set_opt_str(avro_value_t *v, const char *s) {
+        avro_value_t b;
+        int rc = set_optional(v, s != NULL, &b);
+        return rc || !s ? rc : set_str(&b, s);
+}
+
+static int set_opt_int(avro_value_t *v, bool has, int32_t x) {
+        avro_value_t b;
+        int rc = set_optional(v, has, &b);
+        return rc || !has ? rc : avro_value_set_int(&b, x);
+}
+
+static ho_err_t fill(avro_value_t *rec, const ho_report_t *r, char *errstr, size_t errstr_size) {
+        avro_value_t f, e, sub;
+        size_t i;
+
+        avro_value_reset(rec);
+        if (field(rec, "report_id", &f))
+                AVRO_TRY(set_str(&f, r->report_id));
+        if (field(rec, "transfer_id", &f))
+                AVRO_TRY(set_str(&f, r->transfer_id));
+        if (field(rec, "occurred_on", &f))
+                AVRO_TRY(avro_value_set_int(&f, r->occurred_on));
+        if (field(rec, "reported_at", &f))
+                AVRO_TRY(avro_value_set_long(&f, r->reported_at));
+        if (field(rec, "source", &f))
+                AVRO_TRY(set_str(&f, r->source));
+        if (field(rec, "origin_country", &f))
+                AVRO_TRY(set_str(&f, r->origin_country));
+        if (field(rec, "destination_country", &f))
+                AVRO_TRY(set_str(&f, r->destination_country));
+        if (field(rec, "inmate_count", &f))
+                AVRO_TRY(avro_value_set_int(&f, r->inmate_count));
+        if (field(rec, "aircraft_count", &f))
+                AVRO_TRY(set_opt_int(&f, r->has_aircraft_count, r->aircraft_count));
+        if (field(rec, "destinations", &f))
+                for (i = 0; i < r->n_destinations; i++) {
+                        AVRO_TRY(avro_value_append(&f, &e, NULL));
+                        AVRO_TRY(set_str(&e, r->destinations[i]));
+                }
+        if (field(rec, "cumulative_total", &f))
+                AVRO_TRY(set_opt_int(&f, r->has_cumulative_total, r->cumulative_total));
+        if (field(rec, "authority", &f))
+                AVRO_TRY(set_opt_str(&f, r->authority));
+        if (field(rec, "persons", &f))
+                for (i = 0; i < r->n_persons; i++) {
+                        AVRO_TRY(avro_value_append(&f, &e, NULL));
+                        if (field(&e, "name", &sub))
+                                AVRO_TRY(set_str(&sub, r->persons[i].name));
+                        if (field(&e, "affiliation", &sub))
+                                AVRO_TRY(set_opt_str(&sub, r->persons[i].affiliation));
+                }
+        if (field(rec, "inmates_by_destination", &f))
+                for (i = 0; i < r->n_by_destination; i++) {
+                        AVRO_TRY(avro_value_add(&f, r->by_destination[i].city, &e, NULL, NULL));
+                        AVRO_TRY(avro_value_set_int(&e, r->by_destination[i].count));
+                }
+        return HO_OK;
+avro_fail:
+        return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA, "cannot fill the Avro record: %s",
+                         avro_strerror());
+}
+
+ho_err_t ho_codec_encode(ho_codec_t *c, const ho_report_t *r, ho_buf_t *out, char *errstr,
+                         size_t errstr_size) {
+        cache_t *ce = cache_get(c, c->writer);
+        size_t size, start = out->len;
+        unsigned char hdr[HO_SOE_HEADER];
+        uint64_t fp = c->writer->fingerprint;
+        ho_err_t e;
+        int i;
+
+        if (!ce)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "cannot make an Avro value: %s",
+                                 avro_strerror());
+        if ((e = ho_report_validate(r, errstr, errstr_size)))
+                return e;
+        if ((e = fill(&ce->value, r, errstr, errstr_size)))
+                return e;
+        if (avro_value_sizeof(&ce->value, &size))
+                return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA, "cannot size the datum: %s",
+                                 avro_strerror());
+        hdr[0] = HO_SOE_MAGIC0;
+        hdr[1] = HO_SOE_MAGIC1;
+        for (i = 0; i < 8; i++)
+                hdr[2 + i] = (unsigned char)(fp >> (8 * i));
+        if (ho_buf_reserve(out, HO_SOE_HEADER + size))
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        memcpy(out->data + out->len, hdr, HO_SOE_HEADER);
+        avro_writer_memory_set_dest(c->wmem, out->data + out->len + HO_SOE_HEADER, (int64_t)size);
+        if (avro_value_write(c->wmem, &ce->value)) {
+                out->len = start;
+                out->data[start] = '\0';
+                return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA, "cannot write the datum: %s",
+                                 avro_strerror());
+        }
+        out->len += HO_SOE_HEADER + size;
+        out->data[out->len] = '\0';
+        return HO_OK;
+}
+
+ho_err_t ho_codec_report_to_value(ho_codec_t *c, const ho_report_t *r, avro_value_t *val,
+                                  char *errstr, size_t errstr_size) {
+        (void)c;
+        return fill(val, r, errstr, errstr_size);
+}
+
+/* ---- the bounded skipper ---------------------------------------------------- */
+
+typedef struct skip_s {
+        const unsigned char *p, *end;
+} skip_t;
+
+/* zig-zag varint of at most `max` bytes (5 for int, 10 for long) */
+static ho_err_t skip_varint(skip_t *s, int max, int64_t *out) {
+        uint64_t v = 0;
+        int i;
+
+        for (i = 0; i < max; i++) {
+                unsigned char b;
+                if (s->p >= s->end)
+                        return HO_ERR_TRUNCATED;
+                b = *s->p++;
+                if (i == 9 && b > 1)
+                        return HO_ERR_NOT_AVRO; /* bits beyond 64 */
+                v |= (uint64_t)(b & 0x7f) << (7 * i);
+                if (!(b & 0x80)) {
+                        int64_t x = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+                        if (max == 5 && (x < INT32_MIN || x > INT32_MAX))
+                                return HO_ERR_NOT_AVRO;
+                        *out = x;
+                        return HO_OK;
+                }
+        }
+        return HO_ERR_NOT_AVRO; /* too long */
+}
+
+static ho_err_t skip_bytes(skip_t *s, uint64_t n) {
+        if ((uint64_t)(s->end - s->p) < n)
+                return HO_ERR_TRUNCATED;
+        s->p += n;
+        return HO_OK;
+}
+
+/* The fewest bytes one value of schema takes (0 for null / empty records). */
+static size_t min_size(avro_schema_t sch, int depth) {
+        size_t i, n, sum = 0;
+
+        if (depth > SKIP_MAX_DEPTH)
+                return 0;
+        switch (avro_typeof(sch)) {
+        case AVRO_NULL:
+                return 0;
+        case AVRO_FLOAT:
+                return 4;
+        case AVRO_DOUBLE:
+                return 8;
+        case AVRO_FIXED:
+                return (size_t)avro_schema_fixed_size(sch);
+        case AVRO_RECORD:
+                n = avro_schema_record_size(sch);
+                for (i = 0; i < n; i++)
+                        sum += min_size(avro_schema_record_field_get_by_index(sch, (int)i),
+                                        depth + 1);
+                return sum;
+        case AVRO_LINK:
+                return min_size(avro_schema_link_target(sch), depth + 1);
+        default:
+                return 1; /* varint, length or count, or boolean */
+        }
+}
+
+static ho_err_t skip_value(skip_t *s, avro_schema_t sch, int depth);
+
+/* Arrays and maps: blocks of count items (count < 0: -count items preceded
+ * by their byte size), ended by a zero count. */
+static ho_err_t skip_blocks(skip_t *s, avro_schema_t item, bool is_map, int depth) {
+        size_t per = min_size(item, depth + 1) + (is_map ? 1 : 0);
+        uint64_t total = 0;
+        int64_t count, size, k;
+        ho_err_t e;
+
+        for (;;) {
+                if ((e = skip_varint(s, 10, &count)))
+                        return e;
+                if (count == 0)
+                        return HO_OK;
+                if (count < 0) {
+                        if (count == INT64_MIN)
+                                return HO_ERR_NOT_AVRO;
+                        count = -count;
+                        if ((e = skip_varint(s, 10, &size)))
+                                return e;
+                        if (size < 0)
+                                return HO_ERR_NOT_AVRO;
+                }
+                if (per > 0 && (uint64_t)count > (uint64_t)(s->end - s->p) / per)
+                        return HO_ERR_TRUNCATED; /* cannot fit in what is left */
+                total += (uint64_t)count;
+                if (per == 0 && total > SKIP_MAX_EMPTY_ITEMS)
+                        return HO_ERR_NOT_AVRO;
+                for (k = 0; k < count; k++) {
+                        if (is_map) {
+                                int64_t len;
+                                if ((e = skip_varint(s, 10, &len)))
+                                        return e;
+                                if (len < 0)
+                                        return HO_ERR_NOT_AVRO;
+                                if ((e = skip_bytes(s, (uint64_t)len)))
+                                        return e;
+                        }
+                        if ((e = skip_value(s, item, depth + 1)))
+                                return e;
+                }
+        }
+}
+
+static ho_err_t skip_value(skip_t *s, avro_schema_t sch, int depth) {
+        int64_t v;
+        size_t i, n;
+        ho_err_t e;
+
+        if (depth > SKIP_MAX_DEPTH)
+                return HO_ERR_NOT_AVRO;
+        switch (avro_typeof(sch)) {
+        case AVRO_NULL:
+                return HO_OK;
+        case AVRO_BOOLEAN:
+                if (s->p >= s->end)
+                        return HO_ERR_TRUNCATED;
+                return *s->p++ > 1 ? HO_ERR_NOT_AVRO : HO_OK;
+        case AVRO_INT32:
+                return skip_varint(s, 5, &v);
+        case AVRO_INT64:
+                return skip_varint(s, 10, &v);
+        case AVRO_FLOAT:
+                return skip_bytes(s, 4);
+        case AVRO_DOUBLE:
+                return skip_bytes(s, 8);
+        case AVRO_STRING:
+        case AVRO_BYTES:
+                if ((e = skip_varint(s, 10, &v)))
+                        return e;
+                if (v < 0)
+                        return HO_ERR_NOT_AVRO;
+                return skip_bytes(s, (uint64_t)v);
+        case AVRO_FIXED:
+                return skip_bytes(s, (uint64_t)avro_schema_fixed_size(sch));
+        case AVRO_ENUM:
+                if ((e = skip_varint(s, 5, &v)))
+                        return e;
+                return v < 0 || v >= (int64_t)avro_schema_enum_number_of_symbols(sch)
+                               ? HO_ERR_NOT_AVRO
+                               : HO_OK;
+        case AVRO_UNION:
+                if ((e = skip_varint(s, 10, &v)))
+                        return e;
+                if (v < 0 || v >= (int64_t)avro_schema_union_size(sch))
+                        return HO_ERR_NOT_AVRO;
+                return skip_value(s, avro_schema_union_branch(sch, (int)v), depth + 1);
+        case AVRO_RECORD:
+                n = avro_schema_record_size(sch);
+                for (i = 0; i < n; i++)
+                        if ((e = skip_value(s, avro_schema_record_field_get_by_index(sch, (int)i),
+                                            depth + 1)))
+                                return e;
+                return HO_OK;
+        case AVRO_ARRAY:
+                return skip_blocks(s, avro_schema_array_items(sch), false, depth);
+        case AVRO_MAP:
+                return skip_blocks(s, avro_schema_map_values(sch), true, depth);
+        case AVRO_LINK:
+                return skip_value(s, avro_schema_link_target(sch), depth + 1);
+        default:
+                return HO_ERR_NOT_AVRO;
+        }
+}
+
+/* ---- avro value -> report ------------------------------------------------- */
+
+typedef struct conv_s {
+        char *errstr;
+        size_t errstr_size;
+} conv_t;
+
+static ho_err_t conv_fail(conv_t *cv, const char *fieldname, const char *what) {
+        return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_INVALID, "field \"%s\": %s",
+                         fieldname, what);
+}
+
+/* Follow a union to its current branch; *is_null when that is null. */
+static ho_err_t deref(avro_value_t *v, avro_value_t *out, bool *is_null) {
+        if (avro_value_get_type(v) == AVRO_UNION) {
+                if (avro_value_get_current_branch(v, out))
+                        return HO_ERR_NOT_AVRO;
+        } else {
+                *out = *v;
+        }
+        *is_null = avro_value_get_type(out) == AVRO_NULL;
+        return HO_OK;
+}
+
+/* A string (or bytes, by promotion) without NUL bytes, copied. */
+static ho_err_t get_str(conv_t *cv, avro_value_t *v, const char *name, char **out) {
+        const char *s = NULL;
+        const void *b = NULL;
+        size_t size = 0;
+        avro_value_t x;
+        bool is_null;
+
+        if (deref(v, &x, &is_null) || is_null)
+                return conv_fail(cv, name, "expected a string, got null");
+        if (avro_value_get_type(&x) == AVRO_STRING) {
+                if (avro_value_get_string(&x, &s, &size))
+                        return HO_ERR_NOT_AVRO;
+                size = size ? size - 1 : 0; /* avro-c counts the NUL */
+        } else if (avro_value_get_type(&x) == AVRO_BYTES) {
+                if (avro_value_get_bytes(&x, &b, &size))
+                        return HO_ERR_NOT_AVRO;
+                s = b;
+        } else {
+                return conv_fail(cv, name, "expected a string");
+        }
+        if (size && memchr(s, '\0', size))
+                return conv_fail(cv, name, "expected a string without NUL bytes");
+        *out = strndup(s ? s : "", size);
+        return *out ? HO_OK : HO_ERR_NOMEM;
+}
+
+static ho_err_t get_opt_str(conv_t *cv, avro_value_t *v, const char *name, char **out) {
+        avro_value_t x;
+        bool is_null;
+
+        if (deref(v, &x, &is_null))
+                return HO_ERR_NOT_AVRO;
+        return is_null ? HO_OK : get_str(cv, &x, name, out);
+}
+
+static ho_err_t get_i64(conv_t *cv, avro_value_t *v, const char *name, bool *has, int64_t *out) {
+        avro_value_t x;
+        bool is_null;
+        int32_t i32;
+
+        if (deref(v, &x, &is_null))
+                return HO_ERR_NOT_AVRO;
+        if (is_null) {
+                if (!has)
+                        return conv_fail(cv, name, "expected a number, got null");
+                *has = false;
+                return HO_OK;
+        }
+        if (avro_value_get_type(&x) == AVRO_INT32) {
+                if (avro_value_get_int(&x, &i32))
+                        return HO_ERR_NOT_AVRO;
+                *out = i32;
+        } else if (avro_value_get_type(&x) == AVRO_INT64) {
+                if (avro_value_get_long(&x, out))
+                        return HO_ERR_NOT_AVRO;
+        } else {
+                return conv_fail(cv, name, "expected an integer");
+        }
+        if (has)
+                *has = true;
+        return HO_OK;
+}
+
+static ho_err_t get_i32(conv_t *cv, avro_value_t *v, const char *name, bool *has, int32_t *out) {
+        int64_t x = 0;
+        ho_err_t e = get_i64(cv, v, name, has, &x);
+
+        if (e || (has && !*has))
+                return e;
+        if (x < INT32_MIN || x > INT32_MAX)
+                return conv_fail(cv, name, "expected a 32-bit integer");
+        *out = (int32_t)x;
+        return HO_OK;
+}
+
+static ho_err_t get_country(conv_t *cv, avro_value_t *v, const char *name, char out[3]) {
+        char *s = NULL;
+        char msg[128];
+        ho_err_t e = get_str(cv, v, name, &s);
+
+        if (e)
+                return e;
+        if (strlen(s) != 2) {
+                snprintf(msg, sizeof(msg),
+                         "expected a country code of two upper-case letters (ISO 3166-1 alpha-2), "
+                         "got %zu bytes", strlen(s));
+                free(s);
+                return conv_fail(cv, name, msg);
+        }
+        memcpy(out, s, 3);
+        free(s);
+        return HO_OK;
+}
+
+static int city_cmp(const void *a, const void *b) {
+        return strcmp(((const ho_city_count_t *)a)->city, ((const ho_city_count_t *)b)->city);
+}
+
+/* Bound before allocating: counts come from data (already bounded by the
+ * skipper to the value's size, but the rules' caps are far smaller). */
+static ho_err_t list_size(conv_t *cv, avro_value_t *v, const char *name, size_t cap,
+                          size_t *n) {
+        char msg[96];
+
+        if (avro_value_get_size(v, n))
+                return HO_ERR_NOT_AVRO;
+        if (*n > cap) {
+                snprintf(msg, sizeof(msg), "expected at most %zu entries, got %zu", cap, *n);
+                return conv_fail(cv, name, msg);
+        }
+        return HO_OK;
+}
+
+static ho_err_t convert(conv_t *cv, avro_value_t *rec, ho_report_t *r) {
+        avro_value_t f, e, sub;
+        size_t i, n;
+        ho_err_t err;
+        int64_t ts;
+
+        if (avro_value_get_type(rec) != AVRO_RECORD)
+                return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_SCHEMA,
+                                 "writer schema is not a record");
+        for (i = 0; report_fields[i]; i++) {
+                /* every field but the defaulted v2 addition is required */
+                if (!field(rec, report_fields[i], &f) &&
+                    strcmp(report_fields[i], "inmates_by_destination"))
+                        return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_SCHEMA,
+                                         "writer schema lacks field \"%s\"", report_fields[i]);
+        }
+        if ((field(rec, "report_id", &f), err = get_str(cv, &f, "report_id", &r->report_id)) ||
+            (field(rec, "transfer_id", &f),
+             err = get_str(cv, &f, "transfer_id", &r->transfer_id)) ||
+            (field(rec, "occurred_on", &f),
+             err = get_i32(cv, &f, "occurred_on", NULL, &r->occurred_on)) ||
+            (field(rec, "reported_at", &f), err = get_i64(cv, &f, "reported_at", NULL, &ts)) ||
+            (field(rec, "source", &f), err = get_str(cv, &f, "source", &r->source)) ||
+            (field(rec, "origin_country", &f),
+             err = get_country(cv, &f, "origin_country", r->origin_country)) ||
+            (field(rec, "destination_country", &f),
+             err = get_country(cv, &f, "destination_country", r->destination_country)) ||
+            (field(rec, "inmate_count", &f),
+             err = get_i32(cv, &f, "inmate_count", NULL, &r->inmate_count)) ||
+            (field(rec, "aircraft_count", &f),
+             err = get_i32(cv, &f, "aircraft_count", &r->has_aircraft_count,
+                           &r->aircraft_count)) ||
+            (field(rec, "cumulative_total", &f),
+             err = get_i32(cv, &f, "cumulative_total", &r->has_cumulative_total,
+                           &r->cumulative_total)) ||
+            (field(rec, "authority", &f), err = get_opt_str(cv, &f, "authority", &r->authority)))
+                return err;
+        r->reported_at = ts;
+
+        field(rec, "destinations", &f);
+        if ((err = list_size(cv, &f, "destinations", HO_DESTINATIONS_MAX, &n)))
+                return err;
+        if (n && !(r->destinations = calloc(n, sizeof(char *))))
+                return HO_ERR_NOMEM;
+        for (i = 0; i < n; i++) {
+                char name[48];
+                snprintf(name, sizeof(name), "destinations[%zu]", i);
+                if (avro_value_get_by_index(&f, i, &e, NULL))
+                        return HO_ERR_NOT_AVRO;
+                r->n_destinations = i + 1;
+                if ((err = get_str(cv, &e, name, &r->destinations[i])))
+                        return err;
+        }
+
+        field(rec, "persons", &f);
+        if ((err = list_size(cv, &f, "persons", HO_PERSONS_MAX, &n)))
+                return err;
+        if (n && !(r->persons = calloc(n, sizeof(*r->persons))))
+                return HO_ERR_NOMEM;
+        for (i = 0; i < n; i++) {
+                char name[48];
+                if (avro_value_get_by_index(&f, i, &e, NULL))
+                        return HO_ERR_NOT_AVRO;
+                r->n_persons = i + 1;
+                snprintf(name, sizeof(name), "persons[%zu].name", i);
+                if (!field(&e, "name", &sub))
+                        return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_SCHEMA,
+                                         "writer schema lacks field \"persons.name\"");
+                if ((err = get_str(cv, &sub, name, &r->persons[i].name)))
+                        return err;
+                snprintf(name, sizeof(name), "persons[%zu].affiliation", i);
+                if (field(&e, "affiliation", &sub) &&
+                    (err = get_opt_str(cv, &sub, name, &r->persons[i].affiliation)))
+                        return err;
+        }
+
+        /* absent in v1 writers: the reader's default, {} */
+        if (field(rec, "inmates_by_destination", &f)) {
+                if ((err = list_size(cv, &f, "inmates_by_destination", HO_BY_DEST_MAX, &n)))
+                        return err;
+                if (n && !(r->by_destination = calloc(n, sizeof(*r->by_destination))))
+                        return HO_ERR_NOMEM;
+                for (i = 0; i < n; i++) {
+                        const char *key = NULL;
+                        if (avro_value_get_by_index(&f, i, &e, &key) || !key)
+                                return HO_ERR_NOT_AVRO;
+                        r->n_by_destination = i + 1;
+                        if (!(r->by_destination[i].city = strdup(key)))
+                                return HO_ERR_NOMEM;
+                        if ((err = get_i32(cv, &e, "inmates_by_destination", NULL,
+                                           &r->by_destination[i].count)))
+                                return err;
+                }
+                qsort(r->by_destination, r->n_by_destination, sizeof(*r->by_destination),
+                      city_cmp);
+        }
+        return HO_OK;
+}
+
+static ho_err_t to_report(conv_t *cv, avro_value_t *val, ho_report_t *out, int version) {
+        ho_err_t e = convert(cv, val, out);
+
+        if (e == HO_ERR_NOMEM)
+                ho_seterr(cv->errstr, cv->errstr_size, e, "out of memory");
+        else if (e == HO_ERR_NOT_AVRO)
+                ho_seterr(cv->errstr, cv->errstr_size, e, "avro-c value access failed: %s",
+                          avro_strerror());
+        if (!e) {
+                out->schema_version = version;
+                e = ho_report_validate(out, cv->errstr, cv->errstr_size);
+        }
+        if (e)
+                ho_report_clear(out);
+        return e;
+}
+
+ho_err_t ho_codec_value_to_report(ho_codec_t *c, avro_value_t *val, ho_report_t *out,
+                                  char *errstr, size_t errstr_size) {
+        conv_t cv = {errstr, errstr_size};
+        avro_schema_t s = avro_value_get_schema(val);
+        int version = 0;
+        size_t i;
+
+        ho_report_clear(out);
+        for (i = 0; i < ho_schema_registry_count(c->reg); i++) {
+                const ho_schema_t *e = ho_schema_registry_at(c->reg, i);
+                if (avro_schema_equal(e->avro, s)) {
+                        version = e->version;
+                        break;
+                }
+        }
+        return to_report(&cv, val, out, version);
+}
+
+/* ---- decode --------------------------------------------------------------- */
+
+ho_err_t ho_soe_fingerprint(const void *data, size_t len, uint64_t *fp) {
+        const unsigned char *p = data;
+        uint64_t v = 0;
+        int i;
+
+        if ((len >= 1 && p[0] != HO_SOE_MAGIC0) || (len >= 2 && p[1] != HO_SOE_MAGIC1))
+                return HO_ERR_BAD_MARKER;
+        if (len < HO_SOE_HEADER)
+                return HO_ERR_TRUNCATED;
+        for (i = 7; i >= 0; i--)
+                v = (v << 8) | p[2 + i];
+        *fp = v;
+        return HO_OK;
+}
+
+ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
+                         char *errstr, size_t errstr_size) {
+        const unsigned char *p = data;
+        const ho_schema_t *s;
+        conv_t cv = {errstr, errstr_size};
+        uint64_t fp;
+        skip_t sk;
+        cache_t *ce;
+        ho_err_t e;
+
+        ho_report_clear(out);
+        e = ho_soe_fingerprint(data, len, &fp);
+        if (e == HO_ERR_BAD_MARKER)
+                return ho_seterr(errstr, errstr_size, e,
+                                 "value does not start with the single-object marker C3 01");
+        if (e)
+                return ho_seterr(errstr, errstr_size, e,
+                                 "value of %zu bytes is shorter than the 10-byte header", len);
+        s = ho_schema_registry_find(c->reg, fp);
+        if (!s)
+                return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
+                                 "no known schema has fingerprint %016llx (wire bytes "
+                                 "%02x%02x%02x%02x%02x%02x%02x%02x)",
+                                 (unsigned long long)fp, p[2], p[3], p[4], p[5], p[6], p[7], p[8],
+                                 p[9]);
+        sk.p = p + HO_SOE_HEADER;
+        sk.end = p + len;
+        e = skip_value(&sk, s->avro, 0);
+        if (e == HO_ERR_TRUNCATED)
+                return ho_seterr(errstr, errstr_size, e,
+                                 "datum ends before the %s record does (%zu bytes)", s->name,
+                                 len - HO_SOE_HEADER);
+        if (e)
+                return ho_seterr(errstr, errstr_size, e,
+                                 "bytes at datum offset %zu do not follow %s",
+                                 (size_t)(sk.p - p) - HO_SOE_HEADER, s->name);
+        if (sk.p != sk.end)
+                return ho_seterr(errstr, errstr_size, HO_ERR_TRAILING,
+                                 "%zu bytes left after the %s datum", (size_t)(sk.end - sk.p),
+                                 s->name);
+        ce = cache_get(c, s);
+        if (!ce)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "cannot make an Avro value: %s",
+                                 avro_strerror());
+        avro_value_reset(&ce->value);
+        avro_reader_memory_set_source(c->reader, (const char *)p + HO_SOE_HEADER,
+                                      (int64_t)(len - HO_SOE_HEADER));
+        if (avro_value_read(c->reader, &ce->value))
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO, "avro-c cannot read it: %s",
+                                 avro_strerror());
+        return to_report(&cv, &ce->value, out, s->version);
+}
