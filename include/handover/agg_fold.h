@@ -1,0 +1,144 @@
+/*
+ * agg_fold.h: the pure C half of the aggregation engine (internal to lib/agg.c
+ * and its tests; not a public contract). It folds a batch of reports into one
+ * entry per transfer (the batch's latest report and its distinct report ids)
+ * and, once the caller has filled in what Redis holds (stored state, revision,
+ * which ids were applied before), computes the new states and the counter
+ * deltas, summed per (key, field) across the batch. No I/O here, so every rule
+ * of the read contract is testable without Redis.
+ */
+#ifndef HO_AGG_FOLD_H
+#define HO_AGG_FOLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "handover/err.h"
+#include "handover/report.h"
+
+/* Indexes into ho_agg_key_names (and the Lua script's KEYS, 1-based there). */
+enum {
+        HO_AGG_K_TOTALS,
+        HO_AGG_K_INMATES_BY_MONTH,
+        HO_AGG_K_INMATES_BY_ROUTE,
+        HO_AGG_K_TRANSFERS_BY_DEST,
+        HO_AGG_K_INMATES_BY_DEST,
+        HO_AGG_K_PERSONS_BY_AFFIL,
+        HO_AGG_K_LARGEST,
+        HO_AGG_K_TRANSFERS,
+        HO_AGG_K_OFFSETS,
+        HO_AGG_K_REVS,
+        HO_AGG_K_REPORT_IDS,
+        HO_AGG_K_BY_DATE,
+        HO_AGG_K_DATES,
+        HO_AGG_K__COUNT
+};
+
+/* totals counters kept as deltas, in this order (names in ho_agg_total_names) */
+enum {
+        HO_AGG_T_TRANSFERS,
+        HO_AGG_T_INMATES,
+        HO_AGG_T_REPORTS,
+        HO_AGG_T_AIRCRAFT,
+        HO_AGG_T_PERSONS,
+        HO_AGG_T_REJECTED,
+        HO_AGG_T__COUNT
+};
+extern const char *const ho_agg_total_names[HO_AGG_T__COUNT];
+
+/* The apply script (lib/agg_lua.c: its ARGV layout is documented there). */
+extern const char ho_agg_lua[];
+
+/* A string-keyed map to int64 (open addressing). Keys are copied. Clearing
+ * keeps the table, so a map reused across batches does not reallocate. */
+typedef struct ho_strmap_s {
+        char **keys;
+        int64_t *vals;
+        size_t cap, n;
+} ho_strmap_t;
+
+void ho_strmap_init(ho_strmap_t *m);
+void ho_strmap_clear(ho_strmap_t *m); /* remove all, keep the table */
+void ho_strmap_free(ho_strmap_t *m);
+/* Pointer to the value of key (len bytes), inserted as 0 if absent (*created
+ * set then). NULL on out of memory. Pointers are valid until the next insert. */
+int64_t *ho_strmap_upsert(ho_strmap_t *m, const char *key, size_t len, bool *created);
+/* Pointer to the value, or NULL when absent. */
+int64_t *ho_strmap_get(const ho_strmap_t *m, const char *key, size_t len);
+
+/* The batch's view of one transfer. */
+typedef struct ho_fold_xfer_s {
+        ho_report_t latest; /* the batch's latest report for this transfer (owned) */
+        size_t n_ids;       /* distinct report ids the batch holds for it */
+        /* filled in by the caller from Redis, before ho_fold_compute() */
+        bool has_stored;
+        ho_report_t stored; /* the stored current state when has_stored (owned) */
+        int64_t stored_rev; /* 0 when absent */
+        /* results of ho_fold_compute() */
+        size_t n_new;       /* ids not applied before: > 0 means "touched" */
+        bool changed;       /* the current state becomes latest */
+        int64_t new_rev;    /* stored_rev + n_new */
+} ho_fold_xfer_t;
+
+/* One distinct (transfer, report) of the batch: member is "tid rid", the
+ * form kept in {P}:report_ids. */
+typedef struct ho_fold_id_s {
+        char *member; /* owned */
+        size_t len;
+        size_t xfer;  /* index into ho_fold_t.xfers */
+        bool seen;    /* filled by the caller: applied before (SMISMEMBER) */
+} ho_fold_id_t;
+
+typedef struct ho_fold_s {
+        ho_fold_xfer_t *xfers; /* n_xfers in use, cap_xfers initialised */
+        size_t n_xfers, cap_xfers;
+        ho_fold_id_t *ids;
+        size_t n_ids, cap_ids;
+        ho_strmap_t by_tid;    /* transfer_id -> index in xfers */
+        ho_strmap_t by_member; /* "tid rid" -> index in ids */
+        uint64_t dup_in_batch; /* adds whose id the batch already held */
+} ho_fold_t;
+
+void ho_fold_init(ho_fold_t *f);
+/* Empty the fold, keep allocations for the next batch (reports are freed). */
+void ho_fold_clear(ho_fold_t *f);
+void ho_fold_free(ho_fold_t *f);
+
+/* Fold one report (copied when it becomes a transfer's latest). *dup is set
+ * when the batch already held (transfer_id, report_id): nothing changes then.
+ * HO_ERR_INVALID when an id is missing or holds a space/control byte,
+ * HO_ERR_NOMEM. */
+ho_err_t ho_fold_add(ho_fold_t *f, const ho_report_t *r, bool *dup);
+
+/* The summed effect of a batch on the counters. */
+typedef struct ho_delta_s {
+        int64_t totals[HO_AGG_T__COUNT];
+        /* breakdown hashes: key = one byte ('A' + HO_AGG_K_*) followed by the
+         * field; the value is the summed delta (entries may sum to 0: skip) */
+        ho_strmap_t fields;
+        /* transfers_by_date: key = "YYYY-MM-DD" */
+        ho_strmap_t dates;
+} ho_delta_t;
+
+void ho_delta_init(ho_delta_t *d);
+void ho_delta_clear(ho_delta_t *d);
+void ho_delta_free(ho_delta_t *d);
+
+/* Add sign (+1/-1) times the contribution of current state r to every
+ * counter except totals.reports and totals.rejected. */
+ho_err_t ho_delta_contrib(ho_delta_t *d, const ho_report_t *r, int sign);
+
+/* Drop what the caller filled from Redis (stored states, revisions, seen
+ * flags) and the results: ready for a re-read after a conflict. */
+void ho_fold_forget_stored(ho_fold_t *f);
+
+/* With has_stored/stored/stored_rev and ids[].seen filled, compute n_new,
+ * changed and new_rev per transfer and add the batch's deltas to d
+ * (totals.reports included). A transfer with no new id contributes nothing. */
+ho_err_t ho_fold_compute(ho_fold_t *f, ho_delta_t *d);
+
+/* A transfer's current state after compute: latest when changed, else stored
+ * (NULL if neither, i.e. not touched). */
+const ho_report_t *ho_fold_current(const ho_fold_xfer_t *x);
+
+#endif

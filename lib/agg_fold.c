@@ -1,0 +1,364 @@
+/* agg_fold.c: folding a batch and computing its counter deltas, no I/O (see agg_fold.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "handover/agg.h"
+#include "handover/agg_fold.h"
+
+const char *const ho_agg_key_names[] = {
+        [HO_AGG_K_TOTALS] = "totals",
+        [HO_AGG_K_INMATES_BY_MONTH] = "inmates_by_month",
+        [HO_AGG_K_INMATES_BY_ROUTE] = "inmates_by_route",
+        [HO_AGG_K_TRANSFERS_BY_DEST] = "transfers_by_destination",
+        [HO_AGG_K_INMATES_BY_DEST] = "inmates_by_destination",
+        [HO_AGG_K_PERSONS_BY_AFFIL] = "persons_by_affiliation",
+        [HO_AGG_K_LARGEST] = "largest_transfers",
+        [HO_AGG_K_TRANSFERS] = "transfers",
+        [HO_AGG_K_OFFSETS] = "offsets",
+        [HO_AGG_K_REVS] = "transfer_revs",
+        [HO_AGG_K_REPORT_IDS] = "report_ids",
+        [HO_AGG_K_BY_DATE] = "transfers_by_date",
+        [HO_AGG_K_DATES] = "transfer_dates",
+        [HO_AGG_K__COUNT] = NULL,
+};
+
+const char *const ho_agg_total_names[HO_AGG_T__COUNT] = {
+        [HO_AGG_T_TRANSFERS] = "transfers", [HO_AGG_T_INMATES] = "inmates",
+        [HO_AGG_T_REPORTS] = "reports",     [HO_AGG_T_AIRCRAFT] = "aircraft",
+        [HO_AGG_T_PERSONS] = "persons",     [HO_AGG_T_REJECTED] = "rejected",
+};
+
+/* ---- string map ---- */
+
+static uint64_t ho_hash(const char *s, size_t len) {
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+        for (size_t i = 0; i < len; i++) {
+                h ^= (unsigned char)s[i];
+                h *= 1099511628211ULL;
+        }
+        return h;
+}
+
+void ho_strmap_init(ho_strmap_t *m) {
+        memset(m, 0, sizeof(*m));
+}
+
+void ho_strmap_clear(ho_strmap_t *m) {
+        if (!m->n)
+                return;
+        for (size_t i = 0; i < m->cap; i++) {
+                free(m->keys[i]);
+                m->keys[i] = NULL;
+        }
+        m->n = 0;
+}
+
+void ho_strmap_free(ho_strmap_t *m) {
+        ho_strmap_clear(m);
+        free(m->keys);
+        free(m->vals);
+        ho_strmap_init(m);
+}
+
+static size_t ho_strmap_slot(char *const *keys, size_t cap, const char *key, size_t len) {
+        size_t i = (size_t)ho_hash(key, len) & (cap - 1);
+        while (keys[i] && (memcmp(keys[i], key, len) || keys[i][len] != '\0'))
+                i = (i + 1) & (cap - 1);
+        return i;
+}
+
+static int ho_strmap_grow(ho_strmap_t *m) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        char **keys = calloc(cap, sizeof(*keys));
+        int64_t *vals = calloc(cap, sizeof(*vals));
+        if (!keys || !vals) {
+                free(keys);
+                free(vals);
+                return -1;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+                if (!m->keys[i])
+                        continue;
+                size_t j = ho_strmap_slot(keys, cap, m->keys[i], strlen(m->keys[i]));
+                keys[j] = m->keys[i];
+                vals[j] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->cap = cap;
+        return 0;
+}
+
+int64_t *ho_strmap_get(const ho_strmap_t *m, const char *key, size_t len) {
+        if (!m->cap)
+                return NULL;
+        size_t i = ho_strmap_slot(m->keys, m->cap, key, len);
+        return m->keys[i] ? &m->vals[i] : NULL;
+}
+
+int64_t *ho_strmap_upsert(ho_strmap_t *m, const char *key, size_t len, bool *created) {
+        if (created)
+                *created = false;
+        if ((m->n + 1) * 4 > m->cap * 3 && ho_strmap_grow(m))
+                return NULL;
+        size_t i = ho_strmap_slot(m->keys, m->cap, key, len);
+        if (!m->keys[i]) {
+                char *k = malloc(len + 1);
+                if (!k)
+                        return NULL;
+                memcpy(k, key, len);
+                k[len] = '\0';
+                m->keys[i] = k;
+                m->vals[i] = 0;
+                m->n++;
+                if (created)
+                        *created = true;
+        }
+        return &m->vals[i];
+}
+
+/* ---- fold ---- */
+
+void ho_fold_init(ho_fold_t *f) {
+        memset(f, 0, sizeof(*f));
+        ho_strmap_init(&f->by_tid);
+        ho_strmap_init(&f->by_member);
+}
+
+void ho_fold_forget_stored(ho_fold_t *f) {
+        for (size_t i = 0; i < f->n_xfers; i++) {
+                ho_fold_xfer_t *x = &f->xfers[i];
+                ho_report_clear(&x->stored);
+                x->has_stored = false;
+                x->stored_rev = 0;
+                x->n_new = 0;
+                x->changed = false;
+                x->new_rev = 0;
+        }
+        for (size_t i = 0; i < f->n_ids; i++)
+                f->ids[i].seen = false;
+}
+
+void ho_fold_clear(ho_fold_t *f) {
+        ho_fold_forget_stored(f);
+        for (size_t i = 0; i < f->n_xfers; i++) {
+                ho_report_clear(&f->xfers[i].latest);
+                f->xfers[i].n_ids = 0;
+        }
+        for (size_t i = 0; i < f->n_ids; i++) {
+                free(f->ids[i].member);
+                f->ids[i].member = NULL;
+        }
+        f->n_xfers = f->n_ids = 0;
+        f->dup_in_batch = 0;
+        ho_strmap_clear(&f->by_tid);
+        ho_strmap_clear(&f->by_member);
+}
+
+void ho_fold_free(ho_fold_t *f) {
+        ho_fold_clear(f);
+        free(f->xfers);
+        free(f->ids);
+        ho_strmap_free(&f->by_tid);
+        ho_strmap_free(&f->by_member);
+        ho_fold_init(f);
+}
+
+/* ids become Redis set members "tid rid": a space or control byte inside an
+ * id would make the member ambiguous. */
+static bool ho_id_ok(const char *s) {
+        if (!s || !*s)
+                return false;
+        for (; *s; s++)
+                if ((unsigned char)*s <= ' ' || *s == 0x7f)
+                        return false;
+        return true;
+}
+
+ho_err_t ho_fold_add(ho_fold_t *f, const ho_report_t *r, bool *dup) {
+        *dup = false;
+        if (!ho_id_ok(r->transfer_id) || !ho_id_ok(r->report_id))
+                return HO_ERR_INVALID;
+        size_t tlen = strlen(r->transfer_id), rlen = strlen(r->report_id);
+        char *member = malloc(tlen + 1 + rlen + 1);
+        if (!member)
+                return HO_ERR_NOMEM;
+        memcpy(member, r->transfer_id, tlen);
+        member[tlen] = ' ';
+        memcpy(member + tlen + 1, r->report_id, rlen + 1);
+        size_t mlen = tlen + 1 + rlen;
+        if (ho_strmap_get(&f->by_member, member, mlen)) {
+                free(member);
+                *dup = true;
+                f->dup_in_batch++;
+                return HO_OK;
+        }
+        /* room first, so a failure leaves the fold as it was */
+        if (f->n_ids == f->cap_ids) {
+                size_t cap = f->cap_ids ? f->cap_ids * 2 : 64;
+                ho_fold_id_t *ids = realloc(f->ids, cap * sizeof(*ids));
+                if (!ids)
+                        goto nomem;
+                f->ids = ids;
+                f->cap_ids = cap;
+        }
+        if (f->n_xfers == f->cap_xfers) {
+                size_t cap = f->cap_xfers ? f->cap_xfers * 2 : 64;
+                ho_fold_xfer_t *xs = realloc(f->xfers, cap * sizeof(*xs));
+                if (!xs)
+                        goto nomem;
+                for (size_t i = f->cap_xfers; i < cap; i++) {
+                        memset(&xs[i], 0, sizeof(xs[i]));
+                        ho_report_init(&xs[i].latest);
+                        ho_report_init(&xs[i].stored);
+                }
+                f->xfers = xs;
+                f->cap_xfers = cap;
+        }
+        ho_fold_xfer_t *x;
+        size_t xidx;
+        int64_t *xi = ho_strmap_get(&f->by_tid, r->transfer_id, tlen);
+        if (!xi) {
+                x = &f->xfers[f->n_xfers];
+                if (ho_report_copy(&x->latest, r))
+                        goto nomem;
+                if (!(xi = ho_strmap_upsert(&f->by_tid, r->transfer_id, tlen, NULL)))
+                        goto nomem;
+                x->n_ids = 0;
+                *xi = (int64_t)f->n_xfers++;
+        } else {
+                x = &f->xfers[*xi];
+                if (ho_report_cmp_latest(r, &x->latest) > 0 && ho_report_copy(&x->latest, r))
+                        goto nomem;
+        }
+        xidx = (size_t)*xi;
+        int64_t *mi = ho_strmap_upsert(&f->by_member, member, mlen, NULL);
+        if (!mi)
+                goto nomem;
+        *mi = (int64_t)f->n_ids;
+        f->ids[f->n_ids++] =
+                (ho_fold_id_t){.member = member, .len = mlen, .xfer = xidx, .seen = false};
+        x->n_ids++;
+        return HO_OK;
+nomem:
+        /* out of memory is fatal (see ho_agg_batch_add): the fold may hold a
+         * half-made entry and must only be cleared or freed now */
+        free(member);
+        return HO_ERR_NOMEM;
+}
+
+/* ---- deltas ---- */
+
+void ho_delta_init(ho_delta_t *d) {
+        memset(d->totals, 0, sizeof(d->totals));
+        ho_strmap_init(&d->fields);
+        ho_strmap_init(&d->dates);
+}
+
+void ho_delta_clear(ho_delta_t *d) {
+        memset(d->totals, 0, sizeof(d->totals));
+        ho_strmap_clear(&d->fields);
+        ho_strmap_clear(&d->dates);
+}
+
+void ho_delta_free(ho_delta_t *d) {
+        ho_strmap_free(&d->fields);
+        ho_strmap_free(&d->dates);
+        ho_delta_init(d);
+}
+
+static ho_err_t ho_delta_field(ho_delta_t *d, int key, const char *field, int64_t v) {
+        char stack[HO_STR_MAX + 64];
+        size_t flen = strlen(field);
+        char *k = flen + 2 <= sizeof(stack) ? stack : malloc(flen + 2);
+        if (!k)
+                return HO_ERR_NOMEM;
+        k[0] = (char)('A' + key);
+        memcpy(k + 1, field, flen + 1);
+        int64_t *p = ho_strmap_upsert(&d->fields, k, flen + 1, NULL);
+        if (k != stack)
+                free(k);
+        if (!p)
+                return HO_ERR_NOMEM;
+        *p += v;
+        return HO_OK;
+}
+
+ho_err_t ho_delta_contrib(ho_delta_t *d, const ho_report_t *r, int sign) {
+        int64_t s = sign < 0 ? -1 : 1;
+        int64_t inmates = r->inmate_count;
+        char date[11], month[8], route[8];
+        ho_err_t err;
+
+        d->totals[HO_AGG_T_TRANSFERS] += s;
+        d->totals[HO_AGG_T_INMATES] += s * inmates;
+        d->totals[HO_AGG_T_AIRCRAFT] += s * (r->has_aircraft_count ? r->aircraft_count : 0);
+        d->totals[HO_AGG_T_PERSONS] += s * (int64_t)r->n_persons;
+
+        ho_date_format(r->occurred_on, date);
+        memcpy(month, date, 7);
+        month[7] = '\0';
+        snprintf(route, sizeof(route), "%s-%s", r->origin_country, r->destination_country);
+        if ((err = ho_delta_field(d, HO_AGG_K_INMATES_BY_MONTH, month, s * inmates)) ||
+            (err = ho_delta_field(d, HO_AGG_K_INMATES_BY_ROUTE, route, s * inmates)))
+                return err;
+        for (size_t i = 0; i < r->n_destinations; i++) {
+                bool again = false; /* a city listed twice counts once per transfer */
+                for (size_t j = 0; j < i && !again; j++)
+                        again = !strcmp(r->destinations[i], r->destinations[j]);
+                if (!again &&
+                    (err = ho_delta_field(d, HO_AGG_K_TRANSFERS_BY_DEST, r->destinations[i], s)))
+                        return err;
+        }
+        for (size_t i = 0; i < r->n_by_destination; i++)
+                if ((err = ho_delta_field(d, HO_AGG_K_INMATES_BY_DEST, r->by_destination[i].city,
+                                          s * r->by_destination[i].count)))
+                        return err;
+        for (size_t i = 0; i < r->n_persons; i++) {
+                const char *a = r->persons[i].affiliation;
+                if ((err = ho_delta_field(d, HO_AGG_K_PERSONS_BY_AFFIL, a ? a : "unknown", s)))
+                        return err;
+        }
+        int64_t *p = ho_strmap_upsert(&d->dates, date, 10, NULL);
+        if (!p)
+                return HO_ERR_NOMEM;
+        *p += s;
+        return HO_OK;
+}
+
+ho_err_t ho_fold_compute(ho_fold_t *f, ho_delta_t *d) {
+        for (size_t i = 0; i < f->n_xfers; i++) {
+                f->xfers[i].n_new = 0;
+                f->xfers[i].changed = false;
+        }
+        for (size_t i = 0; i < f->n_ids; i++)
+                if (!f->ids[i].seen)
+                        f->xfers[f->ids[i].xfer].n_new++;
+        for (size_t i = 0; i < f->n_xfers; i++) {
+                ho_fold_xfer_t *x = &f->xfers[i];
+                ho_err_t err;
+                x->new_rev = x->stored_rev + (int64_t)x->n_new;
+                if (!x->n_new)
+                        continue; /* only duplicates: nothing about it changes */
+                d->totals[HO_AGG_T_REPORTS] += (int64_t)x->n_new;
+                /* An id applied before can never beat the stored state (the
+                 * stored state is the latest of every applied id), so comparing
+                 * the batch's latest, duplicates included, is exact. */
+                if (x->has_stored && ho_report_cmp_latest(&x->latest, &x->stored) <= 0)
+                        continue;
+                x->changed = true;
+                if (x->has_stored && (err = ho_delta_contrib(d, &x->stored, -1)))
+                        return err;
+                if ((err = ho_delta_contrib(d, &x->latest, +1)))
+                        return err;
+        }
+        return HO_OK;
+}
+
+const ho_report_t *ho_fold_current(const ho_fold_xfer_t *x) {
+        if (x->changed)
+                return &x->latest;
+        return x->has_stored ? &x->stored : NULL;
+}
