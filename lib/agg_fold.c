@@ -62,7 +62,7 @@ void ho_strmap_free(ho_strmap_t *m) {
 
 static size_t ho_strmap_slot(char *const *keys, size_t cap, const char *key, size_t len) {
         size_t i = (size_t)ho_hash(key, len) & (cap - 1);
-        while (keys[i] && (memcmp(keys[i], key, len) || keys[i][len] != '\0'))
+        while (keys[i] && (strncmp(keys[i], key, len) || keys[i][len] != '\0'))
                 i = (i + 1) & (cap - 1);
         return i;
 }
