@@ -82,7 +82,9 @@ static json_t *ho_totals_to_json(const redisReply *r) {
                                            NULL};
         for (int i = 0; rest[i]; i++) {
                 json_t *v = json_object_get(h, rest[i]);
-                json_object_set_new(t, rest[i], v ? json_copy(v) : json_null());
+                /* the engine stores "" for dates when no transfer is left */
+                bool empty = !v || (json_is_string(v) && !*json_string_value(v));
+                json_object_set_new(t, rest[i], empty ? json_null() : json_copy(v));
         }
         json_decref(h);
         return t;
