@@ -1,0 +1,1142 @@
+/*
+ * produce.c: the logic of handover-produce (see produce.h): reading inputs
+ * in bounded memory, the validation pass's listing, the spool between the
+ * two passes of a file, and librdkafka's delivery bookkeeping.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <avro.h>
+#include "handover/jreport.h"
+#include "handover/log.h"
+#include "handover/produce.h"
+
+_Static_assert(sizeof(uintptr_t) >= sizeof(ho_pos_t), "positions ride in a pointer-sized opaque");
+
+void ho_pos_format(ho_pos_t pos, const char *const *names, size_t n_names, char *out,
+                   size_t out_size) {
+        unsigned in = HO_POS_INPUT(pos);
+        snprintf(out, out_size, "%s:%" PRIu64, in < n_names && names[in] ? names[in] : "?",
+                 HO_POS_LINE(pos));
+}
+
+/* ==== line reader ======================================================== */
+
+#define HO_LINES_CHUNK (64u << 10)
+
+struct ho_lines_s {
+        int fd;
+        bool own_fd;
+        char *path; /* follow mode: the name to watch */
+        bool follow;
+        bool is_reg; /* regular files are never poll()ed */
+        int wait_ms;
+        char *buf;
+        size_t cap, start, end;
+        size_t scan; /* bytes after start already searched for '\n' */
+        size_t max_line;
+        uint64_t lineno;
+        uint64_t offset; /* bytes read from the current file */
+        uint64_t total;  /* bytes read, all files */
+        bool eof;
+        bool skipping; /* dropping an over-long line up to its '\n' */
+        dev_t dev;
+        ino_t ino;
+        unsigned reopens, truncations;
+};
+
+static ho_lines_t *lines_alloc(int fd, size_t max_line, int wait_ms, char *errstr,
+                               size_t errstr_size) {
+        ho_lines_t *lr = calloc(1, sizeof(*lr));
+        struct stat st;
+
+        if (!lr) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        lr->fd = fd;
+        lr->wait_ms = wait_ms;
+        lr->max_line = max_line ? max_line : HO_LINE_MAX_DEFAULT;
+        lr->cap = HO_LINES_CHUNK;
+        lr->buf = malloc(lr->cap);
+        if (!lr->buf) {
+                free(lr);
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        if (fstat(fd, &st) == 0) {
+                lr->is_reg = S_ISREG(st.st_mode);
+                lr->dev = st.st_dev;
+                lr->ino = st.st_ino;
+        }
+        return lr;
+}
+
+ho_lines_t *ho_lines_new_fd(int fd, size_t max_line, int wait_ms, char *errstr,
+                            size_t errstr_size) {
+        return lines_alloc(fd, max_line, wait_ms, errstr, errstr_size);
+}
+
+ho_lines_t *ho_lines_open(const char *path, bool follow, size_t max_line, char *errstr,
+                          size_t errstr_size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ho_lines_t *lr;
+
+        if (fd < 0) {
+                ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot open \"%s\": %s", path,
+                          strerror(errno));
+                return NULL;
+        }
+        lr = lines_alloc(fd, max_line, 100, errstr, errstr_size);
+        if (!lr) {
+                close(fd);
+                return NULL;
+        }
+        lr->own_fd = true;
+        lr->follow = follow;
+        if (follow && !(lr->path = strdup(path))) {
+                ho_lines_destroy(lr);
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        return lr;
+}
+
+void ho_lines_destroy(ho_lines_t *lr) {
+        if (!lr)
+                return;
+        if (lr->own_fd && lr->fd >= 0)
+                close(lr->fd);
+        free(lr->path);
+        free(lr->buf);
+        free(lr);
+}
+
+uint64_t ho_lines_bytes_read(const ho_lines_t *lr) {
+        return lr->total;
+}
+
+unsigned ho_lines_reopens(const ho_lines_t *lr) {
+        return lr->reopens;
+}
+
+unsigned ho_lines_truncations(const ho_lines_t *lr) {
+        return lr->truncations;
+}
+
+static void lines_restart(ho_lines_t *lr) {
+        lr->start = lr->end = lr->scan = 0;
+        lr->skipping = false;
+        lr->offset = 0;
+        lr->lineno = 0;
+}
+
+/* Make room for at least one more read at buf[end]. The buffer never needs
+ * more than max_line + a chunk: a longer partial line is dropped first. */
+static ho_err_t lines_room(ho_lines_t *lr) {
+        if (lr->start > 0 && (lr->end == lr->cap || lr->start >= lr->cap / 2)) {
+                memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
+                lr->end -= lr->start;
+                lr->start = 0;
+        }
+        if (lr->end == lr->cap) {
+                size_t ncap = lr->cap * 2;
+                char *nb;
+                if (ncap > lr->max_line + HO_LINES_CHUNK)
+                        ncap = lr->max_line + HO_LINES_CHUNK;
+                if (ncap <= lr->cap)
+                        return HO_ERR_NOMEM; /* cannot happen: see above */
+                nb = realloc(lr->buf, ncap);
+                if (!nb)
+                        return HO_ERR_NOMEM;
+                lr->buf = nb;
+                lr->cap = ncap;
+        }
+        return HO_OK;
+}
+
+/* Follow mode at EOF: was the file replaced or cut short? */
+static void lines_follow_check(ho_lines_t *lr) {
+        struct stat st;
+        int fd;
+
+        if (stat(lr->path, &st) != 0)
+                return; /* gone for now (mid-rotation): keep the old file */
+        if (st.st_dev == lr->dev && st.st_ino == lr->ino) {
+                if ((uint64_t)st.st_size < lr->offset && lseek(lr->fd, 0, SEEK_SET) == 0) {
+                        lines_restart(lr);
+                        lr->truncations++;
+                }
+                return;
+        }
+        fd = open(lr->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        if (fstat(fd, &st) != 0) {
+                close(fd);
+                return;
+        }
+        close(lr->fd);
+        lr->fd = fd;
+        lr->dev = st.st_dev;
+        lr->ino = st.st_ino;
+        lines_restart(lr);
+        lr->reopens++;
+}
+
+ho_line_status_t ho_lines_next(ho_lines_t *lr, const char **line, size_t *len, uint64_t *lineno,
+                               char *errstr, size_t errstr_size) {
+        for (;;) {
+                size_t have = lr->end - lr->start;
+                ssize_t n;
+
+                if (have > lr->scan) {
+                        char *l = lr->buf + lr->start;
+                        char *nl = memchr(l + lr->scan, '\n', have - lr->scan);
+                        if (nl) {
+                                size_t ln = (size_t)(nl - l);
+                                lr->start += ln + 1;
+                                lr->scan = 0;
+                                *lineno = ++lr->lineno;
+                                if (lr->skipping || ln > lr->max_line) {
+                                        lr->skipping = false;
+                                        return HO_LINE_TOO_LONG;
+                                }
+                                if (ln > 0 && l[ln - 1] == '\r')
+                                        ln--;
+                                *line = l;
+                                *len = ln;
+                                return HO_LINE_OK;
+                        }
+                        lr->scan = have;
+                }
+                if (have > lr->max_line) {
+                        /* Over-long: drop what is buffered, keep dropping up to the '\n'. */
+                        lr->skipping = true;
+                        lr->start = lr->end = lr->scan = 0;
+                        have = 0;
+                }
+                if (lr->eof) {
+                        if (have == 0 && !lr->skipping)
+                                return HO_LINE_EOF;
+                        *lineno = ++lr->lineno;
+                        lr->start = lr->end = lr->scan = 0;
+                        if (lr->skipping) {
+                                lr->skipping = false;
+                                return HO_LINE_TOO_LONG;
+                        }
+                        /* The last line lacks its '\n': still a line. The buffer is
+                         * not touched until the next call, so the pointer stays good. */
+                        *line = lr->buf;
+                        *len = have;
+                        if (have > 0 && lr->buf[have - 1] == '\r')
+                                (*len)--;
+                        return HO_LINE_OK;
+                }
+                if (lines_room(lr) != HO_OK) {
+                        ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                        return HO_LINE_ERROR;
+                }
+                if (!lr->is_reg && lr->wait_ms >= 0) {
+                        struct pollfd pfd = {.fd = lr->fd, .events = POLLIN};
+                        int r = poll(&pfd, 1, lr->wait_ms);
+                        if (r == 0 || (r < 0 && errno == EINTR))
+                                return HO_LINE_AGAIN;
+                }
+                n = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
+                if (n > 0) {
+                        lr->end += (size_t)n;
+                        lr->offset += (uint64_t)n;
+                        lr->total += (uint64_t)n;
+                        continue;
+                }
+                if (n < 0) {
+                        if (errno == EINTR || errno == EAGAIN)
+                                return HO_LINE_AGAIN;
+                        ho_seterr(errstr, errstr_size, HO_ERR_IO, "read error: %s",
+                                  strerror(errno));
+                        return HO_LINE_ERROR;
+                }
+                if (!lr->follow) {
+                        lr->eof = true;
+                        continue;
+                }
+                /* Follow mode at EOF. A partial line stays buffered until its '\n'
+                 * arrives, unless the file was replaced: then it is the old file's
+                 * last line, and is ended here before switching. */
+                {
+                        unsigned events = lr->reopens + lr->truncations;
+                        struct stat st;
+                        if (lr->end > lr->start && stat(lr->path, &st) == 0 &&
+                            (st.st_dev != lr->dev || st.st_ino != lr->ino)) {
+                                lr->buf[lr->end++] = '\n'; /* lines_room left space */
+                                continue;
+                        }
+                        lines_follow_check(lr);
+                        if (lr->reopens + lr->truncations != events)
+                                continue; /* read the new file (or the top) right away */
+                }
+                return HO_LINE_AGAIN;
+        }
+}
+
+ho_err_t ho_lines_peek(ho_lines_t *lr, size_t n, const char **data, size_t *got, char *errstr,
+                       size_t errstr_size) {
+        while (lr->end - lr->start < n && !lr->eof) {
+                ssize_t r;
+                if (lines_room(lr) != HO_OK)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                r = read(lr->fd, lr->buf + lr->end, lr->cap - lr->end);
+                if (r > 0) {
+                        lr->end += (size_t)r;
+                        lr->offset += (uint64_t)r;
+                        lr->total += (uint64_t)r;
+                } else if (r == 0) {
+                        if (!lr->follow)
+                                lr->eof = true;
+                        break;
+                } else if (errno == EINTR || errno == EAGAIN) {
+                        break;
+                } else {
+                        return ho_seterr(errstr, errstr_size, HO_ERR_IO, "read error: %s",
+                                         strerror(errno));
+                }
+        }
+        *data = lr->buf + lr->start;
+        *got = lr->end - lr->start < n ? lr->end - lr->start : n;
+        return HO_OK;
+}
+
+/* ==== Avro object container files ======================================== */
+
+/* Read one zig-zag varint long from fp. */
+static int ocf_read_long(FILE *fp, int64_t *out) {
+        uint64_t v = 0;
+        int shift = 0, c;
+
+        do {
+                if (shift >= 64 || (c = getc(fp)) == EOF)
+                        return -1;
+                v |= (uint64_t)(c & 0x7f) << shift;
+                shift += 7;
+        } while (c & 0x80);
+        *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+        return 0;
+}
+
+static int ocf_skip(FILE *fp, int64_t n) {
+        char tmp[4096];
+
+        if (n < 0)
+                return -1;
+        while (n > 0) {
+                size_t k = n > (int64_t)sizeof(tmp) ? sizeof(tmp) : (size_t)n;
+                if (fread(tmp, 1, k, fp) != k)
+                        return -1;
+                n -= (int64_t)k;
+        }
+        return 0;
+}
+
+ho_err_t ho_avro_container_scan(FILE *fp, uint64_t *records, char *errstr, size_t errstr_size) {
+        unsigned char magic[4], sync[16], s2[16];
+        int64_t count, size;
+        uint64_t total = 0, block = 0;
+
+        if (fread(magic, 1, 4, fp) != 4 || memcmp(magic, "Obj\x01", 4) != 0)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO,
+                                 "not an Avro object container file (no \"Obj\\x01\" magic)");
+        /* header metadata: a map of bytes, in blocks, ended by a zero count */
+        for (;;) {
+                if (ocf_read_long(fp, &count) != 0)
+                        goto truncated;
+                if (count == 0)
+                        break;
+                if (count < 0) {
+                        count = -count;
+                        if (ocf_read_long(fp, &size) != 0)
+                                goto truncated;
+                }
+                for (int64_t i = 0; i < count; i++) {
+                        int64_t klen, vlen;
+                        if (ocf_read_long(fp, &klen) != 0 || ocf_skip(fp, klen) != 0 ||
+                            ocf_read_long(fp, &vlen) != 0 || ocf_skip(fp, vlen) != 0)
+                                goto truncated;
+                }
+        }
+        if (fread(sync, 1, 16, fp) != 16)
+                goto truncated;
+        for (;;) {
+                int c = getc(fp);
+                if (c == EOF)
+                        break;
+                ungetc(c, fp);
+                block++;
+                if (ocf_read_long(fp, &count) != 0 || ocf_read_long(fp, &size) != 0)
+                        goto truncated;
+                if (count < 0 || size < 0)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO,
+                                         "block %" PRIu64 ": negative record count or size",
+                                         block);
+                if (ocf_skip(fp, size) != 0 || fread(s2, 1, 16, fp) != 16)
+                        goto truncated;
+                if (memcmp(sync, s2, 16) != 0)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO,
+                                         "block %" PRIu64 ": wrong sync marker", block);
+                total += (uint64_t)count;
+        }
+        *records = total;
+        return HO_OK;
+truncated:
+        if (ferror(fp))
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "read error: %s",
+                                 strerror(errno));
+        return ho_seterr(errstr, errstr_size, HO_ERR_TRUNCATED,
+                         "truncated container file (in block %" PRIu64 ")", block);
+}
+
+/* ==== inputs ============================================================= */
+
+struct ho_input_s {
+        char *name;
+        unsigned index;
+        ho_format_t format;
+        ho_codec_t *codec; /* borrowed */
+        int64_t size;
+        /* JSON Lines */
+        ho_lines_t *lines;
+        const char *last_line;
+        size_t last_len;
+        /* Avro container */
+        FILE *fp;
+        avro_file_reader_t afr;
+        avro_value_iface_t *rclass;
+        avro_value_t rvalue;
+        bool have_values;
+        uint64_t records_total, records_read;
+};
+
+/* Records are read with a generic value of the file's own writer schema and
+ * mapped to a report by field name (ho_codec_value_to_report): avro-c
+ * 1.11.1's resolver cannot fill a reader field the writer lacks (v1 data
+ * read as v2), see codec.c. The file's schema is first checked, with its
+ * defaults, to be readable as the newest schema. */
+static ho_err_t input_open_avro(ho_input_t *in, const char *path, char *errstr,
+                                size_t errstr_size) {
+        char why[512];
+        const ho_schema_t *newest;
+        avro_schema_t writer;
+        avro_writer_t jw;
+        ho_buf_t wjson = HO_BUF_INIT;
+        ho_err_t err;
+
+        in->fp = fopen(path, "rb");
+        if (!in->fp)
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot open \"%s\": %s", path,
+                                 strerror(errno));
+        err = ho_avro_container_scan(in->fp, &in->records_total, why, sizeof(why));
+        if (err)
+                return ho_seterr(errstr, errstr_size, err, "\"%s\": %s", path, why);
+        rewind(in->fp);
+        if (in->records_total == 0)
+                return HO_OK; /* nothing to read (and avro-c cannot open it) */
+        if (avro_file_reader_fp(in->fp, path, 0, &in->afr) != 0) {
+                in->afr = NULL;
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO,
+                                 "\"%s\": cannot read Avro container: %s", path, avro_strerror());
+        }
+        newest = ho_schema_registry_newest(ho_codec_registry(in->codec));
+        writer = avro_file_reader_get_writer_schema(in->afr);
+        if (!newest || !writer)
+                return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA,
+                                 "\"%s\": no writer or reader schema", path);
+        /* the file's schema as JSON, to check it against the newest with defaults */
+        if (ho_buf_reserve(&wjson, 1u << 16) != HO_OK)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        jw = avro_writer_memory(wjson.data, wjson.cap - 1);
+        if (!jw || avro_schema_to_json(writer, jw) != 0) {
+                if (jw)
+                        avro_writer_free(jw);
+                ho_buf_free(&wjson);
+                return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA,
+                                 "\"%s\": cannot print the file's schema: %s", path,
+                                 avro_strerror());
+        }
+        wjson.len = (size_t)avro_writer_tell(jw);
+        avro_writer_free(jw);
+        err = ho_schema_check_compat_json(wjson.data, wjson.len, newest->json,
+                                          strlen(newest->json), why, sizeof(why));
+        ho_buf_free(&wjson);
+        if (err)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INCOMPATIBLE,
+                                 "\"%s\": the file's schema cannot be read as \"%s\": %s", path,
+                                 newest->name, why);
+        in->rclass = avro_generic_class_from_schema(writer);
+        if (!in->rclass || avro_generic_value_new(in->rclass, &in->rvalue) != 0)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "\"%s\": %s", path,
+                                 avro_strerror());
+        in->have_values = true;
+        return HO_OK;
+}
+
+ho_input_t *ho_input_open(const char *path, unsigned index, bool follow, ho_codec_t *codec,
+                          char *errstr, size_t errstr_size) {
+        bool is_stdin = strcmp(path, "-") == 0;
+        ho_input_t *in = calloc(1, sizeof(*in));
+        const char *head;
+        size_t got;
+        struct stat st;
+
+        if (!in) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        in->index = index;
+        in->codec = codec;
+        in->size = -1;
+        in->name = strdup(is_stdin ? "<stdin>" : path);
+        if (!in->name) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                goto fail;
+        }
+        if (is_stdin) {
+                if (follow) {
+                        ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                  "--follow needs a file name, not standard input");
+                        goto fail;
+                }
+                in->lines = ho_lines_new_fd(STDIN_FILENO, 0, 100, errstr, errstr_size);
+                if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+                        in->size = (int64_t)st.st_size;
+        } else {
+                in->lines = ho_lines_open(path, follow, 0, errstr, errstr_size);
+                if (in->lines && stat(path, &st) == 0 && S_ISREG(st.st_mode) && !follow)
+                        in->size = (int64_t)st.st_size;
+        }
+        if (!in->lines)
+                goto fail;
+        if (ho_lines_peek(in->lines, 4, &head, &got, errstr, errstr_size) != HO_OK)
+                goto fail;
+        if (got == 4 && memcmp(head, "Obj\x01", 4) == 0) {
+                if (is_stdin || follow) {
+                        ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                  "\"%s\" is an Avro container file: give it by name, without "
+                                  "--follow",
+                                  in->name);
+                        goto fail;
+                }
+                ho_lines_destroy(in->lines);
+                in->lines = NULL;
+                in->format = HO_FORMAT_AVRO;
+                if (input_open_avro(in, path, errstr, errstr_size) != HO_OK)
+                        goto fail;
+        }
+        return in;
+fail:
+        ho_input_destroy(in);
+        return NULL;
+}
+
+void ho_input_destroy(ho_input_t *in) {
+        if (!in)
+                return;
+        ho_lines_destroy(in->lines);
+        if (in->have_values)
+                avro_value_decref(&in->rvalue);
+        if (in->rclass)
+                avro_value_iface_decref(in->rclass);
+        if (in->afr)
+                avro_file_reader_close(in->afr);
+        if (in->fp)
+                fclose(in->fp);
+        free(in->name);
+        free(in);
+}
+
+ho_format_t ho_input_format(const ho_input_t *in) {
+        return in->format;
+}
+
+const char *ho_input_name(const ho_input_t *in) {
+        return in->name;
+}
+
+const char *ho_input_last_line(const ho_input_t *in, size_t *len) {
+        *len = in->last_line ? in->last_len : 0;
+        return in->last_line;
+}
+
+uint64_t ho_input_bytes_read(const ho_input_t *in) {
+        if (in->lines)
+                return ho_lines_bytes_read(in->lines);
+        if (in->fp) {
+                long off = ftell(in->fp);
+                return off > 0 ? (uint64_t)off : 0;
+        }
+        return 0;
+}
+
+void ho_input_follow_events(const ho_input_t *in, unsigned *reopens, unsigned *truncations) {
+        *reopens = in->lines ? ho_lines_reopens(in->lines) : 0;
+        *truncations = in->lines ? ho_lines_truncations(in->lines) : 0;
+}
+
+int64_t ho_input_size(const ho_input_t *in) {
+        return in->size;
+}
+
+static bool is_blank(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+                        return false;
+        return true;
+}
+
+static ho_input_status_t input_next_avro(ho_input_t *in, ho_report_t *out, ho_pos_t *pos,
+                                         char *errstr, size_t errstr_size) {
+        char why[512];
+
+        if (in->records_read >= in->records_total)
+                return HO_INPUT_EOF;
+        avro_value_reset(&in->rvalue);
+        in->records_read++;
+        *pos = HO_POS(in->index, in->records_read);
+        if (avro_file_reader_read_value(in->afr, &in->rvalue) != 0) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO, "cannot read record %" PRIu64 ": %s",
+                          in->records_read, avro_strerror());
+                return HO_INPUT_ERROR;
+        }
+        if (ho_codec_value_to_report(in->codec, &in->rvalue, out, why, sizeof(why)) != HO_OK ||
+            ho_report_validate(out, why, sizeof(why)) != HO_OK) {
+                ho_report_clear(out);
+                ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "%s", why);
+                return HO_INPUT_BAD;
+        }
+        return HO_INPUT_REPORT;
+}
+
+ho_input_status_t ho_input_next(ho_input_t *in, ho_report_t *out, ho_pos_t *pos, char *errstr,
+                                size_t errstr_size) {
+        ho_report_clear(out);
+        in->last_line = NULL;
+        in->last_len = 0;
+        if (in->format == HO_FORMAT_AVRO)
+                return input_next_avro(in, out, pos, errstr, errstr_size);
+        for (;;) {
+                const char *line = NULL;
+                size_t len = 0;
+                uint64_t lineno = 0;
+                ho_line_status_t st =
+                        ho_lines_next(in->lines, &line, &len, &lineno, errstr, errstr_size);
+
+                switch (st) {
+                case HO_LINE_OK:
+                        if (is_blank(line, len))
+                                continue;
+                        in->last_line = line;
+                        in->last_len = len;
+                        *pos = HO_POS(in->index, lineno);
+                        if (ho_report_from_json(line, len, out, errstr, errstr_size) != HO_OK)
+                                return HO_INPUT_BAD;
+                        return HO_INPUT_REPORT;
+                case HO_LINE_TOO_LONG:
+                        *pos = HO_POS(in->index, lineno);
+                        ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                  "line longer than %u bytes", HO_LINE_MAX_DEFAULT);
+                        return HO_INPUT_BAD;
+                case HO_LINE_EOF:
+                        return HO_INPUT_EOF;
+                case HO_LINE_AGAIN:
+                        return HO_INPUT_AGAIN;
+                case HO_LINE_ERROR:
+                default:
+                        return HO_INPUT_ERROR;
+                }
+        }
+}
+
+/* ==== bad records and rejects ============================================ */
+
+void ho_badlist_init(ho_badlist_t *bl, FILE *out, size_t cap) {
+        bl->out = out;
+        bl->cap = cap;
+        bl->count = 0;
+}
+
+void ho_badlist_add(ho_badlist_t *bl, const char *where, const char *msg) {
+        if (bl->count++ < bl->cap)
+                fprintf(bl->out, "%s: %s\n", where, msg);
+}
+
+void ho_badlist_finish(ho_badlist_t *bl) {
+        if (bl->count > bl->cap)
+                fprintf(bl->out, "and %" PRIu64 " more bad line%s\n", bl->count - bl->cap,
+                        bl->count - bl->cap == 1 ? "" : "s");
+}
+
+void ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line,
+                     size_t len) {
+        fputs(where, fp);
+        fputc('\t', fp);
+        for (const char *s = reason; *s; s++)
+                fputc(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s, fp);
+        fputc('\t', fp);
+        if (line)
+                fwrite(line, 1, len, fp);
+        fputc('\n', fp);
+        fflush(fp);
+}
+
+/* ==== spool ============================================================== */
+
+typedef struct spool_hdr_s {
+        uint64_t pos;
+        int64_t timestamp;
+        uint32_t key_len;
+        uint32_t value_len;
+} spool_hdr_t;
+
+struct ho_spool_s {
+        FILE *fp;
+        char *iobuf;
+        bool reading;
+        uint64_t count;
+        ho_buf_t rec;
+};
+
+#define HO_SPOOL_IOBUF (1u << 20)
+
+ho_spool_t *ho_spool_new(char *errstr, size_t errstr_size) {
+        const char *dir = getenv("TMPDIR");
+        char path[4096];
+        ho_spool_t *sp = calloc(1, sizeof(*sp));
+        int fd;
+
+        if (!sp) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        snprintf(path, sizeof(path), "%s/handover-produce.XXXXXX", dir && *dir ? dir : "/tmp");
+        fd = mkstemp(path);
+        if (fd < 0) {
+                ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot create a spool file \"%s\": %s",
+                          path, strerror(errno));
+                free(sp);
+                return NULL;
+        }
+        unlink(path); /* gone with the process, whatever happens */
+        sp->fp = fdopen(fd, "w+b");
+        sp->iobuf = malloc(HO_SPOOL_IOBUF);
+        if (!sp->fp || !sp->iobuf) {
+                if (sp->fp)
+                        fclose(sp->fp);
+                else
+                        close(fd);
+                free(sp->iobuf);
+                free(sp);
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        setvbuf(sp->fp, sp->iobuf, _IOFBF, HO_SPOOL_IOBUF);
+        ho_buf_init(&sp->rec);
+        return sp;
+}
+
+void ho_spool_destroy(ho_spool_t *sp) {
+        if (!sp)
+                return;
+        fclose(sp->fp);
+        free(sp->iobuf);
+        ho_buf_free(&sp->rec);
+        free(sp);
+}
+
+ho_err_t ho_spool_put(ho_spool_t *sp, ho_pos_t pos, int64_t timestamp, const void *key,
+                      size_t key_len, const void *value, size_t value_len, char *errstr,
+                      size_t errstr_size) {
+        spool_hdr_t h = {pos, timestamp, (uint32_t)key_len, (uint32_t)value_len};
+
+        if (sp->reading)
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "spool is being read");
+        if (key_len > UINT32_MAX || value_len > UINT32_MAX)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "message too large");
+        if (fwrite(&h, sizeof(h), 1, sp->fp) != 1 || fwrite(key, 1, key_len, sp->fp) != key_len ||
+            fwrite(value, 1, value_len, sp->fp) != value_len)
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO,
+                                 "cannot write the spool file (in $TMPDIR or /tmp): %s",
+                                 strerror(errno));
+        sp->count++;
+        return HO_OK;
+}
+
+ho_err_t ho_spool_rewind(ho_spool_t *sp, char *errstr, size_t errstr_size) {
+        if (fflush(sp->fp) != 0 || ferror(sp->fp))
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO,
+                                 "cannot write the spool file (in $TMPDIR or /tmp): %s",
+                                 strerror(errno));
+        if (fseek(sp->fp, 0, SEEK_SET) != 0)
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot rewind the spool: %s",
+                                 strerror(errno));
+        sp->reading = true;
+        return HO_OK;
+}
+
+ho_err_t ho_spool_get(ho_spool_t *sp, ho_spool_rec_t *rec, char *errstr, size_t errstr_size) {
+        spool_hdr_t h;
+        size_t n = fread(&h, 1, sizeof(h), sp->fp);
+        size_t body;
+
+        if (n == 0 && feof(sp->fp))
+                return HO_ERR_NOT_FOUND;
+        if (n != sizeof(h))
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "spool file damaged");
+        body = (size_t)h.key_len + h.value_len;
+        ho_buf_reset(&sp->rec);
+        if (ho_buf_reserve(&sp->rec, body) != HO_OK)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        if (fread(sp->rec.data, 1, body, sp->fp) != body)
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "spool file damaged");
+        rec->pos = h.pos;
+        rec->timestamp = h.timestamp;
+        rec->key = sp->rec.data;
+        rec->key_len = h.key_len;
+        rec->value = sp->rec.data + h.key_len;
+        rec->value_len = h.value_len;
+        return HO_OK;
+}
+
+uint64_t ho_spool_count(const ho_spool_t *sp) {
+        return sp->count;
+}
+
+/* ==== distinct transfers ================================================= */
+
+struct ho_tset_s {
+        uint64_t *slots; /* 0 = empty */
+        size_t mask;
+        uint64_t count;
+        bool exact;
+};
+
+static uint64_t hash64(const void *p, size_t n) {
+        const unsigned char *s = p;
+        uint64_t h = 1469598103934665603ULL; /* FNV-1a, then a full-avalanche finish */
+
+        for (size_t i = 0; i < n; i++) {
+                h ^= s[i];
+                h *= 1099511628211ULL;
+        }
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 33;
+        return h ? h : 1;
+}
+
+ho_tset_t *ho_tset_new(void) {
+        ho_tset_t *ts = calloc(1, sizeof(*ts));
+
+        if (!ts)
+                return NULL;
+        ts->mask = 1023;
+        ts->slots = calloc(ts->mask + 1, sizeof(uint64_t));
+        ts->exact = true;
+        if (!ts->slots) {
+                free(ts);
+                return NULL;
+        }
+        return ts;
+}
+
+void ho_tset_destroy(ho_tset_t *ts) {
+        if (!ts)
+                return;
+        free(ts->slots);
+        free(ts);
+}
+
+static bool tset_insert(uint64_t *slots, size_t mask, uint64_t h) {
+        size_t i = (size_t)h & mask;
+
+        while (slots[i]) {
+                if (slots[i] == h)
+                        return false;
+                i = (i + 1) & mask;
+        }
+        slots[i] = h;
+        return true;
+}
+
+bool ho_tset_add(ho_tset_t *ts, const void *id, size_t len) {
+        uint64_t h = hash64(id, len);
+
+        if ((ts->count + 1) * 2 > ts->mask + 1) {
+                size_t nmask = ts->mask * 2 + 1;
+                uint64_t *ns = NULL;
+                if (ts->count < HO_TSET_MAX)
+                        ns = calloc(nmask + 1, sizeof(uint64_t));
+                if (!ns) {
+                        /* Full (or no memory): answer "seen" for known ids and stop
+                         * counting new ones exactly. Lookups still work. */
+                        size_t i = (size_t)h & ts->mask;
+                        while (ts->slots[i]) {
+                                if (ts->slots[i] == h)
+                                        return false;
+                                i = (i + 1) & ts->mask;
+                        }
+                        ts->exact = false;
+                        return false;
+                }
+                for (size_t i = 0; i <= ts->mask; i++)
+                        if (ts->slots[i])
+                                tset_insert(ns, nmask, ts->slots[i]);
+                free(ts->slots);
+                ts->slots = ns;
+                ts->mask = nmask;
+        }
+        if (!tset_insert(ts->slots, ts->mask, h))
+                return false;
+        ts->count++;
+        return true;
+}
+
+uint64_t ho_tset_count(const ho_tset_t *ts) {
+        return ts->count;
+}
+
+bool ho_tset_exact(const ho_tset_t *ts) {
+        return ts->exact;
+}
+
+/* ==== producer =========================================================== */
+
+typedef struct failure_s {
+        ho_pos_t pos;
+        rd_kafka_resp_err_t err;
+} failure_t;
+
+struct ho_producer_s {
+        rd_kafka_t *rk;
+        rd_kafka_topic_t *rkt;
+        char *topic;
+        const char *const *names;
+        size_t n_names;
+        ho_producer_stats_t st;
+        ho_tset_t *tset;
+        failure_t fails[HO_BADLIST_CAP];
+        size_t n_fails;
+        bool fatal;
+        rd_kafka_resp_err_t last_err;
+        char last_error[1024];
+};
+
+ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
+        /* Exactly-once into the log per producer session, acknowledged by every
+         * in-sync replica; small linger and large batches for throughput; a
+         * bounded delivery time so an unreachable cluster is an error, not a
+         * hang. lz4: cheap on CPU, built into Debian's librdkafka. */
+        static const char *const defaults[][2] = {
+                {"client.id", "handover-produce"},
+                {"enable.idempotence", "true"},
+                {"acks", "all"},
+                {"compression.type", "lz4"},
+                {"linger.ms", "5"},
+                {"batch.num.messages", "10000"},
+                {"batch.size", "1000000"},
+                {"message.timeout.ms", "30000"},
+                {"queue.buffering.max.messages", "1000000"},
+                {"queue.buffering.max.kbytes", "1048576"},
+        };
+        char rderr[512];
+
+        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+                if (rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], rderr,
+                                      sizeof(rderr)) != RD_KAFKA_CONF_OK)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s=%s: %s",
+                                         defaults[i][0], defaults[i][1], rderr);
+        return HO_OK;
+}
+
+static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
+        ho_producer_t *p = opaque;
+
+        (void)rk;
+        if (rkm->err) {
+                p->st.failed++;
+                if (p->n_fails < HO_BADLIST_CAP) {
+                        p->fails[p->n_fails].pos = (ho_pos_t)(uintptr_t)rkm->_private;
+                        p->fails[p->n_fails].err = rkm->err;
+                        p->n_fails++;
+                }
+                return;
+        }
+        p->st.delivered++;
+        p->st.bytes += rkm->len;
+        if (rkm->key)
+                ho_tset_add(p->tset, rkm->key, rkm->key_len);
+}
+
+static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+        ho_producer_t *p = opaque;
+
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                char fatal[256];
+                rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+                p->fatal = true;
+                snprintf(p->last_error, sizeof(p->last_error), "fatal: %s: %s",
+                         rd_kafka_err2name(ferr), fatal);
+                ho_error("kafka: %s", p->last_error);
+                return;
+        }
+        snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
+        /* Say each kind of trouble once; librdkafka repeats them while it retries. */
+        if ((rd_kafka_resp_err_t)err != p->last_err)
+                ho_warn("kafka: %s", reason);
+        p->last_err = (rd_kafka_resp_err_t)err;
+}
+
+static void producer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+        (void)rk;
+        /* The error callback reports connection trouble once; only librdkafka's
+         * own errors (level <= 3) get through here. */
+        if (level <= 3)
+                ho_error("kafka %s: %s", fac, buf);
+}
+
+ho_producer_t *ho_producer_new(rd_kafka_conf_t *conf, const char *topic, const char *const *names,
+                               size_t n_names, char *errstr, size_t errstr_size) {
+        ho_producer_t *p = calloc(1, sizeof(*p));
+        char rderr[512];
+
+        if (!p || !(p->tset = ho_tset_new()) || !(p->topic = strdup(topic))) {
+                rd_kafka_conf_destroy(conf);
+                if (p)
+                        ho_tset_destroy(p->tset);
+                free(p);
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                return NULL;
+        }
+        p->names = names;
+        p->n_names = n_names;
+        rd_kafka_conf_set_opaque(conf, p);
+        rd_kafka_conf_set_dr_msg_cb(conf, producer_dr_cb);
+        rd_kafka_conf_set_error_cb(conf, producer_error_cb);
+        rd_kafka_conf_set_log_cb(conf, producer_log_cb);
+        p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
+        if (!p->rk) {
+                rd_kafka_conf_destroy(conf);
+                ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "cannot create producer: %s", rderr);
+                ho_producer_destroy(p);
+                return NULL;
+        }
+        p->rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+        if (!p->rkt) {
+                ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", topic,
+                          rd_kafka_err2str(rd_kafka_last_error()));
+                ho_producer_destroy(p);
+                return NULL;
+        }
+        return p;
+}
+
+void ho_producer_destroy(ho_producer_t *p) {
+        if (!p)
+                return;
+        if (p->rkt)
+                rd_kafka_topic_destroy(p->rkt);
+        if (p->rk)
+                rd_kafka_destroy(p->rk);
+        ho_tset_destroy(p->tset);
+        free(p->topic);
+        free(p);
+}
+
+rd_kafka_t *ho_producer_handle(ho_producer_t *p) {
+        return p->rk;
+}
+
+ho_err_t ho_producer_send(ho_producer_t *p, const void *key, size_t key_len, const void *value,
+                          size_t value_len, int64_t timestamp, ho_pos_t pos,
+                          const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size) {
+        for (;;) {
+                rd_kafka_resp_err_t err = rd_kafka_producev(
+                        p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY((void *)key, key_len),
+                        RD_KAFKA_V_VALUE((void *)value, value_len),
+                        RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)pos),
+                        RD_KAFKA_V_END);
+                if (!err) {
+                        p->st.enqueued++;
+                        return HO_OK;
+                }
+                if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        /* Back-pressure: serve delivery reports until there is room. */
+                        if (stop && *stop)
+                                return ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
+                                                 "interrupted while the queue was full");
+                        rd_kafka_poll(p->rk, 100);
+                        continue;
+                }
+                if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                        char fatal[512];
+                        rd_kafka_fatal_error(p->rk, fatal, sizeof(fatal));
+                        p->fatal = true;
+                        return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
+                                         "cannot send to topic \"%s\": fatal error: %s", p->topic,
+                                         fatal);
+                }
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
+                                 "cannot send to topic \"%s\": %s", p->topic,
+                                 rd_kafka_err2str(err));
+        }
+}
+
+void ho_producer_poll(ho_producer_t *p, int timeout_ms) {
+        rd_kafka_poll(p->rk, timeout_ms);
+}
+
+uint64_t ho_producer_flush(ho_producer_t *p, int timeout_ms) {
+        uint64_t before = p->st.failed;
+
+        rd_kafka_flush(p->rk, timeout_ms);
+        if (rd_kafka_outq_len(p->rk) == 0)
+                return 0;
+        /* Out of time: take back what is still queued or in flight, so each
+         * such message gets a delivery report (an error) and is counted. */
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        for (int i = 0; i < 50 && rd_kafka_outq_len(p->rk) > 0; i++)
+                rd_kafka_poll(p->rk, 100);
+        return p->st.failed - before;
+}
+
+void ho_producer_stats(const ho_producer_t *p, ho_producer_stats_t *out) {
+        *out = p->st;
+        out->transfers = ho_tset_count(p->tset);
+        out->transfers_exact = ho_tset_exact(p->tset);
+}
+
+bool ho_producer_failed(const ho_producer_t *p) {
+        return p->fatal || p->st.failed > 0;
+}
+
+void ho_producer_print_failures(const ho_producer_t *p, FILE *out) {
+        char where[1100];
+
+        for (size_t i = 0; i < p->n_fails; i++) {
+                ho_pos_format(p->fails[i].pos, p->names, p->n_names, where, sizeof(where));
+                fprintf(out, "%s: not delivered to \"%s\": %s\n", where, p->topic,
+                        rd_kafka_err2str(p->fails[i].err));
+        }
+        if (p->st.failed > p->n_fails)
+                fprintf(out, "and %" PRIu64 " more not delivered\n", p->st.failed - p->n_fails);
+}
+
+const char *ho_producer_last_error(const ho_producer_t *p) {
+        return p->last_error;
+}

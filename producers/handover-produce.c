@@ -1,0 +1,702 @@
+/*
+ * handover-produce: validate reports and send them to Kafka, each once,
+ * Avro single-object encoded, keyed by transfer_id, timestamped with
+ * reported_at. Flags, wiring and the main loop; the logic is in lib/produce.c.
+ *
+ * Named files are validated whole before anything is sent (pass 1 encodes
+ * every record into a spool file, pass 2 sends the spool), so a file with one
+ * bad line sends nothing. Standard input and --follow are streams: each line
+ * is validated, then sent.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "handover/codec.h"
+#include "handover/conf.h"
+#include "handover/log.h"
+#include "handover/produce.h"
+
+#define PROG "handover-produce"
+#define STOP_FLUSH_MS 10000 /* flush bound after SIGINT/SIGTERM */
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig) {
+        (void)sig;
+        stop = 1;
+}
+
+static void usage(FILE *fp) {
+        fprintf(fp,
+                "usage: " PROG " [options] [FILE...]\n"
+                "\n"
+                "Validate transfer reports and send them to Kafka, Avro single-object encoded,\n"
+                "key = transfer_id, timestamp = reported_at. FILE is JSON Lines or an Avro\n"
+                "object container file (handover-replay --export); no FILE or \"-\" reads\n"
+                "JSON Lines from standard input. A named file is validated whole first: one\n"
+                "bad line and nothing from it is sent.\n"
+                "\n"
+                "options:\n"
+                "  -b BROKERS           bootstrap brokers (default $HANDOVER_BROKERS)\n"
+                "  -t TOPIC             topic (default $HANDOVER_TOPIC or " HO_DEFAULT_TOPIC ")\n"
+                "  -X key=value         librdkafka property (repeatable); -X list shows them\n"
+                "  -c FILE              librdkafka properties file (key=value lines)\n"
+                "  --schema v1|v2|FILE  writer schema (default: the newest)\n"
+                "  --dry-run            validate and encode everything, send nothing\n"
+                "  --follow             keep reading FILE as it grows (like tail -F) until\n"
+                "                       SIGINT/SIGTERM; each line is validated, then sent\n"
+                "  --skip-invalid[=FILE]\n"
+                "                       write invalid lines as \"position<TAB>reason<TAB>line\"\n"
+                "                       to FILE (default stderr) and go on\n"
+                "  -q, --quiet          no progress line\n"
+                "  -h, --help           this help\n"
+                "  -V, --version        versions\n"
+                "\n"
+                "exit status: 0 every report delivered; 1 a report was invalid, not\n"
+                "delivered, or an input could not be read; 2 usage.\n");
+}
+
+static double now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- progress line (stderr, terminals only) ----------------------------- */
+
+typedef struct progress_s {
+        bool on;
+        double t0, last;
+        bool shown;
+} progress_t;
+
+/* done/total in "units" (bytes or reports) give the percentage and ETA when
+ * total > 0. */
+static void progress(progress_t *pg, const char *what, uint64_t n, uint64_t done, uint64_t total,
+                     bool force) {
+        double t = now_s(), el;
+        if (!pg->on || (!force && t - pg->last < 0.5))
+                return;
+        pg->last = t;
+        el = t - pg->t0;
+        fprintf(stderr, "\r" PROG ": %s %" PRIu64 " reports, %.0f/s", what, n,
+                el > 0 ? (double)n / el : 0.0);
+        if (total > 0 && done <= total) {
+                double frac = (double)done / (double)total;
+                fprintf(stderr, ", %.0f%%", frac * 100.0);
+                if (frac > 0.01)
+                        fprintf(stderr, ", ETA %.0f s", el / frac - el);
+        }
+        fputs("\033[K", stderr);
+        pg->shown = true;
+}
+
+static void progress_clear(progress_t *pg) {
+        if (pg->shown)
+                fputs("\r\033[K", stderr);
+        pg->shown = false;
+}
+
+/* ---- the run ------------------------------------------------------------ */
+
+typedef struct run_s {
+        /* options */
+        const char *topic;
+        bool dry_run, follow, skip_invalid, quiet;
+        FILE *rejects;
+        const char **paths;
+        size_t n_paths;
+        int timeout_ms; /* message.timeout.ms */
+        /* state */
+        ho_codec_t *codec;
+        ho_producer_t *producer;
+        ho_spool_t *spool;
+        uint64_t *spooled;   /* per input: records in the spool */
+        ho_tset_t *dry_set;  /* dry run: distinct transfers */
+        uint64_t dry_n, dry_bytes;
+        uint64_t skipped;    /* invalid records written to rejects */
+        uint64_t unsent;     /* file records never handed to Kafka (interrupted) */
+        bool failed;         /* a runtime failure other than delivery */
+        ho_report_t report;
+        ho_buf_t value;
+        progress_t pg;
+        double t0;
+} run_t;
+
+static bool is_stream(const run_t *run, size_t i) {
+        return run->follow || strcmp(run->paths[i], "-") == 0;
+}
+
+/* Encode run->report into run->value. */
+static ho_err_t encode(run_t *run, char *errstr, size_t errstr_size) {
+        ho_buf_reset(&run->value);
+        return ho_codec_encode(run->codec, &run->report, &run->value, errstr, errstr_size);
+}
+
+/* Send (or, dry run, count) one encoded message. */
+static ho_err_t emit(run_t *run, const char *key, size_t key_len, const char *value,
+                     size_t value_len, int64_t ts, ho_pos_t pos) {
+        char errstr[512];
+        ho_err_t err;
+
+        if (run->dry_run) {
+                run->dry_n++;
+                run->dry_bytes += value_len;
+                ho_tset_add(run->dry_set, key, key_len);
+                return HO_OK;
+        }
+        err = ho_producer_send(run->producer, key, key_len, value, value_len, ts, pos, &stop,
+                               errstr, sizeof(errstr));
+        if (err && err != HO_ERR_TIMEOUT) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                run->failed = true;
+        }
+        ho_producer_poll(run->producer, 0);
+        return err;
+}
+
+static uint64_t sent_so_far(const run_t *run) {
+        ho_producer_stats_t st;
+        if (run->dry_run)
+                return run->dry_n;
+        ho_producer_stats(run->producer, &st);
+        return st.enqueued;
+}
+
+static bool should_stop(const run_t *run) {
+        return stop || run->failed || (run->producer && ho_producer_failed(run->producer));
+}
+
+/* Pass 1 over every named file: validate and encode each record into the
+ * spool; list every bad record (up to a cap). Returns false when a file has
+ * bad records or cannot be read: then nothing is sent. */
+static bool pass1(run_t *run) {
+        char errstr[1024], where[1200];
+        ho_badlist_t bad;
+        uint64_t total_bytes = 0, done_bytes = 0, n = 0;
+
+        ho_badlist_init(&bad, stderr, HO_BADLIST_CAP);
+        for (size_t i = 0; i < run->n_paths; i++) {
+                struct stat st;
+                if (!is_stream(run, i) && stat(run->paths[i], &st) == 0)
+                        total_bytes += (uint64_t)st.st_size;
+        }
+        for (size_t i = 0; i < run->n_paths && !stop; i++) {
+                ho_input_t *in;
+                ho_pos_t pos = 0;
+                bool done = false;
+
+                if (is_stream(run, i))
+                        continue;
+                in = ho_input_open(run->paths[i], (unsigned)i, false, run->codec, errstr,
+                                   sizeof(errstr));
+                if (!in) {
+                        progress_clear(&run->pg);
+                        fprintf(stderr, PROG ": %s\n", errstr);
+                        return false;
+                }
+                while (!done && !stop) {
+                        ho_input_status_t s =
+                                ho_input_next(in, &run->report, &pos, errstr, sizeof(errstr));
+                        const char *line;
+                        size_t len;
+                        ho_err_t err;
+
+                        switch (s) {
+                        case HO_INPUT_REPORT:
+                                err = encode(run, errstr, sizeof(errstr));
+                                if (err) {
+                                        ho_pos_format(pos, run->paths, run->n_paths, where,
+                                                      sizeof(where));
+                                        progress_clear(&run->pg);
+                                        ho_badlist_add(&bad, where, errstr);
+                                        break;
+                                }
+                                if (run->dry_run) {
+                                        emit(run, run->report.transfer_id,
+                                             strlen(run->report.transfer_id), run->value.data,
+                                             run->value.len, run->report.reported_at, pos);
+                                } else if (ho_spool_put(run->spool, pos, run->report.reported_at,
+                                                 run->report.transfer_id,
+                                                 strlen(run->report.transfer_id),
+                                                 run->value.data, run->value.len, errstr,
+                                                 sizeof(errstr)) != HO_OK) {
+                                        progress_clear(&run->pg);
+                                        fprintf(stderr, PROG ": %s\n", errstr);
+                                        ho_input_destroy(in);
+                                        return false;
+                                }
+                                run->spooled[i]++;
+                                n++;
+                                if ((n & 255) == 0)
+                                        progress(&run->pg, "validating", n,
+                                                 done_bytes + ho_input_bytes_read(in),
+                                                 total_bytes, false);
+                                break;
+                        case HO_INPUT_BAD:
+                                ho_pos_format(pos, run->paths, run->n_paths, where,
+                                              sizeof(where));
+                                progress_clear(&run->pg);
+                                if (run->skip_invalid) {
+                                        line = ho_input_last_line(in, &len);
+                                        ho_reject_write(run->rejects, where, errstr, line, len);
+                                        run->skipped++;
+                                } else {
+                                        ho_badlist_add(&bad, where, errstr);
+                                }
+                                break;
+                        case HO_INPUT_AGAIN:
+                                break;
+                        case HO_INPUT_EOF:
+                                done = true;
+                                break;
+                        case HO_INPUT_ERROR:
+                        default:
+                                progress_clear(&run->pg);
+                                fprintf(stderr, PROG ": \"%s\": %s\n", ho_input_name(in), errstr);
+                                ho_input_destroy(in);
+                                return false;
+                        }
+                }
+                done_bytes += ho_input_bytes_read(in);
+                ho_input_destroy(in);
+        }
+        progress_clear(&run->pg);
+        if (bad.count > 0) {
+                ho_badlist_finish(&bad);
+                fprintf(stderr, PROG ": %" PRIu64 " invalid report%s: nothing sent\n", bad.count,
+                        bad.count == 1 ? "" : "s");
+                return false;
+        }
+        if (stop) {
+                fprintf(stderr, PROG ": interrupted while validating: nothing sent\n");
+                return false;
+        }
+        return true;
+}
+
+/* Pass 2 for named file i: send its spooled records. */
+static void send_spooled(run_t *run, size_t i, uint64_t *sent_total, uint64_t spool_total) {
+        char errstr[512];
+        ho_spool_rec_t rec;
+        uint64_t k;
+
+        for (k = 0; k < run->spooled[i] && !should_stop(run); k++) {
+                if (ho_spool_get(run->spool, &rec, errstr, sizeof(errstr)) != HO_OK) {
+                        fprintf(stderr, PROG ": %s\n", errstr);
+                        run->failed = true;
+                        break;
+                }
+                if (emit(run, rec.key, rec.key_len, rec.value, rec.value_len, rec.timestamp,
+                         rec.pos) != HO_OK)
+                        break;
+                ++*sent_total;
+                if ((*sent_total & 255) == 0)
+                        progress(&run->pg, "sending", sent_so_far(run), *sent_total, spool_total,
+                                 false);
+        }
+        /* records of this file never handed over (the rest are counted below) */
+        run->unsent += run->spooled[i] - k;
+}
+
+/* A stream (stdin, --follow): validate each line, then send it. */
+static void send_stream(run_t *run, size_t i) {
+        char errstr[1024], where[1200];
+        ho_input_t *in = ho_input_open(run->paths[i], (unsigned)i, run->follow, run->codec,
+                                       errstr, sizeof(errstr));
+        unsigned reopens = 0, truncs = 0;
+        ho_pos_t pos = 0;
+        uint64_t n = 0;
+
+        if (!in) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                run->failed = true;
+                return;
+        }
+        if (ho_input_format(in) != HO_FORMAT_JSONL) {
+                fprintf(stderr, PROG ": \"%s\": only JSON Lines can be streamed\n",
+                        ho_input_name(in));
+                run->failed = true;
+                ho_input_destroy(in);
+                return;
+        }
+        while (!should_stop(run)) {
+                ho_input_status_t s = ho_input_next(in, &run->report, &pos, errstr, sizeof(errstr));
+                const char *line;
+                size_t len;
+
+                if (s == HO_INPUT_REPORT && encode(run, errstr, sizeof(errstr)) != HO_OK)
+                        s = HO_INPUT_BAD;
+                if (s == HO_INPUT_REPORT) {
+                        if (emit(run, run->report.transfer_id, strlen(run->report.transfer_id),
+                                 run->value.data, run->value.len, run->report.reported_at,
+                                 pos) != HO_OK)
+                                break;
+                        if ((++n & 255) == 0)
+                                progress(&run->pg, "sending", sent_so_far(run),
+                                         ho_input_bytes_read(in),
+                                         ho_input_size(in) > 0 ? (uint64_t)ho_input_size(in) : 0,
+                                         false);
+                        continue;
+                }
+                if (s == HO_INPUT_BAD) {
+                        ho_pos_format(pos, run->paths, run->n_paths, where, sizeof(where));
+                        progress_clear(&run->pg);
+                        if (run->skip_invalid) {
+                                line = ho_input_last_line(in, &len);
+                                ho_reject_write(run->rejects, where, errstr, line, len);
+                                run->skipped++;
+                                continue;
+                        }
+                        fprintf(stderr, "%s: %s\n", where, errstr);
+                        fprintf(stderr,
+                                PROG ": stopped at the invalid report (--skip-invalid goes on)\n");
+                        run->failed = true;
+                        break;
+                }
+                if (s == HO_INPUT_AGAIN) {
+                        unsigned r, t;
+                        ho_input_follow_events(in, &r, &t);
+                        if (r != reopens || t != truncs) {
+                                progress_clear(&run->pg);
+                                ho_info("\"%s\" was %s: reading it from the top", run->paths[i],
+                                        r != reopens ? "replaced" : "truncated");
+                                reopens = r;
+                                truncs = t;
+                        }
+                        if (run->follow) {
+                                /* at EOF of a followed file: wait a little, serving
+                                 * delivery reports meanwhile */
+                                if (run->producer)
+                                        ho_producer_poll(run->producer, 100);
+                                else
+                                        nanosleep(&(struct timespec){0, 100000000L}, NULL);
+                        } else if (run->producer) {
+                                ho_producer_poll(run->producer, 0);
+                        }
+                        progress(&run->pg, "sending", sent_so_far(run), 0, 0, false);
+                        continue;
+                }
+                if (s == HO_INPUT_EOF)
+                        break;
+                fprintf(stderr, PROG ": \"%s\": %s\n", ho_input_name(in), errstr);
+                run->failed = true;
+                break;
+        }
+        ho_input_destroy(in);
+}
+
+static bool conf_has_brokers(rd_kafka_conf_t *conf) {
+        char v[1024];
+        size_t sz = sizeof(v);
+        return rd_kafka_conf_get(conf, "bootstrap.servers", v, &sz) == RD_KAFKA_CONF_OK && sz > 1;
+}
+
+static int conf_int(rd_kafka_conf_t *conf, const char *name, int def) {
+        char v[64];
+        size_t sz = sizeof(v);
+        if (rd_kafka_conf_get(conf, name, v, &sz) != RD_KAFKA_CONF_OK)
+                return def;
+        return atoi(v);
+}
+
+enum { OPT_SCHEMA = 256, OPT_DRY_RUN, OPT_FOLLOW, OPT_SKIP_INVALID };
+
+int main(int argc, char **argv) {
+        static const struct option longopts[] = {
+                {"schema", required_argument, NULL, OPT_SCHEMA},
+                {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+                {"follow", no_argument, NULL, OPT_FOLLOW},
+                {"skip-invalid", optional_argument, NULL, OPT_SKIP_INVALID},
+                {"quiet", no_argument, NULL, 'q'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {NULL, 0, NULL, 0},
+        };
+        char errstr[1024];
+        const char *brokers = NULL, *schema = NULL, *conf_file = NULL, *rejects_path = NULL;
+        const char **xs = calloc((size_t)argc + 1, sizeof(*xs));
+        static const char *stdin_path[] = {"-"};
+        size_t n_xs = 0;
+        rd_kafka_conf_t *conf = NULL;
+        run_t run;
+        int opt, rc = HO_EXIT_OK;
+        struct sigaction sa;
+
+        memset(&run, 0, sizeof(run));
+        ho_log_init(PROG);
+        if (!xs) {
+                fprintf(stderr, PROG ": out of memory\n");
+                return HO_EXIT_FAIL;
+        }
+        run.topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC);
+        while ((opt = getopt_long(argc, argv, "b:t:X:c:qhV", longopts, NULL)) != -1) {
+                switch (opt) {
+                case 'b':
+                        brokers = optarg;
+                        break;
+                case 't':
+                        run.topic = optarg;
+                        break;
+                case 'X':
+                        if (strcmp(optarg, "list") == 0) {
+                                ho_conf_kafka_list(stdout);
+                                free(xs);
+                                return HO_EXIT_OK;
+                        }
+                        xs[n_xs++] = optarg;
+                        break;
+                case 'c':
+                        conf_file = optarg;
+                        break;
+                case OPT_SCHEMA:
+                        schema = optarg;
+                        break;
+                case OPT_DRY_RUN:
+                        run.dry_run = true;
+                        break;
+                case OPT_FOLLOW:
+                        run.follow = true;
+                        break;
+                case OPT_SKIP_INVALID:
+                        run.skip_invalid = true;
+                        rejects_path = optarg;
+                        break;
+                case 'q':
+                        run.quiet = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        free(xs);
+                        return HO_EXIT_OK;
+                case 'V':
+                        ho_print_version(stdout, PROG);
+                        free(xs);
+                        return HO_EXIT_OK;
+                default:
+                        usage(stderr);
+                        free(xs);
+                        return HO_EXIT_USAGE;
+                }
+        }
+        run.paths = (const char **)(argv + optind);
+        run.n_paths = (size_t)(argc - optind);
+        if (run.n_paths == 0) {
+                run.paths = stdin_path;
+                run.n_paths = 1;
+        }
+        if (run.n_paths > HO_POS_MAX_INPUTS) {
+                fprintf(stderr, PROG ": too many inputs (at most %u)\n", HO_POS_MAX_INPUTS);
+                free(xs);
+                return HO_EXIT_USAGE;
+        }
+        if (run.follow && (run.n_paths != 1 || strcmp(run.paths[0], "-") == 0)) {
+                fprintf(stderr, PROG ": --follow takes exactly one FILE (not standard input)\n");
+                free(xs);
+                return HO_EXIT_USAGE;
+        }
+        if (!*run.topic) {
+                fprintf(stderr, PROG ": empty topic name\n");
+                free(xs);
+                return HO_EXIT_USAGE;
+        }
+
+        /* librdkafka configuration: our defaults, then -b/$HANDOVER_BROKERS,
+         * then -c FILE, then each -X in order (the user has the last word) */
+        conf = rd_kafka_conf_new();
+        if (ho_producer_conf_defaults(conf, errstr, sizeof(errstr)) != HO_OK)
+                goto usage_err;
+        if (!brokers)
+                brokers = ho_env("HANDOVER_BROKERS", NULL);
+        if (brokers && rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
+                                         sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                goto usage_err;
+        if (conf_file && ho_conf_kafka_file(conf, conf_file, errstr, sizeof(errstr)) != HO_OK)
+                goto usage_err;
+        for (size_t i = 0; i < n_xs; i++)
+                if (ho_conf_kafka_set(conf, xs[i], errstr, sizeof(errstr)) != HO_OK)
+                        goto usage_err;
+        if (!run.dry_run && !conf_has_brokers(conf)) {
+                snprintf(errstr, sizeof(errstr),
+                         "no brokers: give -b BROKERS or set HANDOVER_BROKERS");
+                goto usage_err;
+        }
+        run.timeout_ms = conf_int(conf, "message.timeout.ms", 30000);
+
+        run.codec = ho_codec_new(errstr, sizeof(errstr));
+        if (!run.codec) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                rc = HO_EXIT_FAIL;
+                goto out;
+        }
+        if (schema && ho_codec_set_writer(run.codec, schema, errstr, sizeof(errstr)) != HO_OK)
+                goto usage_err;
+        if (run.skip_invalid) {
+                run.rejects = rejects_path ? fopen(rejects_path, "a") : stderr;
+                if (!run.rejects) {
+                        fprintf(stderr, PROG ": cannot open rejects file \"%s\": %s\n",
+                                rejects_path, strerror(errno));
+                        rc = HO_EXIT_FAIL;
+                        goto out;
+                }
+        }
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal; /* no SA_RESTART: a blocked read returns */
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+
+        ho_report_init(&run.report);
+        ho_buf_init(&run.value);
+        run.pg.on = !run.quiet && isatty(STDERR_FILENO);
+        run.t0 = run.pg.t0 = now_s();
+        run.spooled = calloc(run.n_paths, sizeof(*run.spooled));
+        run.dry_set = ho_tset_new();
+        if (!run.spooled || !run.dry_set) {
+                fprintf(stderr, PROG ": out of memory\n");
+                rc = HO_EXIT_FAIL;
+                goto out;
+        }
+        if (!run.dry_run) {
+                bool any_file = false;
+                for (size_t i = 0; i < run.n_paths; i++)
+                        any_file |= !is_stream(&run, i);
+                if (any_file && !(run.spool = ho_spool_new(errstr, sizeof(errstr)))) {
+                        fprintf(stderr, PROG ": %s\n", errstr);
+                        rc = HO_EXIT_FAIL;
+                        goto out;
+                }
+        }
+
+        /* pass 1: every named file, validated whole */
+        if (!pass1(&run)) {
+                rc = HO_EXIT_FAIL;
+                goto summary;
+        }
+
+        /* pass 2: send, input by input, in order */
+        if (!run.dry_run) {
+                run.producer = ho_producer_new(conf, run.topic, run.paths, run.n_paths, errstr,
+                                               sizeof(errstr));
+                conf = NULL; /* handed over */
+                if (!run.producer) {
+                        fprintf(stderr, PROG ": %s\n", errstr);
+                        rc = HO_EXIT_FAIL;
+                        goto out;
+                }
+                if (run.spool && ho_spool_rewind(run.spool, errstr, sizeof(errstr)) != HO_OK) {
+                        fprintf(stderr, PROG ": %s\n", errstr);
+                        rc = HO_EXIT_FAIL;
+                        goto out;
+                }
+        }
+        {
+                uint64_t sent_total = 0, spool_total = run.spool ? ho_spool_count(run.spool) : 0;
+                run.pg.t0 = now_s();
+                for (size_t i = 0; i < run.n_paths; i++) {
+                        if (should_stop(&run)) {
+                                if (!is_stream(&run, i))
+                                        run.unsent += run.spooled[i];
+                                continue;
+                        }
+                        if (is_stream(&run, i))
+                                send_stream(&run, i);
+                        else if (!run.dry_run) /* a dry run counted files in pass 1 */
+                                send_spooled(&run, i, &sent_total, spool_total);
+                }
+        }
+
+summary:
+        progress_clear(&run.pg);
+        {
+                double secs;
+                if (run.producer) {
+                        ho_producer_stats_t st;
+                        uint64_t purged;
+                        int bound = stop ? STOP_FLUSH_MS : run.timeout_ms + 5000;
+                        if (stop)
+                                fprintf(stderr, PROG ": interrupted: flushing (at most %d s)\n",
+                                        bound / 1000);
+                        purged = ho_producer_flush(run.producer, bound);
+                        ho_producer_stats(run.producer, &st);
+                        ho_producer_print_failures(run.producer, stderr);
+                        if (st.failed > 0) {
+                                const char *le = ho_producer_last_error(run.producer);
+                                fprintf(stderr,
+                                        PROG ": %" PRIu64 " of %" PRIu64
+                                             " reports not delivered%s%s%s\n",
+                                        st.failed, st.enqueued,
+                                        purged ? " (still in flight when the flush ended)" : "",
+                                        *le ? "; last broker error: " : "", le);
+                                rc = HO_EXIT_FAIL;
+                        }
+                        if (run.unsent > 0) {
+                                fprintf(stderr,
+                                        PROG ": %" PRIu64 " validated reports were not sent\n",
+                                        run.unsent);
+                                rc = HO_EXIT_FAIL;
+                        }
+                        if (run.failed)
+                                rc = HO_EXIT_FAIL;
+                        if (run.skipped)
+                                fprintf(stderr, PROG ": %" PRIu64 " invalid lines skipped%s%s\n",
+                                        run.skipped, rejects_path ? ", written to " : "",
+                                        rejects_path ? rejects_path : "");
+                        secs = now_s() - run.t0;
+                        fprintf(stderr,
+                                PROG ": sent %" PRIu64 " reports (%s%" PRIu64
+                                     " transfers, %" PRIu64 " bytes) in %.3f s\n",
+                                st.delivered, st.transfers_exact ? "" : "at least ",
+                                st.transfers, st.bytes, secs);
+                } else {
+                        if (run.failed)
+                                rc = HO_EXIT_FAIL;
+                        if (run.skipped)
+                                fprintf(stderr, PROG ": %" PRIu64 " invalid lines skipped%s%s\n",
+                                        run.skipped, rejects_path ? ", written to " : "",
+                                        rejects_path ? rejects_path : "");
+                        secs = now_s() - run.t0;
+                        if (run.dry_run && rc == HO_EXIT_OK) {
+                                uint64_t n = run.dry_n;
+                                fprintf(stderr,
+                                        PROG ": dry run, nothing sent: %" PRIu64
+                                             " reports valid and encoded (%s%" PRIu64
+                                             " transfers, %" PRIu64 " bytes) in %.3f s\n",
+                                        n, ho_tset_exact(run.dry_set) ? "" : "at least ",
+                                        ho_tset_count(run.dry_set), run.dry_bytes, secs);
+                        } else {
+                                fprintf(stderr,
+                                        PROG ": sent 0 reports (0 transfers, 0 bytes) in %.3f s\n",
+                                        secs);
+                        }
+                }
+        }
+        goto out;
+
+usage_err:
+        fprintf(stderr, PROG ": %s\n", errstr);
+        rc = HO_EXIT_USAGE;
+out:
+        if (conf)
+                rd_kafka_conf_destroy(conf);
+        ho_producer_destroy(run.producer);
+        ho_spool_destroy(run.spool);
+        ho_tset_destroy(run.dry_set);
+        free(run.spooled);
+        ho_report_clear(&run.report);
+        ho_buf_free(&run.value);
+        ho_codec_destroy(run.codec);
+        if (run.rejects && run.rejects != stderr)
+                fclose(run.rejects);
+        free(xs);
+        return rc;
+}
