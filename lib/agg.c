@@ -57,6 +57,9 @@ struct ho_agg_batch_s {
         ho_fold_t fold;
 };
 
+void (*ho_agg_test_after_read)(void *arg);
+void *ho_agg_test_after_read_arg;
+
 /* ---- small helpers ---- */
 
 static char *ho_strdup0(const char *s) {
@@ -649,6 +652,8 @@ ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errst
                         ho_agg_batch_reset(b, b->start);
                         return err;
                 }
+                if (ho_agg_test_after_read)
+                        ho_agg_test_after_read(ho_agg_test_after_read_arg);
                 size_t n_touched, n_new;
                 if ((err = ho_agg_build(b, next_offset, ho_now_ms(CLOCK_REALTIME), &n_touched,
                                         &n_new)))

@@ -46,6 +46,12 @@ enum {
 };
 extern const char *const ho_agg_total_names[HO_AGG_T__COUNT];
 
+/* Tests only: called by ho_agg_batch_commit between its read and its
+ * EVALSHA, so a test can move a transfer under a batch (the conflict path).
+ * NULL in production. */
+extern void (*ho_agg_test_after_read)(void *arg);
+extern void *ho_agg_test_after_read_arg;
+
 /* The apply script (lib/agg_lua.c: its ARGV layout is documented there). */
 extern const char ho_agg_lua[];
 
