@@ -243,15 +243,16 @@ ho_err_t ho_stats_lag(rd_kafka_t *rk, const char *topic, const json_t *offsets, 
                 int64_t lag = hi > next ? hi - next : 0;
                 total += lag;
                 json_array_append_new(parts, json_pack("{s:i,s:I,s:I,s:I}", "partition",
-                                                       (int)ids[i], (json_int_t)hi,
-                                                       (json_int_t)next, (json_int_t)lag));
+                                                       (int)ids[i], "high", (json_int_t)hi,
+                                                       "next", (json_int_t)next, "lag",
+                                                       (json_int_t)lag));
         }
         free(ids);
         if (err != HO_OK) {
                 json_decref(parts);
                 return err;
         }
-        res = json_pack("{s:s,s:I,s:o}", "topic", topic, (json_int_t)total, "partitions", parts);
+        res = json_pack("{s:s,s:I,s:o}", "topic", topic, "total", (json_int_t)total, "partitions", parts);
         if (!res)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         *out = res;
