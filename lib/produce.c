@@ -225,6 +225,8 @@ ho_line_status_t ho_lines_next(ho_lines_t *lr, const char **line, size_t *len, u
                         if (have == 0 && !lr->skipping)
                                 return HO_LINE_EOF;
                         *lineno = ++lr->lineno;
+                        *line = lr->buf + lr->start;
+                        *len = have;
                         lr->start = lr->end = lr->scan = 0;
                         if (lr->skipping) {
                                 lr->skipping = false;
@@ -232,9 +234,7 @@ ho_line_status_t ho_lines_next(ho_lines_t *lr, const char **line, size_t *len, u
                         }
                         /* The last line lacks its '\n': still a line. The buffer is
                          * not touched until the next call, so the pointer stays good. */
-                        *line = lr->buf;
-                        *len = have;
-                        if (have > 0 && lr->buf[have - 1] == '\r')
+                        if (have > 0 && (*line)[have - 1] == '\r')
                                 (*len)--;
                         return HO_LINE_OK;
                 }
