@@ -781,8 +781,9 @@ static ho_err_t convert(conv_t *cv, avro_value_t *rec, ho_report_t *r) {
                                            &r->by_destination[i].count)))
                                 return err;
                 }
-                qsort(r->by_destination, r->n_by_destination, sizeof(*r->by_destination),
-                      city_cmp);
+                if (r->n_by_destination > 1)
+                        qsort(r->by_destination, r->n_by_destination,
+                              sizeof(*r->by_destination), city_cmp);
         }
         return HO_OK;
 }

@@ -613,7 +613,9 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         r->n_by_destination = ++i;
                 }
                 /* sorted: derived ids and encodings must not depend on input order */
-                qsort(r->by_destination, r->n_by_destination, sizeof(ho_city_count_t), city_cmp);
+                if (r->n_by_destination > 1)
+                        qsort(r->by_destination, r->n_by_destination, sizeof(ho_city_count_t),
+                              city_cmp);
         }
         if (!r->report_id) {
                 r->report_id = malloc(35);

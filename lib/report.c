@@ -257,8 +257,12 @@ void ho_time_format_rfc3339(int64_t ms, char out[32]) {
         unsigned m, d;
 
         /* floor division, so times before 1970 format correctly */
-        secs = ms / 1000 - (ms % 1000 < 0);
-        msr = (int)(ms - secs * 1000);
+        secs = ms / 1000;
+        msr = (int)(ms % 1000);
+        if (msr < 0) {
+                msr += 1000;
+                secs--;
+        }
         days = secs / 86400 - (secs % 86400 < 0);
         sod = secs - days * 86400;
         civil_from_days(days, &y, &m, &d);
