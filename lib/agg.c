@@ -463,6 +463,7 @@ static ho_err_t ho_agg_read(ho_agg_batch_t *b, int64_t *stored, char *errstr, si
                 for (size_t i = 0; i < f->n_ids; i++) {
                         const redisReply *e = rep[3]->element[i];
                         f->ids[i].seen = e->type == REDIS_REPLY_INTEGER && e->integer == 1;
+                        f->xfers[f->ids[i].xfer].n_new += !f->ids[i].seen;
                 }
                 for (size_t i = 0; i < f->n_xfers && !err; i++) {
                         ho_fold_xfer_t *x = &f->xfers[i];
@@ -479,7 +480,9 @@ static ho_err_t ho_agg_read(ho_agg_batch_t *b, int64_t *stored, char *errstr, si
                                                         agg->keys[HO_AGG_K_REVS], v->str);
                                 x->stored_rev = rev;
                         }
-                        if (err || s->type != REDIS_REPLY_STRING)
+                        /* a transfer with only duplicates changes nothing: its
+                         * state is not even parsed (the cheap path of re-reads) */
+                        if (err || s->type != REDIS_REPLY_STRING || !x->n_new)
                                 continue;
                         json_error_t jerr;
                         json_t *o = json_loadb(s->str, s->len, 0, &jerr);
