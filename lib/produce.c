@@ -932,7 +932,8 @@ struct ho_producer_s {
         failure_t fails[HO_BADLIST_CAP];
         size_t n_fails;
         bool fatal;
-        rd_kafka_resp_err_t last_err;
+        int seen[16]; /* error codes already reported */
+        size_t n_seen;
         char last_error[1024];
 };
 
@@ -995,17 +996,20 @@ static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
                 return;
         }
         snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
-        /* Say each kind of trouble once; librdkafka repeats them while it retries. */
-        if ((rd_kafka_resp_err_t)err != p->last_err)
-                ho_warn("kafka: %s", reason);
-        p->last_err = (rd_kafka_resp_err_t)err;
+        /* Say each kind of trouble once; librdkafka repeats it while it retries. */
+        for (size_t i = 0; i < p->n_seen; i++)
+                if (p->seen[i] == err)
+                        return;
+        if (p->n_seen < sizeof(p->seen) / sizeof(p->seen[0]))
+                p->seen[p->n_seen++] = err;
+        ho_warn("kafka: %s", reason);
 }
 
 static void producer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
         (void)rk;
-        /* The error callback reports connection trouble once; only librdkafka's
-         * own errors (level <= 3) get through here. */
-        if (level <= 3)
+        /* The error callback reports trouble (connection failures included)
+         * once per kind; only what librdkafka deems critical gets through here. */
+        if (level <= 2)
                 ho_error("kafka %s: %s", fac, buf);
 }
 

@@ -113,8 +113,10 @@ typedef struct run_s {
         bool dry_run, follow, skip_invalid, quiet;
         FILE *rejects;
         const char **paths;
+        const char **names; /* paths as positions show them ("<stdin>" for "-") */
         size_t n_paths;
         int timeout_ms; /* message.timeout.ms */
+        char brokers[1024];
         /* state */
         ho_codec_t *codec;
         ho_producer_t *producer;
@@ -214,7 +216,7 @@ static bool pass1(run_t *run) {
                         case HO_INPUT_REPORT:
                                 err = encode(run, errstr, sizeof(errstr));
                                 if (err) {
-                                        ho_pos_format(pos, run->paths, run->n_paths, where,
+                                        ho_pos_format(pos, run->names, run->n_paths, where,
                                                       sizeof(where));
                                         progress_clear(&run->pg);
                                         ho_badlist_add(&bad, where, errstr);
@@ -242,7 +244,7 @@ static bool pass1(run_t *run) {
                                                  total_bytes, false);
                                 break;
                         case HO_INPUT_BAD:
-                                ho_pos_format(pos, run->paths, run->n_paths, where,
+                                ho_pos_format(pos, run->names, run->n_paths, where,
                                               sizeof(where));
                                 progress_clear(&run->pg);
                                 if (run->skip_invalid) {
@@ -348,7 +350,7 @@ static void send_stream(run_t *run, size_t i) {
                         continue;
                 }
                 if (s == HO_INPUT_BAD) {
-                        ho_pos_format(pos, run->paths, run->n_paths, where, sizeof(where));
+                        ho_pos_format(pos, run->names, run->n_paths, where, sizeof(where));
                         progress_clear(&run->pg);
                         if (run->skip_invalid) {
                                 line = ho_input_last_line(in, &len);
@@ -530,6 +532,12 @@ int main(int argc, char **argv) {
                 goto usage_err;
         }
         run.timeout_ms = conf_int(conf, "message.timeout.ms", 30000);
+        {
+                size_t sz = sizeof(run.brokers);
+                if (rd_kafka_conf_get(conf, "bootstrap.servers", run.brokers, &sz) !=
+                    RD_KAFKA_CONF_OK)
+                        run.brokers[0] = '\0';
+        }
 
         run.codec = ho_codec_new(errstr, sizeof(errstr));
         if (!run.codec) {
@@ -560,8 +568,11 @@ int main(int argc, char **argv) {
         run.pg.on = !run.quiet && isatty(STDERR_FILENO);
         run.t0 = run.pg.t0 = now_s();
         run.spooled = calloc(run.n_paths, sizeof(*run.spooled));
+        run.names = calloc(run.n_paths, sizeof(*run.names));
+        for (size_t i = 0; run.names && i < run.n_paths; i++)
+                run.names[i] = strcmp(run.paths[i], "-") == 0 ? "<stdin>" : run.paths[i];
         run.dry_set = ho_tset_new();
-        if (!run.spooled || !run.dry_set) {
+        if (!run.spooled || !run.names || !run.dry_set) {
                 fprintf(stderr, PROG ": out of memory\n");
                 rc = HO_EXIT_FAIL;
                 goto out;
@@ -585,7 +596,7 @@ int main(int argc, char **argv) {
 
         /* pass 2: send, input by input, in order */
         if (!run.dry_run) {
-                run.producer = ho_producer_new(conf, run.topic, run.paths, run.n_paths, errstr,
+                run.producer = ho_producer_new(conf, run.topic, run.names, run.n_paths, errstr,
                                                sizeof(errstr));
                 conf = NULL; /* handed over */
                 if (!run.producer) {
@@ -633,9 +644,11 @@ summary:
                                 const char *le = ho_producer_last_error(run.producer);
                                 fprintf(stderr,
                                         PROG ": %" PRIu64 " of %" PRIu64
-                                             " reports not delivered%s%s%s\n",
-                                        st.failed, st.enqueued,
-                                        purged ? " (still in flight when the flush ended)" : "",
+                                             " reports not delivered to \"%s\" at \"%s\"%s"
+                                             "%s%s\n",
+                                        st.failed, st.enqueued, run.topic, run.brokers,
+                                        purged ? " (still in flight when the flush ended)"
+                                               : " (within message.timeout.ms)",
                                         *le ? "; last broker error: " : "", le);
                                 rc = HO_EXIT_FAIL;
                         }
@@ -692,6 +705,7 @@ out:
         ho_spool_destroy(run.spool);
         ho_tset_destroy(run.dry_set);
         free(run.spooled);
+        free(run.names);
         ho_report_clear(&run.report);
         ho_buf_free(&run.value);
         ho_codec_destroy(run.codec);
