@@ -303,14 +303,20 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
                 return HO_ERR_FENCED;
         case HO_ERR_NOMEM:
                 return err;
-        default:
+        default: {
+                /* the first failure and then one line per max backoff: an
+                 * outage is loud once, not once per retry per partition */
+                bool first = p->state == HO_PART_RUNNING;
                 w->st.redis_errors++;
                 ho_part_stall(w, p, HO_PART_RETRY_COMMIT);
-                ho_error("redis: cannot apply the batch of \"%s\" [%" PRId32 "] (%zu messages, up "
-                         "to offset %" PRId64 "): %s; keeping it, retrying in %d ms",
-                         w->conf.topic, p->partition, ho_agg_batch_count(b), next, errstr,
-                         p->backoff_ms);
+                ho_log(first ? HO_LOG_ERROR : p->backoff_ms >= HO_WORKER_BACKOFF_MAX_MS ? HO_LOG_WARN
+                                                                                     : HO_LOG_DEBUG,
+                       "redis: cannot apply the batch of \"%s\" [%" PRId32 "] (%zu messages, up "
+                       "to offset %" PRId64 "): %s; keeping it, retrying in %d ms",
+                       w->conf.topic, p->partition, ho_agg_batch_count(b), next, errstr,
+                       p->backoff_ms);
                 return err;
+        }
         }
 }
 
