@@ -1,0 +1,456 @@
+#!/usr/bin/env python3
+"""bench/benchkit.py: the measuring parts of bench/run (standard library only).
+
+  benchkit.py run -- CMD...            run CMD; print {"seconds", "rc", "maxrss_kb"}
+  benchkit.py kcat-input FRAMED JSONL OUT
+                                       framed values (handover-schema encode) plus the
+                                       keys from JSONL -> one file for `kcat -P -l`:
+                                       key KDELIM value DDELIM ...; prints the two
+                                       delimiters as kcat's \\xNN strings
+  benchkit.py agg --workers K --redis URL --prefix P --total N --small S [--timeout T]
+                  --log-dir DIR -- WORKER_CMD...
+                                       start K workers, time them from start until
+                                       the sum of {P}:offsets reaches N, read each
+                                       worker's VmHWM when S and when N reports are
+                                       done, SIGTERM them; print JSON
+  benchkit.py report --dir RUNDIR ...   the table, results.json and BENCHMARKS.md from the
+                                       per-step JSON files of bench/run
+  benchkit.py latency --produce CMD --redis URL --prefix P --rate R --seconds S
+                                       feed CMD's standard input one new report every
+                                       1/R s and time each until its transfer is in
+                                       {P}:largest_transfers; print JSON (p50, p99)
+
+Every mode prints one JSON object on stdout; diagnostics go to stderr.
+Exit status: 0 ok, 1 failure (a timeout, a process that died), 2 usage.
+"""
+
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
+from redis_state import Resp, encode  # noqa: E402
+
+
+def die(msg, code=1):
+        sys.stderr.write("benchkit: %s\n" % msg)
+        sys.exit(code)
+
+
+def vm_hwm_kb(pid):
+        """Peak resident set (VmHWM) of a live process, in kB; None once it is gone."""
+        try:
+                with open("/proc/%d/status" % pid) as f:
+                        for line in f:
+                                if line.startswith("VmHWM:"):
+                                        return int(line.split()[1])
+        except OSError:
+                return None
+        return None
+
+
+def cmd_run(argv):
+        if not argv or argv[0] != "--" or len(argv) < 2:
+                die("usage: benchkit.py run -- CMD...", 2)
+        t0 = time.monotonic()
+        rc = subprocess.call(argv[1:])
+        dt = time.monotonic() - t0
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        print(json.dumps({"seconds": round(dt, 4), "rc": rc, "maxrss_kb": rss}))
+        return 0
+
+
+def cmd_kcat_input(argv):
+        if len(argv) != 3:
+                die("usage: benchkit.py kcat-input FRAMED JSONL OUT", 2)
+        framed, jsonl, out = argv
+        with open(framed, "rb") as f:
+                data = f.read()
+        keys = []
+        with open(jsonl, "rb") as f:
+                for line in f:
+                        if line.strip():
+                                keys.append(json.loads(line)["transfer_id"].encode("utf-8"))
+        values, pos = [], 0
+        while pos < len(data):
+                if pos + 4 > len(data):
+                        die("%s: ends inside a length" % framed)
+                n = int.from_bytes(data[pos:pos + 4], "big")
+                values.append(data[pos + 4:pos + 4 + n])
+                pos += 4 + n
+        if len(values) != len(keys):
+                die("%s has %d values but %s has %d reports" % (framed, len(values), jsonl, len(keys)))
+        # Delimiters that occur in no key and no value: kcat splits on them, so an
+        # occurrence would cut a message. Checked, not hoped.
+        kdelim, ddelim = b"\xa7\x3c\x91\x0e\xd5\x62\xf0\x1b", b"\xfe\x17\x88\xc3\x5d\x04\xb9\xe6"
+        for v in values:
+                if kdelim in v or ddelim in v:
+                        die("a delimiter occurs in a value; pick others")
+        with open(out, "wb") as f:
+                f.write(b"".join(k + kdelim + v + ddelim for k, v in zip(keys, values)))
+
+        def esc(b):
+                return "".join("\\x%02x" % c for c in b)
+
+        print(json.dumps({"records": len(values), "value_bytes": sum(map(len, values)),
+                          "key_delim": esc(kdelim), "msg_delim": esc(ddelim)}))
+        return 0
+
+
+def parse_opts(argv, spec):
+        """Tiny option parser: spec maps --name to a converter; '--' ends options."""
+        opts, i = {}, 0
+        while i < len(argv):
+                a = argv[i]
+                if a == "--":
+                        return opts, argv[i + 1:]
+                if a not in spec or i + 1 >= len(argv):
+                        die("unknown or incomplete option %r" % a, 2)
+                opts[a[2:].replace("-", "_")] = spec[a](argv[i + 1])
+                i += 2
+        return opts, []
+
+
+def offsets_sum(r, prefix):
+        vals = r.call("HVALS", "{%s}:offsets" % prefix) or []
+        return sum(int(v) for v in vals)
+
+
+def cmd_agg(argv):
+        o, cmd = parse_opts(argv, {"--workers": int, "--redis": str, "--prefix": str, "--total": int,
+                                   "--small": int, "--timeout": float, "--log-dir": str})
+        for k in ("workers", "redis", "prefix", "total", "small", "log_dir"):
+                if k not in o:
+                        die("agg needs --%s" % k.replace("_", "-"), 2)
+        if not cmd:
+                die("agg needs -- WORKER_CMD...", 2)
+        r = Resp(o["redis"])
+        procs = []
+        t0 = time.monotonic()
+        for i in range(o["workers"]):
+                log = open(os.path.join(o["log_dir"], "%s.w%d.log" % (o["prefix"], i)), "wb")
+                procs.append(subprocess.Popen(cmd, stderr=log, stdout=log))
+        hwm_small = None
+        t_first = t_small = t_done = None
+        deadline = t0 + o.get("timeout", 1800.0)
+        done = 0
+        try:
+                while True:
+                        done = offsets_sum(r, o["prefix"])
+                        now = time.monotonic()
+                        if done > 0 and t_first is None:
+                                t_first = now
+                        if hwm_small is None and done >= o["small"]:
+                                t_small = now
+                                hwm_small = [vm_hwm_kb(p.pid) for p in procs]
+                        if done >= o["total"]:
+                                t_done = now
+                                break
+                        for p in procs:
+                                if p.poll() is not None:
+                                        die("worker %d exited %d after %d of %d reports"
+                                            % (p.pid, p.returncode, done, o["total"]))
+                        if now > deadline:
+                                die("workers did %d of %d reports in %.0f s" % (done, o["total"], now - t0))
+                        time.sleep(0.02)
+                hwm_final = [vm_hwm_kb(p.pid) for p in procs]
+        finally:
+                for p in procs:
+                        if p.poll() is None:
+                                p.send_signal(signal.SIGTERM)
+                rcs = []
+                for p in procs:
+                        try:
+                                rcs.append(p.wait(timeout=20))
+                        except subprocess.TimeoutExpired:
+                                p.kill()
+                                rcs.append(p.wait())
+        print(json.dumps({
+                "workers": o["workers"], "reports": done, "seconds": round(t_done - t0, 4),
+                "seconds_after_first_batch": round(t_done - t_first, 4),
+                "seconds_to_small": round(t_small - t0, 4) if t_small else None,
+                "vmhwm_kb_small": hwm_small, "vmhwm_kb_final": hwm_final, "exit_codes": rcs}))
+        return 0 if all(rc == 0 for rc in rcs) else 1
+
+
+LAT_LINE = ('{"report_id":"%s","transfer_id":"%s","occurred_on":"2026-01-20",'
+            '"reported_at":"%s","source":"bench","origin_country":"MX",'
+            '"destination_country":"US","inmate_count":1,"aircraft_count":null,'
+            '"destinations":["Washington"],"cumulative_total":null,"authority":null,'
+            '"persons":[]}\n')
+
+
+def now_rfc3339():
+        t = time.time()
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
+
+
+def cmd_latency(argv):
+        o, _ = parse_opts(argv, {"--produce": str, "--redis": str, "--prefix": str, "--rate": float,
+                                 "--seconds": float, "--warmup": int, "--tag": str})
+        for k in ("produce", "redis", "prefix", "rate", "seconds"):
+                if k not in o:
+                        die("latency needs --%s" % k, 2)
+        rate, total = o["rate"], int(o["rate"] * o["seconds"])
+        warmup = o.get("warmup", 200)
+        tag = o.get("tag", "lat")
+        zkey = "{%s}:largest_transfers" % o["prefix"]
+        prod = subprocess.Popen(o["produce"], shell=True, stdin=subprocess.PIPE)
+        q = Resp(o["redis"])
+        sub = Resp(o["redis"])
+        sub.sock.sendall(encode(["SUBSCRIBE", "{%s}:updates" % o["prefix"]]))
+        sub.sock.setblocking(False)
+
+        lock = threading.Lock()
+        pending = {}   # tid -> send time (monotonic)
+        lat = {}       # tid -> seconds, measured reports only
+        state = {"sent": 0, "error": None}
+
+        def send(i, measured):
+                tid = "%s-%07d" % (tag, i)
+                line = LAT_LINE % ("r" + tid, tid, now_rfc3339())
+                with lock:
+                        pending[tid] = (time.monotonic(), measured)
+                prod.stdin.write(line.encode())
+                prod.stdin.flush()
+
+        def sender():
+                try:
+                        for i in range(warmup):
+                                send(i, False)
+                        # the worker has joined and the path is warm once these are visible
+                        t_wait = time.monotonic() + 60
+                        while True:
+                                with lock:
+                                        if not pending:
+                                                break
+                                if time.monotonic() > t_wait:
+                                        state["error"] = "warm-up reports not visible within 60 s"
+                                        return
+                                time.sleep(0.01)
+                        t0 = time.monotonic()
+                        for i in range(total):
+                                due = t0 + i / rate
+                                d = due - time.monotonic()
+                                if d > 0:
+                                        time.sleep(d)
+                                send(warmup + i, True)
+                                state["sent"] += 1
+                        state["send_seconds"] = time.monotonic() - t0
+                except (BrokenPipeError, OSError) as e:
+                        state["error"] = "handover-produce stopped reading: %s" % e
+
+        th = threading.Thread(target=sender, daemon=True)
+        th.start()
+        deadline = None
+        while True:
+                # wake on any update message, or every 2 ms, and look up what is pending
+                try:
+                        select.select([sub.sock], [], [], 0.002)
+                        while True:
+                                if not sub.sock.recv(65536):
+                                        die("redis closed the subscription")
+                except BlockingIOError:
+                        pass
+                with lock:
+                        tids = list(pending)
+                if tids:
+                        scores = q.call("ZMSCORE", zkey, *tids)
+                        now = time.monotonic()
+                        with lock:
+                                for tid, s in zip(tids, scores):
+                                        if s is not None:
+                                                t_sent, measured = pending.pop(tid)
+                                                if measured:
+                                                        lat[tid] = now - t_sent
+                if state["error"]:
+                        break
+                if not th.is_alive():
+                        if deadline is None:
+                                deadline = time.monotonic() + 30
+                        with lock:
+                                if not pending or time.monotonic() > deadline:
+                                        break
+        prod.stdin.close()
+        prod_rc = prod.wait()
+        if state["error"]:
+                die(state["error"])
+        v = sorted(lat.values())
+        if not v:
+                die("no report became visible")
+
+        def pct(p):
+                return round(v[min(len(v) - 1, int(p / 100.0 * len(v)))] * 1000, 2)
+
+        print(json.dumps({"rate": rate, "sent": state["sent"], "visible": len(v),
+                          "missing": state["sent"] - len(v),
+                          "send_seconds": round(state.get("send_seconds", 0), 3),
+                          "p50_ms": pct(50), "p90_ms": pct(90), "p99_ms": pct(99),
+                          "max_ms": round(v[-1] * 1000, 2), "produce_rc": prod_rc}))
+        return 0 if len(v) == state["sent"] and prod_rc == 0 else 1
+
+
+def load(d, name):
+        with open(os.path.join(d, name)) as f:
+                return json.load(f)
+
+
+def cmd_report(argv):
+        o, _ = parse_opts(argv, {"--dir": str, "--n": int, "--transfers": int, "--small": int,
+                                 "--seed": int, "--partitions": int, "--machine": json.loads,
+                                 "--command": str, "--commit": str, "--versions": str,
+                                 "--json": str, "--md": str})
+        d, n, small = o["dir"], o["n"], o["small"]
+
+        def rate(sec):
+                return round(n / sec) if sec else None
+
+        def exact(name):
+                try:
+                        with open(os.path.join(d, name + ".exact")) as f:
+                                return f.read().strip() == "true"
+                except OSError:
+                        return None
+
+        def mb(kb):
+                return None if kb is None else round(kb / 1024.0, 1)
+
+        hp, kp = load(d, "produce.json"), load(d, "kcat_produce.json")
+        k1, k2 = load(d, "kcat_consume_1.json"), load(d, "kcat_consume_2.json")
+        a1, a2 = load(d, "aggregate_1.json"), load(d, "aggregate_2.json")
+        rp, lat = load(d, "replay.json"), load(d, "latency.json")
+        try:
+                with open(os.path.join(d, "latency_worker.hwm")) as f:
+                        lat_hwm = int(f.read().strip())
+        except (OSError, ValueError):
+                lat_hwm = None
+        res = {
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "command": o["command"], "commit": o["commit"], "machine": o["machine"],
+                "versions": o["versions"].strip(),
+                "reports": n, "transfers": o["transfers"], "seed": o["seed"],
+                "partitions": o["partitions"],
+                "produce": {
+                        "handover_produce": {"seconds": hp["seconds"], "reports_per_s": rate(hp["seconds"]),
+                                             "peak_rss_mb": mb(hp["maxrss_kb"])},
+                        "kcat_P": {"seconds": kp["seconds"], "reports_per_s": rate(kp["seconds"])},
+                },
+                "aggregate": {
+                        "kcat_C": {"seconds": k1["seconds"], "reports_per_s": rate(k1["seconds"])},
+                },
+                "replay": {
+                        "kcat_C": {"seconds": k2["seconds"], "reports_per_s": rate(k2["seconds"])},
+                        "handover_replay": {"seconds": rp["seconds"], "reports_per_s": rate(rp["seconds"]),
+                                            "peak_rss_mb": mb(rp["maxrss_kb"]), "exact": exact("replay")},
+                },
+                "latency": lat,
+        }
+        res["produce"]["ratio"] = round(kp["seconds"] / hp["seconds"], 3)
+        for k, a in ((1, a1), (2, a2)):
+                res["aggregate"]["workers_%d" % k] = {
+                        "seconds": a["seconds"], "reports_per_s": rate(a["seconds"]),
+                        "seconds_after_first_batch": a["seconds_after_first_batch"],
+                        "peak_rss_mb_at_%d" % small: [mb(x) for x in a["vmhwm_kb_small"] or []],
+                        "peak_rss_mb_at_%d" % n: [mb(x) for x in a["vmhwm_kb_final"]],
+                        "exact": exact("aggregate_%d" % k)}
+                res["aggregate"]["ratio_%d" % k] = round(k1["seconds"] / a["seconds"], 3)
+        res["replay"]["ratio"] = round(k2["seconds"] / rp["seconds"], 3)
+        s_kb = (a1["vmhwm_kb_small"] or [None])[0]
+        f_kb = a1["vmhwm_kb_final"][0]
+        growth = round(100.0 * (f_kb - s_kb) / s_kb, 1) if s_kb and f_kb else None
+        res["memory"] = {"worker_peak_rss_mb_at_%d" % small: mb(s_kb),
+                         "worker_peak_rss_mb_at_%d" % n: mb(f_kb), "growth_pct": growth,
+                         "latency_worker_peak_rss_mb": mb(lat_hwm)}
+        res["targets"] = {
+                "aggregate_1_worker_ge_50pct_of_kcat_C": res["aggregate"]["ratio_1"] >= 0.5,
+                "produce_ge_50pct_of_kcat_P": res["produce"]["ratio"] >= 0.5,
+                "latency_p99_lt_50ms": lat["p99_ms"] < 50,
+                "worker_memory_flat_within_10pct": growth is not None and abs(growth) <= 10,
+                "worker_memory_lt_64mb": f_kb is not None and f_kb < 64 * 1024,
+        }
+        with open(o["json"], "w") as f:
+                json.dump(res, f, indent=1)
+                f.write("\n")
+
+        def fmt_rate(x):
+                return "{:,}".format(x) if x is not None else "?"
+
+        p, ag, rr = res["produce"], res["aggregate"], res["replay"]
+        w1, w2 = ag["workers_1"], ag["workers_2"]
+        rows = [
+                ("produce", "handover-produce (JSON lines)", fmt_rate(p["handover_produce"]["reports_per_s"]),
+                 "kcat -P (pre-encoded)", fmt_rate(p["kcat_P"]["reports_per_s"]), "%.2f" % p["ratio"]),
+                ("aggregate", "1 worker, topic full -> final", fmt_rate(w1["reports_per_s"]),
+                 "kcat -C -e", fmt_rate(ag["kcat_C"]["reports_per_s"]), "%.2f" % ag["ratio_1"]),
+                ("aggregate", "2 workers", fmt_rate(w2["reports_per_s"]),
+                 "kcat -C -e", fmt_rate(ag["kcat_C"]["reports_per_s"]), "%.2f" % ag["ratio_2"]),
+                ("replay", "handover-replay, full rebuild", fmt_rate(rr["handover_replay"]["reports_per_s"]),
+                 "kcat -C -e", fmt_rate(rr["kcat_C"]["reports_per_s"]), "%.2f" % rr["ratio"]),
+        ]
+        m = res["memory"]
+        lines = ["| step | handover | reports/s | baseline | reports/s | ratio |",
+                 "|---|---|---:|---|---:|---:|"]
+        lines += ["| %s | %s | %s | %s | %s | %s |" % r for r in rows]
+        lines += ["", "| latency at %d reports/s (%d reports) | p50 | p90 | p99 | max |"
+                  % (lat["rate"], lat["sent"]), "|---|---:|---:|---:|---:|",
+                  "| produce -> visible in Redis | %.1f ms | %.1f ms | %.1f ms | %.1f ms |"
+                  % (lat["p50_ms"], lat["p90_ms"], lat["p99_ms"], lat["max_ms"])]
+        lines += ["", "| peak RSS (VmHWM) | after %s reports | after %s reports | growth |" %
+                  ("{:,}".format(small), "{:,}".format(n)), "|---|---:|---:|---:|",
+                  "| handover-aggregate, 1 worker | %s MB | %s MB | %s%% |"
+                  % (m["worker_peak_rss_mb_at_%d" % small], m["worker_peak_rss_mb_at_%d" % n], growth),
+                  "| handover-aggregate, 2 workers | | %s MB | |"
+                  % " / ".join(str(x) for x in w2["peak_rss_mb_at_%d" % n]),
+                  "| handover-replay | | %s MB | |" % rr["handover_replay"]["peak_rss_mb"],
+                  "| handover-aggregate, latency run | | %s MB | |" % m["latency_worker_peak_rss_mb"],
+                  "| handover-produce | | %s MB | |" % p["handover_produce"]["peak_rss_mb"]]
+        exact_all = all(x for x in (w1["exact"], w2["exact"], rr["handover_replay"]["exact"]))
+        lines += ["", "Every state equal to the ground truth: %s (1 worker: %s, 2 workers: %s, replay: %s)."
+                  % ("yes" if exact_all else "NO", w1["exact"], w2["exact"], rr["handover_replay"]["exact"])]
+        lines += ["", "Targets: " + ", ".join("%s %s" % (k, "met" if v else "NOT met")
+                                              for k, v in res["targets"].items()) + "."]
+        table = "\n".join(lines)
+        print(table)
+        if o.get("md"):
+                mc = res["machine"]
+                md = ["# Benchmarks", "",
+                      "The latest `bench/run` (see [docs/bench.md](docs/bench.md) for what each step "
+                      "measures and how). Ratios are handover's rate over the raw baseline measured in "
+                      "the same run on the same broker; wall times alone mean little on a shared machine.", "",
+                      "- command: `%s`" % res["command"],
+                      "- date: %s, commit %s" % (res["date"], res["commit"]),
+                      "- machine: %s cores, %s, %s MB RAM, Linux %s"
+                      % (mc["nproc"], mc["cpu"], mc["ram_mb"], mc["kernel"]),
+                      "- history: %s reports over %s transfers (seed %d), %d partitions, one Kafka 3.9 "
+                      "broker and one redis-server on loopback (deploy/local/stack)"
+                      % ("{:,}".format(n), "{:,}".format(o["transfers"]), o["seed"], o["partitions"]),
+                      "- versions: %s" % res["versions"], "", table, ""]
+                with open(o["md"], "w") as f:
+                        f.write("\n".join(md))
+        return 0
+
+
+def main():
+        if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+                sys.stdout.write(__doc__)
+                return 0 if len(sys.argv) >= 2 else 2
+        mode, argv = sys.argv[1], sys.argv[2:]
+        modes = {"run": cmd_run, "kcat-input": cmd_kcat_input, "agg": cmd_agg,
+                 "latency": cmd_latency, "report": cmd_report}
+        if mode not in modes:
+                die("unknown mode %r (run, kcat-input, agg, latency, report)" % mode, 2)
+        try:
+                return modes[mode](argv)
+        except OSError as e:
+                die(str(e))
+
+
+if __name__ == "__main__":
+        sys.exit(main())
