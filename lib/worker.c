@@ -61,6 +61,7 @@ typedef struct ho_part_s {
         bool paused;
         int64_t retry_at_ms;    /* monotonic */
         int backoff_ms;
+        bool releasing;         /* being revoked: apply once, never reposition */
 } ho_part_t;
 
 struct ho_worker_s {
@@ -299,7 +300,8 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
                 ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64
                         " dropped: %s (another worker took over)",
                         w->conf.topic, p->partition, next, errstr);
-                ho_part_reread(w, p);
+                if (!p->releasing)
+                        ho_part_reread(w, p);
                 return HO_ERR_FENCED;
         case HO_ERR_NOMEM:
                 return err;
@@ -308,6 +310,12 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
                  * outage is loud once, not once per retry per partition */
                 bool first = p->state == HO_PART_RUNNING;
                 w->st.redis_errors++;
+                if (p->releasing) {
+                        ho_warn("redis: cannot apply the batch of \"%s\" [%" PRId32 "] on revoke: "
+                                "%s; the next owner re-reads it from the stored offset",
+                                w->conf.topic, p->partition, errstr);
+                        return err;
+                }
                 ho_part_stall(w, p, HO_PART_RETRY_COMMIT);
                 ho_log(first ? HO_LOG_ERROR : p->backoff_ms >= HO_WORKER_BACKOFF_MAX_MS ? HO_LOG_WARN
                                                                                      : HO_LOG_DEBUG,
@@ -328,6 +336,7 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
         if (!lost && p->state == HO_PART_RUNNING && ho_agg_batch_count(p->batch) > 0) {
                 /* one attempt: if it fails, the next owner re-reads the stored
                  * offset and re-does this batch; nothing is lost */
+                p->releasing = true;
                 ho_part_commit(w, p);
         } else if (ho_agg_batch_count(p->batch) > 0) {
                 ho_info("\"%s\" [%" PRId32 "]: dropping an unapplied batch of %zu messages on "
@@ -340,6 +349,7 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
         p->paused = false;
         p->state = HO_PART_RUNNING;
         p->backoff_ms = 0;
+        p->releasing = false;
 }
 
 /* Fill each partition's .offset from Redis, retrying with backoff until it
@@ -497,7 +507,7 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
         }
         /* message.timeout.ms bounds this: the report always comes */
         int64_t deadline = ho_now_ms() + HO_WORKER_DLQ_TIMEOUT_MS + 5000;
-        while (!w->dlq_done && ho_now_ms() < deadline)
+        while (!w->dlq_done && ho_now_ms() < deadline && !*w->stop)
                 rd_kafka_poll(w->producer, 20);
         if (!w->dlq_done || w->dlq_err) {
                 ho_error("dead letter: not delivered to \"%s\" for \"%s\" [%" PRId32
@@ -828,8 +838,17 @@ static ho_err_t ho_worker_retry(ho_worker_t *w, int64_t now) {
         return HO_OK;
 }
 
-/* Apply every open batch (idle poll) or only the full ones. */
+/* Apply every open batch (idle poll) or only the full ones. Also all of them
+ * when together they hold more than one batch's cap, so memory stays bounded
+ * by about twice the cap however many partitions a worker owns. */
 static ho_err_t ho_worker_flush(ho_worker_t *w, bool all) {
+        if (!all) {
+                size_t open = 0, cap = w->conf.batch_max_msgs ? w->conf.batch_max_msgs : 5000;
+                for (size_t i = 0; i < w->n_parts; i++)
+                        if (w->parts[i].assigned)
+                                open += ho_agg_batch_count(w->parts[i].batch);
+                all = open >= cap;
+        }
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_part_t *p = &w->parts[i];
                 if (!p->assigned || p->state != HO_PART_RUNNING ||
