@@ -3,9 +3,9 @@
  *
  * Per assigned partition the worker holds one open engine batch. Messages are
  * decoded and folded into their partition's batch; a batch is applied when it
- * is full (count, bytes, age) and always when a poll comes back empty, so at
- * low rates a report is visible a poll interval plus one apply after it
- * arrives. Redis holds each partition's next offset beside the counters:
+ * is full (count, bytes, age) and always when a poll comes back empty (the
+ * local queue ran dry), so at low rates a report is visible one apply after
+ * it arrives. Redis holds each partition's next offset beside the counters:
  * assignment starts from it, a fenced apply re-reads it, and Kafka's
  * committed offsets only mirror it for lag tools.
  *
@@ -37,7 +37,11 @@
 #include "handover/worker.h"
 
 #define HO_WORKER_POLL_IDLE_MS 100  /* no open batch: nothing to hurry for */
-#define HO_WORKER_POLL_BUSY_MS 5    /* open batches: apply soon after traffic stops */
+/* Open batches: do not wait at all. A batch is applied as soon as the local
+ * queue runs dry, so at a trickle (reports arriving one by one, ms apart) each
+ * report is applied right away instead of waiting for the batch's time cap,
+ * and under load the queue never runs dry and batches fill to their caps. */
+#define HO_WORKER_POLL_BUSY_MS 0
 #define HO_WORKER_BACKOFF_MIN_MS 100
 #define HO_WORKER_BACKOFF_MAX_MS 5000
 #define HO_WORKER_DLQ_TIMEOUT_MS 10000 /* DLQ producer message.timeout.ms */
@@ -88,6 +92,8 @@ struct ho_worker_s {
         ho_agg_stats_t agg_last;
         int64_t stats_last_ms;
         int64_t kafka_err_last_ms;
+        /* apply times in the current stats interval, microseconds */
+        uint64_t apply_n, apply_sum_us, apply_max_us;
 };
 
 static int64_t ho_now_ms(void) {
@@ -285,7 +291,15 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
                 return HO_OK;
         }
         char errstr[512];
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         ho_err_t err = ho_agg_batch_commit(b, next, errstr, sizeof(errstr));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        uint64_t us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+        w->apply_n++;
+        w->apply_sum_us += us;
+        if (us > w->apply_max_us)
+                w->apply_max_us = us;
         switch (err) {
         case HO_OK:
                 w->st.batches++;
@@ -615,11 +629,15 @@ static void ho_worker_stats_line(ho_worker_t *w, int64_t now) {
         }
         ho_info("stats: %.1f reports/s, %" PRIu64 " reports (%" PRIu64 " duplicates), %" PRIu64
                 " batches, %" PRIu64 " rejected, %" PRIu64 " fenced, %" PRIu64
-                " redis errors, lag %" PRId64 ", %zu partitions (%zu stalled)",
+                " redis errors, lag %" PRId64 ", %zu partitions (%zu stalled), apply avg %.1f ms "
+                "max %.1f ms",
                 (double)(w->st.reports - w->st_last.reports) / secs, w->st.reports,
                 w->st.duplicates, w->st.batches, w->st.rejected, w->st.fenced, w->st.redis_errors,
-                w->st.lag, assigned, stalled);
+                w->st.lag, assigned, stalled,
+                w->apply_n ? (double)w->apply_sum_us / (double)w->apply_n / 1000.0 : 0.0,
+                (double)w->apply_max_us / 1000.0);
         w->st_last = w->st;
+        w->apply_n = w->apply_sum_us = w->apply_max_us = 0;
         w->stats_last_ms = now;
 }
 
