@@ -41,6 +41,7 @@ struct ho_agg_s {
         char *keys[HO_AGG_K__COUNT];
         char *channel;
         ho_argv_t cmd;
+        ho_buf_t json; /* one state's JSON, reused */
         ho_delta_t delta;
         ho_agg_stats_t stats;
 };
@@ -209,6 +210,7 @@ void ho_agg_destroy(ho_agg_t *agg) {
         free(agg->ns);
         ho_redis_url_clear(&agg->url);
         ho_argv_free(&agg->cmd);
+        ho_buf_free(&agg->json);
         ho_delta_free(&agg->delta);
         free(agg);
 }
@@ -484,6 +486,12 @@ static ho_err_t ho_agg_read(ho_agg_batch_t *b, int64_t *stored, char *errstr, si
                          * state is not even parsed (the cheap path of re-reads) */
                         if (err || s->type != REDIS_REPLY_STRING || !x->n_new)
                                 continue;
+                        int64_t reports;
+                        if (!ho_agg_state_parse(s->str, s->len, &x->stored, &reports)) {
+                                x->has_stored = true;
+                                continue;
+                        }
+                        /* not the form we write: the slow path validates and explains */
                         json_error_t jerr;
                         json_t *o = json_loadb(s->str, s->len, 0, &jerr);
                         char why[256] = "not a JSON object";
@@ -562,19 +570,12 @@ static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_
                 ho_fold_xfer_t *x = &f->xfers[i];
                 if (!x->n_new)
                         continue;
-                json_t *o = ho_report_to_json(ho_fold_current(x));
-                if (!o || json_object_set_new(o, "reports", json_integer(x->new_rev))) {
-                        json_decref(o);
-                        return HO_ERR_NOMEM;
-                }
-                char *text = json_dumps(o, JSON_COMPACT);
-                json_decref(o);
-                if (!text)
+                ho_buf_reset(&agg->json);
+                if (ho_agg_state_json(ho_fold_current(x), x->new_rev, &agg->json))
                         return HO_ERR_NOMEM;
                 bad |= ho_argv_adds(a, x->latest.transfer_id) ||
                        ho_argv_addll(a, x->stored_rev) || ho_argv_addll(a, x->new_rev) ||
-                       ho_argv_adds(a, text);
-                free(text);
+                       ho_argv_add(a, agg->json.data, agg->json.len);
         }
         bad |= ho_argv_addll(a, (int64_t)nz);
         for (size_t i = 0; i < f->n_xfers && !bad; i++)

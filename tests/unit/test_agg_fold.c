@@ -352,6 +352,115 @@ static void test_strmap(void **state) {
         ho_strmap_free(&m);
 }
 
+/* The fast writer of {P}:transfers values is byte-identical to jansson's dump
+ * of ho_report_to_json() plus "reports", and the fast reader reads it back. */
+static void check_json_form(const ho_report_t *r, int64_t reports) {
+        json_t *o = ho_report_to_json(r);
+        assert_non_null(o);
+        json_object_set_new(o, "reports", json_integer(reports));
+        char *want = json_dumps(o, JSON_COMPACT);
+        ho_buf_t b = HO_BUF_INIT;
+        assert_int_equal(ho_agg_state_json(r, reports, &b), HO_OK);
+        assert_string_equal(b.data, want);
+
+        ho_report_t back;
+        int64_t n;
+        ho_report_init(&back);
+        assert_int_equal(ho_agg_state_parse(b.data, b.len, &back, &n), 0);
+        assert_int_equal(n, reports);
+        assert_int_equal(ho_report_cmp_latest(&back, r), 0);
+        ho_buf_t b2 = HO_BUF_INIT;
+        assert_int_equal(ho_agg_state_json(&back, reports, &b2), HO_OK);
+        assert_string_equal(b2.data, want);
+
+        /* other whitespace and member order (as another writer might) */
+        char *pretty = json_dumps(o, JSON_INDENT(3) | JSON_SORT_KEYS);
+        assert_int_equal(ho_agg_state_parse(pretty, strlen(pretty), &back, &n), 0);
+        ho_buf_reset(&b2);
+        assert_int_equal(ho_agg_state_json(&back, reports, &b2), HO_OK);
+        assert_string_equal(b2.data, want);
+
+        /* every truncation is refused, never misread (and ASan sees no leak) */
+        for (size_t len = 0; len < b.len; len++)
+                assert_int_equal(ho_agg_state_parse(b.data, len, &back, &n), -1);
+        free(pretty);
+        ho_buf_free(&b);
+        ho_buf_free(&b2);
+        ho_report_clear(&back);
+        free(want);
+        json_decref(o);
+}
+
+static void test_state_json(void **state) {
+        (void)state;
+        ho_report_t *r = mk("mx-us-2026-01-20", "r-0123", "2026-01-20", "2026-01-21T05:47:00.123Z",
+                            37, "[\"Washington\",\"Houston\",\"New York\"]",
+                            "[{\"name\":\"Miguel \u00c1ngel Trevi\u00f1o\",\"affiliation\":null},"
+                            "{\"name\":\"Pedro\",\"affiliation\":\"Beltran Leyva\"}]",
+                            "{\"Houston\":30,\"Washington\":7}");
+        check_json_form(r, 3);
+        /* nulls, empties */
+        r->has_aircraft_count = false;
+        r->has_cumulative_total = true;
+        r->cumulative_total = 92;
+        free(r->authority);
+        r->authority = strdup("Secretar\xc3\xad" "a de Seguridad");
+        check_json_form(r, 1);
+        /* every byte jansson escapes, and some it does not */
+        free(r->source);
+        r->source = strdup("q\"b\\s/n\nt\tr\rb\bf\f\x01\x1f\x7f \xe2\x80\xa8 \xf0\x9f\x9a\x80 end");
+        check_json_form(r, 12345678901LL);
+        rfree(r);
+        r = mk("t", "r", "1969-12-31", "1969-12-31T23:59:59Z", 0, NULL, NULL, NULL);
+        check_json_form(r, 0);
+        rfree(r);
+}
+
+static void test_state_parse_refuses(void **state) {
+        (void)state;
+        static const char *bad[] = {
+                "",
+                "[]",
+                "{}",
+                "{\"report_id\":\"r\"}",
+                /* an unknown member: not our form */
+                "{\"report_id\":\"r\",\"transfer_id\":\"t\",\"occurred_on\":\"2025-01-01\","
+                "\"reported_at\":\"2025-01-01T00:00:00Z\",\"source\":\"s\",\"origin_country\":"
+                "\"MX\",\"destination_country\":\"US\",\"inmate_count\":1,\"aircraft_count\":null,"
+                "\"destinations\":[],\"cumulative_total\":null,\"authority\":null,\"persons\":[],"
+                "\"inmates_by_destination\":{},\"extra\":1}",
+                /* a wrong type */
+                "{\"report_id\":\"r\",\"transfer_id\":\"t\",\"occurred_on\":\"2025-01-01\","
+                "\"reported_at\":\"2025-01-01T00:00:00Z\",\"source\":\"s\",\"origin_country\":"
+                "\"MX\",\"destination_country\":\"US\",\"inmate_count\":\"1\",\"aircraft_count\":null,"
+                "\"destinations\":[],\"cumulative_total\":null,\"authority\":null,\"persons\":[],"
+                "\"inmates_by_destination\":{}}",
+                /* a bad date, a float, a lone surrogate, trailing bytes */
+                "{\"occurred_on\":\"2025-02-30\"}",
+                "{\"inmate_count\":1.5}",
+                "{\"source\":\"\\ud800\"}",
+                "{\"report_id\":\"r\"} x",
+        };
+        ho_report_t r;
+        int64_t n;
+        ho_report_init(&r);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_int_equal(ho_agg_state_parse(bad[i], strlen(bad[i]), &r, &n), -1);
+                assert_null(r.report_id);
+        }
+        /* the good form of the two above with a wrong member parses */
+        const char *good =
+                "{\"report_id\":\"r\",\"transfer_id\":\"t\",\"occurred_on\":\"2025-01-01\","
+                "\"reported_at\":\"2025-01-01T00:00:00Z\",\"source\":\"s\\u00e9\\ud83d\\ude80\","
+                "\"origin_country\":\"MX\",\"destination_country\":\"US\",\"inmate_count\":1,"
+                "\"aircraft_count\":null,\"destinations\":[],\"cumulative_total\":null,"
+                "\"authority\":null,\"persons\":[],\"inmates_by_destination\":{}}";
+        assert_int_equal(ho_agg_state_parse(good, strlen(good), &r, &n), 0);
+        assert_int_equal(n, -1);
+        assert_string_equal(r.source, "s\xc3\xa9\xf0\x9f\x9a\x80");
+        ho_report_clear(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_key_names),
@@ -365,6 +474,8 @@ int main(void) {
                 cmocka_unit_test(test_deltas_sum_and_fall_to_zero),
                 cmocka_unit_test(test_clear_and_reuse),
                 cmocka_unit_test(test_strmap),
+                cmocka_unit_test(test_state_json),
+                cmocka_unit_test(test_state_parse_refuses),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
