@@ -426,8 +426,10 @@ def cmd_report(argv):
                       "the same run on the same broker; wall times alone mean little on a shared machine.", "",
                       "- command: `%s`" % res["command"],
                       "- date: %s, commit %s" % (res["date"], res["commit"]),
-                      "- machine: %s cores, %s, %s MB RAM, Linux %s"
-                      % (mc["nproc"], mc["cpu"], mc["ram_mb"], mc["kernel"]),
+                      "- machine: %s cores, %s, %s MB RAM, Linux %s; load average %s at the "
+                      "start, %s at the end (1, 5, 15 min)"
+                      % (mc["nproc"], mc["cpu"], mc["ram_mb"], mc["kernel"],
+                         mc.get("loadavg_at_start", "?"), " ".join(mc.get("loadavg_at_end", "?"))),
                       "- history: %s reports over %s transfers (seed %d), %d partitions, one Kafka 3.9 "
                       "broker and one redis-server on loopback (deploy/local/stack)"
                       % ("{:,}".format(n), "{:,}".format(o["transfers"]), o["seed"], o["partitions"]),
