@@ -124,6 +124,9 @@ int ho_agg_batch_remaining_ms(const ho_agg_batch_t *b);
  *     or unknown; the batch is kept: retry the SAME commit after a backoff.
  *   HO_ERR_CONFLICT: transfers kept moving under us (other partitions writing
  *     them) more than max_conflicts times; the batch is kept: retry.
+ *   HO_ERR_JSON: a value in {P}:transfers or {P}:transfer_revs that this
+ *     engine did not write (corrupt data): not retriable; the batch is kept.
+ *   HO_ERR_USAGE: next_offset does not follow the batch (a caller bug).
  *   HO_ERR_NOMEM: fatal.
  * An empty batch with next_offset == start offset is HO_OK without a round
  * trip; an empty batch with a greater next_offset just advances the offset.
