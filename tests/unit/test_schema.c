@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "handover/schema.h"
 #include "handover/schemas_embedded.h"
@@ -344,11 +347,188 @@ static void test_compat(void **state) {
         ho_schema_registry_destroy(reg);
 }
 
+
+/* ---- the handover-schema tool, run as a user would ----------------------- */
+
+static char tool[4096], tmpdir[64];
+
+static void find_tool(void) {
+        const char *bin = getenv("HO_BIN_DIR");
+        char self[2048];
+        ssize_t n;
+
+        if (bin && *bin) {
+                snprintf(tool, sizeof(tool), "%s/handover-schema", bin);
+        } else {
+                /* run by hand: tests/ and bin/ are siblings in the build dir */
+                n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+                assert_true(n > 0);
+                self[n] = '\0';
+                *strrchr(self, '/') = '\0';
+                snprintf(tool, sizeof(tool), "%s/../bin/handover-schema", self);
+        }
+        if (access(tool, X_OK))
+                fail_msg("handover-schema not found at %s (build it first)", tool);
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_schema_XXXXXX");
+        assert_non_null(mkdtemp(tmpdir));
+}
+
+static void put_file(const char *name, const char *text, char *path, size_t path_size) {
+        FILE *fp;
+
+        snprintf(path, path_size, "%s/%s", tmpdir, name);
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(text, fp);
+        fclose(fp);
+}
+
+/* Run "tool ARGS", capture stdout (and stderr when merge), return exit code. */
+static int run(const char *args, char *out, size_t out_size, int merge) {
+        char cmd[16384];
+        FILE *p;
+        size_t n;
+        int st;
+
+        snprintf(cmd, sizeof(cmd), "('%s' %s)%s", tool, args, merge ? " 2>&1" : " 2>/dev/null");
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        n = fread(out, 1, out_size - 1, p);
+        out[n] = '\0';
+        st = pclose(p);
+        return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_tool_vectors(void **state) {
+        char path[256], args[512], out[4096], want[64];
+        size_t i;
+
+        (void)state;
+        find_tool();
+        for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+                const vector_t *v = &vectors[i];
+
+                put_file("v.avsc", v->input, path, sizeof(path));
+                snprintf(args, sizeof(args), "canonical '%s'", path);
+                assert_int_equal(run(args, out, sizeof(out), 0), 0);
+                snprintf(want, sizeof(want), "%s", ""); /* canonical + newline */
+                if (strncmp(out, v->canonical, strlen(v->canonical)) ||
+                    strcmp(out + strlen(v->canonical), "\n"))
+                        fail_msg("vector %s: tool printed %s", v->id, out);
+                if (!v->has_fp)
+                        continue;
+                snprintf(args, sizeof(args), "fingerprint '%s'", path);
+                assert_int_equal(run(args, out, sizeof(out), 0), 0);
+                snprintf(want, sizeof(want), "%lld\n", (long long)v->fp);
+                if (strcmp(out, want))
+                        fail_msg("vector %s: tool printed %s, spec says %s", v->id, out, want);
+        }
+        /* --hex: the wire bytes, little-endian; "int" is 8247732601305521295 =
+         * 0x7275d51a3f395c8f */
+        put_file("int.avsc", "\"int\"", path, sizeof(path));
+        snprintf(args, sizeof(args), "fingerprint --hex '%s'", path);
+        assert_int_equal(run(args, out, sizeof(out), 0), 0);
+        assert_string_equal(out, "8f5c393f1ad57572\n");
+        /* stdin */
+        snprintf(args, sizeof(args), "fingerprint - < '%s'", path);
+        assert_int_equal(run(args, out, sizeof(out), 0), 0);
+        assert_string_equal(out, "8247732601305521295\n");
+}
+
+static void test_tool_commands(void **state) {
+        char args[8192], out[8192], v1[256], v2[256], bad[256], in[256], enc[256];
+        const char *src = getenv("HO_SOURCE_DIR");
+
+        (void)state;
+        find_tool();
+        assert_int_equal(run("-h", out, sizeof(out), 0), 0);
+        assert_non_null(strstr(out, "usage: handover-schema"));
+        assert_int_equal(run("-V", out, sizeof(out), 0), 0);
+        assert_non_null(strstr(out, "avro-c"));
+        assert_int_equal(run("", out, sizeof(out), 1), 2);
+        assert_int_equal(run("frobnicate", out, sizeof(out), 1), 2);
+        assert_non_null(strstr(out, "unknown command \"frobnicate\""));
+        assert_int_equal(run("fingerprint --bogus x", out, sizeof(out), 1), 2);
+        assert_int_equal(run("canonical /nonexistent.avsc", out, sizeof(out), 1), 1);
+
+        /* check: the embedded v1/v2 pair, written out from the registry */
+        char err[256];
+        ho_schema_registry_t *reg = ho_schema_registry_new(err, sizeof(err));
+        assert_non_null(reg);
+        put_file("transfer_report.v1.avsc", ho_schema_registry_version(reg, 1)->json, v1,
+                 sizeof(v1));
+        put_file("transfer_report.v2.avsc", ho_schema_registry_version(reg, 2)->json, v2,
+                 sizeof(v2));
+        ho_schema_registry_destroy(reg);
+        snprintf(args, sizeof(args), "check '%s' '%s'", v1, v2);
+        assert_int_equal(run(args, out, sizeof(out), 0), 0);
+        assert_non_null(strstr(out, "can be read with"));
+        put_file("bad.avsc",
+                 "{\"type\":\"record\",\"name\":\"TransferReport\",\"namespace\":"
+                 "\"handover\",\"fields\":[{\"name\":\"report_id\",\"type\":\"string\"},"
+                 "{\"name\":\"extra\",\"type\":\"int\"}]}",
+                 bad, sizeof(bad));
+        snprintf(args, sizeof(args), "check '%s' '%s'", v2, bad);
+        assert_int_equal(run(args, out, sizeof(out), 0), 1);
+        assert_non_null(strstr(out, "reader field \"extra\" is not in the writer's record "
+                                    "\"handover.TransferReport\" and has no default"));
+        /* and the reverse: v2 fields the short writer lacks */
+        assert_non_null(strstr(out, "reader field \"transfer_id\" is not in the writer's"));
+
+        /* encode -> decode, with a bad line named by FILE:LINE */
+        put_file("in.jsonl",
+                 "{\"transfer_id\":\"t1\",\"occurred_on\":\"2025-02-27\",\"reported_at\":"
+                 "\"2025-02-27T23:00:00Z\",\"source\":\"AP\",\"origin_country\":\"MX\","
+                 "\"destination_country\":\"US\",\"inmate_count\":29}\n"
+                 "\n"
+                 "{\"transfer_id\":\"t2\",\"inmates\":1}\n"
+                 "{\"transfer_id\":\"t3\",\"occurred_on\":\"2026-01-20\",\"reported_at\":"
+                 "\"2026-01-21T05:47:00Z\",\"source\":\"AP\",\"origin_country\":\"MX\","
+                 "\"destination_country\":\"US\",\"inmate_count\":37,"
+                 "\"inmates_by_destination\":{\"Houston\":37}}\n",
+                 in, sizeof(in));
+        snprintf(enc, sizeof(enc), "%s/out.bin", tmpdir);
+        snprintf(args, sizeof(args), "encode --schema v1 '%s' 2>&1 >'%s'", in, enc);
+        assert_int_equal(run(args, out, sizeof(out), 0), 1);
+        assert_non_null(strstr(out, "in.jsonl:3: unknown field \"inmates\" (did you mean "
+                                    "\"inmate_count\"?)"));
+        snprintf(args, sizeof(args), "decode '%s'", enc);
+        assert_int_equal(run(args, out, sizeof(out), 0), 0);
+        assert_non_null(strstr(out, "{\"schema\":\"transfer_report.v1.avsc\",\"report\":{"
+                                    "\"report_id\":\"r-"));
+        assert_non_null(strstr(out, "\"transfer_id\":\"t3\""));
+        assert_non_null(strstr(out, "\"inmates_by_destination\":{}}}\n"));
+        snprintf(args, sizeof(args), "encode '%s' 2>/dev/null | '%s' decode", in, tool);
+        assert_int_equal(run(args, out, sizeof(out), 0), 0);
+        assert_non_null(strstr(out, "{\"schema\":\"transfer_report.v2.avsc\""));
+        assert_non_null(strstr(out, "\"inmates_by_destination\":{\"Houston\":37}}}\n"));
+        /* a damaged value is named with its record number and error */
+        snprintf(args, sizeof(args), "decode < /dev/null");
+        assert_int_equal(run(args, out, sizeof(out), 0), 0);
+        snprintf(bad, sizeof(bad), "%s/junk.bin", tmpdir);
+        FILE *jf = fopen(bad, "wb");
+        assert_non_null(jf);
+        assert_int_equal(fwrite("\x00\x00\x00\x03" "abc", 1, 7, jf), 7);
+        fclose(jf);
+        snprintf(args, sizeof(args), "decode '%s'", bad);
+        assert_int_equal(run(args, out, sizeof(out), 1), 1);
+        assert_non_null(strstr(out, "record 1 at byte 0: BAD_MARKER"));
+        /* the repository's schema files, when the source tree is known */
+        if (src && *src) {
+                snprintf(args, sizeof(args), "check '%s/schemas/transfer_report.v1.avsc' "
+                         "'%s/schemas/transfer_report.v2.avsc'", src, src);
+                assert_int_equal(run(args, out, sizeof(out), 0), 0);
+        }
+        snprintf(args, sizeof(args), "rm -rf '%s'", tmpdir);
+        assert_int_equal(system(args), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_spec_vectors),  cmocka_unit_test(test_crc64),
                 cmocka_unit_test(test_canonical_rules), cmocka_unit_test(test_registry),
                 cmocka_unit_test(test_compat),
+                cmocka_unit_test(test_tool_vectors),    cmocka_unit_test(test_tool_commands),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
