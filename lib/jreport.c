@@ -108,7 +108,10 @@ static void describe(char *out, size_t out_size, json_t *v) {
                 snprintf(out, out_size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
                 break;
         case JSON_REAL:
+                /* keep it visibly a real: 29.0 is not the integer 29 */
                 snprintf(out, out_size, "%.17g", json_real_value(v));
+                if (!strpbrk(out, ".eEn"))
+                        strncat(out, ".0", out_size - strlen(out) - 1);
                 break;
         case JSON_TRUE:
                 snprintf(out, out_size, "true");

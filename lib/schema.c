@@ -14,6 +14,7 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 #define CRC64_EMPTY 0xc15d213aa4d7a795ULL
 
 static uint64_t crc64_table[256];
-static int crc64_ready;
+static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
 
 static void crc64_init(void) {
         int i, j;
@@ -39,7 +40,6 @@ static void crc64_init(void) {
                         fp = (fp >> 1) ^ (CRC64_EMPTY & (0 - (fp & 1)));
                 crc64_table[i] = fp;
         }
-        crc64_ready = 1;
 }
 
 uint64_t ho_crc64_avro(const void *data, size_t len) {
@@ -47,9 +47,7 @@ uint64_t ho_crc64_avro(const void *data, size_t len) {
         uint64_t fp = CRC64_EMPTY;
         size_t i;
 
-        /* benign race: every thread computes the same table */
-        if (!crc64_ready)
-                crc64_init();
+        pthread_once(&crc64_once, crc64_init);
         for (i = 0; i < len; i++)
                 fp = (fp >> 8) ^ crc64_table[(fp ^ p[i]) & 0xff];
         return fp;

@@ -180,7 +180,9 @@ static void test_types_and_bounds(void **state) {
         bad("inmate_count", "-1", "field \"inmate_count\": expected an integer 0..100000, got -1");
         bad("inmate_count", "\"29\"",
             "field \"inmate_count\": expected an integer 0..100000, got \"29\"");
-        bad("inmate_count", "29.0", "field \"inmate_count\": expected an integer 0..100000, got 29");
+        bad("inmate_count", "29.0",
+            "field \"inmate_count\": expected an integer 0..100000, got 29.0");
+        bad("inmate_count", "1.5", "field \"inmate_count\": expected an integer 0..100000, got 1.5");
         bad("inmate_count", "null",
             "field \"inmate_count\": expected an integer 0..100000, got null");
         good("inmate_count", "100000");
