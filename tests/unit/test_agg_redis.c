@@ -794,6 +794,53 @@ static void test_bad_config(void **state) {
         assert_null(ho_agg_new(&c, &url, err, sizeof(err)));
 }
 
+/* Stored states in another form are read (any member order, whitespace);
+ * a corrupt one stops the batch with HO_ERR_JSON naming the transfer, and
+ * writes nothing. */
+static void test_stored_state_forms(void **state) {
+        (void)state;
+        char err[512];
+        ho_report_t r1, r2;
+        mkr(&r1, "x", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, "[\"Houston\"]", NULL,
+            NULL);
+        mkr(&r2, "x", "r2", "2025-06-01", "2025-06-01T10:00:00Z", 12, NULL, NULL, NULL);
+        ho_agg_t *a = engine("forms");
+        ho_agg_batch_t *b = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);
+        assert_int_equal(ho_agg_batch_add(b, &r1, 0, 10), HO_OK);
+        assert_int_equal(ho_agg_batch_commit(b, 1, err, sizeof(err)), HO_OK);
+        /* rewrite the state pretty-printed with sorted members */
+        char *st = hget_str("{forms}:transfers", "x");
+        json_t *o = json_loads(st, 0, NULL);
+        char *pretty = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+        freeReplyObject(cmd("HSET {forms}:transfers x %s", pretty));
+        assert_int_equal(ho_agg_batch_add(b, &r2, 1, 10), HO_OK);
+        assert_int_equal(ho_agg_batch_commit(b, 2, err, sizeof(err)), HO_OK);
+        assert_int_equal(hget_ll("{forms}:totals", "inmates"), 12);
+        assert_false(hexists("{forms}:transfers_by_destination", "Houston"));
+        free(pretty);
+        free(st);
+        json_decref(o);
+
+        /* corrupt: HO_ERR_JSON, the batch kept, nothing written */
+        freeReplyObject(cmd("HSET {forms}:transfers x {\"inmate_count\":\"many\"}"));
+        char *before = dump("forms", false);
+        ho_report_t r3;
+        mkr(&r3, "x", "r3", "2025-07-01", "2025-07-01T10:00:00Z", 13, NULL, NULL, NULL);
+        assert_int_equal(ho_agg_batch_add(b, &r3, 2, 10), HO_OK);
+        assert_int_equal(ho_agg_batch_commit(b, 3, err, sizeof(err)), HO_ERR_JSON);
+        assert_non_null(strstr(err, "transfer \"x\""));
+        assert_int_equal(ho_agg_batch_count(b), 1);
+        char *after = dump("forms", false);
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+        ho_agg_batch_destroy(b);
+        ho_agg_destroy(a);
+        ho_report_clear(&r1);
+        ho_report_clear(&r2);
+        ho_report_clear(&r3);
+}
+
 /* redis-server's CPU seconds so far (INFO cpu: user + sys) */
 static double redis_cpu(void) {
         redisReply *r = cmd("INFO cpu");
@@ -855,6 +902,7 @@ int main(void) {
                 cmocka_unit_test(test_zero_removal_and_dates),
                 cmocka_unit_test(test_rejects_only_and_empty),
                 cmocka_unit_test(test_reconnect_and_noscript),
+                cmocka_unit_test(test_stored_state_forms),
                 cmocka_unit_test(test_bench),
         };
         return cmocka_run_group_tests(tests, start_redis, stop_redis);
