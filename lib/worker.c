@@ -121,6 +121,10 @@ static void ho_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, co
         if (l < HO_LOG_DEBUG && rd_kafka_type(rk) == RD_KAFKA_PRODUCER &&
             !strcmp(fac, "CONFWARN") && strstr(buf, "consumer property"))
                 l = HO_LOG_DEBUG;
+        /* connection failures also come to the error callback, which says
+         * so at most every few seconds: the raw log line is debug detail */
+        if (l < HO_LOG_DEBUG && !strcmp(fac, "FAIL"))
+                l = HO_LOG_DEBUG;
         if (l <= ho_log_get_level())
                 ho_log(l, "librdkafka %s: %s", fac, buf);
 }
