@@ -929,6 +929,10 @@ const ho_schema_t *ho_schema_registry_add_named(ho_schema_registry_t *reg, const
                 entry_free(s);
                 return old;
         }
+        /* a file named like an existing version but with other content is
+         * not that version */
+        if (s->version && ho_schema_registry_version(reg, s->version))
+                s->version = 0;
         if (registry_put(reg, s)) {
                 entry_free(s);
                 ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");

@@ -46,7 +46,7 @@ const ho_schema_t *ho_schema_registry_newest(const ho_schema_registry_t *reg);
 const ho_schema_t *ho_schema_registry_add(ho_schema_registry_t *reg, const char *json, size_t len,
                                           char *errstr, size_t errstr_size);
 /* The same, naming the entry (e.g. after its file); a name "transfer_report.vN.avsc"
- * gives it version N. name is copied. */
+ * gives it version N unless the registry has a version N already. name is copied. */
 const ho_schema_t *ho_schema_registry_add_named(ho_schema_registry_t *reg, const char *name,
                                                 const char *json, size_t len, char *errstr,
                                                 size_t errstr_size);

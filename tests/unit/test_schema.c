@@ -260,6 +260,16 @@ static void test_registry(void **state) {
         assert_ptr_equal(ho_schema_registry_newest(reg), v2);
         assert_null(ho_schema_registry_add(reg, "{", 1, err, sizeof(err)));
         assert_int_equal(ho_schema_registry_count(reg), 3);
+        /* a file named as an existing version, with other content, is not that version */
+        again = ho_schema_registry_add_named(reg, "transfer_report.v2.avsc", "\"long\"", 6, err,
+                                             sizeof(err));
+        assert_non_null(again);
+        assert_int_equal(again->version, 0);
+        assert_ptr_equal(ho_schema_registry_version(reg, 2), v2);
+        again = ho_schema_registry_add_named(reg, "transfer_report.v3.avsc", "\"double\"", 8, err,
+                                             sizeof(err));
+        assert_int_equal(again->version, 3);
+        assert_ptr_equal(ho_schema_registry_newest(reg), again);
         ho_schema_registry_destroy(reg);
 }
 
