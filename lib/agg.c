@@ -430,7 +430,7 @@ static ho_err_t ho_agg_read(ho_agg_batch_t *b, int64_t *stored, char *errstr, si
                     ho_argv_adds(a, agg->keys[HO_AGG_K_REPORT_IDS]))
                         return HO_ERR_NOMEM;
                 for (size_t i = 0; i < f->n_ids; i++)
-                        if (ho_argv_add(a, f->ids[i].member, f->ids[i].len))
+                        if (ho_argv_add(a, ho_fold_member(f, i), f->ids[i].len))
                                 return HO_ERR_NOMEM;
                 redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len);
                 ncmd = 4;
@@ -585,19 +585,19 @@ static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_
         bad |= ho_argv_addll(a, (int64_t)nm);
         for (size_t i = 0; i < f->n_ids && !bad; i++)
                 if (!f->ids[i].seen)
-                        bad |= ho_argv_add(a, f->ids[i].member, f->ids[i].len);
+                        bad |= ho_argv_add(a, ho_fold_member(f, i), f->ids[i].len);
 
         /* Deltas that sum to 0 are left out: the field keeps its value (and a
-         * field absent at 0 stays absent). The count is written first as a
-         * placeholder-free two-pass: count, then emit. */
+         * field absent at 0 stays absent). Counted first: the script reads
+         * the count before the entries. */
         size_t nd = 0, nt = 0;
         for (size_t i = 0; i < d->fields.cap; i++)
-                nd += d->fields.keys && d->fields.keys[i] && d->fields.vals[i];
+                nd += ho_strmap_slot_key(&d->fields, i) && d->fields.vals[i];
         for (size_t i = 0; i < d->dates.cap; i++)
-                nt += d->dates.keys && d->dates.keys[i] && d->dates.vals[i];
+                nt += ho_strmap_slot_key(&d->dates, i) && d->dates.vals[i];
         bad |= ho_argv_addll(a, (int64_t)nd);
         for (size_t i = 0; i < d->fields.cap && !bad; i++) {
-                const char *k = d->fields.keys[i];
+                const char *k = ho_strmap_slot_key(&d->fields, i);
                 if (!k || !d->fields.vals[i])
                         continue;
                 bad |= ho_argv_addll(a, (k[0] - 'A') + 1) || ho_argv_adds(a, k + 1) ||
@@ -605,7 +605,7 @@ static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_
         }
         bad |= ho_argv_addll(a, (int64_t)nt);
         for (size_t i = 0; i < d->dates.cap && !bad; i++) {
-                const char *k = d->dates.keys[i];
+                const char *k = ho_strmap_slot_key(&d->dates, i);
                 int32_t days;
                 if (!k || !d->dates.vals[i])
                         continue;

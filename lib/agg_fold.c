@@ -41,81 +41,91 @@ static uint64_t ho_hash(const char *s, size_t len) {
 
 void ho_strmap_init(ho_strmap_t *m) {
         memset(m, 0, sizeof(*m));
+        ho_buf_init(&m->arena);
 }
 
 void ho_strmap_clear(ho_strmap_t *m) {
-        if (!m->n)
-                return;
-        for (size_t i = 0; i < m->cap; i++) {
-                free(m->keys[i]);
-                m->keys[i] = NULL;
-        }
+        if (m->n)
+                memset(m->slots, 0, m->cap * sizeof(*m->slots));
         m->n = 0;
+        ho_buf_reset(&m->arena);
 }
 
 void ho_strmap_free(ho_strmap_t *m) {
-        ho_strmap_clear(m);
-        free(m->keys);
+        free(m->slots);
         free(m->vals);
+        ho_buf_free(&m->arena);
         ho_strmap_init(m);
 }
 
-static size_t ho_strmap_slot(char *const *keys, size_t cap, const char *key, size_t len) {
+static size_t ho_strmap_find(const size_t *slots, size_t cap, const char *arena, const char *key,
+                             size_t len) {
         size_t i = (size_t)ho_hash(key, len) & (cap - 1);
-        while (keys[i] && (strncmp(keys[i], key, len) || keys[i][len] != '\0'))
+        while (slots[i]) {
+                const char *k = arena + slots[i] - 1;
+                if (!strncmp(k, key, len) && k[len] == '\0')
+                        break;
                 i = (i + 1) & (cap - 1);
+        }
         return i;
 }
 
 static int ho_strmap_grow(ho_strmap_t *m) {
         size_t cap = m->cap ? m->cap * 2 : 64;
-        char **keys = calloc(cap, sizeof(*keys));
+        size_t *slots = calloc(cap, sizeof(*slots));
         int64_t *vals = calloc(cap, sizeof(*vals));
-        if (!keys || !vals) {
-                free(keys);
+        if (!slots || !vals) {
+                free(slots);
                 free(vals);
                 return -1;
         }
         for (size_t i = 0; i < m->cap; i++) {
-                if (!m->keys[i])
+                if (!m->slots[i])
                         continue;
-                size_t j = ho_strmap_slot(keys, cap, m->keys[i], strlen(m->keys[i]));
-                keys[j] = m->keys[i];
+                const char *k = m->arena.data + m->slots[i] - 1;
+                size_t j = ho_strmap_find(slots, cap, m->arena.data, k, strlen(k));
+                slots[j] = m->slots[i];
                 vals[j] = m->vals[i];
         }
-        free(m->keys);
+        free(m->slots);
         free(m->vals);
-        m->keys = keys;
+        m->slots = slots;
         m->vals = vals;
         m->cap = cap;
         return 0;
 }
 
 int64_t *ho_strmap_get(const ho_strmap_t *m, const char *key, size_t len) {
-        if (!m->cap)
+        if (!m->n)
                 return NULL;
-        size_t i = ho_strmap_slot(m->keys, m->cap, key, len);
-        return m->keys[i] ? &m->vals[i] : NULL;
+        size_t i = ho_strmap_find(m->slots, m->cap, m->arena.data, key, len);
+        return m->slots[i] ? &m->vals[i] : NULL;
 }
 
-int64_t *ho_strmap_upsert(ho_strmap_t *m, const char *key, size_t len, bool *created) {
+int64_t *ho_strmap_upsert(ho_strmap_t *m, const char *key, size_t len, bool *created,
+                          size_t *key_off) {
         if (created)
                 *created = false;
         if ((m->n + 1) * 4 > m->cap * 3 && ho_strmap_grow(m))
                 return NULL;
-        size_t i = ho_strmap_slot(m->keys, m->cap, key, len);
-        if (!m->keys[i]) {
-                char *k = malloc(len + 1);
-                if (!k)
+        size_t i = ho_strmap_find(m->slots, m->cap, m->arena.data, key, len);
+        if (!m->slots[i]) {
+                size_t off = m->arena.len;
+                /* key may point into the arena itself (never in our use, but
+                 * an append could move it): reserve first, then copy */
+                if (ho_buf_reserve(&m->arena, len + 1))
                         return NULL;
-                memcpy(k, key, len);
-                k[len] = '\0';
-                m->keys[i] = k;
+                memcpy(m->arena.data + off, key, len);
+                m->arena.data[off + len] = '\0';
+                m->arena.len = off + len + 1;
+                m->slots[i] = off + 1;
                 m->vals[i] = 0;
                 m->n++;
                 if (created)
                         *created = true;
         }
+        if (key_off)
+                *key_off = m->slots[i] - 1;
         return &m->vals[i];
 }
 
@@ -125,6 +135,7 @@ void ho_fold_init(ho_fold_t *f) {
         memset(f, 0, sizeof(*f));
         ho_strmap_init(&f->by_tid);
         ho_strmap_init(&f->by_member);
+        ho_buf_init(&f->scratch);
 }
 
 void ho_fold_forget_stored(ho_fold_t *f) {
@@ -147,10 +158,6 @@ void ho_fold_clear(ho_fold_t *f) {
                 ho_report_clear(&f->xfers[i].latest);
                 f->xfers[i].n_ids = 0;
         }
-        for (size_t i = 0; i < f->n_ids; i++) {
-                free(f->ids[i].member);
-                f->ids[i].member = NULL;
-        }
         f->n_xfers = f->n_ids = 0;
         f->dup_in_batch = 0;
         ho_strmap_clear(&f->by_tid);
@@ -163,6 +170,7 @@ void ho_fold_free(ho_fold_t *f) {
         free(f->ids);
         ho_strmap_free(&f->by_tid);
         ho_strmap_free(&f->by_member);
+        ho_buf_free(&f->scratch);
         ho_fold_init(f);
 }
 
@@ -182,15 +190,12 @@ ho_err_t ho_fold_add(ho_fold_t *f, const ho_report_t *r, bool *dup) {
         if (!ho_id_ok(r->transfer_id) || !ho_id_ok(r->report_id))
                 return HO_ERR_INVALID;
         size_t tlen = strlen(r->transfer_id), rlen = strlen(r->report_id);
-        char *member = malloc(tlen + 1 + rlen + 1);
-        if (!member)
+        ho_buf_t *m = &f->scratch;
+        ho_buf_reset(m);
+        if (ho_buf_append(m, r->transfer_id, tlen) || ho_buf_append(m, " ", 1) ||
+            ho_buf_append(m, r->report_id, rlen))
                 return HO_ERR_NOMEM;
-        memcpy(member, r->transfer_id, tlen);
-        member[tlen] = ' ';
-        memcpy(member + tlen + 1, r->report_id, rlen + 1);
-        size_t mlen = tlen + 1 + rlen;
-        if (ho_strmap_get(&f->by_member, member, mlen)) {
-                free(member);
+        if (ho_strmap_get(&f->by_member, m->data, m->len)) {
                 *dup = true;
                 f->dup_in_batch++;
                 return HO_OK;
@@ -200,7 +205,7 @@ ho_err_t ho_fold_add(ho_fold_t *f, const ho_report_t *r, bool *dup) {
                 size_t cap = f->cap_ids ? f->cap_ids * 2 : 64;
                 ho_fold_id_t *ids = realloc(f->ids, cap * sizeof(*ids));
                 if (!ids)
-                        goto nomem;
+                        return HO_ERR_NOMEM;
                 f->ids = ids;
                 f->cap_ids = cap;
         }
@@ -208,7 +213,7 @@ ho_err_t ho_fold_add(ho_fold_t *f, const ho_report_t *r, bool *dup) {
                 size_t cap = f->cap_xfers ? f->cap_xfers * 2 : 64;
                 ho_fold_xfer_t *xs = realloc(f->xfers, cap * sizeof(*xs));
                 if (!xs)
-                        goto nomem;
+                        return HO_ERR_NOMEM;
                 for (size_t i = f->cap_xfers; i < cap; i++) {
                         memset(&xs[i], 0, sizeof(xs[i]));
                         ho_report_init(&xs[i].latest);
@@ -217,36 +222,32 @@ ho_err_t ho_fold_add(ho_fold_t *f, const ho_report_t *r, bool *dup) {
                 f->xfers = xs;
                 f->cap_xfers = cap;
         }
+        /* out of memory below is fatal (see ho_agg_batch_add): the fold may
+         * hold a half-made entry and must only be cleared or freed then */
         ho_fold_xfer_t *x;
-        size_t xidx;
         int64_t *xi = ho_strmap_get(&f->by_tid, r->transfer_id, tlen);
         if (!xi) {
                 x = &f->xfers[f->n_xfers];
                 if (ho_report_copy(&x->latest, r))
-                        goto nomem;
-                if (!(xi = ho_strmap_upsert(&f->by_tid, r->transfer_id, tlen, NULL)))
-                        goto nomem;
+                        return HO_ERR_NOMEM;
+                if (!(xi = ho_strmap_upsert(&f->by_tid, r->transfer_id, tlen, NULL, NULL)))
+                        return HO_ERR_NOMEM;
                 x->n_ids = 0;
                 *xi = (int64_t)f->n_xfers++;
         } else {
                 x = &f->xfers[*xi];
                 if (ho_report_cmp_latest(r, &x->latest) > 0 && ho_report_copy(&x->latest, r))
-                        goto nomem;
+                        return HO_ERR_NOMEM;
         }
-        xidx = (size_t)*xi;
-        int64_t *mi = ho_strmap_upsert(&f->by_member, member, mlen, NULL);
+        size_t xidx = (size_t)*xi, moff;
+        int64_t *mi = ho_strmap_upsert(&f->by_member, m->data, m->len, NULL, &moff);
         if (!mi)
-                goto nomem;
+                return HO_ERR_NOMEM;
         *mi = (int64_t)f->n_ids;
         f->ids[f->n_ids++] =
-                (ho_fold_id_t){.member = member, .len = mlen, .xfer = xidx, .seen = false};
+                (ho_fold_id_t){.moff = moff, .len = m->len, .xfer = xidx, .seen = false};
         x->n_ids++;
         return HO_OK;
-nomem:
-        /* out of memory is fatal (see ho_agg_batch_add): the fold may hold a
-         * half-made entry and must only be cleared or freed now */
-        free(member);
-        return HO_ERR_NOMEM;
 }
 
 /* ---- deltas ---- */
@@ -277,7 +278,7 @@ static ho_err_t ho_delta_field(ho_delta_t *d, int key, const char *field, int64_
                 return HO_ERR_NOMEM;
         k[0] = (char)('A' + key);
         memcpy(k + 1, field, flen + 1);
-        int64_t *p = ho_strmap_upsert(&d->fields, k, flen + 1, NULL);
+        int64_t *p = ho_strmap_upsert(&d->fields, k, flen + 1, NULL, NULL);
         if (k != stack)
                 free(k);
         if (!p)
@@ -321,7 +322,7 @@ ho_err_t ho_delta_contrib(ho_delta_t *d, const ho_report_t *r, int sign) {
                 if ((err = ho_delta_field(d, HO_AGG_K_PERSONS_BY_AFFIL, a ? a : "unknown", s)))
                         return err;
         }
-        int64_t *p = ho_strmap_upsert(&d->dates, date, 10, NULL);
+        int64_t *p = ho_strmap_upsert(&d->dates, date, 10, NULL, NULL);
         if (!p)
                 return HO_ERR_NOMEM;
         *p += s;

@@ -56,22 +56,37 @@ extern void *ho_agg_test_after_read_arg;
 /* The apply script (lib/agg_lua.c: its ARGV layout is documented there). */
 extern const char ho_agg_lua[];
 
-/* A string-keyed map to int64 (open addressing). Keys are copied. Clearing
- * keeps the table, so a map reused across batches does not reallocate. */
+/* A string-keyed map to int64 (open addressing). Keys are copied into one
+ * arena, so inserting and clearing never malloc/free per key; clearing keeps
+ * the table and the arena, so a map reused across batches does not
+ * reallocate. */
 typedef struct ho_strmap_s {
-        char **keys;
+        size_t *slots;   /* 1 + offset of the key in arena; 0: empty */
         int64_t *vals;
         size_t cap, n;
+        ho_buf_t arena;  /* keys, each NUL-terminated */
 } ho_strmap_t;
 
 void ho_strmap_init(ho_strmap_t *m);
 void ho_strmap_clear(ho_strmap_t *m); /* remove all, keep the table */
 void ho_strmap_free(ho_strmap_t *m);
-/* Pointer to the value of key (len bytes), inserted as 0 if absent (*created
- * set then). NULL on out of memory. Pointers are valid until the next insert. */
-int64_t *ho_strmap_upsert(ho_strmap_t *m, const char *key, size_t len, bool *created);
+/* Pointer to the value of key (len bytes, no NUL inside), inserted as 0 if
+ * absent (*created set then). When key_off is given it receives the key's
+ * offset in the arena (stable until clear; see ho_strmap_key_at). NULL on out
+ * of memory. Value pointers are valid until the next insert. */
+int64_t *ho_strmap_upsert(ho_strmap_t *m, const char *key, size_t len, bool *created,
+                          size_t *key_off);
 /* Pointer to the value, or NULL when absent. */
 int64_t *ho_strmap_get(const ho_strmap_t *m, const char *key, size_t len);
+/* The key stored at arena offset off (valid until the next insert). */
+static inline const char *ho_strmap_key_at(const ho_strmap_t *m, size_t off) {
+        return m->arena.data + off;
+}
+/* The key in table slot i (0 <= i < cap), or NULL when the slot is empty:
+ * for iterating. */
+static inline const char *ho_strmap_slot_key(const ho_strmap_t *m, size_t i) {
+        return m->slots[i] ? m->arena.data + m->slots[i] - 1 : NULL;
+}
 
 /* The batch's view of one transfer. */
 typedef struct ho_fold_xfer_s {
@@ -90,7 +105,7 @@ typedef struct ho_fold_xfer_s {
 /* One distinct (transfer, report) of the batch: member is "tid rid", the
  * form kept in {P}:report_ids. */
 typedef struct ho_fold_id_s {
-        char *member; /* owned */
+        size_t moff;  /* the member's offset in by_member's arena (ho_fold_member) */
         size_t len;
         size_t xfer;  /* index into ho_fold_t.xfers */
         bool seen;    /* filled by the caller: applied before (SMISMEMBER) */
@@ -104,7 +119,13 @@ typedef struct ho_fold_s {
         ho_strmap_t by_tid;    /* transfer_id -> index in xfers */
         ho_strmap_t by_member; /* "tid rid" -> index in ids */
         uint64_t dup_in_batch; /* adds whose id the batch already held */
+        ho_buf_t scratch;      /* the member being looked up */
 } ho_fold_t;
+
+/* The "tid rid" member of ids[i] (valid until the next ho_fold_add). */
+static inline const char *ho_fold_member(const ho_fold_t *f, size_t i) {
+        return ho_strmap_key_at(&f->by_member, f->ids[i].moff);
+}
 
 void ho_fold_init(ho_fold_t *f);
 /* Empty the fold, keep allocations for the next batch (reports are freed). */
