@@ -278,6 +278,19 @@ static int ho_row_by_value(const void *a, const void *b) {
         return strcmp(x->k, y->k);
 }
 
+/* Columns on a terminal: UTF-8 continuation bytes take no column. */
+static size_t ho_display_width(const char *s) {
+        size_t w = 0;
+        for (; *s; s++)
+                w += ((unsigned char)*s & 0xC0) != 0x80;
+        return w;
+}
+
+static void ho_print_row(FILE *fp, const char *k, int64_t v, size_t width) {
+        size_t w = ho_display_width(k);
+        fprintf(fp, "  %s%*s %10" PRId64 "\n", k, (int)(width > w ? width - w : 0), "", v);
+}
+
 /* One section of "key  value" rows: largest first (by_value) or in key order,
  * at most top rows, then how many were left out. */
 static void ho_print_section(FILE *fp, const char *title, const json_t *obj, bool by_value,
@@ -306,10 +319,16 @@ static void ho_print_section(FILE *fp, const char *title, const json_t *obj, boo
                 if (!by_value) /* in key (time) order the latest are the interesting ones */
                         first = n - top;
         }
+        size_t width = 28;
+        for (i = first; i < first + shown; i++)
+                if (ho_display_width(rows[i].k) > width)
+                        width = ho_display_width(rows[i].k);
+        if (width > 60)
+                width = 60;
         if (first)
                 fprintf(fp, "  ... %zu earlier\n", first);
         for (i = first; i < first + shown; i++)
-                fprintf(fp, "  %-28s %10" PRId64 "\n", rows[i].k, rows[i].v);
+                ho_print_row(fp, rows[i].k, rows[i].v, width);
         if (by_value && shown < n)
                 fprintf(fp, "  ... %zu more\n", n - shown);
         free(rows);
@@ -381,9 +400,8 @@ void ho_stats_print_table(FILE *fp, const char *prefix, const json_t *snap, cons
         size_t i;
         json_t *e;
         json_array_foreach(lt, i, e) {
-                fprintf(fp, "  %-28s %10" PRId64 "\n",
-                        json_string_value(json_object_get(e, "transfer_id")),
-                        ho_jint(e, "inmates"));
+                const char *id = json_string_value(json_object_get(e, "transfer_id"));
+                ho_print_row(fp, id ? id : "", ho_jint(e, "inmates"), 28);
         }
         if (json_array_size(lt) == 0)
                 fprintf(fp, "  -\n");
