@@ -565,7 +565,15 @@ static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_
         for (int t = 0; t < HO_AGG_T__COUNT; t++)
                 bad |= ho_argv_addll(a, d->totals[t]);
 
+        /* touched transfers: their ids, expected revisions, states, new
+         * revisions, each a contiguous section (see lib/agg_lua.c) */
         bad |= ho_argv_addll(a, (int64_t)nx);
+        for (size_t i = 0; i < f->n_xfers && !bad; i++)
+                if (f->xfers[i].n_new)
+                        bad |= ho_argv_adds(a, f->xfers[i].latest.transfer_id);
+        for (size_t i = 0; i < f->n_xfers && !bad; i++)
+                if (f->xfers[i].n_new)
+                        bad |= ho_argv_addll(a, f->xfers[i].stored_rev);
         for (size_t i = 0; i < f->n_xfers && !bad; i++) {
                 ho_fold_xfer_t *x = &f->xfers[i];
                 if (!x->n_new)
@@ -574,9 +582,12 @@ static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_
                 if (ho_agg_state_json(ho_fold_current(x), x->new_rev, &agg->json))
                         return HO_ERR_NOMEM;
                 bad |= ho_argv_adds(a, x->latest.transfer_id) ||
-                       ho_argv_addll(a, x->stored_rev) || ho_argv_addll(a, x->new_rev) ||
                        ho_argv_add(a, agg->json.data, agg->json.len);
         }
+        for (size_t i = 0; i < f->n_xfers && !bad; i++)
+                if (f->xfers[i].n_new)
+                        bad |= ho_argv_adds(a, f->xfers[i].latest.transfer_id) ||
+                               ho_argv_addll(a, f->xfers[i].new_rev);
         bad |= ho_argv_addll(a, (int64_t)nz);
         for (size_t i = 0; i < f->n_xfers && !bad; i++)
                 if (f->xfers[i].changed)

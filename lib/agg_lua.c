@@ -5,12 +5,14 @@
  * EVALSHA by lib/agg.c, which builds ARGV in exactly this layout.
  *
  * KEYS: ho_agg_key_names in order, all "{P}:" NS name (one hash slot).
- * ARGV:
+ * ARGV, in contiguous sections so that every variadic call is an
+ * unpack(ARGV, i, j) with no Lua loop building tables:
  *   1 offsets field "topic:partition"   2 start offset (-1: absent)
  *   3 next offset                       4 updated_at (ms, from the caller, so
  *   5 channel  6 message to publish       the script is deterministic)
  *   7..12 totals deltas: transfers inmates reports aircraft persons rejected
- *   13 nx, then nx x {tid, expected rev ("0": absent), new rev, state JSON}
+ *   13 nx, then nx tids, then nx expected revs ("0": absent),
+ *      then nx x {tid, state JSON}, then nx x {tid, new rev}
  *   then nz, nz x {score, tid}          (largest_transfers)
  *   then nm, nm x {"tid rid"}           (report_ids)
  *   then nd, nd x {key index (1-based), field, delta}   (breakdown hashes)
@@ -29,43 +31,40 @@ const char ho_agg_lua[] =
         "if not cur then cur = '-1' end\n"
         "if cur == nxt then return {'applied', cur} end\n"
         "if cur ~= start then return {'fenced', cur} end\n"
-        "local p = 13\n"
-        "local nx = tonumber(ARGV[p])\n"
-        "local xb = p + 1\n"
-        "p = xb + 4 * nx\n"
-        "local t = 0\n"
-        "while t < nx do\n"
-        "  local last = math.min(nx, t + 1000)\n"
-        "  local args = {}\n"
-        "  for u = t, last - 1 do args[#args + 1] = ARGV[xb + 4 * u] end\n"
-        "  local revs = redis.call('HMGET', KEYS[K_REVS], unpack(args))\n"
-        "  for u = t, last - 1 do\n"
-        "    local got = revs[u - t + 1]\n"
-        "    if not got then got = '0' end\n"
-        "    if got ~= ARGV[xb + 4 * u + 1] then return {'conflict', ARGV[xb + 4 * u]} end\n"
-        "  end\n"
-        "  t = last\n"
-        "end\n"
-        "local function each(cmd, key, base, count, stride, offs)\n"
-        "  local per = math.floor(1000 / #offs)\n"
+        /* call cmd key ARGV[first .. first+count-1], <= 1000 at a time,
+         * never splitting a group of `group` arguments */
+        "local function each(cmd, key, first, count, group)\n"
+        "  local step = 1000 - 1000 % group\n"
         "  local i = 0\n"
         "  while i < count do\n"
-        "    local last = math.min(count, i + per)\n"
-        "    local args = {}\n"
-        "    for u = i, last - 1 do\n"
-        "      for _, o in ipairs(offs) do args[#args + 1] = ARGV[base + stride * u + o] end\n"
-        "    end\n"
-        "    redis.call(cmd, key, unpack(args))\n"
+        "    local last = math.min(count, i + step)\n"
+        "    redis.call(cmd, key, unpack(ARGV, first + i, first + last - 1))\n"
         "    i = last\n"
         "  end\n"
         "end\n"
-        "each('HSET', KEYS[K_TRANSFERS], xb, nx, 4, {0, 3})\n"
-        "each('HSET', KEYS[K_REVS], xb, nx, 4, {0, 2})\n"
+        "local nx = tonumber(ARGV[13])\n"
+        "local tids, exp = 14, 14 + nx\n"
+        "local i = 0\n"
+        "while i < nx do\n"
+        "  local last = math.min(nx, i + 1000)\n"
+        "  local revs = redis.call('HMGET', KEYS[K_REVS], unpack(ARGV, tids + i, tids + last - 1))\n"
+        "  for u = 1, last - i do\n"
+        "    if (revs[u] or '0') ~= ARGV[exp + i + u - 1] then\n"
+        "      return {'conflict', ARGV[tids + i + u - 1]}\n"
+        "    end\n"
+        "  end\n"
+        "  i = last\n"
+        "end\n"
+        "local p = 14 + 2 * nx\n"
+        "each('HSET', KEYS[K_TRANSFERS], p, 2 * nx, 2)\n"
+        "p = p + 2 * nx\n"
+        "each('HSET', KEYS[K_REVS], p, 2 * nx, 2)\n"
+        "p = p + 2 * nx\n"
         "local nz = tonumber(ARGV[p])\n"
-        "each('ZADD', KEYS[K_LARGEST], p + 1, nz, 2, {0, 1})\n"
+        "each('ZADD', KEYS[K_LARGEST], p + 1, 2 * nz, 2)\n"
         "p = p + 1 + 2 * nz\n"
         "local nm = tonumber(ARGV[p])\n"
-        "each('SADD', KEYS[K_IDS], p + 1, nm, 1, {0})\n"
+        "each('SADD', KEYS[K_IDS], p + 1, nm, 1)\n"
         "p = p + 1 + nm\n"
         "local nd = tonumber(ARGV[p])\n"
         "p = p + 1\n"

@@ -861,6 +861,7 @@ static double secs(clockid_t clk) {
 }
 
 static void bench_pass(ho_agg_t *a, const msg_t *m, size_t n, int64_t base, const char *what) {
+        freeReplyObject(cmd("CONFIG RESETSTAT"));
         double w0 = secs(CLOCK_MONOTONIC), c0 = secs(CLOCK_PROCESS_CPUTIME_ID), r0 = redis_cpu();
         apply(a, "t", 0, m, 0, n, base, 5000);
         double w = secs(CLOCK_MONOTONIC) - w0, c = secs(CLOCK_PROCESS_CPUTIME_ID) - c0,
@@ -870,6 +871,21 @@ static void bench_pass(ho_agg_t *a, const msg_t *m, size_t n, int64_t base, cons
         printf("agg bench: %s: %zu messages in %.3f s wall = %.0f msg/s; CPU: engine %.3f s + "
                "redis %.3f s = %.0f msg per CPU-second\n",
                what, n, w, (double)n / w, c, r, (double)n / (c + r));
+        /* where redis spent it */
+        redisReply *st = cmd("INFO commandstats");
+        static const char *cmds[] = {"evalsha", "hmget", "smismember", "hget"};
+        for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+                char pat[64];
+                snprintf(pat, sizeof(pat), "cmdstat_%s:", cmds[i]);
+                const char *p = strstr(st->str, pat);
+                if (p)
+                        printf("agg bench:   redis %s: %.*s\n", cmds[i],
+                               (int)strcspn(p + strlen(pat), ",\r\n") , p + strlen(pat));
+                const char *u = p ? strstr(p, "usec=") : NULL;
+                if (u)
+                        printf("agg bench:     %.*s\n", (int)strcspn(u, ",\r\n"), u);
+        }
+        freeReplyObject(st);
 }
 
 /* Larger synthetic history, batches of 5000: print the rates. */
