@@ -111,15 +111,16 @@ static void ho_sleep_ms(int ms) {
 /* ---- librdkafka callbacks (run inside our own poll calls) ---- */
 
 static void ho_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+        (void)rk;
         /* syslog levels: 0-3 errors, 4 warning, 5-6 notice/info, 7 debug */
         ho_log_level_t l = level <= 3 ? HO_LOG_ERROR
                            : level == 4 ? HO_LOG_WARN
                            : level <= 6 ? HO_LOG_INFO
                                         : HO_LOG_DEBUG;
-        /* -X applies to both clients, so the producer names every consumer
-         * property it ignores: expected, not worth a warning */
-        if (l < HO_LOG_DEBUG && rd_kafka_type(rk) == RD_KAFKA_PRODUCER &&
-            !strcmp(fac, "CONFWARN") && strstr(buf, "consumer property"))
+        /* -X applies to both clients, so each names every property of the
+         * other kind that it ignores: expected, not worth a warning */
+        if (l < HO_LOG_DEBUG && !strcmp(fac, "CONFWARN") &&
+            strstr(buf, " property and will be ignored by this "))
                 l = HO_LOG_DEBUG;
         /* connection failures also come to the error callback, which says
          * so at most every few seconds: the raw log line is debug detail */
