@@ -135,6 +135,11 @@ typedef struct ho_replay_s {
         volatile sig_atomic_t *stop;
         ho_replay_result_t *res;
         int64_t t0, last_progress;
+        char lock_key[512];
+        char lock_token[128];
+        bool locked;
+        int64_t lock_refreshed; /* ho_mono_ms() of the last refresh */
+        int64_t last_activity;  /* ho_mono_ms() of the last message or event */
 } ho_replay_t;
 
 static int64_t ho_mono_ms(void) {
@@ -160,6 +165,9 @@ static ho_rpart_t *ho_part(ho_replay_t *rp, int32_t id) {
                         return &rp->parts[i];
         return NULL;
 }
+
+static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr,
+                                       size_t errstr_size);
 
 /* Partitions, watermarks and the window's start offsets. */
 static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_size) {
@@ -367,6 +375,10 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
         return HO_OK;
 }
 
+/* A window with unfinished partitions and nothing arriving for this long
+ * means the broker is gone: fail rather than wait forever. */
+#define HO_REPLAY_STALL_MS 60000
+
 static int ho_replay_left(const ho_replay_t *rp) {
         int n = 0;
         for (int i = 0; i < rp->np; i++)
@@ -394,6 +406,7 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
         }
         rd_kafka_topic_partition_list_destroy(l);
 
+        rp->last_activity = ho_mono_ms();
         while (err == HO_OK && ho_replay_left(rp) > 0) {
                 if (*rp->stop)
                         return ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
@@ -435,6 +448,16 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
                                 err = ho_replay_commit(rp, p, p->pos, errstr, errstr_size);
                 }
                 ho_replay_progress(rp, false);
+                if (err == HO_OK && !rp->conf->export_path)
+                        err = ho_replay_lock_refresh(rp, false, errstr, errstr_size);
+                if (m)
+                        rp->last_activity = ho_mono_ms();
+                else if (err == HO_OK && ho_mono_ms() - rp->last_activity > HO_REPLAY_STALL_MS)
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
+                                        "no message from \"%s\" for %d s with %d partition(s) "
+                                        "unfinished (is the broker reachable? see -X debug=...)",
+                                        rp->conf->topic, HO_REPLAY_STALL_MS / 1000,
+                                        ho_replay_left(rp));
         }
         return err;
 }
@@ -468,9 +491,112 @@ static ho_err_t ho_replay_del_staging(ho_replay_t *rp, char *errstr, size_t errs
         return HO_OK;
 }
 
+/*
+ * One replay per target prefix at a time: "{T}:staging:lock" holds a token
+ * (host, pid, time) with a 30 s expiry that the run refreshes every 5 s. A
+ * second replay fails at its start instead of mixing its build with ours,
+ * and the switch happens only while we still hold the lock.
+ */
+#define HO_REPLAY_LOCK_MS 30000
+#define HO_REPLAY_LOCK_REFRESH_MS 5000
+static const char ho_lock_refresh_lua[] =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+        "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+        "end\n"
+        "return 0\n";
+static const char ho_lock_release_lua[] =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+        "return 0\n";
+
+static ho_err_t ho_replay_lock(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+        char host[64] = "?", px[16];
+        ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
+        if (err)
+                return err;
+        gethostname(host, sizeof(host) - 1);
+        ho_stats_key(rp->target, HO_REPLAY_NS, "lock", rp->lock_key, sizeof(rp->lock_key));
+        snprintf(rp->lock_token, sizeof(rp->lock_token), "%s:%ld:%" PRId64, host, (long)getpid(),
+                 ho_wall_ms());
+        snprintf(px, sizeof(px), "%d", HO_REPLAY_LOCK_MS);
+        const char *argv[] = {"SET", rp->lock_key, rp->lock_token, "NX", "PX", px};
+        redisReply *r = ho_redis_cmd(rp->c, errstr, errstr_size, 6, argv, NULL);
+        if (!r)
+                return HO_ERR_REDIS;
+        bool got = r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (!got) {
+                const char *gargv[] = {"GET", rp->lock_key};
+                r = ho_redis_cmd(rp->c, errstr, errstr_size, 2, gargv, NULL);
+                err = ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                                "another replay into prefix \"%s\" is running (lock \"%s\" held by "
+                                "\"%s\"; it expires %d s after that replay stops)",
+                                rp->target, rp->lock_key,
+                                r && r->type == REDIS_REPLY_STRING ? r->str : "?",
+                                HO_REPLAY_LOCK_MS / 1000);
+                if (r)
+                        freeReplyObject(r);
+                return err;
+        }
+        rp->locked = true;
+        rp->lock_refreshed = ho_mono_ms();
+        return HO_OK;
+}
+
+/* Keep the lock alive; a lost lock ends the run (someone else may build now). */
+static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr,
+                                       size_t errstr_size) {
+        char px[16];
+        int64_t now = ho_mono_ms();
+        if (!rp->locked || (!force && now - rp->lock_refreshed < HO_REPLAY_LOCK_REFRESH_MS))
+                return HO_OK;
+        snprintf(px, sizeof(px), "%d", HO_REPLAY_LOCK_MS);
+        const char *argv[] = {"EVAL", ho_lock_refresh_lua, "1", rp->lock_key, rp->lock_token, px};
+        redisReply *r = ho_redis_cmd(rp->c, errstr, errstr_size, 6, argv, NULL);
+        if (!r) {
+                /* Redis is away: the engine's commits retry; try again next round */
+                redisFree(rp->c);
+                rp->c = NULL;
+                ho_replay_redis(rp, errstr, errstr_size);
+                return now - rp->lock_refreshed > HO_REPLAY_LOCK_MS
+                               ? ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                                           "lost the replay lock \"%s\" (Redis unreachable)",
+                                           rp->lock_key)
+                               : HO_OK;
+        }
+        bool ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        freeReplyObject(r);
+        if (!ok)
+                return ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                                 "lost the replay lock \"%s\": another replay may be building "
+                                 "prefix \"%s\"",
+                                 rp->lock_key, rp->target);
+        rp->lock_refreshed = now;
+        return HO_OK;
+}
+
+static void ho_replay_unlock(ho_replay_t *rp) {
+        char e[256];
+        if (!rp->locked || ho_replay_redis(rp, e, sizeof(e)))
+                return;
+        const char *argv[] = {"EVAL", ho_lock_release_lua, "1", rp->lock_key, rp->lock_token};
+        redisReply *r = ho_redis_cmd(rp->c, e, sizeof(e), 5, argv, NULL);
+        if (r)
+                freeReplyObject(r);
+        rp->locked = false;
+}
+
 /* RENAME staging -> live (or DEL live when the build has no such key) for
- * every key, and PUBLISH, in one script: atomic for every reader and writer. */
+ * every key, and PUBLISH, in one script: atomic for every reader and writer.
+ * Only while we hold the lock, and only a finished build (it always has
+ * offsets): never DEL the live keys for want of a build. */
 static const char ho_promote_lua[] =
+        "local lock = table.remove(KEYS)\n"
+        "if redis.call('GET', lock) ~= ARGV[3] then\n"
+        "  return redis.error_reply('replay lock ' .. lock .. ' is not ours')\n"
+        "end\n"
+        "if redis.call('EXISTS', ARGV[4]) == 0 then\n"
+        "  return redis.error_reply('no build to switch in: ' .. ARGV[4] .. ' is missing')\n"
+        "end\n"
         "for i = 1, #KEYS, 2 do\n"
         "  if redis.call('EXISTS', KEYS[i]) == 1 then\n"
         "    redis.call('RENAME', KEYS[i], KEYS[i + 1])\n"
@@ -482,8 +608,8 @@ static const char ho_promote_lua[] =
         "return #KEYS / 2\n";
 
 static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_size) {
-        const char *argv[2 * 64 + 8];
-        char keys[2 * 64][512], nkeys[16], chan[512], msg[512];
+        const char *argv[2 * 64 + 12];
+        char keys[2 * 64][512], nkeys[16], chan[512], msg[512], offsets[512];
         int n = 0, nk = 0;
         ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
         if (err)
@@ -498,14 +624,18 @@ static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_s
                 ho_stats_key(rp->target, "", ho_agg_key_names[k], keys[nk], sizeof(keys[nk]));
                 argv[n++] = keys[nk++];
         }
-        snprintf(nkeys, sizeof(nkeys), "%d", nk);
+        argv[n++] = rp->lock_key;
+        snprintf(nkeys, sizeof(nkeys), "%d", nk + 1);
         ho_stats_key(rp->target, "", "updates", chan, sizeof(chan));
+        ho_stats_key(rp->target, HO_REPLAY_NS, "offsets", offsets, sizeof(offsets));
         snprintf(msg, sizeof(msg),
                  "{\"replay\":\"promoted\",\"topic\":\"%s\",\"messages\":%" PRIu64
                  ",\"updated_at\":%" PRId64 "}",
                  rp->conf->topic, rp->res->messages, ho_wall_ms());
         argv[n++] = chan;
         argv[n++] = msg;
+        argv[n++] = rp->lock_token;
+        argv[n++] = offsets;
         redisReply *r = ho_redis_cmd(rp->c, errstr, errstr_size, n, argv, NULL);
         if (!r)
                 return HO_ERR_REDIS;
@@ -689,6 +819,8 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
                 if (!(rp->parts[i].b = ho_agg_batch_new(rp->agg, conf->topic, rp->parts[i].id,
                                                         HO_OFFSET_NONE)))
                         return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        if ((err = ho_replay_lock(rp, errstr, errstr_size)))
+                return err;
         /* a fresh build: nothing left over from an earlier, interrupted replay */
         return ho_replay_del_staging(rp, errstr, errstr_size);
 }
@@ -735,15 +867,18 @@ ho_err_t ho_replay_run(const ho_replay_conf_t *conf, rd_kafka_conf_t *kconf,
         } else if (rp.agg) {
                 if (err == HO_OK && conf->dry_run)
                         err = ho_replay_dry_report(&rp, out, errstr, errstr_size);
-                if (err == HO_OK && !conf->dry_run)
+                if (err == HO_OK && !conf->dry_run &&
+                    (err = ho_replay_lock_refresh(&rp, true, errstr, errstr_size)) == HO_OK)
                         err = ho_replay_promote(&rp, errstr, errstr_size);
                 if (err != HO_OK || conf->dry_run) {
                         /* leave no half-built staging keys behind */
                         char e2[256];
-                        if (ho_replay_del_staging(&rp, e2, sizeof(e2)))
+                        /* never delete another replay's build */
+                        if (rp.locked && ho_replay_del_staging(&rp, e2, sizeof(e2)))
                                 ho_warn("could not delete the staging keys of \"%s\": %s",
                                         rp.target, e2);
                 }
+                ho_replay_unlock(&rp);
         }
         res->elapsed_ms = ho_mono_ms() - rp.t0;
         ho_replay_teardown(&rp);

@@ -51,6 +51,16 @@ stats -p "$AGG_PREFIX" --json >"$HO_TMP/replayed.json" || ho_fail "handover-stat
   ho_fail "handover-stats --json differs between live and replayed"
 }
 
+# one replay per prefix: while another holds the lock, a replay fails and changes nothing
+agg_redis SET "{$AGG_PREFIX}:staging:lock" "someone-else" PX 20000 >/dev/null
+before=$(agg_redis HGET "{$AGG_PREFIX}:totals" updated_at)
+rc=0; replay -p "$AGG_PREFIX" -q 2>"$HO_TMP/locked.err" || rc=$?
+ho_assert_eq 1 "$rc" "exit code of a replay while another holds the lock"
+grep -q 'another replay into prefix .* is running' "$HO_TMP/locked.err" || ho_fail "unclear message: $(cat "$HO_TMP/locked.err")"
+ho_assert_eq "$before" "$(agg_redis HGET "{$AGG_PREFIX}:totals" updated_at)" "live updated_at after a refused replay"
+ho_assert_eq "someone-else" "$(agg_redis GET "{$AGG_PREFIX}:staging:lock")" "the other replay's lock"
+agg_redis DEL "{$AGG_PREFIX}:staging:lock" >/dev/null
+
 # --into another prefix: the same counters there, the live prefix untouched
 p2=$(ho_unique into)
 before=$(agg_redis HGET "{$AGG_PREFIX}:totals" updated_at)
