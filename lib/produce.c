@@ -966,8 +966,8 @@ ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t e
                 {"batch.num.messages", "10000"},
                 {"batch.size", "1000000"},
                 {"message.timeout.ms", "30000"},
-                {"queue.buffering.max.messages", "1000000"},
-                {"queue.buffering.max.kbytes", "1048576"},
+                {"queue.buffering.max.messages", "500000"},
+                {"queue.buffering.max.kbytes", "131072"}, /* bounds memory: 128 MB queued */
         };
         char rderr[512];
 
