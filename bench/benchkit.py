@@ -138,6 +138,7 @@ def cmd_agg(argv):
                 log = open(os.path.join(o["log_dir"], "%s.w%d.log" % (o["prefix"], i)), "wb")
                 procs.append(subprocess.Popen(cmd, stderr=log, stdout=log))
         hwm_small = None
+        curve = []  # (reports done, [VmHWM kB per worker]) at each tenth of the total
         t_first = t_small = t_done = None
         deadline = t0 + o.get("timeout", 1800.0)
         done = 0
@@ -147,6 +148,8 @@ def cmd_agg(argv):
                         now = time.monotonic()
                         if done > 0 and t_first is None:
                                 t_first = now
+                        while len(curve) < 10 and done >= (len(curve) + 1) * o["total"] // 10:
+                                curve.append((done, [vm_hwm_kb(p.pid) for p in procs]))
                         if hwm_small is None and done >= o["small"]:
                                 t_small = now
                                 hwm_small = [vm_hwm_kb(p.pid) for p in procs]
@@ -176,7 +179,8 @@ def cmd_agg(argv):
                 "workers": o["workers"], "reports": done, "seconds": round(t_done - t0, 4),
                 "seconds_after_first_batch": round(t_done - t_first, 4),
                 "seconds_to_small": round(t_small - t0, 4) if t_small else None,
-                "vmhwm_kb_small": hwm_small, "vmhwm_kb_final": hwm_final, "exit_codes": rcs}))
+                "vmhwm_kb_small": hwm_small, "vmhwm_kb_final": hwm_final,
+                "vmhwm_kb_by_tenth": curve, "exit_codes": rcs}))
         return 0 if all(rc == 0 for rc in rcs) else 1
 
 
@@ -411,6 +415,8 @@ def cmd_report(argv):
                   ("{:,}".format(small), "{:,}".format(n)), "|---|---:|---:|---:|",
                   "| handover-aggregate, 1 worker | %s MB | %s MB | %s%% |"
                   % (m["worker_peak_rss_mb_at_%d" % small], m["worker_peak_rss_mb_at_%d" % n], growth),
+                  "| handover-aggregate, 1 worker, at each tenth | %s | | |"
+                  % " ".join("%s" % mb(c[1][0]) for c in a1.get("vmhwm_kb_by_tenth", [])),
                   "| handover-aggregate, 2 workers | | %s MB | |"
                   % " / ".join(str(x) for x in w2["peak_rss_mb_at_%d" % n]),
                   "| handover-replay | | %s MB | |" % rr["handover_replay"]["peak_rss_mb"],
