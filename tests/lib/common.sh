@@ -30,7 +30,10 @@ ho_cleanup() {
 trap ho_cleanup EXIT
 
 # Start a background process and remember it for cleanup: ho_bg CMD... ; pid in $HO_LAST_PID
-ho_bg() { "$@" & HO_LAST_PID=$!; HO_PIDS+=("$HO_LAST_PID"); }
+# CMD must be a program (not a shell function): the explicit exec makes $HO_LAST_PID the program's
+# own pid, so signals sent to it (kill -INT/-TERM) reach the program and not a bash subshell that
+# would ignore SIGINT or die leaving the program behind (bash does not always exec by itself).
+ho_bg() { (exec "$@") & HO_LAST_PID=$!; HO_PIDS+=("$HO_LAST_PID"); }
 
 # A name no other test (or run) uses: ho_unique topic -> topic-<test>-<random>
 ho_unique() { printf '%s-%s-%s' "$1" "$HO_TEST_NAME" "$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; }
