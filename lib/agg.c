@@ -238,6 +238,19 @@ static ho_err_t ho_agg_conn_lost(ho_agg_t *agg, char *errstr, size_t errstr_size
         return err;
 }
 
+/* Error replies that mean "this server cannot take writes now" (a replica
+ * after a failover, a server loading its dataset): drop the connection too,
+ * so the retry reconnects and may reach the new primary behind the URL. */
+static void ho_agg_error_reply(ho_agg_t *agg, const redisReply *r) {
+        static const char *const drop[] = {"READONLY", "LOADING", "MASTERDOWN"};
+        for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+                if (!strncmp(r->str, drop[i], strlen(drop[i]))) {
+                        redisFree(agg->rc);
+                        agg->rc = NULL;
+                        return;
+                }
+}
+
 static ho_err_t ho_agg_script_load(ho_agg_t *agg, char *errstr, size_t errstr_size) {
         const char *argv[] = {"SCRIPT", "LOAD", ho_agg_lua};
         size_t lens[] = {6, 4, strlen(ho_agg_lua)};
@@ -261,7 +274,13 @@ static ho_err_t ho_agg_connect(ho_agg_t *agg, char *errstr, size_t errstr_size) 
         agg->rc = ho_redis_connect(&agg->url, agg->conf.timeout_ms, errstr, errstr_size);
         if (!agg->rc)
                 return HO_ERR_REDIS;
-        return ho_agg_script_load(agg, errstr, errstr_size);
+        ho_err_t err = ho_agg_script_load(agg, errstr, errstr_size);
+        if (err && agg->rc) {
+                /* connected but unusable (e.g. LOADING): start over next time */
+                redisFree(agg->rc);
+                agg->rc = NULL;
+        }
+        return err;
 }
 
 static ho_err_t ho_parse_offset(const redisReply *r, int64_t *out, const char *what, char *errstr,
@@ -450,6 +469,9 @@ static ho_err_t ho_agg_read(ho_agg_batch_t *b, int64_t *stored, char *errstr, si
                 if (rep[i]->type == REDIS_REPLY_ERROR)
                         err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                         "redis read of the batch state: %s", rep[i]->str);
+        for (int i = 0; i < ncmd && err == HO_ERR_REDIS && agg->rc; i++)
+                if (rep[i]->type == REDIS_REPLY_ERROR)
+                        ho_agg_error_reply(agg, rep[i]);
         if (!err)
                 err = ho_parse_offset(rep[0], stored, b->field, errstr, errstr_size);
         if (!err && ncmd == 4 &&
@@ -698,6 +720,7 @@ ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errst
                 if (r->type == REDIS_REPLY_ERROR) {
                         err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                         "redis apply script for \"%s\": %s", b->field, r->str);
+                        ho_agg_error_reply(agg, r);
                         freeReplyObject(r);
                         return err;
                 }

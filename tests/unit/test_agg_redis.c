@@ -760,8 +760,18 @@ static void test_reconnect_and_noscript(void **state) {
                 assert_int_equal(ho_agg_batch_commit(b, 20, err, sizeof(err)), HO_OK);
         }
         freeReplyObject(cmd("SCRIPT FLUSH"));
-        for (size_t i = 20; i < n; i++)
+        for (size_t i = 20; i < 25; i++)
                 ho_agg_batch_add(b, &m[i].r, (int64_t)i, 10);
+        assert_int_equal(ho_agg_batch_commit(b, 25, err, sizeof(err)), HO_OK);
+        /* a server that turned replica (as after a failover) refuses writes:
+         * retriable, and the batch lands once it is primary again. The
+         * "primary" it follows does not exist, so it keeps its data. */
+        freeReplyObject(cmd("REPLICAOF 127.0.0.1 %d", free_port()));
+        for (size_t i = 25; i < n; i++)
+                ho_agg_batch_add(b, &m[i].r, (int64_t)i, 10);
+        assert_int_equal(ho_agg_batch_commit(b, (int64_t)n, err, sizeof(err)), HO_ERR_REDIS);
+        assert_non_null(strstr(err, "READONLY"));
+        freeReplyObject(cmd("REPLICAOF NO ONE"));
         assert_int_equal(ho_agg_batch_commit(b, (int64_t)n, err, sizeof(err)), HO_OK);
         check_ground_truth("recon", m, n);
         ho_agg_batch_destroy(b);
