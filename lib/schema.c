@@ -245,6 +245,72 @@ static node_t *parse_reference(tree_t *t, const char *name, const char *ns) {
         return n;
 }
 
+/* Does a field's default fit its type? (Avro: a union's default is of its
+ * first branch.) Records and maps check their members, arrays their items. */
+static bool default_fits(const node_t *n, json_t *d, int depth) {
+        size_t i;
+        const char *key;
+        json_t *v;
+
+        if (depth > MAX_DEPTH)
+                return false;
+        switch (n->kind) {
+        case K_NULL:
+                return json_is_null(d);
+        case K_BOOLEAN:
+                return json_is_boolean(d);
+        case K_INT:
+                return json_is_integer(d) && json_integer_value(d) >= INT32_MIN &&
+                       json_integer_value(d) <= INT32_MAX;
+        case K_LONG:
+                return json_is_integer(d);
+        case K_FLOAT:
+        case K_DOUBLE:
+                return json_is_number(d);
+        case K_BYTES:
+        case K_STRING:
+        case K_FIXED:
+                return json_is_string(d);
+        case K_ENUM:
+                if (!json_is_string(d))
+                        return false;
+                for (i = 0; i < n->n; i++)
+                        if (!strcmp(n->field_names[i], json_string_value(d)))
+                                return true;
+                return false;
+        case K_ARRAY:
+                if (!json_is_array(d))
+                        return false;
+                json_array_foreach(d, i, v) {
+                        if (!default_fits(n->child[0], v, depth + 1))
+                                return false;
+                }
+                return true;
+        case K_MAP:
+                if (!json_is_object(d))
+                        return false;
+                json_object_foreach(d, key, v) {
+                        if (!default_fits(n->child[0], v, depth + 1))
+                                return false;
+                }
+                return true;
+        case K_UNION:
+                return n->n > 0 && default_fits(n->child[0], d, depth + 1);
+        case K_RECORD:
+                if (!json_is_object(d))
+                        return false;
+                for (i = 0; i < n->n; i++) {
+                        json_t *m = json_object_get(d, n->field_names[i]);
+                        if (!m)
+                                m = n->defaults ? n->defaults[i] : NULL;
+                        if (!m || !default_fits(n->child[i], m, depth + 1))
+                                return false;
+                }
+                return true;
+        }
+        return false;
+}
+
 static node_t *parse_record(tree_t *t, json_t *j, const char *ns) {
         char *cns = NULL;
         json_t *fields = json_object_get(j, "fields"), *f;
@@ -672,6 +738,12 @@ static ho_err_t compat(compat_t *c, const node_t *w, const node_t *r) {
                                                               "writer's record \"%s\" and has no "
                                                               "default",
                                                            r->field_names[k], w->fullname);
+                                /* the reader fills the field from it: it must fit the type
+                                 * (not checked for the canonical form, which ignores defaults) */
+                                if (!default_fits(r->child[k], r->defaults[k], 0))
+                                        return compat_fail(c, "the default of reader field \"%s\" "
+                                                              "is not a value of its type%s",
+                                                           r->field_names[k], "");
                                 continue;
                         }
                         ho_err_t e = compat_at(c, r->field_names[k], w->child[i], r->child[k]);

@@ -303,6 +303,31 @@ static void test_compat(void **state) {
                                     "\"int\",\"default\":0}"),
                                 err, sizeof(err)),
                          HO_OK);
+        /* ... when the default is a value of the field's type (a union's: its first branch) */
+        assert_int_equal(compat(REC("{\"name\":\"a\",\"type\":\"int\"}"),
+                                REC("{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"b\",\"type\":"
+                                    "\"int\",\"default\":\"0\"}"),
+                                err, sizeof(err)),
+                         HO_ERR_INCOMPATIBLE);
+        assert_non_null(strstr(err, "the default of reader field \"b\" is not a value of its type"));
+        assert_int_equal(compat(REC("{\"name\":\"a\",\"type\":\"int\"}"),
+                                REC("{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"b\",\"type\":"
+                                    "[\"null\",\"int\"],\"default\":3}"),
+                                err, sizeof(err)),
+                         HO_ERR_INCOMPATIBLE);
+        assert_int_equal(compat(REC("{\"name\":\"a\",\"type\":\"int\"}"),
+                                REC("{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"b\",\"type\":"
+                                    "[\"null\",\"int\"],\"default\":null},{\"name\":\"m\","
+                                    "\"type\":{\"type\":\"map\",\"values\":\"int\"},"
+                                    "\"default\":{\"x\":1}}"),
+                                err, sizeof(err)),
+                         HO_OK);
+        assert_int_equal(compat(REC("{\"name\":\"a\",\"type\":\"int\"}"),
+                                REC("{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"m\","
+                                    "\"type\":{\"type\":\"map\",\"values\":\"int\"},"
+                                    "\"default\":{\"x\":\"1\"}}"),
+                                err, sizeof(err)),
+                         HO_ERR_INCOMPATIBLE);
         /* promotions one way only */
         assert_int_equal(compat(REC("{\"name\":\"a\",\"type\":\"int\"}"),
                                 REC("{\"name\":\"a\",\"type\":\"long\"}"), err, sizeof(err)),
