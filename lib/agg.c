@@ -428,30 +428,37 @@ static ho_err_t ho_agg_read(ho_agg_batch_t *b, int64_t *stored, char *errstr, si
         int ncmd = 1;
         ho_err_t err = HO_OK;
 
+        /* out of memory after a command was appended would leave replies
+         * unread on the connection: drop it then (nomem below) */
         ho_argv_reset(a);
         if (ho_argv_adds(a, "HGET") || ho_argv_adds(a, agg->keys[HO_AGG_K_OFFSETS]) ||
             ho_argv_adds(a, b->field))
-                return HO_ERR_NOMEM;
-        redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len);
+                goto nomem;
+        if (redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len) != REDIS_OK)
+                goto nomem;
         if (f->n_xfers) {
                 static const int hk[2] = {HO_AGG_K_TRANSFERS, HO_AGG_K_REVS};
                 for (int k = 0; k < 2; k++) {
                         ho_argv_reset(a);
                         if (ho_argv_adds(a, "HMGET") || ho_argv_adds(a, agg->keys[hk[k]]))
-                                return HO_ERR_NOMEM;
+                                goto nomem;
                         for (size_t i = 0; i < f->n_xfers; i++)
                                 if (ho_argv_adds(a, f->xfers[i].latest.transfer_id))
-                                        return HO_ERR_NOMEM;
-                        redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len);
+                                        goto nomem;
+                        if (redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a),
+                                                   a->len) != REDIS_OK)
+                                goto nomem;
                 }
                 ho_argv_reset(a);
                 if (ho_argv_adds(a, "SMISMEMBER") ||
                     ho_argv_adds(a, agg->keys[HO_AGG_K_REPORT_IDS]))
-                        return HO_ERR_NOMEM;
+                        goto nomem;
                 for (size_t i = 0; i < f->n_ids; i++)
                         if (ho_argv_add(a, ho_fold_member(f, i), f->ids[i].len))
-                                return HO_ERR_NOMEM;
-                redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len);
+                                goto nomem;
+                if (redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len) !=
+                    REDIS_OK)
+                        goto nomem;
                 ncmd = 4;
         }
 
@@ -539,7 +546,13 @@ static ho_err_t ho_agg_read(ho_agg_batch_t *b, int64_t *stored, char *errstr, si
         }
         for (int i = 0; i < ncmd; i++)
                 freeReplyObject(rep[i]);
+        if (err == HO_ERR_NOMEM)
+                ho_seterr(errstr, errstr_size, err, "out of memory");
         return err;
+nomem:
+        redisFree(agg->rc);
+        agg->rc = NULL;
+        return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
 }
 
 /* Step 2 and the script's ARGV (layout in lib/agg_lua.c). */
