@@ -707,6 +707,93 @@ void ho_reject_write(FILE *fp, const char *where, const char *reason, const char
         fflush(fp);
 }
 
+/* ==== the validation pass ================================================ */
+
+ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
+                           uint64_t *records, uint64_t *bytes_read, char *errstr,
+                           size_t errstr_size) {
+        char why[1024], where[1200];
+        ho_input_t *in = ho_input_open(path, index, false, v->codec, errstr, errstr_size);
+        ho_report_t r;
+        ho_buf_t value = HO_BUF_INIT;
+        ho_pos_t pos = 0;
+        uint64_t n = 0;
+        ho_err_t err = HO_OK;
+        bool done = false;
+
+        if (records)
+                *records = 0;
+        if (bytes_read)
+                *bytes_read = 0;
+        if (!in)
+                return HO_ERR_IO;
+        ho_report_init(&r);
+        while (!done) {
+                const char *line;
+                size_t len;
+                ho_input_status_t st;
+
+                if (v->stop && *v->stop) {
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
+                        break;
+                }
+                st = ho_input_next(in, &r, &pos, why, sizeof(why));
+                if (st == HO_INPUT_REPORT) {
+                        ho_buf_reset(&value);
+                        if (ho_codec_encode(v->codec, &r, &value, why, sizeof(why)) != HO_OK)
+                                st = HO_INPUT_BAD;
+                }
+                switch (st) {
+                case HO_INPUT_REPORT:
+                        if (v->spool) {
+                                err = ho_spool_put(v->spool, pos, r.reported_at, r.transfer_id,
+                                                   strlen(r.transfer_id), value.data, value.len,
+                                                   errstr, errstr_size);
+                                if (err) {
+                                        done = true;
+                                        break;
+                                }
+                        }
+                        if (v->transfers)
+                                ho_tset_add(v->transfers, r.transfer_id, strlen(r.transfer_id));
+                        v->valid++;
+                        v->bytes += value.len;
+                        if ((++n & 255) == 0 && v->progress)
+                                v->progress(v->opaque, v->valid, ho_input_bytes_read(in));
+                        break;
+                case HO_INPUT_BAD:
+                        ho_pos_format(pos, v->names, v->n_names, where, sizeof(where));
+                        if (v->rejects) {
+                                line = ho_input_last_line(in, &len);
+                                ho_reject_write(v->rejects, where, why, line, len);
+                                v->skipped++;
+                        } else {
+                                ho_badlist_add(v->bad, where, why);
+                        }
+                        break;
+                case HO_INPUT_AGAIN:
+                        break; /* EINTR: the stop flag is checked above */
+                case HO_INPUT_EOF:
+                        done = true;
+                        break;
+                case HO_INPUT_ERROR:
+                default:
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_IO, "\"%s\": %s",
+                                        ho_input_name(in), why);
+                        done = true;
+                        break;
+                }
+        }
+        if (records)
+                *records = n;
+        if (bytes_read)
+                *bytes_read = ho_input_bytes_read(in);
+        ho_report_clear(&r);
+        ho_buf_free(&value);
+        ho_input_destroy(in);
+        return err;
+}
+
 /* ==== spool ============================================================== */
 
 typedef struct spool_hdr_s {

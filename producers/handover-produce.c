@@ -131,6 +131,7 @@ typedef struct run_s {
         ho_buf_t value;
         progress_t pg;
         double t0;
+        uint64_t total_bytes, done_bytes; /* pass 1 progress over named files */
 } run_t;
 
 static bool is_stream(const run_t *run, size_t i) {
@@ -177,109 +178,84 @@ static bool should_stop(const run_t *run) {
         return stop || run->failed || (run->producer && ho_producer_failed(run->producer));
 }
 
+static void pass1_progress(void *opaque, uint64_t valid, uint64_t input_bytes) {
+        run_t *run = opaque;
+        progress(&run->pg, "validating", valid, run->done_bytes + input_bytes, run->total_bytes,
+                 false);
+}
+
 /* Pass 1 over every named file: validate and encode each record into the
  * spool; list every bad record (up to a cap). Returns false when a file has
  * bad records or cannot be read: then nothing is sent. */
 static bool pass1(run_t *run) {
-        char errstr[1024], where[1200];
+        char errstr[1024];
         ho_badlist_t bad;
-        uint64_t total_bytes = 0, done_bytes = 0, n = 0;
+        ho_validate_t v;
+        char *listing = NULL;
+        size_t listing_len = 0;
+        FILE *out = stderr;
 
-        ho_badlist_init(&bad, stderr, HO_BADLIST_CAP);
+        /* With a progress line on the terminal, the listing (at most the cap's
+         * lines) is kept aside and printed after the line is cleared. */
+        if (run->pg.on && !(out = open_memstream(&listing, &listing_len)))
+                out = stderr;
+        ho_badlist_init(&bad, out, HO_BADLIST_CAP);
+        memset(&v, 0, sizeof(v));
+        v.codec = run->codec;
+        v.spool = run->spool;
+        v.bad = &bad;
+        v.rejects = run->skip_invalid ? run->rejects : NULL;
+        v.names = run->names;
+        v.n_names = run->n_paths;
+        v.transfers = run->dry_run ? run->dry_set : NULL;
+        v.stop = &stop;
+        v.progress = pass1_progress;
+        v.opaque = run;
         for (size_t i = 0; i < run->n_paths; i++) {
                 struct stat st;
                 if (!is_stream(run, i) && stat(run->paths[i], &st) == 0)
-                        total_bytes += (uint64_t)st.st_size;
+                        run->total_bytes += (uint64_t)st.st_size;
         }
-        for (size_t i = 0; i < run->n_paths && !stop; i++) {
-                ho_input_t *in;
-                ho_pos_t pos = 0;
-                bool done = false;
+        for (size_t i = 0; i < run->n_paths; i++) {
+                uint64_t read_bytes = 0;
+                ho_err_t err;
 
                 if (is_stream(run, i))
                         continue;
-                in = ho_input_open(run->paths[i], (unsigned)i, false, run->codec, errstr,
-                                   sizeof(errstr));
-                if (!in) {
+                err = ho_validate_input(&v, run->paths[i], (unsigned)i, &run->spooled[i],
+                                        &read_bytes, errstr, sizeof(errstr));
+                run->done_bytes += read_bytes;
+                if (err) {
                         progress_clear(&run->pg);
-                        fprintf(stderr, PROG ": %s\n", errstr);
+                        ho_badlist_finish(&bad);
+                        if (out != stderr) {
+                                fclose(out);
+                                fputs(listing, stderr);
+                                free(listing);
+                        }
+                        if (err == HO_ERR_TIMEOUT)
+                                fprintf(stderr,
+                                        PROG ": interrupted while validating: nothing sent\n");
+                        else
+                                fprintf(stderr, PROG ": %s\n", errstr);
                         return false;
                 }
-                while (!done && !stop) {
-                        ho_input_status_t s =
-                                ho_input_next(in, &run->report, &pos, errstr, sizeof(errstr));
-                        const char *line;
-                        size_t len;
-                        ho_err_t err;
-
-                        switch (s) {
-                        case HO_INPUT_REPORT:
-                                err = encode(run, errstr, sizeof(errstr));
-                                if (err) {
-                                        ho_pos_format(pos, run->names, run->n_paths, where,
-                                                      sizeof(where));
-                                        progress_clear(&run->pg);
-                                        ho_badlist_add(&bad, where, errstr);
-                                        break;
-                                }
-                                if (run->dry_run) {
-                                        emit(run, run->report.transfer_id,
-                                             strlen(run->report.transfer_id), run->value.data,
-                                             run->value.len, run->report.reported_at, pos);
-                                } else if (ho_spool_put(run->spool, pos, run->report.reported_at,
-                                                 run->report.transfer_id,
-                                                 strlen(run->report.transfer_id),
-                                                 run->value.data, run->value.len, errstr,
-                                                 sizeof(errstr)) != HO_OK) {
-                                        progress_clear(&run->pg);
-                                        fprintf(stderr, PROG ": %s\n", errstr);
-                                        ho_input_destroy(in);
-                                        return false;
-                                }
-                                run->spooled[i]++;
-                                n++;
-                                if ((n & 255) == 0)
-                                        progress(&run->pg, "validating", n,
-                                                 done_bytes + ho_input_bytes_read(in),
-                                                 total_bytes, false);
-                                break;
-                        case HO_INPUT_BAD:
-                                ho_pos_format(pos, run->names, run->n_paths, where,
-                                              sizeof(where));
-                                progress_clear(&run->pg);
-                                if (run->skip_invalid) {
-                                        line = ho_input_last_line(in, &len);
-                                        ho_reject_write(run->rejects, where, errstr, line, len);
-                                        run->skipped++;
-                                } else {
-                                        ho_badlist_add(&bad, where, errstr);
-                                }
-                                break;
-                        case HO_INPUT_AGAIN:
-                                break;
-                        case HO_INPUT_EOF:
-                                done = true;
-                                break;
-                        case HO_INPUT_ERROR:
-                        default:
-                                progress_clear(&run->pg);
-                                fprintf(stderr, PROG ": \"%s\": %s\n", ho_input_name(in), errstr);
-                                ho_input_destroy(in);
-                                return false;
-                        }
-                }
-                done_bytes += ho_input_bytes_read(in);
-                ho_input_destroy(in);
         }
         progress_clear(&run->pg);
+        ho_badlist_finish(&bad);
+        if (out != stderr) {
+                fclose(out);
+                fputs(listing, stderr);
+                free(listing);
+        }
+        run->skipped += v.skipped;
+        if (run->dry_run) {
+                run->dry_n += v.valid;
+                run->dry_bytes += v.bytes;
+        }
         if (bad.count > 0) {
-                ho_badlist_finish(&bad);
                 fprintf(stderr, PROG ": %" PRIu64 " invalid report%s: nothing sent\n", bad.count,
                         bad.count == 1 ? "" : "s");
-                return false;
-        }
-        if (stop) {
-                fprintf(stderr, PROG ": interrupted while validating: nothing sent\n");
                 return false;
         }
         return true;
@@ -565,7 +541,9 @@ int main(int argc, char **argv) {
 
         ho_report_init(&run.report);
         ho_buf_init(&run.value);
-        run.pg.on = !run.quiet && isatty(STDERR_FILENO);
+        /* no progress line when rejects are interleaved on the same terminal */
+        run.pg.on = !run.quiet && isatty(STDERR_FILENO) &&
+                    !(run.skip_invalid && run.rejects == stderr);
         run.t0 = run.pg.t0 = now_s();
         run.spooled = calloc(run.n_paths, sizeof(*run.spooled));
         run.names = calloc(run.n_paths, sizeof(*run.names));

@@ -155,9 +155,43 @@ void ho_badlist_finish(ho_badlist_t *bl);
 void ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line,
                      size_t len);
 
-/* ---- spool -------------------------------------------------------------- */
+/* ---- the validation pass ------------------------------------------------ */
 
 typedef struct ho_spool_s ho_spool_t;
+typedef struct ho_tset_s ho_tset_t;
+
+/* Pass 1 over named inputs: every record validated and encoded; valid ones
+ * go to the spool, bad ones to the listing (or, with rejects, to the rejects
+ * file). Set the borrowed members, zero the counters, then call
+ * ho_validate_input() for each named input in order. */
+typedef struct ho_validate_s {
+        ho_codec_t *codec;        /* borrowed */
+        ho_spool_t *spool;        /* NULL: encode and count only (dry run) */
+        ho_badlist_t *bad;        /* listing of bad records */
+        FILE *rejects;            /* non-NULL (--skip-invalid): bad records go here instead */
+        const char *const *names; /* position names, by input index */
+        size_t n_names;
+        ho_tset_t *transfers;     /* optional: distinct transfer ids of valid records */
+        const volatile sig_atomic_t *stop; /* optional: checked between records */
+        /* called about every 256 valid records, and with the bytes read of this input */
+        void (*progress)(void *opaque, uint64_t valid, uint64_t input_bytes);
+        void *opaque;
+        /* counters, added to by every call */
+        uint64_t valid;   /* records valid (and spooled) */
+        uint64_t skipped; /* records written to rejects */
+        uint64_t bytes;   /* encoded value bytes of the valid records */
+} ho_validate_t;
+
+/* Validate one named input (path, input number index). *records (may be
+ * NULL) gets the valid records of this input. HO_OK when the input was read
+ * to its end (bad records are counted in v->bad->count, not errors);
+ * HO_ERR_TIMEOUT when *stop was set; any other code (errstr says which
+ * input and why) when the input or the spool cannot be read or written. */
+ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
+                           uint64_t *records, uint64_t *bytes_read, char *errstr,
+                           size_t errstr_size);
+
+/* ---- spool -------------------------------------------------------------- */
 
 typedef struct ho_spool_rec_s {
         ho_pos_t pos;
@@ -187,7 +221,6 @@ uint64_t ho_spool_count(const ho_spool_t *sp);
  * HO_TSET_MAX distinct ids it stops growing and the count becomes a lower
  * bound (ho_tset_exact() false). */
 #define HO_TSET_MAX (4u << 20)
-typedef struct ho_tset_s ho_tset_t;
 ho_tset_t *ho_tset_new(void);
 void ho_tset_destroy(ho_tset_t *ts);
 /* true when id was new. */

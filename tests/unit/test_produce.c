@@ -498,6 +498,123 @@ static void test_input_avro(void **state) {
         ho_codec_destroy(codec);
 }
 
+/* ---- the validation pass ------------------------------------------------ */
+
+static void test_validate_input(void **state) {
+        char err[512], *listing = NULL, *rej = NULL;
+        size_t listing_len = 0, rej_len = 0;
+        ho_codec_t *codec = ho_codec_new(err, sizeof(err));
+        ho_spool_t *sp = ho_spool_new(err, sizeof(err));
+        ho_tset_t *ts = ho_tset_new();
+        const char *names[] = {"first", "x.jsonl"};
+        ho_badlist_t bad;
+        ho_validate_t v;
+        ho_spool_rec_t rec;
+        uint64_t records, bytes;
+        volatile sig_atomic_t stop_flag = 0;
+        FILE *fp, *out;
+
+        (void)state;
+        assert_non_null(codec);
+        assert_non_null(sp);
+        fp = fopen(tpath("x.jsonl"), "w");
+        fprintf(fp, "%s\n{\"transfer_id\": 1}\n%s\n{}\n\n%s\n", SAMPLE, SAMPLE, SAMPLE);
+        fclose(fp);
+
+        out = open_memstream(&listing, &listing_len);
+        ho_badlist_init(&bad, out, HO_BADLIST_CAP);
+        memset(&v, 0, sizeof(v));
+        v.codec = codec;
+        v.spool = sp;
+        v.bad = &bad;
+        v.names = names;
+        v.n_names = 2;
+        v.transfers = ts;
+        v.stop = &stop_flag;
+        assert_int_equal(ho_validate_input(&v, tpath("x.jsonl"), 1, &records, &bytes, err,
+                                           sizeof(err)),
+                         HO_OK);
+        fclose(out);
+        /* every bad line listed with its position, the valid ones spooled */
+        assert_int_equal(bad.count, 2);
+        assert_non_null(strstr(listing, "x.jsonl:2: "));
+        assert_non_null(strstr(listing, "x.jsonl:4: "));
+        assert_null(strstr(listing, "x.jsonl:6"));
+        assert_int_equal(records, 3);
+        assert_int_equal(v.valid, 3);
+        assert_int_equal(v.skipped, 0);
+        assert_true(v.bytes > 0);
+        assert_int_equal(bytes, strlen(SAMPLE) * 3 + 3 + 19 + 3 + 1);
+        assert_int_equal(ho_tset_count(ts), 1);
+        assert_int_equal(ho_spool_count(sp), 3);
+        assert_int_equal(ho_spool_rewind(sp, err, sizeof(err)), HO_OK);
+        for (int i = 0; i < 3; i++) {
+                static const uint64_t lines[] = {1, 3, 6};
+                ho_report_t r;
+                ho_report_init(&r);
+                assert_int_equal(ho_spool_get(sp, &rec, err, sizeof(err)), HO_OK);
+                assert_int_equal(rec.pos, HO_POS(1, lines[i]));
+                assert_int_equal(rec.key_len, strlen("mx-us-2026-01-20"));
+                assert_memory_equal(rec.key, "mx-us-2026-01-20", rec.key_len);
+                assert_int_equal(rec.timestamp, 1768974420000LL); /* 2026-01-21T05:47:00Z */
+                assert_int_equal(ho_codec_decode(codec, rec.value, rec.value_len, &r, err,
+                                                 sizeof(err)),
+                                 HO_OK);
+                assert_int_equal(r.inmate_count, 37);
+                ho_report_clear(&r);
+        }
+        assert_int_equal(ho_spool_get(sp, &rec, err, sizeof(err)), HO_ERR_NOT_FOUND);
+        free(listing);
+
+        /* --skip-invalid: the bad lines go to the rejects file, nothing is listed */
+        out = open_memstream(&listing, &listing_len);
+        ho_badlist_init(&bad, out, HO_BADLIST_CAP);
+        fp = open_memstream(&rej, &rej_len);
+        memset(&v, 0, sizeof(v));
+        v.codec = codec;
+        v.bad = &bad;
+        v.rejects = fp;
+        v.names = names;
+        v.n_names = 2;
+        assert_int_equal(ho_validate_input(&v, tpath("x.jsonl"), 1, NULL, NULL, err, sizeof(err)),
+                         HO_OK);
+        fclose(fp);
+        fclose(out);
+        assert_int_equal(bad.count, 0);
+        assert_int_equal(listing_len, 0);
+        assert_int_equal(v.skipped, 2);
+        assert_int_equal(v.valid, 3);
+        assert_non_null(strstr(rej, "x.jsonl:2\t"));
+        assert_non_null(strstr(rej, "\t{\"transfer_id\": 1}\n"));
+        assert_non_null(strstr(rej, "x.jsonl:4\t"));
+        free(rej);
+        free(listing);
+
+        /* interrupted, and a missing input */
+        out = open_memstream(&listing, &listing_len);
+        ho_badlist_init(&bad, out, HO_BADLIST_CAP);
+        memset(&v, 0, sizeof(v));
+        v.codec = codec;
+        v.bad = &bad;
+        v.names = names;
+        v.n_names = 2;
+        stop_flag = 1;
+        v.stop = &stop_flag;
+        assert_int_equal(ho_validate_input(&v, tpath("x.jsonl"), 1, NULL, NULL, err, sizeof(err)),
+                         HO_ERR_TIMEOUT);
+        v.stop = NULL;
+        assert_int_equal(ho_validate_input(&v, tpath("none.jsonl"), 0, NULL, NULL, err,
+                                           sizeof(err)),
+                         HO_ERR_IO);
+        assert_non_null(strstr(err, "none.jsonl"));
+        fclose(out);
+        free(listing);
+
+        ho_tset_destroy(ts);
+        ho_spool_destroy(sp);
+        ho_codec_destroy(codec);
+}
+
 /* ---- listing, rejects, spool, set ---------------------------------------- */
 
 static void test_badlist(void **state) {
@@ -693,6 +810,7 @@ int main(void) {
                 cmocka_unit_test(test_lines_follow),
                 cmocka_unit_test(test_input_jsonl),
                 cmocka_unit_test(test_input_avro),
+                cmocka_unit_test(test_validate_input),
                 cmocka_unit_test(test_badlist),
                 cmocka_unit_test(test_spool),
                 cmocka_unit_test(test_tset),
