@@ -309,7 +309,7 @@ static void ho_replay_progress(ho_replay_t *rp, bool final) {
         fprintf(stderr, "\rreplay: %" PRIu64 "/%" PRIu64 " messages (%3.0f%%), %.0f/s, ETA ",
                 r->messages, r->total,
                 r->total ? 100.0 * (double)r->messages / (double)r->total : 100.0, rate);
-        if (rate > 0 && !final)
+        if (rate > 0 && !final && secs >= 1.0) /* a rate over less is noise */
                 fprintf(stderr, "%.0fs   ", (double)left / rate);
         else
                 fprintf(stderr, "%s", final ? "0s   \n" : "?   ");
