@@ -61,6 +61,20 @@ ho_assert_eq "$before" "$(agg_redis HGET "{$AGG_PREFIX}:totals" updated_at)" "li
 ho_assert_eq "someone-else" "$(agg_redis GET "{$AGG_PREFIX}:staging:lock")" "the other replay's lock"
 agg_redis DEL "{$AGG_PREFIX}:staging:lock" >/dev/null
 
+# interrupted mid-build (SIGINT): exit 1, nothing switched, no staging keys, no lock left
+ho_bg "$HO_BIN_DIR/handover-replay" -b "$HANDOVER_BROKERS" -r "$AGG_REDIS" -t "$AGG_TOPIC" \
+  -p "$AGG_PREFIX" --batch-max 1 -q 2>"$HO_TMP/int.err"
+rp=$HO_LAST_PID
+ho_wait_until 20 bash -c "[ \$(redis-cli -u '$AGG_REDIS' --no-auth-warning HLEN '{$AGG_PREFIX}:staging:transfers') -gt 0 ]" \
+  || ho_fail "the slow replay built nothing in 20 s: $(cat "$HO_TMP/int.err")"
+kill -INT "$rp"
+rc=0; wait "$rp" || rc=$?
+ho_assert_eq 1 "$rc" "exit code of an interrupted replay"
+grep -q 'interrupted' "$HO_TMP/int.err" || ho_fail "unclear message: $(cat "$HO_TMP/int.err")"
+ho_assert_eq 0 "$(staging_keys "$AGG_PREFIX")" "staging keys left by an interrupted replay"
+ho_assert_eq "$before" "$(agg_redis HGET "{$AGG_PREFIX}:totals" updated_at)" "live updated_at after an interrupted replay"
+agg_compare "$HO_TMP/truth.json" "state after an interrupted replay"
+
 # --into another prefix: the same counters there, the live prefix untouched
 p2=$(ho_unique into)
 before=$(agg_redis HGET "{$AGG_PREFIX}:totals" updated_at)

@@ -54,12 +54,20 @@ p_win=$(ho_unique win)
 replay --from "$from" --until "$until" --into "$p_win" || ho_fail "replay --from $from --until $until failed"
 (AGG_PREFIX=$p_win agg_compare "$HO_TMP/truth_window.json" "state --from $from --until $until")
 
+# explicit offsets: every partition from 0 is the whole history
+p_off=$(ho_unique off)
+replay --from "0:0,1:0,2:0" --into "$p_off" || ho_fail "replay --from 0:0,1:0,2:0 failed"
+(AGG_PREFIX=$p_off agg_compare "$HO_TMP/truth.json" "state --from 0:0,1:0,2:0")
+rc=0; replay --from "7:0" --into "$p_off" 2>"$HO_TMP/nopart.err" || rc=$?
+ho_assert_eq 2 "$rc" "exit code of --from a partition the topic lacks (usage)"
+grep -q 'has no partition 7' "$HO_TMP/nopart.err" || ho_fail "unclear message: $(cat "$HO_TMP/nopart.err")"
+
 # a window that lacks the start may not replace the live counters
 rc=0; replay --from "$from" 2>"$HO_TMP/refused.err" || rc=$?
 ho_assert_eq 2 "$rc" "exit code of --from TIME into the live prefix"
 grep -q 'use --into' "$HO_TMP/refused.err" || ho_fail "no advice in: $(cat "$HO_TMP/refused.err")"
 agg_compare "$HO_TMP/truth.json" "live state after the window replays"
-for p in "$p_day" "$p_win"; do
+for p in "$p_day" "$p_win" "$p_off"; do
   agg_redis --scan --pattern "{$p}:*" | xargs -r redis-cli -u "$AGG_REDIS" --no-auth-warning DEL >/dev/null
 done
 ho_log "ok: --until $day ($n_day reports) and --from $from --until $until equal their truths; live untouched"
