@@ -308,6 +308,8 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
         switch (err) {
         case HO_OK:
                 w->st.batches++;
+                ho_debug("applied \"%s\" [%" PRId32 "] up to offset %" PRId64 " in %.1f ms",
+                         w->conf.topic, p->partition, next, (double)us / 1000.0);
                 if (p->state != HO_PART_RUNNING)
                         ho_info("redis: \"%s\" [%" PRId32 "] applied after retrying; resuming",
                                 w->conf.topic, p->partition);
@@ -552,6 +554,8 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                         return err == HO_ERR_NOMEM ? err : HO_OK; /* this message comes again */
         }
         w->st.messages++;
+        ho_debug("message \"%s\" [%" PRId32 "] offset %" PRId64, w->conf.topic, rkm->partition,
+                 rkm->offset);
         char errstr[512];
         ho_err_t err;
         if (!rkm->payload || rkm->len == 0) {
