@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -709,10 +710,51 @@ void ho_reject_write(FILE *fp, const char *where, const char *reason, const char
 
 /* ==== the validation pass ================================================ */
 
+/* One valid record: spool it, count it. */
+static ho_err_t validate_keep(ho_validate_t *v, ho_pos_t pos, int64_t ts, const char *key,
+                              size_t key_len, const char *value, size_t value_len, char *errstr,
+                              size_t errstr_size) {
+        if (v->spool) {
+                ho_err_t err = ho_spool_put(v->spool, pos, ts, key, key_len, value, value_len,
+                                            errstr, errstr_size);
+                if (err)
+                        return err;
+        }
+        if (v->transfers)
+                ho_tset_add(v->transfers, key, key_len);
+        v->valid++;
+        v->bytes += value_len;
+        return HO_OK;
+}
+
+/* One bad record: list it, or write it to the rejects file. */
+static void validate_bad(ho_validate_t *v, ho_pos_t pos, const char *why, const char *line,
+                         size_t len) {
+        char where[1200];
+
+        ho_pos_format(pos, v->names, v->n_names, where, sizeof(where));
+        if (v->rejects) {
+                ho_reject_write(v->rejects, where, why, line, len);
+                v->skipped++;
+        } else {
+                ho_badlist_add(v->bad, where, why);
+        }
+}
+
+static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned threads,
+                                  uint64_t *records, char *errstr, size_t errstr_size);
+
+static unsigned validate_threads(const ho_validate_t *v) {
+        long n = v->threads ? (long)v->threads : sysconf(_SC_NPROCESSORS_ONLN);
+        if (n < 1)
+                n = 1;
+        return n > 4 ? 4 : (unsigned)n;
+}
+
 ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
                            uint64_t *records, uint64_t *bytes_read, char *errstr,
                            size_t errstr_size) {
-        char why[1024], where[1200];
+        char why[1024];
         ho_input_t *in = ho_input_open(path, index, false, v->codec, errstr, errstr_size);
         ho_report_t r;
         ho_buf_t value = HO_BUF_INIT;
@@ -727,6 +769,14 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
                 *bytes_read = 0;
         if (!in)
                 return HO_ERR_IO;
+        if (in->format == HO_FORMAT_JSONL && validate_threads(v) > 1) {
+                err = validate_parallel(v, in, validate_threads(v), records, errstr,
+                                        errstr_size);
+                if (bytes_read)
+                        *bytes_read = ho_input_bytes_read(in);
+                ho_input_destroy(in);
+                return err;
+        }
         ho_report_init(&r);
         while (!done) {
                 const char *line;
@@ -745,31 +795,19 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
                 }
                 switch (st) {
                 case HO_INPUT_REPORT:
-                        if (v->spool) {
-                                err = ho_spool_put(v->spool, pos, r.reported_at, r.transfer_id,
-                                                   strlen(r.transfer_id), value.data, value.len,
-                                                   errstr, errstr_size);
-                                if (err) {
-                                        done = true;
-                                        break;
-                                }
+                        err = validate_keep(v, pos, r.reported_at, r.transfer_id,
+                                            strlen(r.transfer_id), value.data, value.len, errstr,
+                                            errstr_size);
+                        if (err) {
+                                done = true;
+                                break;
                         }
-                        if (v->transfers)
-                                ho_tset_add(v->transfers, r.transfer_id, strlen(r.transfer_id));
-                        v->valid++;
-                        v->bytes += value.len;
                         if ((++n & 255) == 0 && v->progress)
                                 v->progress(v->opaque, v->valid, ho_input_bytes_read(in));
                         break;
                 case HO_INPUT_BAD:
-                        ho_pos_format(pos, v->names, v->n_names, where, sizeof(where));
-                        if (v->rejects) {
-                                line = ho_input_last_line(in, &len);
-                                ho_reject_write(v->rejects, where, why, line, len);
-                                v->skipped++;
-                        } else {
-                                ho_badlist_add(v->bad, where, why);
-                        }
+                        line = ho_input_last_line(in, &len);
+                        validate_bad(v, pos, why, line, len);
                         break;
                 case HO_INPUT_AGAIN:
                         break; /* EINTR: the stop flag is checked above */
@@ -791,6 +829,325 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
         ho_report_clear(&r);
         ho_buf_free(&value);
         ho_input_destroy(in);
+        return err;
+}
+
+/* ---- the same, in parallel ------------------------------------------------
+ *
+ * The calling thread reads lines into numbered batches; worker threads each
+ * take the next batch, parse, validate and encode its lines with their own
+ * codec, and leave the results in the batch; the calling thread consumes
+ * finished batches strictly in number order, so the spool, the listing and
+ * the rejects come out exactly as the sequential loop writes them. At most
+ * VB_SLOTS batches exist: memory stays bounded whatever the input's size. */
+
+#define VB_LINES 512
+#define VB_BYTES (512u << 10)
+#define VB_SLOTS 8
+
+enum { VB_OK = 1, VB_BAD = 2 };
+
+typedef struct vbatch_s {
+        ho_buf_t text;      /* the lines, back to back */
+        size_t off[VB_LINES], len[VB_LINES];
+        uint64_t lineno[VB_LINES];
+        bool too_long[VB_LINES];
+        size_t n;
+        ho_buf_t out;       /* results: see vb_put() */
+        bool oom;           /* out could not grow: results incomplete */
+        bool done;
+} vbatch_t;
+
+typedef struct vpool_s {
+        pthread_mutex_t mu;
+        pthread_mutex_t avro_mu; /* see vworker() */
+        pthread_cond_t work, finished;
+        vbatch_t slot[VB_SLOTS];
+        uint64_t filled;    /* batches handed to workers */
+        uint64_t taken;     /* batches taken by a worker */
+        bool closing;
+        ho_err_t werr;      /* a worker that could not start */
+        char werrstr[1100];
+        const char *writer_spec;
+        unsigned index;     /* input number, for positions */
+} vpool_t;
+
+/* result records in vbatch_t.out:
+ *   u8 kind, u64 pos, then for VB_OK: i64 ts, u32 klen, u32 vlen, key, value;
+ *   for VB_BAD: u32 why_len, u32 line_len (or UINT32_MAX: no line), why, line */
+static void vb_put(vbatch_t *b, const void *p, size_t n) {
+        if (!b->oom && ho_buf_append(&b->out, p, n) != HO_OK)
+                b->oom = true;
+}
+
+static void *vworker(void *arg) {
+        vpool_t *vp = arg;
+        char err[1024];
+        ho_codec_t *codec = ho_codec_new(err, sizeof(err));
+        ho_report_t r;
+        ho_buf_t value = HO_BUF_INIT;
+
+        if (codec && vp->writer_spec &&
+            ho_codec_set_writer(codec, vp->writer_spec, err, sizeof(err)) != HO_OK) {
+                ho_codec_destroy(codec);
+                codec = NULL;
+        }
+        ho_report_init(&r);
+        pthread_mutex_lock(&vp->mu);
+        if (!codec && !vp->werr) {
+                vp->werr = HO_ERR_NOMEM;
+                snprintf(vp->werrstr, sizeof(vp->werrstr), "validation thread: %s", err);
+                pthread_cond_broadcast(&vp->finished);
+        }
+        for (;;) {
+                vbatch_t *b;
+                while (!vp->closing && vp->taken == vp->filled)
+                        pthread_cond_wait(&vp->work, &vp->mu);
+                if (vp->closing)
+                        break;
+                b = &vp->slot[vp->taken++ % VB_SLOTS];
+                pthread_mutex_unlock(&vp->mu);
+
+                ho_buf_reset(&b->out);
+                b->oom = false;
+                for (size_t i = 0; i < b->n; i++) {
+                        const char *line = b->text.data + b->off[i];
+                        uint64_t pos = HO_POS(vp->index, b->lineno[i]);
+                        ho_err_t e = HO_OK;
+                        uint8_t kind = VB_OK;
+
+                        if (!codec) {
+                                e = HO_ERR_NOMEM;
+                                snprintf(err, sizeof(err), "no codec");
+                        } else if (b->too_long[i]) {
+                                e = HO_ERR_INVALID;
+                                snprintf(err, sizeof(err), "line longer than %u bytes",
+                                         HO_LINE_MAX_DEFAULT);
+                        } else if ((e = ho_report_from_json(line, b->len[i], &r, err,
+                                                            sizeof(err))) == HO_OK) {
+                                /* avro-c 1.11.1 keeps its error message in one
+                                 * process-wide buffer, written even on paths that
+                                 * succeed (a field the writer schema lacks):
+                                 * encoding, the only avro-c call here, takes turns */
+                                ho_buf_reset(&value);
+                                pthread_mutex_lock(&vp->avro_mu);
+                                e = ho_codec_encode(codec, &r, &value, err, sizeof(err));
+                                pthread_mutex_unlock(&vp->avro_mu);
+                        }
+                        if (e == HO_OK) {
+                                uint32_t kl = (uint32_t)strlen(r.transfer_id);
+                                uint32_t vl = (uint32_t)value.len;
+                                int64_t ts = r.reported_at;
+                                vb_put(b, &kind, 1);
+                                vb_put(b, &pos, 8);
+                                vb_put(b, &ts, 8);
+                                vb_put(b, &kl, 4);
+                                vb_put(b, &vl, 4);
+                                vb_put(b, r.transfer_id, kl);
+                                vb_put(b, value.data, vl);
+                        } else {
+                                uint32_t wl = (uint32_t)strlen(err);
+                                uint32_t ll = b->too_long[i] ? UINT32_MAX : (uint32_t)b->len[i];
+                                kind = VB_BAD;
+                                vb_put(b, &kind, 1);
+                                vb_put(b, &pos, 8);
+                                vb_put(b, &wl, 4);
+                                vb_put(b, &ll, 4);
+                                vb_put(b, err, wl);
+                                if (ll != UINT32_MAX)
+                                        vb_put(b, line, ll);
+                        }
+                }
+                pthread_mutex_lock(&vp->mu);
+                b->done = true;
+                pthread_cond_broadcast(&vp->finished);
+        }
+        pthread_mutex_unlock(&vp->mu);
+        ho_report_clear(&r);
+        ho_buf_free(&value);
+        ho_codec_destroy(codec);
+        return NULL;
+}
+
+/* Consume batch b's results in order. A result buffer that could not grow
+ * (out of memory) shows as a short buffer: reported, never half-applied. */
+static ho_err_t vb_consume(ho_validate_t *v, vbatch_t *b, uint64_t *kept, char *errstr,
+                           size_t errstr_size) {
+        const char *p = b->out.data, *end = b->out.data + b->out.len;
+        size_t expect = 0;
+
+        if (b->oom)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
+                                 "out of memory while validating");
+        while (p < end) {
+                uint8_t kind = (uint8_t)*p;
+                uint64_t pos;
+                memcpy(&pos, p + 1, 8);
+                if (kind == VB_OK) {
+                        int64_t ts;
+                        uint32_t kl, vl;
+                        ho_err_t err;
+                        memcpy(&ts, p + 9, 8);
+                        memcpy(&kl, p + 17, 4);
+                        memcpy(&vl, p + 21, 4);
+                        err = validate_keep(v, pos, ts, p + 25, kl, p + 25 + kl, vl, errstr,
+                                            errstr_size);
+                        if (err)
+                                return err;
+                        (*kept)++;
+                        p += 25 + (size_t)kl + vl;
+                } else {
+                        uint32_t wl, ll;
+                        char why[1024];
+                        memcpy(&wl, p + 9, 4);
+                        memcpy(&ll, p + 13, 4);
+                        snprintf(why, sizeof(why), "%.*s", (int)wl, p + 17);
+                        validate_bad(v, pos, why, ll == UINT32_MAX ? NULL : p + 17 + wl,
+                                     ll == UINT32_MAX ? 0 : ll);
+                        p += 17 + (size_t)wl + (ll == UINT32_MAX ? 0 : ll);
+                }
+                expect++;
+        }
+        if (expect != b->n)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
+                                 "out of memory while validating");
+        return HO_OK;
+}
+
+static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned threads,
+                                  uint64_t *records, char *errstr, size_t errstr_size) {
+        vpool_t *vp = calloc(1, sizeof(*vp));
+        pthread_t tid[4];
+        unsigned started = 0;
+        uint64_t emitted = 0, kept = 0, last_progress = 0;
+        ho_err_t err = HO_OK;
+        bool eof = false;
+
+        if (!vp)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        pthread_mutex_init(&vp->mu, NULL);
+        pthread_mutex_init(&vp->avro_mu, NULL);
+        pthread_cond_init(&vp->work, NULL);
+        pthread_cond_init(&vp->finished, NULL);
+        vp->writer_spec = v->writer_spec;
+        vp->index = in->index;
+        for (size_t i = 0; i < VB_SLOTS; i++) {
+                ho_buf_init(&vp->slot[i].text);
+                ho_buf_init(&vp->slot[i].out);
+        }
+        for (unsigned t = 0; t < threads; t++)
+                if (pthread_create(&tid[started], NULL, vworker, vp) == 0)
+                        started++;
+        if (started == 0) {
+                err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
+                                "cannot start validation threads");
+                goto out;
+        }
+
+        while (err == HO_OK) {
+                vbatch_t *b;
+                /* emit finished batches in order; wait when every slot is in use
+                 * or the input is done */
+                pthread_mutex_lock(&vp->mu);
+                for (;;) {
+                        bool full = vp->filled - emitted == VB_SLOTS;
+                        bool drain = eof && emitted < vp->filled;
+                        vbatch_t *e = &vp->slot[emitted % VB_SLOTS];
+                        if (vp->werr) {
+                                err = ho_seterr(errstr, errstr_size, vp->werr, "%s", vp->werrstr);
+                                break;
+                        }
+                        if (emitted < vp->filled && e->done) {
+                                pthread_mutex_unlock(&vp->mu);
+                                err = vb_consume(v, e, &kept, errstr, errstr_size);
+                                pthread_mutex_lock(&vp->mu);
+                                e->done = false;
+                                emitted++;
+                                if (err)
+                                        break;
+                                continue;
+                        }
+                        if (!full && !drain)
+                                break;
+                        pthread_cond_wait(&vp->finished, &vp->mu);
+                }
+                pthread_mutex_unlock(&vp->mu);
+                if (err || (eof && emitted == vp->filled))
+                        break;
+                if (v->progress && kept - last_progress >= 256) {
+                        last_progress = kept;
+                        v->progress(v->opaque, v->valid, ho_input_bytes_read(in));
+                }
+                if (v->stop && *v->stop) {
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
+                        break;
+                }
+                /* fill the next slot (free: fewer than VB_SLOTS are out) */
+                b = &vp->slot[vp->filled % VB_SLOTS];
+                ho_buf_reset(&b->text);
+                b->n = 0;
+                while (b->n < VB_LINES && b->text.len < VB_BYTES) {
+                        const char *line = NULL;
+                        size_t len = 0;
+                        uint64_t lineno = 0;
+                        char why[512];
+                        ho_line_status_t st = ho_lines_next(in->lines, &line, &len, &lineno,
+                                                            why, sizeof(why));
+                        if (st == HO_LINE_AGAIN) {
+                                if (v->stop && *v->stop)
+                                        break;
+                                continue;
+                        }
+                        if (st == HO_LINE_EOF) {
+                                eof = true;
+                                break;
+                        }
+                        if (st == HO_LINE_ERROR) {
+                                err = ho_seterr(errstr, errstr_size, HO_ERR_IO, "\"%s\": %s",
+                                                in->name, why);
+                                break;
+                        }
+                        if (st == HO_LINE_OK && is_blank(line, len))
+                                continue;
+                        b->off[b->n] = b->text.len;
+                        b->len[b->n] = st == HO_LINE_OK ? len : 0;
+                        b->lineno[b->n] = lineno;
+                        b->too_long[b->n] = st == HO_LINE_TOO_LONG;
+                        if (st == HO_LINE_OK && ho_buf_append(&b->text, line, len) != HO_OK) {
+                                err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
+                                                "out of memory");
+                                break;
+                        }
+                        b->n++;
+                }
+                if (err)
+                        break;
+                if (b->n > 0) {
+                        pthread_mutex_lock(&vp->mu);
+                        b->done = false;
+                        vp->filled++;
+                        pthread_cond_signal(&vp->work);
+                        pthread_mutex_unlock(&vp->mu);
+                }
+        }
+out:
+        pthread_mutex_lock(&vp->mu);
+        vp->closing = true;
+        pthread_cond_broadcast(&vp->work);
+        pthread_mutex_unlock(&vp->mu);
+        for (unsigned t = 0; t < started; t++)
+                pthread_join(tid[t], NULL);
+        for (size_t i = 0; i < VB_SLOTS; i++) {
+                ho_buf_free(&vp->slot[i].text);
+                ho_buf_free(&vp->slot[i].out);
+        }
+        pthread_cond_destroy(&vp->work);
+        pthread_cond_destroy(&vp->finished);
+        pthread_mutex_destroy(&vp->mu);
+        pthread_mutex_destroy(&vp->avro_mu);
+        free(vp);
+        if (records)
+                *records = kept;
         return err;
 }
 

@@ -110,6 +110,7 @@ static void progress_clear(progress_t *pg) {
 typedef struct run_s {
         /* options */
         const char *topic;
+        const char *schema; /* --schema, NULL: newest */
         bool dry_run, follow, skip_invalid, quiet;
         FILE *rejects;
         const char **paths;
@@ -202,6 +203,7 @@ static bool pass1(run_t *run) {
         ho_badlist_init(&bad, out, HO_BADLIST_CAP);
         memset(&v, 0, sizeof(v));
         v.codec = run->codec;
+        v.writer_spec = run->schema;
         v.spool = run->spool;
         v.bad = &bad;
         v.rejects = run->skip_invalid ? run->rejects : NULL;
@@ -523,6 +525,7 @@ int main(int argc, char **argv) {
         }
         if (schema && ho_codec_set_writer(run.codec, schema, errstr, sizeof(errstr)) != HO_OK)
                 goto usage_err;
+        run.schema = schema;
         if (run.skip_invalid) {
                 run.rejects = rejects_path ? fopen(rejects_path, "a") : stderr;
                 if (!run.rejects) {

@@ -176,6 +176,13 @@ typedef struct ho_validate_s {
         /* called about every 256 valid records, and with the bytes read of this input */
         void (*progress)(void *opaque, uint64_t valid, uint64_t input_bytes);
         void *opaque;
+        /* JSON Lines are parsed, validated and encoded by this many threads
+         * (0: one per online CPU, at most 4; 1: in the calling thread), each
+         * with its own codec made from writer_spec (NULL: the newest schema,
+         * else as ho_codec_set_writer() takes it). The results are the same,
+         * in the same order, whatever the count. */
+        unsigned threads;
+        const char *writer_spec;
         /* counters, added to by every call */
         uint64_t valid;   /* records valid (and spooled) */
         uint64_t skipped; /* records written to rejects */

@@ -615,6 +615,107 @@ static void test_validate_input(void **state) {
         ho_codec_destroy(codec);
 }
 
+/* Run the validation pass over path with n threads; return the listing,
+ * the rejects and the spool's records as one text for comparison. */
+static char *validate_dump(const char *path, unsigned threads, bool rejects, const char *spec) {
+        char err[512], *listing = NULL, *rej = NULL, *dump = NULL;
+        size_t listing_len = 0, rej_len = 0, dump_len = 0;
+        ho_codec_t *codec = ho_codec_new(err, sizeof(err));
+        ho_spool_t *sp = ho_spool_new(err, sizeof(err));
+        const char *names[] = {"many.jsonl"};
+        ho_badlist_t bad;
+        ho_validate_t v;
+        ho_spool_rec_t rec;
+        uint64_t records = 0;
+        FILE *out = open_memstream(&listing, &listing_len);
+        FILE *rf = open_memstream(&rej, &rej_len);
+        FILE *df = open_memstream(&dump, &dump_len);
+
+        assert_non_null(codec);
+        if (spec)
+                assert_int_equal(ho_codec_set_writer(codec, spec, err, sizeof(err)), HO_OK);
+        ho_badlist_init(&bad, out, HO_BADLIST_CAP);
+        memset(&v, 0, sizeof(v));
+        v.codec = codec;
+        v.writer_spec = spec;
+        v.spool = sp;
+        v.bad = &bad;
+        v.rejects = rejects ? rf : NULL;
+        v.names = names;
+        v.n_names = 1;
+        v.threads = threads;
+        assert_int_equal(ho_validate_input(&v, path, 0, &records, NULL, err, sizeof(err)), HO_OK);
+        ho_badlist_finish(&bad);
+        fclose(out);
+        fclose(rf);
+        fprintf(df, "valid %llu records %llu skipped %llu bytes %llu bad %llu\n",
+                (unsigned long long)v.valid, (unsigned long long)records,
+                (unsigned long long)v.skipped, (unsigned long long)v.bytes,
+                (unsigned long long)bad.count);
+        fprintf(df, "--listing\n%s--rejects\n%s--spool\n", listing, rej);
+        assert_int_equal(ho_spool_rewind(sp, err, sizeof(err)), HO_OK);
+        while (ho_spool_get(sp, &rec, err, sizeof(err)) == HO_OK) {
+                fprintf(df, "%llu %lld %.*s ", (unsigned long long)rec.pos,
+                        (long long)rec.timestamp, (int)rec.key_len, rec.key);
+                for (size_t i = 0; i < rec.value_len; i++)
+                        fprintf(df, "%02x", (unsigned char)rec.value[i]);
+                fputc('\n', df);
+        }
+        fclose(df);
+        free(listing);
+        free(rej);
+        ho_spool_destroy(sp);
+        ho_codec_destroy(codec);
+        return dump;
+}
+
+static void test_validate_threads(void **state) {
+        char other[4096], *one, *many;
+        FILE *fp = fopen(tpath("many.jsonl"), "w");
+        char *big = malloc(HO_LINE_MAX_DEFAULT + 10);
+
+        (void)state;
+        assert_non_null(big);
+        memset(big, 'x', HO_LINE_MAX_DEFAULT + 9);
+        big[HO_LINE_MAX_DEFAULT + 9] = '\0';
+        /* 5000 lines: many batches; bad lines, blank lines and an over-long
+         * line scattered through; transfers and times vary */
+        for (int i = 1; i <= 5000; i++) {
+                if (i % 37 == 0) {
+                        fprintf(fp, "{\"transfer_id\": %d}\n", i);
+                } else if (i % 251 == 0) {
+                        fprintf(fp, "\n");
+                } else if (i == 2500) {
+                        fprintf(fp, "%s\n", big);
+                } else {
+                        snprintf(other, sizeof(other), "%s", SAMPLE);
+                        memcpy(strstr(other, "mx-us-2026-01-20"), "mx-us-2026-01-2", 15);
+                        other[strstr(other, "mx-us-2026-01-2") - other + 15] = (char)('0' + i % 10);
+                        memcpy(strstr(other, "05:47:00Z") + 3, i % 2 ? "48" : "49", 2);
+                        fprintf(fp, "%s\n", other);
+                }
+        }
+        fclose(fp);
+        free(big);
+        one = validate_dump(tpath("many.jsonl"), 1, false, NULL);
+        assert_non_null(strstr(one, "many.jsonl:37: "));
+        assert_non_null(strstr(one, "many.jsonl:2500: line longer than"));
+        assert_non_null(strstr(one, "\nand 36 more bad lines\n"));
+        for (unsigned t = 2; t <= 4; t++) {
+                many = validate_dump(tpath("many.jsonl"), t, false, NULL);
+                assert_string_equal(one, many);
+                free(many);
+        }
+        free(one);
+        /* rejects and another writer schema: the same equality */
+        one = validate_dump(tpath("many.jsonl"), 1, true, "v1");
+        many = validate_dump(tpath("many.jsonl"), 3, true, "v1");
+        assert_string_equal(one, many);
+        assert_non_null(strstr(one, "many.jsonl:2500\tline longer than"));
+        free(one);
+        free(many);
+}
+
 /* ---- listing, rejects, spool, set ---------------------------------------- */
 
 static void test_badlist(void **state) {
@@ -811,6 +912,7 @@ int main(void) {
                 cmocka_unit_test(test_input_jsonl),
                 cmocka_unit_test(test_input_avro),
                 cmocka_unit_test(test_validate_input),
+                cmocka_unit_test(test_validate_threads),
                 cmocka_unit_test(test_badlist),
                 cmocka_unit_test(test_spool),
                 cmocka_unit_test(test_tset),
