@@ -302,8 +302,12 @@ def cmd_latency(argv):
 
 
 def load(d, name):
-        with open(os.path.join(d, name)) as f:
-                return json.load(f)
+        """A step's JSON, or None when the step did not run."""
+        try:
+                with open(os.path.join(d, name)) as f:
+                        return json.load(f)
+        except FileNotFoundError:
+                return None
 
 
 def cmd_report(argv):
@@ -326,6 +330,9 @@ def cmd_report(argv):
         def mb(kb):
                 return None if kb is None else round(kb / 1024.0, 1)
 
+        def fmt_rate(x):
+                return "{:,}".format(x) if x is not None else "?"
+
         hp, kp = load(d, "produce.json"), load(d, "kcat_produce.json")
         k1, k2 = load(d, "kcat_consume_1.json"), load(d, "kcat_consume_2.json")
         a1, a2 = load(d, "aggregate_1.json"), load(d, "aggregate_2.json")
@@ -341,92 +348,98 @@ def cmd_report(argv):
                 "versions": o["versions"].strip(),
                 "reports": n, "transfers": o["transfers"], "seed": o["seed"],
                 "partitions": o["partitions"],
-                "produce": {
+        }
+        targets = {}
+        rows, notes, mem_rows = [], [], []
+        exacts = {}
+        if hp and kp:
+                res["produce"] = {
                         "handover_produce": {"seconds": hp["seconds"], "reports_per_s": rate(hp["seconds"]),
                                              "peak_rss_mb": mb(hp["maxrss_kb"])},
                         "kcat_P": {"seconds": kp["seconds"], "reports_per_s": rate(kp["seconds"])},
-                },
-                "aggregate": {
-                        "kcat_C": {"seconds": k1["seconds"], "reports_per_s": rate(k1["seconds"])},
-                },
-                "replay": {
+                        "ratio": round(kp["seconds"] / hp["seconds"], 3)}
+                targets["produce_ge_50pct_of_kcat_P"] = res["produce"]["ratio"] >= 0.5
+                rows.append(("produce", "handover-produce (JSON lines)", fmt_rate(rate(hp["seconds"])),
+                             "kcat -P (pre-encoded)", fmt_rate(rate(kp["seconds"])),
+                             "%.2f" % res["produce"]["ratio"]))
+                mem_rows.append("| handover-produce | | %s MB | |" % mb(hp["maxrss_kb"]))
+        if k1 and a1 and a2:
+                ag = res["aggregate"] = {"kcat_C": {"seconds": k1["seconds"],
+                                                    "reports_per_s": rate(k1["seconds"])}}
+                for k, a in ((1, a1), (2, a2)):
+                        ag["workers_%d" % k] = {
+                                "seconds": a["seconds"], "reports_per_s": rate(a["seconds"]),
+                                "seconds_after_first_batch": a["seconds_after_first_batch"],
+                                "peak_rss_mb_at_%d" % small: [mb(x) for x in a["vmhwm_kb_small"] or []],
+                                "peak_rss_mb_at_%d" % n: [mb(x) for x in a["vmhwm_kb_final"]],
+                                "peak_rss_mb_by_tenth": [[c[0], [mb(x) for x in c[1]]]
+                                                         for c in a.get("vmhwm_kb_by_tenth", [])],
+                                "exact": exact("aggregate_%d" % k)}
+                        ag["ratio_%d" % k] = round(k1["seconds"] / a["seconds"], 3)
+                        exacts["%d worker%s" % (k, "s" if k > 1 else "")] = exact("aggregate_%d" % k)
+                        rows.append(("aggregate", "%d worker%s, topic full -> final" % (k, "s" if k > 1 else ""),
+                                     fmt_rate(rate(a["seconds"])), "kcat -C -e",
+                                     fmt_rate(rate(k1["seconds"])), "%.2f" % ag["ratio_%d" % k]))
+                targets["aggregate_1_worker_ge_50pct_of_kcat_C"] = ag["ratio_1"] >= 0.5
+                notes.append("Aggregate times run from starting the worker processes to the last offset "
+                             "in Redis; of that, start-up to the first applied batch (joining the group) "
+                             "took %.1f s with 1 worker and %.1f s with 2." % (
+                                     a1["seconds"] - a1["seconds_after_first_batch"],
+                                     a2["seconds"] - a2["seconds_after_first_batch"]))
+                s_kb = (a1["vmhwm_kb_small"] or [None])[0]
+                f_kb = a1["vmhwm_kb_final"][0]
+                growth = round(100.0 * (f_kb - s_kb) / s_kb, 1) if s_kb and f_kb else None
+                res["memory"] = {"worker_peak_rss_mb_at_%d" % small: mb(s_kb),
+                                 "worker_peak_rss_mb_at_%d" % n: mb(f_kb), "growth_pct": growth}
+                targets["worker_memory_flat_within_10pct"] = growth is not None and abs(growth) <= 10
+                targets["worker_memory_lt_64mb"] = f_kb is not None and f_kb < 64 * 1024
+                mem_rows[:0] = [
+                        "| handover-aggregate, 1 worker | %s MB | %s MB | %s%% |" % (mb(s_kb), mb(f_kb), growth),
+                        "| handover-aggregate, 1 worker, at each tenth | %s | | |"
+                        % " ".join("%s" % mb(c[1][0]) for c in a1.get("vmhwm_kb_by_tenth", [])),
+                        "| handover-aggregate, 2 workers | | %s MB | |"
+                        % " / ".join(str(mb(x)) for x in a2["vmhwm_kb_final"])]
+        if k2 and rp:
+                res["replay"] = {
                         "kcat_C": {"seconds": k2["seconds"], "reports_per_s": rate(k2["seconds"])},
                         "handover_replay": {"seconds": rp["seconds"], "reports_per_s": rate(rp["seconds"]),
                                             "peak_rss_mb": mb(rp["maxrss_kb"]), "exact": exact("replay")},
-                },
-                "latency": lat,
-        }
-        res["produce"]["ratio"] = round(kp["seconds"] / hp["seconds"], 3)
-        for k, a in ((1, a1), (2, a2)):
-                res["aggregate"]["workers_%d" % k] = {
-                        "seconds": a["seconds"], "reports_per_s": rate(a["seconds"]),
-                        "seconds_after_first_batch": a["seconds_after_first_batch"],
-                        "peak_rss_mb_at_%d" % small: [mb(x) for x in a["vmhwm_kb_small"] or []],
-                        "peak_rss_mb_at_%d" % n: [mb(x) for x in a["vmhwm_kb_final"]],
-                        "exact": exact("aggregate_%d" % k)}
-                res["aggregate"]["ratio_%d" % k] = round(k1["seconds"] / a["seconds"], 3)
-        res["replay"]["ratio"] = round(k2["seconds"] / rp["seconds"], 3)
-        s_kb = (a1["vmhwm_kb_small"] or [None])[0]
-        f_kb = a1["vmhwm_kb_final"][0]
-        growth = round(100.0 * (f_kb - s_kb) / s_kb, 1) if s_kb and f_kb else None
-        res["memory"] = {"worker_peak_rss_mb_at_%d" % small: mb(s_kb),
-                         "worker_peak_rss_mb_at_%d" % n: mb(f_kb), "growth_pct": growth,
-                         "latency_worker_peak_rss_mb": mb(lat_hwm)}
-        res["targets"] = {
-                "aggregate_1_worker_ge_50pct_of_kcat_C": res["aggregate"]["ratio_1"] >= 0.5,
-                "produce_ge_50pct_of_kcat_P": res["produce"]["ratio"] >= 0.5,
-                "latency_p99_lt_50ms": lat["p99_ms"] < 50,
-                "worker_memory_flat_within_10pct": growth is not None and abs(growth) <= 10,
-                "worker_memory_lt_64mb": f_kb is not None and f_kb < 64 * 1024,
-        }
+                        "ratio": round(k2["seconds"] / rp["seconds"], 3)}
+                exacts["replay"] = exact("replay")
+                rows.append(("replay", "handover-replay, full rebuild", fmt_rate(rate(rp["seconds"])),
+                             "kcat -C -e", fmt_rate(rate(k2["seconds"])), "%.2f" % res["replay"]["ratio"]))
+                mem_rows.append("| handover-replay | | %s MB | |" % mb(rp["maxrss_kb"]))
+        if lat:
+                res["latency"] = dict(lat, worker_peak_rss_mb=mb(lat_hwm))
+                targets["latency_p99_lt_50ms"] = lat["p99_ms"] < 50
+                mem_rows.append("| handover-aggregate, latency run | | %s MB | |" % mb(lat_hwm))
+        res["targets"] = targets
+        res["exact"] = exacts
         with open(o["json"], "w") as f:
                 json.dump(res, f, indent=1)
                 f.write("\n")
 
-        def fmt_rate(x):
-                return "{:,}".format(x) if x is not None else "?"
-
-        p, ag, rr = res["produce"], res["aggregate"], res["replay"]
-        w1, w2 = ag["workers_1"], ag["workers_2"]
-        rows = [
-                ("produce", "handover-produce (JSON lines)", fmt_rate(p["handover_produce"]["reports_per_s"]),
-                 "kcat -P (pre-encoded)", fmt_rate(p["kcat_P"]["reports_per_s"]), "%.2f" % p["ratio"]),
-                ("aggregate", "1 worker, topic full -> final", fmt_rate(w1["reports_per_s"]),
-                 "kcat -C -e", fmt_rate(ag["kcat_C"]["reports_per_s"]), "%.2f" % ag["ratio_1"]),
-                ("aggregate", "2 workers", fmt_rate(w2["reports_per_s"]),
-                 "kcat -C -e", fmt_rate(ag["kcat_C"]["reports_per_s"]), "%.2f" % ag["ratio_2"]),
-                ("replay", "handover-replay, full rebuild", fmt_rate(rr["handover_replay"]["reports_per_s"]),
-                 "kcat -C -e", fmt_rate(rr["kcat_C"]["reports_per_s"]), "%.2f" % rr["ratio"]),
-        ]
-        m = res["memory"]
-        lines = ["| step | handover | reports/s | baseline | reports/s | ratio |",
-                 "|---|---|---:|---|---:|---:|"]
-        lines += ["| %s | %s | %s | %s | %s | %s |" % r for r in rows]
-        lines += ["", "Aggregate times run from starting the worker processes to the last offset in "
-                  "Redis; of that, start-up to the first applied batch (joining the group) took "
-                  "%.1f s with 1 worker and %.1f s with 2." % (
-                          w1["seconds"] - w1["seconds_after_first_batch"],
-                          w2["seconds"] - w2["seconds_after_first_batch"])]
-        lines += ["", "| latency at %d reports/s (%d reports) | p50 | p90 | p99 | max |"
-                  % (lat["rate"], lat["sent"]), "|---|---:|---:|---:|---:|",
-                  "| produce -> visible in Redis | %.1f ms | %.1f ms | %.1f ms | %.1f ms |"
-                  % (lat["p50_ms"], lat["p90_ms"], lat["p99_ms"], lat["max_ms"])]
-        lines += ["", "| peak RSS (VmHWM) | after %s reports | after %s reports | growth |" %
-                  ("{:,}".format(small), "{:,}".format(n)), "|---|---:|---:|---:|",
-                  "| handover-aggregate, 1 worker | %s MB | %s MB | %s%% |"
-                  % (m["worker_peak_rss_mb_at_%d" % small], m["worker_peak_rss_mb_at_%d" % n], growth),
-                  "| handover-aggregate, 1 worker, at each tenth | %s | | |"
-                  % " ".join("%s" % mb(c[1][0]) for c in a1.get("vmhwm_kb_by_tenth", [])),
-                  "| handover-aggregate, 2 workers | | %s MB | |"
-                  % " / ".join(str(x) for x in w2["peak_rss_mb_at_%d" % n]),
-                  "| handover-replay | | %s MB | |" % rr["handover_replay"]["peak_rss_mb"],
-                  "| handover-aggregate, latency run | | %s MB | |" % m["latency_worker_peak_rss_mb"],
-                  "| handover-produce | | %s MB | |" % p["handover_produce"]["peak_rss_mb"]]
-        exact_all = all(x for x in (w1["exact"], w2["exact"], rr["handover_replay"]["exact"]))
-        lines += ["", "Every state equal to the ground truth: %s (1 worker: %s, 2 workers: %s, replay: %s)."
-                  % ("yes" if exact_all else "NO", w1["exact"], w2["exact"], rr["handover_replay"]["exact"])]
+        lines = []
+        if rows:
+                lines += ["| step | handover | reports/s | baseline | reports/s | ratio |",
+                          "|---|---|---:|---|---:|---:|"]
+                lines += ["| %s | %s | %s | %s | %s | %s |" % r for r in rows]
+        for note in notes:
+                lines += ["", note]
+        if lat:
+                lines += ["", "| latency at %d reports/s (%d reports) | p50 | p90 | p99 | max |"
+                          % (lat["rate"], lat["sent"]), "|---|---:|---:|---:|---:|",
+                          "| produce -> visible in Redis | %.1f ms | %.1f ms | %.1f ms | %.1f ms |"
+                          % (lat["p50_ms"], lat["p90_ms"], lat["p99_ms"], lat["max_ms"])]
+        if mem_rows:
+                lines += ["", "| peak RSS (VmHWM) | after %s reports | after %s reports | growth |" %
+                          ("{:,}".format(small), "{:,}".format(n)), "|---|---:|---:|---:|"] + mem_rows
+        if exacts:
+                lines += ["", "Every state equal to the ground truth: %s (%s)." % (
+                        "yes" if all(exacts.values()) else "NO",
+                        ", ".join("%s: %s" % kv for kv in exacts.items()))]
         lines += ["", "Targets: " + ", ".join("%s %s" % (k, "met" if v else "NOT met")
-                                              for k, v in res["targets"].items()) + "."]
+                                              for k, v in targets.items()) + "."]
         table = "\n".join(lines)
         print(table)
         if o.get("md"):
