@@ -145,6 +145,21 @@ cmp -s a.until.json until.truth.json || ho_fail "--truth-until differs from the 
 n_until=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["reports"])' a.until.json)
 [ "$n_until" -gt 0 ] && [ "$n_until" -lt $N ] || ho_fail "--truth-until kept $n_until reports"
 
+# 5b. The sample (no report_id: identified by content): the figures deploy/sample/README.md states.
+"$GEN" --truth-of "$HO_SOURCE_DIR/deploy/sample/reports.jsonl" --truth sample.truth.json 2>>gen.log \
+  || ho_fail "truth of the sample: $(tail -1 gen.log)"
+python3 - sample.truth.json <<'EOF' || ho_fail "the sample's truth is not 3 transfers, 92 inmates, 4 reports"
+import json, sys
+t = json.load(open(sys.argv[1]))
+want = {"transfers": 3, "inmates": 92, "reports": 4, "aircraft": 7,
+        "first_transfer_on": "2025-02-27", "last_transfer_on": "2026-01-20"}
+got = {k: t["totals"][k] for k in want}
+assert got == want, got
+assert t["inmates_by_month"] == {"2025-02": 29, "2025-08": 26, "2026-01": 37}, t["inmates_by_month"]
+assert t["transfers_by_destination"] == {c: 1 for c in ["Washington", "Houston", "New York",
+        "Pennsylvania", "San Antonio", "San Diego"]}, t["transfers_by_destination"]
+EOF
+
 # 6. The state tools against the real Redis: a truth loaded into keys reads back
 #    equal; one changed field, one zero left in a breakdown, one missing transfer
 #    are each caught, by path.
