@@ -44,7 +44,7 @@
 #define HO_WORKER_POLL_BUSY_MS 0
 #define HO_WORKER_BACKOFF_MIN_MS 100
 #define HO_WORKER_BACKOFF_MAX_MS 5000
-#define HO_WORKER_DLQ_TIMEOUT_MS 10000 /* DLQ producer message.timeout.ms */
+#define HO_WORKER_DLQ_TIMEOUT_MS "10000" /* DLQ producer message.timeout.ms default */
 #define HO_WORKER_SEEK_TIMEOUT_MS 5000
 #define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
 
@@ -84,6 +84,7 @@ struct ho_worker_s {
         char fatal_str[1024];
         /* the dead letter being waited for (one at a time) */
         uint64_t dlq_seq;
+        int dlq_wait_ms;        /* message.timeout.ms + a margin */
         bool dlq_done;
         rd_kafka_resp_err_t dlq_err;
         /* stats */
@@ -527,7 +528,7 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
                 return HO_ERR_KAFKA;
         }
         /* message.timeout.ms bounds this: the report always comes */
-        int64_t deadline = ho_now_ms() + HO_WORKER_DLQ_TIMEOUT_MS + 5000;
+        int64_t deadline = ho_now_ms() + w->dlq_wait_ms;
         while (!w->dlq_done && ho_now_ms() < deadline && !*w->stop)
                 rd_kafka_poll(w->producer, 20);
         if (!w->dlq_done || w->dlq_err) {
@@ -691,7 +692,7 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *err
         };
         static const char *const producer_defaults[][2] = {
                 {"linger.ms", "0"},
-                {"message.timeout.ms", "10000"},
+                {"message.timeout.ms", HO_WORKER_DLQ_TIMEOUT_MS},
         };
         rd_kafka_conf_t *c = rd_kafka_conf_new();
         ho_err_t err = HO_OK;
@@ -804,6 +805,13 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         w->producer = ho_client_new(w, RD_KAFKA_PRODUCER, errstr, errstr_size);
         if (!w->producer)
                 goto fail;
+        /* the delivery report always comes within message.timeout.ms */
+        char mt[32];
+        size_t mtsz = sizeof(mt);
+        w->dlq_wait_ms = 15000;
+        if (rd_kafka_conf_get(rd_kafka_conf(w->producer), "message.timeout.ms", mt, &mtsz) ==
+            RD_KAFKA_CONF_OK)
+                w->dlq_wait_ms = atoi(mt) + 5000;
         w->consumer = ho_client_new(w, RD_KAFKA_CONSUMER, errstr, errstr_size);
         if (!w->consumer)
                 goto fail;
