@@ -411,11 +411,14 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
                                 p->backoff_ms = 0;
                                 p->expect = stored == HO_OFFSET_NONE ? 0 : stored;
                                 tp->offset = ho_kafka_offset(stored);
-                                ho_info("assigned \"%s\" [%" PRId32 "] from %s %" PRId64,
-                                        tp->topic, tp->partition,
-                                        stored == HO_OFFSET_NONE ? "the beginning, stored offset"
-                                                                 : "stored offset",
-                                        stored);
+                                if (stored == HO_OFFSET_NONE)
+                                        ho_info("assigned \"%s\" [%" PRId32 "]: no stored "
+                                                "offset, starting from the beginning",
+                                                tp->topic, tp->partition);
+                                else
+                                        ho_info("assigned \"%s\" [%" PRId32 "]: starting from "
+                                                "the stored offset %" PRId64,
+                                                tp->topic, tp->partition, stored);
                                 break;
                         }
                         ho_error("redis: cannot read the stored offset of \"%s\" [%" PRId32
