@@ -56,6 +56,29 @@ def vm_hwm_kb(pid):
         return None
 
 
+PERF = ["perf", "record", "--call-graph", "dwarf,16384", "-F", "499", "-q"]
+
+
+class Pid:
+        def __init__(self, pid):
+                self.pid = pid
+
+
+def child_pid(pid, timeout=5.0):
+        """The first child of pid (the program perf record runs)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+                try:
+                        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                                kids = f.read().split()
+                        if kids:
+                                return int(kids[0])
+                except OSError:
+                        pass
+                time.sleep(0.01)
+        die("process %d (perf) started no program within %.0f s" % (pid, timeout))
+
+
 def cmd_run(argv):
         if not argv or argv[0] != "--" or len(argv) < 2:
                 die("usage: benchkit.py run -- CMD...", 2)
@@ -125,7 +148,8 @@ def offsets_sum(r, prefix):
 
 def cmd_agg(argv):
         o, cmd = parse_opts(argv, {"--workers": int, "--redis": str, "--prefix": str, "--total": int,
-                                   "--small": int, "--timeout": float, "--log-dir": str})
+                                   "--small": int, "--timeout": float, "--log-dir": str,
+                                   "--perf": str})
         for k in ("workers", "redis", "prefix", "total", "small", "log_dir"):
                 if k not in o:
                         die("agg needs --%s" % k.replace("_", "-"), 2)
@@ -136,7 +160,15 @@ def cmd_agg(argv):
         t0 = time.monotonic()
         for i in range(o["workers"]):
                 log = open(os.path.join(o["log_dir"], "%s.w%d.log" % (o["prefix"], i)), "wb")
-                procs.append(subprocess.Popen(cmd, stderr=log, stdout=log))
+                wcmd = cmd
+                if o.get("perf"):
+                        wcmd = PERF + ["-o", os.path.join(o["perf"], "%s.w%d.perf" % (o["prefix"], i)),
+                                       "--"] + cmd
+                procs.append(subprocess.Popen(wcmd, stderr=log, stdout=log))
+        # under perf, the worker is perf's child: memory and signals are for it
+        workers = procs
+        if o.get("perf"):
+                workers = [Pid(child_pid(p.pid)) for p in procs]
         hwm_small = None
         curve = []  # (reports done, [VmHWM kB per worker]) at each tenth of the total
         t_first = t_small = t_done = None
@@ -149,10 +181,10 @@ def cmd_agg(argv):
                         if done > 0 and t_first is None:
                                 t_first = now
                         while len(curve) < 10 and done >= (len(curve) + 1) * o["total"] // 10:
-                                curve.append((done, [vm_hwm_kb(p.pid) for p in procs]))
+                                curve.append((done, [vm_hwm_kb(p.pid) for p in workers]))
                         if hwm_small is None and done >= o["small"]:
                                 t_small = now
-                                hwm_small = [vm_hwm_kb(p.pid) for p in procs]
+                                hwm_small = [vm_hwm_kb(p.pid) for p in workers]
                         if done >= o["total"]:
                                 t_done = now
                                 break
@@ -163,11 +195,14 @@ def cmd_agg(argv):
                         if now > deadline:
                                 die("workers did %d of %d reports in %.0f s" % (done, o["total"], now - t0))
                         time.sleep(0.02)
-                hwm_final = [vm_hwm_kb(p.pid) for p in procs]
+                hwm_final = [vm_hwm_kb(p.pid) for p in workers]
         finally:
-                for p in procs:
+                for p, w in zip(procs, workers):
                         if p.poll() is None:
-                                p.send_signal(signal.SIGTERM)
+                                try:
+                                        os.kill(w.pid, signal.SIGTERM)
+                                except OSError:
+                                        pass
                 rcs = []
                 for p in procs:
                         try:
