@@ -50,6 +50,12 @@ done
 
 agg_wait_caught_up 120
 agg_compare "$HO_TMP/truth.json" "after two Redis restarts"
+# paused partitions keep memory flat through the outages
+for pid in "$w1" "$w2"; do
+  mb=$(agg_peak_mb "$pid")
+  ho_log "worker $pid peak RSS ${mb} MB"
+  [ "$mb" -lt "${HO_AGG_MAX_RSS_MB:-256}" ] || ho_fail "worker $pid peaked at ${mb} MB of memory"
+done
 grep -qh 'redis: cannot apply\|redis: cannot read' "$HO_TMP"/w?.log \
   || ho_fail "the workers did not log the Redis outage"
 grep -qh 'applied after retrying\|continuing from the stored offset\|assigned' "$HO_TMP"/w?.log \

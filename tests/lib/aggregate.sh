@@ -95,3 +95,6 @@ agg_stop() { # agg_stop PID [SECONDS]
 agg_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# Peak resident memory of a running process, in MB (VmHWM).
+agg_peak_mb() { awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$1/status" 2>/dev/null || echo 0; }
