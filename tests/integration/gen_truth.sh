@@ -54,6 +54,22 @@ python3 "$LIB/compare_state.py" a.truth.json dec.truth.json >cmp.out || {
   cat cmp.out >&2; ho_fail "the truth of the decoded reports differs from the generator's"
 }
 
+# 2b. --big-rate: transfers at the validation limits (64 cities, 1000 persons) still encode; and
+#     --big-rate 0 changes nothing (no extra random draw), so old seeds keep their bytes.
+"$GEN" --reports 600 --transfers 100 --seed 4 --big-rate 0.05 --out big.jsonl --v1-out big.v1.jsonl \
+  2>>gen.log || ho_fail "bench/gen --big-rate failed"
+"$HO_BIN_DIR/handover-schema" encode --schema v2 big.jsonl >big.bin 2>enc.log || ho_fail "big v2 lines: $(head -3 enc.log)"
+"$HO_BIN_DIR/handover-schema" encode --schema v1 big.v1.jsonl >big.v1.bin 2>enc.log || ho_fail "big v1 lines: $(head -3 enc.log)"
+python3 - big.jsonl big.v1.jsonl <<'EOF' || ho_fail "--big-rate made no report at the limits"
+import json, sys
+objs = [json.loads(l) for p in sys.argv[1:] for l in open(p, encoding="utf-8")]
+assert any(len(o["persons"]) == 1000 for o in objs), "no report with 1000 persons"
+assert any(len(o["destinations"]) == 64 for o in objs), "no report with 64 destinations"
+assert all(len(o["persons"]) <= 1000 and len(o["destinations"]) <= 64 for o in objs)
+EOF
+gen 11 z --big-rate 0
+cmp -s a.jsonl z.jsonl || ho_fail "--big-rate 0 changed the history of seed 11"
+
 # 3. The history has what it claims, in about the stated proportions
 #    (defaults: --dup-rate 0.05, --ooo-rate 0.1, --tie-rate 0.03, --v1-share 0.3).
 python3 - a.jsonl a.v1.jsonl $N $M <<'EOF' || ho_fail "the generated history lacks what it claims (above)"
