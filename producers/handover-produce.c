@@ -290,12 +290,25 @@ static void send_spooled(run_t *run, size_t i, uint64_t *sent_total, uint64_t sp
 /* A stream (stdin, --follow): validate each line, then send it. */
 static void send_stream(run_t *run, size_t i) {
         char errstr[1024], where[1200];
-        ho_input_t *in = ho_input_open(run->paths[i], (unsigned)i, run->follow, run->codec,
-                                       errstr, sizeof(errstr));
+        ho_input_t *in;
         unsigned reopens = 0, truncs = 0;
         ho_pos_t pos = 0;
         uint64_t n = 0;
 
+        /* like tail -F, --follow waits for a file that is not there yet */
+        if (run->follow && access(run->paths[i], F_OK) != 0 && errno == ENOENT) {
+                ho_info("waiting for \"%s\" to appear", run->paths[i]);
+                while (!stop && access(run->paths[i], F_OK) != 0 && errno == ENOENT) {
+                        if (run->producer)
+                                ho_producer_poll(run->producer, 200);
+                        else
+                                nanosleep(&(struct timespec){0, 200000000L}, NULL);
+                }
+                if (stop)
+                        return;
+        }
+        in = ho_input_open(run->paths[i], (unsigned)i, run->follow, run->codec, errstr,
+                           sizeof(errstr));
         if (!in) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 run->failed = true;

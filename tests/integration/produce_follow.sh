@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# produce_follow: --follow sends lines appended to a growing file (a line is
-# sent only once complete), reads a truncated file again from the top and a
+# produce_follow: --follow waits for a file that is not there yet, sends lines
+# appended to it as it grows (a line is sent only once complete), reads a truncated file again from the top and a
 # rotated one from the new file, and on SIGTERM flushes and exits 0 when
 # everything was delivered.
 source "$(dirname "$0")/../lib/common.sh"
@@ -14,9 +14,11 @@ feed=$HO_TMP/feed.jsonl
 count() { kcat -C -b "$HANDOVER_BROKERS" -t "$topic" -o beginning -e -q -f 'x\n' | wc -l; }
 has() { [ "$(count)" -eq "$1" ]; }
 
-sed -n 1,2p "$sample" >"$feed"
+# started before the file exists: it waits for it, as tail -F does
 "$HO_BIN_DIR/handover-produce" -q --follow -t "$topic" "$feed" 2>"$HO_TMP/err" &
 pid=$!; HO_PIDS+=("$pid")
+sleep 1
+sed -n 1,2p "$sample" >"$feed"
 ho_wait_until 20 has 2 || ho_fail "the first 2 lines did not arrive ($(count)): $(cat "$HO_TMP/err")"
 
 # an appended line, written in two pieces: sent once its newline is there

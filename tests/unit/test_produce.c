@@ -881,6 +881,35 @@ static void test_producer_failures_positions(void **state) {
         ho_producer_destroy(p);
 }
 
+static void test_producer_broker_error(void **state) {
+        static const char *const names[] = {"feed.jsonl"};
+        ho_producer_t *p = mock_producer("10000", names, 1);
+        rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(ho_producer_handle(p));
+        ho_producer_stats_t st;
+        char err[512], *buf = NULL;
+        size_t len = 0;
+        FILE *fp;
+
+        (void)state;
+        /* the broker refuses the first produce request with a permanent error */
+        rd_kafka_mock_push_request_errors(mc, 0 /* Produce */, 1,
+                                          RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+        assert_int_equal(ho_producer_send(p, "k", 1, "v", 1, 1, HO_POS(0, 41), NULL, err,
+                                          sizeof(err)),
+                         HO_OK);
+        assert_int_equal(ho_producer_flush(p, 8000), 0);
+        ho_producer_stats(p, &st);
+        assert_int_equal(st.failed, 1);
+        assert_true(ho_producer_failed(p));
+        fp = open_memstream(&buf, &len);
+        ho_producer_print_failures(p, fp);
+        fclose(fp);
+        assert_non_null(strstr(buf, "feed.jsonl:41: not delivered to \"handover.test\": "));
+        assert_non_null(strstr(buf, "uthoriz"));
+        free(buf);
+        ho_producer_destroy(p);
+}
+
 static void test_producer_flush_purges(void **state) {
         static const char *const names[] = {"-"};
         ho_producer_t *p = mock_producer("60000", names, 1);
@@ -918,6 +947,7 @@ int main(void) {
                 cmocka_unit_test(test_tset),
                 cmocka_unit_test(test_producer_delivers),
                 cmocka_unit_test(test_producer_failures_positions),
+                cmocka_unit_test(test_producer_broker_error),
                 cmocka_unit_test(test_producer_flush_purges),
         };
         return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
