@@ -47,6 +47,7 @@
 #define HO_WORKER_DLQ_TIMEOUT_MS "10000" /* DLQ producer message.timeout.ms default */
 #define HO_WORKER_SEEK_TIMEOUT_MS 5000
 #define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
+#define HO_WORKER_CLOSE_MS 3000       /* shutdown: how long to try leaving the group */
 
 /* Why a partition is paused, and what its retry does. */
 typedef enum {
@@ -81,6 +82,7 @@ struct ho_worker_s {
         size_t n_parts;
         volatile sig_atomic_t *stop;
         bool fatal;
+        bool close_incomplete;  /* leaving the group timed out: destroy without closing */
         char fatal_str[1024];
         /* the dead letter being waited for (one at a time) */
         uint64_t dlq_seq;
@@ -126,6 +128,10 @@ static void ho_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, co
         /* connection failures also come to the error callback, which says
          * so at most every few seconds: the raw log line is debug detail */
         if (l < HO_LOG_DEBUG && !strcmp(fac, "FAIL"))
+                l = HO_LOG_DEBUG;
+        /* Kafka's committed offsets only mirror Redis for lag tools: one that
+         * fails (group rebalancing, broker away) costs nothing */
+        if (l < HO_LOG_DEBUG && !strcmp(fac, "COMMITFAIL"))
                 l = HO_LOG_DEBUG;
         if (l <= ho_log_get_level())
                 ho_log(l, "librdkafka %s: %s", fac, buf);
@@ -830,7 +836,9 @@ void ho_worker_destroy(ho_worker_t *w) {
         if (!w)
                 return;
         if (w->consumer)
-                rd_kafka_destroy(w->consumer); /* closes first if run did not */
+                rd_kafka_destroy_flags(w->consumer, w->close_incomplete
+                                                            ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE
+                                                            : 0); /* closes if run did not */
         for (size_t i = 0; i < w->n_parts; i++)
                 if (w->parts[i].batch)
                         ho_agg_batch_destroy(w->parts[i].batch);
@@ -956,6 +964,31 @@ static void ho_worker_drain(ho_worker_t *w) {
         }
 }
 
+/* Leave the group: revoke (our callback applies what is open) and say
+ * goodbye to the coordinator, within HO_WORKER_CLOSE_MS. With the brokers
+ * unreachable the goodbye never comes; then we stop anyway and the group
+ * notices after session.timeout.ms, which is safe (the fence). */
+static void ho_worker_close(ho_worker_t *w) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(w->consumer);
+        rd_kafka_error_t *e = rd_kafka_consumer_close_queue(w->consumer, q);
+        if (e) {
+                ho_warn("kafka: cannot leave the group: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+                w->close_incomplete = true;
+        } else {
+                int64_t deadline = ho_now_ms() + HO_WORKER_CLOSE_MS;
+                while (!rd_kafka_consumer_closed(w->consumer) && ho_now_ms() < deadline)
+                        rd_kafka_queue_poll_callback(q, 100);
+                if (!rd_kafka_consumer_closed(w->consumer)) {
+                        ho_warn("kafka: could not leave group \"%s\" within %d ms (brokers "
+                                "unreachable?); the group notices after session.timeout.ms",
+                                w->conf.group, HO_WORKER_CLOSE_MS);
+                        w->close_incomplete = true;
+                }
+        }
+        rd_kafka_queue_destroy(q);
+}
+
 ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr,
                        size_t errstr_size) {
         w->stop = stop;
@@ -1020,7 +1053,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 ho_info("stopping: applying open batches and leaving the group");
                 ho_worker_drain(w);
         }
-        rd_kafka_consumer_close(w->consumer); /* revokes (callback) and leaves the group */
+        ho_worker_close(w);
         if (w->conf.stats_interval_s > 0)
                 ho_worker_stats_line(w, ho_now_ms());
         return err;
