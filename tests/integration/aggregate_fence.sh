@@ -15,10 +15,16 @@ agg_setup 3
 python3 "$HO_SOURCE_DIR/bench/gen" --reports 20000 --transfers 5000 --seed 41 \
   --out "$HO_TMP/v2.jsonl" --truth "$HO_TMP/truth.json" 2>"$HO_TMP/gen.log" \
   || ho_fail "bench/gen failed: $(cat "$HO_TMP/gen.log")"
-agg_produce "$HO_TMP/v2.jsonl" -q
 
+# both own every partition before the first message arrives, so they race
+# from the first offset on
 agg_start a --batch-max 10 -g "$AGG_GROUP-a"; a=$HO_LAST_PID
 agg_start b --batch-max 10 -g "$AGG_GROUP-b"; b=$HO_LAST_PID
+for w in a b; do
+  ho_wait_until 60 bash -c "[ \$(grep -c 'assigned \"' '$HO_TMP/$w.log') -ge 3 ]" \
+    || ho_fail "worker $w did not get all partitions"
+done
+agg_produce "$HO_TMP/v2.jsonl" -q
 agg_wait_caught_up 120
 agg_compare "$HO_TMP/truth.json" "two groups on one prefix"
 agg_stop "$a"
