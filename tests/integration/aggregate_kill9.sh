@@ -2,8 +2,9 @@
 # aggregate_kill9: a worker killed with SIGKILL at random points mid-stream,
 # ten times, each time restarted: the Redis state equals the ground truth.
 # The whole history is on the topic first; small batches (--batch-max 10) make
-# the stream last long enough for every kill to land in it: during a batch's
-# apply, between batches, or while the worker is still being assigned.
+# the stream last long enough for the kills to land in it: every other kill at
+# a random moment after start (assignment, first fetch, first batches), the
+# others a random moment after the worker has applied a batch.
 #
 # The worker runs as a static group member (group.instance.id), so its
 # successor takes over at once instead of waiting for the session timeout of
@@ -17,20 +18,30 @@ ho_need_bin handover-aggregate handover-produce handover-topic
 
 KILLS=${HO_KILLS:-10}
 agg_setup 6
-python3 "$HO_SOURCE_DIR/bench/gen" --reports 40000 --transfers 10000 --seed 11 \
+python3 "$HO_SOURCE_DIR/bench/gen" --reports 50000 --transfers 12000 --seed 11 \
   --out "$HO_TMP/all.jsonl" --truth "$HO_TMP/truth.json" 2>"$HO_TMP/gen.log" \
   || ho_fail "bench/gen failed: $(cat "$HO_TMP/gen.log")"
 agg_produce "$HO_TMP/all.jsonl" -q
 total=$(agg_topic_count)
-ho_assert_eq 40000 "$total" "messages on the topic"
+ho_assert_eq 50000 "$total" "messages on the topic"
 
 worker_args=(--batch-max 10 -X group.instance.id="$AGG_GROUP-w1")
 midstream=0
 for ((i = 0; i < KILLS; i++)); do
+  prev=$(agg_progress)
+  [ "$prev" -lt "$total" ] || { ho_log "all applied after $i kills"; break; }
   agg_start w "${worker_args[@]}"
   pid=$HO_LAST_PID
-  # 0.3 .. 1.5 s: some kills land during assignment, most while batches apply
-  sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 + 1.2 * r / 32767 }')"
+  if ((i % 2 == 0)); then
+    # anywhere from start-up (assignment, first fetch) to the first batches
+    sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.1 + 0.5 * r / 32767 }')"
+  else
+    # once it applies batches, a moment later: the kill lands mid-stream
+    # however fast the worker is
+    ho_wait_until 30 bash -c "[ \$(redis-cli -u '$AGG_REDIS' --no-auth-warning HVALS '{$AGG_PREFIX}:offsets' | awk '{s+=\$1} END {print s+0}') -gt $prev ]" \
+      || ho_fail "worker made no progress in round $((i + 1)) (see $HO_TMP/w.log)"
+    sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 * r / 32767 }')"
+  fi
   before=$(agg_progress)
   kill -9 "$pid" 2>/dev/null || ho_fail "worker died on its own before kill $((i + 1)) (see $HO_TMP/w.log)"
   wait "$pid" 2>/dev/null || true
