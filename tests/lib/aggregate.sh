@@ -98,3 +98,19 @@ agg_free_port() {
 
 # Peak resident memory of a running process, in MB (VmHWM).
 agg_peak_mb() { awk '/^VmHWM:/ {print int($2 / 1024)}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# Produce a JSON Lines file at a steady rate (lines per second) through
+# handover-produce's standard input, so a test's events happen mid-stream.
+agg_produce_paced() { # agg_produce_paced FILE RATE [ARGS...]
+  local file=$1 rate=$2; shift 2
+  python3 -c '
+import sys, time
+rate = float(sys.argv[2]); t0 = time.time(); out = sys.stdout
+for i, line in enumerate(open(sys.argv[1], encoding="utf-8")):
+    d = t0 + i / rate - time.time()
+    if d > 0:
+        out.flush(); time.sleep(d)
+    out.write(line)
+' "$file" "$rate" | "$HO_BIN_DIR/handover-produce" -b "$HANDOVER_BROKERS" -t "$AGG_TOPIC" -q "$@" - \
+    >>"$HO_TMP/produce.log" 2>&1 || { tail -20 "$HO_TMP/produce.log" >&2; ho_fail "paced handover-produce failed on $file"; }
+}
