@@ -618,9 +618,11 @@ static int64_t ho_worker_lag(ho_worker_t *w) {
                                                    &hi) ||
                     hi < 0)
                         continue;
-                int64_t pos = ho_agg_batch_start_offset(p->batch);
+                int64_t pos = ho_agg_batch_start_offset(p->batch); /* -1: nothing applied */
                 if (pos < lo)
-                        pos = lo < 0 ? 0 : lo;
+                        pos = lo;
+                if (pos < 0)
+                        pos = 0;
                 if (hi > pos)
                         lag += hi - pos;
         }
