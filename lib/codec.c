@@ -1,11 +1,20 @@
 /*
  * codec.c: reports to Avro single-object encoding and back (see codec.h).
  *
+ * The embedded schemas (v1, v2: their exact canonical forms are below) have a
+ * direct coder: the encoder writes the Avro binary datum into the output
+ * buffer, the decoder walks the datum once and fills the report from it. It
+ * is what every producer and worker runs per message, and avro-c's generic
+ * values cost several times as much. avro-c stays for any other writer schema
+ * (added at run time) and is the reference the direct coder is tested against
+ * (test_codec, fuzz_decode): same bytes, same reports, same errors.
+ *
  * Decoding trusts nothing: avro-c believes the lengths and counts it reads
  * (a string length of 2^60 makes it try to allocate that much), so every
  * datum is first walked by a bounded skipper over the writer schema. Only a
  * datum that the skipper accepts, ending exactly at the end of the value, is
- * handed to avro-c.
+ * handed to avro-c. The direct decoder's walk takes the skipper's steps with
+ * its bounds, so both give the same error at the same offset.
  *
  * Schema resolution: avro-c 1.11.1's resolver cannot resolve a reader field
  * the writer lacks, even with a default (and crashes on that path), so data
@@ -27,6 +36,32 @@
  * bounded by the bytes left; cap their number instead */
 #define SKIP_MAX_EMPTY_ITEMS 65536
 
+/* A datum of an embedded schema, walked but not yet converted: strings are
+ * slices of the value's bytes. Lists keep their first entries only, up to
+ * the rules' caps (what is beyond is counted, then refused by the caps). */
+typedef struct slice_s {
+        const char *p;
+        size_t n;
+} slice_t;
+
+typedef struct dview_s {
+        slice_t report_id, transfer_id, source, origin, destination, authority;
+        int32_t occurred_on, inmate_count, aircraft_count, cumulative_total;
+        int64_t reported_at;
+        bool has_aircraft_count, has_cumulative_total, has_authority;
+        uint64_t n_destinations, n_persons, n_map;
+        bool map_generic; /* a map only avro-c's semantics settle (see dview_map) */
+        slice_t destinations[HO_DESTINATIONS_MAX];
+        struct {
+                slice_t name, affiliation;
+                bool has_affiliation;
+        } persons[HO_PERSONS_MAX];
+        struct {
+                slice_t key;
+                int32_t count;
+        } map[HO_BY_DEST_MAX];
+} dview_t;
+
 typedef struct cache_s {
         const ho_schema_t *schema;
         avro_value_iface_t *iface;
@@ -41,7 +76,46 @@ struct ho_codec_s {
         size_t n_cache, cap_cache;
         avro_reader_t reader;
         avro_writer_t wmem;
+        /* the embedded schemas the direct coder handles (NULL when a schemas/
+         * file no longer has the layout it was written for) */
+        const ho_schema_t *direct[3]; /* [1] = v1, [2] = v2 */
+        struct dview_s *view;         /* the direct decoder's scratch, reused */
 };
+
+/* The Parsing Canonical Forms the direct encoder and decoder are written for:
+ * v2 is v1 plus the map. A schema is coded directly only when its canonical
+ * form is exactly one of these; any other goes through avro-c. */
+#define CANON_V1_FIELDS \
+        "{\"name\":\"handover.TransferReport\",\"type\":" \
+        "\"record\",\"fields\":[{\"name\":\"report_id\",\"type\":\"string\"}," \
+        "{\"name\":\"transfer_id\",\"type\":\"string\"}," \
+        "{\"name\":\"occurred_on\",\"type\":\"int\"}," \
+        "{\"name\":\"reported_at\",\"type\":\"long\"}," \
+        "{\"name\":\"source\",\"type\":\"string\"}," \
+        "{\"name\":\"origin_country\",\"type\":\"string\"}," \
+        "{\"name\":\"destination_country\",\"type\":\"string\"}," \
+        "{\"name\":\"inmate_count\",\"type\":\"int\"}," \
+        "{\"name\":\"aircraft_count\",\"type\":[\"null\",\"int\"]}," \
+        "{\"name\":\"destinations\",\"type\":{\"type\":\"array\",\"items\":\"string\"}}," \
+        "{\"name\":\"cumulative_total\",\"type\":[\"null\",\"int\"]}," \
+        "{\"name\":\"authority\",\"type\":[\"null\",\"string\"]}," \
+        "{\"name\":\"persons\",\"type\":{\"type\":\"array\"," \
+        "\"items\":{\"name\":\"handover.Person\",\"type\":" \
+        "\"record\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"}," \
+        "{\"name\":\"affiliation\",\"type\":[\"null\",\"string\"]}]}}}"
+static const char canon_v1[] = CANON_V1_FIELDS "]}";
+static const char canon_v2[] = CANON_V1_FIELDS
+        ",{\"name\":\"inmates_by_destination\",\"type\":"
+        "{\"type\":\"map\",\"values\":\"int\"}}" "]}";
+
+/* 1 or 2 when s is coded directly, else 0 */
+static int direct_version(const ho_codec_t *c, const ho_schema_t *s) {
+        return s == c->direct[2] ? 2 : s == c->direct[1] ? 1 : 0;
+}
+
+bool ho_codec_is_direct(const ho_codec_t *c, const ho_schema_t *s) {
+        return s && direct_version(c, s) != 0;
+}
 
 static const char *const report_fields[] = {
         "report_id",    "transfer_id",   "occurred_on",  "reported_at",
@@ -115,6 +189,10 @@ ho_codec_t *ho_codec_new(char *errstr, size_t errstr_size) {
         c->newest = c->writer = ho_schema_registry_newest(c->reg);
         for (i = 0; i < ho_schema_registry_count(c->reg); i++) {
                 const ho_schema_t *s = ho_schema_registry_at(c->reg, i);
+                if (s->canonical && !strcmp(s->canonical, canon_v1))
+                        c->direct[1] = s;
+                else if (s->canonical && !strcmp(s->canonical, canon_v2))
+                        c->direct[2] = s;
                 if (ho_schema_entry_compat(s, c->newest, err, sizeof(err))) {
                         ho_seterr(errstr, errstr_size, HO_ERR_INCOMPATIBLE,
                                   "schemas/%s cannot be read as %s: %s", s->name, c->newest->name,
@@ -126,7 +204,8 @@ ho_codec_t *ho_codec_new(char *errstr, size_t errstr_size) {
         }
         c->reader = avro_reader_memory("", 0);
         c->wmem = avro_writer_memory("", 0);
-        if (!c->reader || !c->wmem) {
+        c->view = malloc(sizeof(*c->view));
+        if (!c->reader || !c->wmem || !c->view) {
                 ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
                 goto fail;
         }
@@ -146,6 +225,7 @@ void ho_codec_destroy(ho_codec_t *c) {
                 avro_value_iface_decref(c->cache[i].iface);
         }
         free(c->cache);
+        free(c->view);
         if (c->reader)
                 avro_reader_free(c->reader);
         if (c->wmem)
@@ -335,32 +415,125 @@ avro_fail:
                          avro_strerror());
 }
 
-ho_err_t ho_codec_encode(ho_codec_t *c, const ho_report_t *r, ho_buf_t *out, char *errstr,
-                         size_t errstr_size) {
+/* ---- the direct encoder ---------------------------------------------------- */
+
+/* Avro binary (zig-zag varints, length-prefixed strings, each array and map
+ * as one block), written straight into a buffer reserved for the worst case
+ * (10 bytes per varint). */
+static unsigned char *w_long(unsigned char *p, int64_t v) {
+        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+
+        while (z > 0x7f) {
+                *p++ = (unsigned char)(z | 0x80);
+                z >>= 7;
+        }
+        *p++ = (unsigned char)z;
+        return p;
+}
+
+static unsigned char *w_str(unsigned char *p, const char *s, size_t n) {
+        p = w_long(p, (int64_t)n);
+        if (n)
+                memcpy(p, s, n);
+        return p + n;
+}
+
+#define SLEN(s) ((s) ? strlen(s) : 0)
+
+ho_err_t ho_codec_datum(const ho_report_t *r, const char *report_id, int version, ho_buf_t *b) {
+        size_t i, need, n_map = version >= 2 ? r->n_by_destination : 0;
+        unsigned char *p, *start;
+
+        /* the worst case: 10 bytes per varint, plus every string's bytes */
+        need = 10 * 20 + SLEN(report_id) + SLEN(r->transfer_id) + SLEN(r->source) + 3 + 3 +
+               SLEN(r->authority);
+        for (i = 0; i < r->n_destinations; i++)
+                need += 10 + SLEN(r->destinations[i]);
+        for (i = 0; i < r->n_persons; i++)
+                need += 30 + SLEN(r->persons[i].name) + SLEN(r->persons[i].affiliation);
+        for (i = 0; i < n_map; i++)
+                need += 20 + SLEN(r->by_destination[i].city);
+        if (ho_buf_reserve(b, need))
+                return HO_ERR_NOMEM;
+        start = p = (unsigned char *)b->data + b->len;
+        p = w_str(p, report_id ? report_id : "", SLEN(report_id));
+        p = w_str(p, r->transfer_id, SLEN(r->transfer_id));
+        p = w_long(p, r->occurred_on);
+        p = w_long(p, r->reported_at);
+        p = w_str(p, r->source, SLEN(r->source));
+        p = w_str(p, r->origin_country, strnlen(r->origin_country, 3));
+        p = w_str(p, r->destination_country, strnlen(r->destination_country, 3));
+        p = w_long(p, r->inmate_count);
+        *p++ = r->has_aircraft_count ? 2 : 0; /* union branch: zig-zag 1 or 0 */
+        if (r->has_aircraft_count)
+                p = w_long(p, r->aircraft_count);
+        if (r->n_destinations) {
+                p = w_long(p, (int64_t)r->n_destinations);
+                for (i = 0; i < r->n_destinations; i++)
+                        p = w_str(p, r->destinations[i], SLEN(r->destinations[i]));
+        }
+        *p++ = 0;
+        *p++ = r->has_cumulative_total ? 2 : 0;
+        if (r->has_cumulative_total)
+                p = w_long(p, r->cumulative_total);
+        *p++ = r->authority ? 2 : 0;
+        if (r->authority)
+                p = w_str(p, r->authority, strlen(r->authority));
+        if (r->n_persons) {
+                p = w_long(p, (int64_t)r->n_persons);
+                for (i = 0; i < r->n_persons; i++) {
+                        const ho_person_t *pe = &r->persons[i];
+                        p = w_str(p, pe->name, SLEN(pe->name));
+                        *p++ = pe->affiliation ? 2 : 0;
+                        if (pe->affiliation)
+                                p = w_str(p, pe->affiliation, strlen(pe->affiliation));
+                }
+        }
+        *p++ = 0;
+        if (version >= 2) {
+                if (n_map) {
+                        p = w_long(p, (int64_t)n_map);
+                        for (i = 0; i < n_map; i++) {
+                                p = w_str(p, r->by_destination[i].city,
+                                          SLEN(r->by_destination[i].city));
+                                p = w_long(p, r->by_destination[i].count);
+                        }
+                }
+                *p++ = 0;
+        }
+        b->len += (size_t)(p - start);
+        b->data[b->len] = '\0';
+        return HO_OK;
+}
+
+static void put_header(ho_buf_t *out, uint64_t fp) {
+        unsigned char *h = (unsigned char *)out->data + out->len;
+        int i;
+
+        h[0] = HO_SOE_MAGIC0;
+        h[1] = HO_SOE_MAGIC1;
+        for (i = 0; i < 8; i++)
+                h[2 + i] = (unsigned char)(fp >> (8 * i));
+}
+
+/* Through avro-c: a writer schema added at run time. */
+static ho_err_t encode_generic(ho_codec_t *c, const ho_report_t *r, ho_buf_t *out, char *errstr,
+                               size_t errstr_size) {
         cache_t *ce = cache_get(c, c->writer);
         size_t size, start = out->len;
-        unsigned char hdr[HO_SOE_HEADER];
-        uint64_t fp = c->writer->fingerprint;
         ho_err_t e;
-        int i;
 
         if (!ce)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "cannot make an Avro value: %s",
                                  avro_strerror());
-        if ((e = ho_report_validate(r, errstr, errstr_size)))
-                return e;
         if ((e = fill(&ce->value, r, errstr, errstr_size)))
                 return e;
         if (avro_value_sizeof(&ce->value, &size))
                 return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA, "cannot size the datum: %s",
                                  avro_strerror());
-        hdr[0] = HO_SOE_MAGIC0;
-        hdr[1] = HO_SOE_MAGIC1;
-        for (i = 0; i < 8; i++)
-                hdr[2 + i] = (unsigned char)(fp >> (8 * i));
         if (ho_buf_reserve(out, HO_SOE_HEADER + size))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
-        memcpy(out->data + out->len, hdr, HO_SOE_HEADER);
+        put_header(out, c->writer->fingerprint);
         avro_writer_memory_set_dest(c->wmem, out->data + out->len + HO_SOE_HEADER, (int64_t)size);
         if (avro_value_write(c->wmem, &ce->value)) {
                 out->len = start;
@@ -370,6 +543,30 @@ ho_err_t ho_codec_encode(ho_codec_t *c, const ho_report_t *r, ho_buf_t *out, cha
         }
         out->len += HO_SOE_HEADER + size;
         out->data[out->len] = '\0';
+        return HO_OK;
+}
+
+ho_err_t ho_codec_encode(ho_codec_t *c, const ho_report_t *r, ho_buf_t *out, char *errstr,
+                         size_t errstr_size) {
+        int version = direct_version(c, c->writer);
+        size_t start = out->len;
+        ho_err_t e;
+
+        /* a report ho_report_from_json() or ho_codec_decode() just validated
+         * carries a stamp of its content: no second pass over the rules */
+        if (!ho_report_is_validated(r) && (e = ho_report_validate(r, errstr, errstr_size)))
+                return e;
+        if (!version)
+                return encode_generic(c, r, out, errstr, errstr_size);
+        if (ho_buf_reserve(out, HO_SOE_HEADER))
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        put_header(out, c->writer->fingerprint);
+        out->len += HO_SOE_HEADER;
+        if (ho_codec_datum(r, r->report_id, version, out)) {
+                out->len = start;
+                out->data[start] = '\0';
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        }
         return HO_OK;
 }
 
@@ -840,18 +1037,298 @@ ho_err_t ho_soe_fingerprint(const void *data, size_t len, uint64_t *fp) {
         return HO_OK;
 }
 
-ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
-                         char *errstr, size_t errstr_size) {
-        const unsigned char *p = data;
-        const ho_schema_t *s;
-        conv_t cv = {errstr, errstr_size};
-        uint64_t fp;
-        skip_t sk;
-        cache_t *ce;
+/* ---- the direct decoder (embedded schemas) ------------------------------------ */
+
+/* The walk is the bounded skipper's, step for step (same varint limits, same
+ * block-count bounds, same position at an error), so errors and their
+ * messages match the avro-c path's exactly; it only keeps what it walks. */
+static ho_err_t rd_str(skip_t *s, slice_t *out) {
+        int64_t v;
         ho_err_t e;
 
-        ho_report_clear(out);
-        e = ho_soe_fingerprint(data, len, &fp);
+        if ((e = skip_varint(s, 10, &v)))
+                return e;
+        if (v < 0)
+                return HO_ERR_NOT_AVRO;
+        if ((uint64_t)(s->end - s->p) < (uint64_t)v)
+                return HO_ERR_TRUNCATED;
+        out->p = (const char *)s->p;
+        out->n = (size_t)v;
+        s->p += v;
+        return HO_OK;
+}
+
+static ho_err_t rd_int(skip_t *s, int32_t *out) {
+        int64_t v;
+        ho_err_t e = skip_varint(s, 5, &v);
+
+        if (!e)
+                *out = (int32_t)v;
+        return e;
+}
+
+/* ["null", T]: *present when the branch is T */
+static ho_err_t rd_branch(skip_t *s, bool *present) {
+        int64_t v;
+        ho_err_t e = skip_varint(s, 10, &v);
+
+        if (e)
+                return e;
+        if (v < 0 || v >= 2)
+                return HO_ERR_NOT_AVRO;
+        *present = v == 1;
+        return HO_OK;
+}
+
+/* One block header of an array or map (skip_blocks' rules); *count 0 ends. */
+static ho_err_t rd_block(skip_t *s, size_t per, int64_t *count) {
+        int64_t size;
+        ho_err_t e;
+
+        if ((e = skip_varint(s, 10, count)) || *count == 0)
+                return e;
+        if (*count < 0) {
+                if (*count == INT64_MIN)
+                        return HO_ERR_NOT_AVRO;
+                *count = -*count;
+                if ((e = skip_varint(s, 10, &size)))
+                        return e;
+                if (size < 0)
+                        return HO_ERR_NOT_AVRO;
+        }
+        if ((uint64_t)*count > (uint64_t)(s->end - s->p) / per)
+                return HO_ERR_TRUNCATED;
+        return HO_OK;
+}
+
+static int slice_cmp(const slice_t *a, const slice_t *b) {
+        int c = memcmp(a->p, b->p, a->n < b->n ? a->n : b->n);
+        return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+static int map_entry_cmp(const void *a, const void *b) {
+        return slice_cmp(a, b); /* key is the first member */
+}
+
+static ho_err_t dview_map(skip_t *s, dview_t *d) {
+        int64_t count, k;
+        ho_err_t e;
+
+        d->n_map = 0;
+        d->map_generic = false;
+        for (;;) {
+                if ((e = rd_block(s, 2, &count)) || count == 0)
+                        break;
+                for (k = 0; k < count; k++) {
+                        slice_t key;
+                        int32_t v;
+                        if ((e = rd_str(s, &key)) || (e = rd_int(s, &v)))
+                                return e;
+                        if (d->n_map < HO_BY_DEST_MAX) {
+                                d->map[d->n_map].key = key;
+                                d->map[d->n_map].count = v;
+                        }
+                        d->n_map++;
+                        /* avro-c keys its maps by C string: a key with a NUL
+                         * is cut there, and a repeated key keeps one entry */
+                        if (key.n && memchr(key.p, '\0', key.n))
+                                d->map_generic = true;
+                }
+        }
+        if (e)
+                return e;
+        if (d->n_map > HO_BY_DEST_MAX) {
+                d->map_generic = true;
+        } else if (d->n_map > 1) {
+                qsort(d->map, d->n_map, sizeof(d->map[0]), map_entry_cmp);
+                for (k = 1; k < (int64_t)d->n_map; k++)
+                        if (!slice_cmp(&d->map[k - 1].key, &d->map[k].key))
+                                d->map_generic = true;
+        }
+        return HO_OK;
+}
+
+static ho_err_t dview_walk(skip_t *s, dview_t *d, int version) {
+        int64_t count, k;
+        bool has;
+        ho_err_t e;
+
+        if ((e = rd_str(s, &d->report_id)) || (e = rd_str(s, &d->transfer_id)) ||
+            (e = rd_int(s, &d->occurred_on)) || (e = skip_varint(s, 10, &d->reported_at)) ||
+            (e = rd_str(s, &d->source)) || (e = rd_str(s, &d->origin)) ||
+            (e = rd_str(s, &d->destination)) || (e = rd_int(s, &d->inmate_count)) ||
+            (e = rd_branch(s, &d->has_aircraft_count)) ||
+            (d->has_aircraft_count && (e = rd_int(s, &d->aircraft_count))))
+                return e;
+        d->n_destinations = 0;
+        for (;;) {
+                if ((e = rd_block(s, 1, &count)))
+                        return e;
+                if (count == 0)
+                        break;
+                for (k = 0; k < count; k++) {
+                        slice_t x;
+                        if ((e = rd_str(s, &x)))
+                                return e;
+                        if (d->n_destinations < HO_DESTINATIONS_MAX)
+                                d->destinations[d->n_destinations] = x;
+                        d->n_destinations++;
+                }
+        }
+        if ((e = rd_branch(s, &d->has_cumulative_total)) ||
+            (d->has_cumulative_total && (e = rd_int(s, &d->cumulative_total))) ||
+            (e = rd_branch(s, &d->has_authority)) ||
+            (d->has_authority && (e = rd_str(s, &d->authority))))
+                return e;
+        d->n_persons = 0;
+        for (;;) {
+                if ((e = rd_block(s, 2, &count)))
+                        return e;
+                if (count == 0)
+                        break;
+                for (k = 0; k < count; k++) {
+                        slice_t name, aff = {NULL, 0};
+                        if ((e = rd_str(s, &name)) || (e = rd_branch(s, &has)) ||
+                            (has && (e = rd_str(s, &aff))))
+                                return e;
+                        if (d->n_persons < HO_PERSONS_MAX) {
+                                d->persons[d->n_persons].name = name;
+                                d->persons[d->n_persons].affiliation = aff;
+                                d->persons[d->n_persons].has_affiliation = has;
+                        }
+                        d->n_persons++;
+                }
+        }
+        d->n_map = 0;
+        d->map_generic = false;
+        if (version >= 2)
+                return dview_map(s, d);
+        return HO_OK;
+}
+
+/* get_str()'s rule on a slice: no NUL bytes, then a copy */
+static ho_err_t dstr(conv_t *cv, const slice_t *x, const char *name, char **out) {
+        if (x->n && memchr(x->p, '\0', x->n))
+                return conv_fail(cv, name, "expected a string without NUL bytes");
+        *out = strndup(x->p ? x->p : "", x->n);
+        return *out ? HO_OK : HO_ERR_NOMEM;
+}
+
+static ho_err_t dcountry(conv_t *cv, const slice_t *x, const char *name, char out[3]) {
+        char msg[128];
+        ho_err_t e;
+
+        if (x->n && memchr(x->p, '\0', x->n))
+                return conv_fail(cv, name, "expected a string without NUL bytes");
+        if (x->n != 2) {
+                snprintf(msg, sizeof(msg),
+                         "expected a country code of two upper-case letters (ISO 3166-1 alpha-2), "
+                         "got %zu bytes", x->n);
+                return conv_fail(cv, name, msg);
+        }
+        e = HO_OK;
+        memcpy(out, x->p, 2);
+        out[2] = '\0';
+        return e;
+}
+
+static ho_err_t dlist_size(conv_t *cv, uint64_t n, const char *name, size_t cap) {
+        char msg[96];
+
+        if (n <= cap)
+                return HO_OK;
+        snprintf(msg, sizeof(msg), "expected at most %zu entries, got %zu", cap, (size_t)n);
+        return conv_fail(cv, name, msg);
+}
+
+/* convert()'s steps, in its order, on the walked datum */
+static ho_err_t dview_convert(conv_t *cv, const dview_t *d, ho_report_t *r) {
+        char name[48];
+        size_t i;
+        ho_err_t e;
+
+        if ((e = dstr(cv, &d->report_id, "report_id", &r->report_id)) ||
+            (e = dstr(cv, &d->transfer_id, "transfer_id", &r->transfer_id)))
+                return e;
+        r->occurred_on = d->occurred_on;
+        if ((e = dstr(cv, &d->source, "source", &r->source)) ||
+            (e = dcountry(cv, &d->origin, "origin_country", r->origin_country)) ||
+            (e = dcountry(cv, &d->destination, "destination_country", r->destination_country)))
+                return e;
+        r->inmate_count = d->inmate_count;
+        r->has_aircraft_count = d->has_aircraft_count;
+        if (d->has_aircraft_count)
+                r->aircraft_count = d->aircraft_count;
+        r->has_cumulative_total = d->has_cumulative_total;
+        if (d->has_cumulative_total)
+                r->cumulative_total = d->cumulative_total;
+        if (d->has_authority && (e = dstr(cv, &d->authority, "authority", &r->authority)))
+                return e;
+        r->reported_at = d->reported_at;
+
+        if ((e = dlist_size(cv, d->n_destinations, "destinations", HO_DESTINATIONS_MAX)))
+                return e;
+        if (d->n_destinations &&
+            !(r->destinations = calloc((size_t)d->n_destinations, sizeof(char *))))
+                return HO_ERR_NOMEM;
+        for (i = 0; i < d->n_destinations; i++) {
+                const slice_t *x = &d->destinations[i];
+                r->n_destinations = i + 1;
+                if (x->n && memchr(x->p, '\0', x->n)) {
+                        snprintf(name, sizeof(name), "destinations[%zu]", i);
+                        return conv_fail(cv, name, "expected a string without NUL bytes");
+                }
+                if ((e = dstr(cv, x, "destinations", &r->destinations[i])))
+                        return e;
+        }
+
+        if ((e = dlist_size(cv, d->n_persons, "persons", HO_PERSONS_MAX)))
+                return e;
+        if (d->n_persons && !(r->persons = calloc((size_t)d->n_persons, sizeof(*r->persons))))
+                return HO_ERR_NOMEM;
+        for (i = 0; i < d->n_persons; i++) {
+                const slice_t *nm = &d->persons[i].name, *af = &d->persons[i].affiliation;
+                r->n_persons = i + 1;
+                if (nm->n && memchr(nm->p, '\0', nm->n)) {
+                        snprintf(name, sizeof(name), "persons[%zu].name", i);
+                        return conv_fail(cv, name, "expected a string without NUL bytes");
+                }
+                if ((e = dstr(cv, nm, "persons", &r->persons[i].name)))
+                        return e;
+                if (!d->persons[i].has_affiliation)
+                        continue;
+                if (af->n && memchr(af->p, '\0', af->n)) {
+                        snprintf(name, sizeof(name), "persons[%zu].affiliation", i);
+                        return conv_fail(cv, name, "expected a string without NUL bytes");
+                }
+                if ((e = dstr(cv, af, "persons", &r->persons[i].affiliation)))
+                        return e;
+        }
+
+        /* sorted and free of repeats by dview_map (else map_generic) */
+        if (d->n_map &&
+            !(r->by_destination = calloc((size_t)d->n_map, sizeof(*r->by_destination))))
+                return HO_ERR_NOMEM;
+        for (i = 0; i < d->n_map; i++) {
+                r->n_by_destination = i + 1;
+                r->by_destination[i].count = d->map[i].count;
+                if (!(r->by_destination[i].city = strndup(d->map[i].key.p, d->map[i].key.n)))
+                        return HO_ERR_NOMEM;
+        }
+        return HO_OK;
+}
+
+/* The header, the registry and the walk: shared by both decoders. On HO_OK
+ * *sp is the writer schema. With a view, the walk is the direct one (the
+ * writer must then be coded directly), else the generic skipper. */
+static ho_err_t decode_walk(ho_codec_t *c, const unsigned char *p, size_t len, dview_t *view,
+                            const ho_schema_t **sp, char *errstr, size_t errstr_size) {
+        const ho_schema_t *s;
+        uint64_t fp;
+        skip_t sk;
+        ho_err_t e;
+
+        e = ho_soe_fingerprint(p, len, &fp);
         if (e == HO_ERR_BAD_MARKER)
                 return ho_seterr(errstr, errstr_size, e,
                                  "value does not start with the single-object marker C3 01");
@@ -865,9 +1342,13 @@ ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_
                                  "%02x%02x%02x%02x%02x%02x%02x%02x)",
                                  (unsigned long long)fp, p[2], p[3], p[4], p[5], p[6], p[7], p[8],
                                  p[9]);
+        *sp = s;
         sk.p = p + HO_SOE_HEADER;
         sk.end = p + len;
-        e = skip_value(&sk, s->avro, 0);
+        if (view && direct_version(c, s))
+                e = dview_walk(&sk, view, direct_version(c, s));
+        else
+                e = skip_value(&sk, s->avro, 0);
         if (e == HO_ERR_TRUNCATED)
                 return ho_seterr(errstr, errstr_size, e,
                                  "datum ends before the %s record does (%zu bytes)", s->name,
@@ -880,7 +1361,15 @@ ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_
                 return ho_seterr(errstr, errstr_size, HO_ERR_TRAILING,
                                  "%zu bytes left after the %s datum", (size_t)(sk.end - sk.p),
                                  s->name);
-        ce = cache_get(c, s);
+        return HO_OK;
+}
+
+/* avro-c reads a datum the skipper accepted */
+static ho_err_t decode_avro_c(ho_codec_t *c, const ho_schema_t *s, const unsigned char *p,
+                              size_t len, ho_report_t *out, char *errstr, size_t errstr_size) {
+        conv_t cv = {errstr, errstr_size};
+        cache_t *ce = cache_get(c, s);
+
         if (!ce)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "cannot make an Avro value: %s",
                                  avro_strerror());
@@ -891,4 +1380,38 @@ ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO, "avro-c cannot read it: %s",
                                  avro_strerror());
         return to_report(&cv, &ce->value, out, s->version);
+}
+
+ho_err_t ho_codec_decode_generic(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
+                                 char *errstr, size_t errstr_size) {
+        const ho_schema_t *s = NULL;
+        ho_err_t e;
+
+        ho_report_clear(out);
+        if ((e = decode_walk(c, data, len, NULL, &s, errstr, errstr_size)))
+                return e;
+        return decode_avro_c(c, s, data, len, out, errstr, errstr_size);
+}
+
+ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
+                         char *errstr, size_t errstr_size) {
+        conv_t cv = {errstr, errstr_size};
+        const ho_schema_t *s = NULL;
+        ho_err_t e;
+
+        ho_report_clear(out);
+        if ((e = decode_walk(c, data, len, c->view, &s, errstr, errstr_size)))
+                return e;
+        if (!direct_version(c, s) || c->view->map_generic)
+                return decode_avro_c(c, s, data, len, out, errstr, errstr_size);
+        e = dview_convert(&cv, c->view, out);
+        if (e == HO_ERR_NOMEM)
+                ho_seterr(errstr, errstr_size, e, "out of memory");
+        if (!e) {
+                out->schema_version = s->version;
+                e = ho_report_validate(out, errstr, errstr_size);
+        }
+        if (e)
+                ho_report_clear(out);
+        return e;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "handover/buf.h"
+#include "handover/codec.h"
 #include "handover/jreport.h"
 #include "handover/schema.h"
 
@@ -18,9 +19,6 @@ static const char *const known_fields[] = {
         "source",      "origin_country", "destination_country", "inmate_count",
         "aircraft_count", "destinations", "cumulative_total", "authority",
         "persons",     "inmates_by_destination", NULL};
-static const char *const required_fields[] = {"transfer_id", "occurred_on", "reported_at",
-                                              "source", "origin_country",
-                                              "destination_country", "inmate_count", NULL};
 static const char *const person_fields[] = {"name", "affiliation", NULL};
 
 /* Text forms of reported_at cover years 0000..9999. */
@@ -35,10 +33,21 @@ static bool utf8_valid(const char *s, size_t len) {
         const unsigned char *p = (const unsigned char *)s, *end = p + len;
 
         while (p < end) {
-                unsigned c = *p++;
+                unsigned c;
                 int n;
                 uint32_t cp;
 
+                /* ASCII, the usual case, 8 bytes at a time */
+                while (end - p >= 8) {
+                        uint64_t w;
+                        memcpy(&w, p, 8);
+                        if (w & UINT64_C(0x8080808080808080))
+                                break;
+                        p += 8;
+                }
+                if (p >= end)
+                        break;
+                c = *p++;
                 if (c < 0x80)
                         continue;
                 if (c >= 0xC2 && c <= 0xDF) {
@@ -204,11 +213,16 @@ static ho_err_t check_id(const char *field, const char *s, size_t len, char *err
                        "1..128 visible ASCII characters (no spaces)", got);
 }
 
+/* check_text()'s rule without its message */
+static bool text_ok(const char *s, size_t len) {
+        return len >= 1 && len <= HO_STR_MAX && !memchr(s, '\0', len) && utf8_valid(s, len);
+}
+
 static ho_err_t check_text(const char *field, const char *s, size_t len, char *errstr,
                            size_t errstr_size) {
         char got[96];
 
-        if (len >= 1 && len <= HO_STR_MAX && strlen(s) == len && utf8_valid(s, len))
+        if (text_ok(s, len))
                 return HO_OK;
         if (len > HO_STR_MAX)
                 snprintf(got, sizeof(got), "%zu bytes", len);
@@ -305,6 +319,9 @@ ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_si
                                  "field \"destinations\": expected at most 64 cities, got %zu",
                                  r->n_destinations);
         for (i = 0; i < r->n_destinations; i++) {
+                /* the field's path is written only for a message */
+                if (r->destinations[i] && text_ok(S(r->destinations[i])))
+                        continue;
                 snprintf(field, sizeof(field), "destinations[%zu]", i);
                 if (!r->destinations[i])
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
@@ -323,15 +340,19 @@ ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_si
                                  "field \"persons\": expected at most 1000 persons, got %zu",
                                  r->n_persons);
         for (i = 0; i < r->n_persons; i++) {
+                const ho_person_t *p = &r->persons[i];
+                if (p->name && text_ok(S(p->name)) &&
+                    (!p->affiliation || text_ok(S(p->affiliation))))
+                        continue;
                 snprintf(field, sizeof(field), "persons[%zu].name", i);
-                if (!r->persons[i].name)
+                if (!p->name)
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                          "missing field \"%s\"", field);
-                if ((e = check_text(field, S(r->persons[i].name), errstr, errstr_size)))
+                if ((e = check_text(field, S(p->name), errstr, errstr_size)))
                         return e;
                 snprintf(field, sizeof(field), "persons[%zu].affiliation", i);
-                if (r->persons[i].affiliation &&
-                    (e = check_text(field, S(r->persons[i].affiliation), errstr, errstr_size)))
+                if (p->affiliation &&
+                    (e = check_text(field, S(p->affiliation), errstr, errstr_size)))
                         return e;
         }
         if (r->n_by_destination > HO_BY_DEST_MAX)
@@ -346,10 +367,11 @@ ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_si
                 if ((e = check_text("inmates_by_destination (a city)", S(c->city), errstr,
                                     errstr_size)))
                         return e;
-                snprintf(field, sizeof(field), "inmates_by_destination.%.40s", c->city);
-                if ((e = check_count(field, c->count, HO_INMATES_MAX, false, errstr,
-                                     errstr_size)))
-                        return e;
+                if (c->count < 0 || c->count > HO_INMATES_MAX) {
+                        snprintf(field, sizeof(field), "inmates_by_destination.%.40s", c->city);
+                        return check_count(field, c->count, HO_INMATES_MAX, false, errstr,
+                                           errstr_size);
+                }
                 if (i && strcmp(r->by_destination[i - 1].city, c->city) >= 0)
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                          "field \"inmates_by_destination\": city \"%.40s\" "
@@ -439,9 +461,35 @@ static ho_err_t check_members(json_t *obj, const char *const *known, const char 
         return HO_OK;
 }
 
+/* get_text() on the usual, valid string: no field path, no message */
+static bool take_text(json_t *v, char **out) {
+        if (!json_is_string(v) || !text_ok(json_string_value(v), json_string_length(v)))
+                return false;
+        *out = strdup(json_string_value(v));
+        return true;
+}
+
+/* The members of a report, found in one pass over the object. */
+enum {
+        F_REPORT_ID, F_TRANSFER_ID, F_OCCURRED_ON, F_REPORTED_AT, F_SOURCE, F_ORIGIN,
+        F_DESTINATION, F_INMATES, F_AIRCRAFT, F_DESTINATIONS, F_CUMULATIVE, F_AUTHORITY,
+        F_PERSONS, F_BY_DEST, F__COUNT
+};
+
+/* known_fields[] index of key, or -1 */
+static int field_index(const char *key) {
+        int i;
+
+        for (i = 0; known_fields[i]; i++)
+                if (key[0] == known_fields[i][0] && !strcmp(key, known_fields[i]))
+                        return i;
+        return -1;
+}
+
 static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t errstr_size) {
-        json_t *v;
+        json_t *v, *m[F__COUNT] = {NULL};
         char got[96], field[64];
+        const char *key;
         size_t i;
         ho_err_t e;
 
@@ -450,39 +498,43 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 return ho_seterr(errstr, errstr_size, HO_ERR_JSON,
                                  "expected a JSON object (one report), got %s", got);
         }
-        if ((e = check_members(o, known_fields, "", errstr, errstr_size)))
-                return e;
-        for (i = 0; required_fields[i]; i++)
-                if (!json_object_get(o, required_fields[i]))
+        json_object_foreach(o, key, v) {
+                int k = field_index(key);
+                if (k < 0) /* the first unknown member, with its message */
+                        return check_members(o, known_fields, "", errstr, errstr_size);
+                m[k] = v;
+        }
+        static const int required[] = {F_TRANSFER_ID, F_OCCURRED_ON, F_REPORTED_AT, F_SOURCE,
+                                       F_ORIGIN, F_DESTINATION, F_INMATES};
+        for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+                if (!m[required[i]])
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                         "missing field \"%s\"", required_fields[i]);
+                                         "missing field \"%s\"", known_fields[required[i]]);
 
-        if ((v = json_object_get(o, "report_id")) &&
+        if ((v = m[F_REPORT_ID]) &&
             (e = get_id(v, "report_id", &r->report_id, errstr, errstr_size)))
                 return e;
-        if ((e = get_id(json_object_get(o, "transfer_id"), "transfer_id", &r->transfer_id, errstr,
-                        errstr_size)))
+        if ((e = get_id(m[F_TRANSFER_ID], "transfer_id", &r->transfer_id, errstr, errstr_size)))
                 return e;
 
-        v = json_object_get(o, "occurred_on");
+        v = m[F_OCCURRED_ON];
         if (!json_is_string(v) || ho_date_parse(json_string_value(v), &r->occurred_on)) {
                 describe(got, sizeof(got), v);
                 return invalid(errstr, errstr_size, "occurred_on", "a date YYYY-MM-DD", got);
         }
-        v = json_object_get(o, "reported_at");
+        v = m[F_REPORTED_AT];
         if (!json_is_string(v) || ho_time_parse_rfc3339(json_string_value(v), &r->reported_at)) {
                 describe(got, sizeof(got), v);
                 return invalid(errstr, errstr_size, "reported_at",
                                "an RFC 3339 time with a zone, e.g. \"2026-01-21T05:47:00Z\"", got);
         }
-        if ((e = get_text(json_object_get(o, "source"), "source", &r->source, errstr,
-                          errstr_size)))
+        if ((e = get_text(m[F_SOURCE], "source", &r->source, errstr, errstr_size)))
                 return e;
 
         static const char *const countries[] = {"origin_country", "destination_country"};
         for (i = 0; i < 2; i++) {
                 char *dst = i ? r->destination_country : r->origin_country;
-                v = json_object_get(o, countries[i]);
+                v = m[i ? F_DESTINATION : F_ORIGIN];
                 if ((e = want_string(v, countries[i],
                                      "a country code of two upper-case letters (ISO 3166-1 "
                                      "alpha-2)", errstr, errstr_size)) ||
@@ -491,10 +543,10 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         return e;
                 memcpy(dst, json_string_value(v), 3);
         }
-        if ((e = get_count(json_object_get(o, "inmate_count"), "inmate_count", HO_INMATES_MAX,
-                           false, &r->inmate_count, errstr, errstr_size)))
+        if ((e = get_count(m[F_INMATES], "inmate_count", HO_INMATES_MAX, false, &r->inmate_count,
+                           errstr, errstr_size)))
                 return e;
-        v = json_object_get(o, "aircraft_count");
+        v = m[F_AIRCRAFT];
         if (v && !json_is_null(v)) {
                 if ((e = get_count(v, "aircraft_count", HO_AIRCRAFT_MAX, true, &r->aircraft_count,
                                    errstr, errstr_size)))
@@ -502,62 +554,86 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 r->has_aircraft_count = true;
         }
 
-        v = json_object_get(o, "destinations");
+        v = m[F_DESTINATIONS];
         if (v) {
-                if (!json_is_array(v) || json_array_size(v) > HO_DESTINATIONS_MAX) {
+                size_t n = json_array_size(v);
+                if (!json_is_array(v) || n > HO_DESTINATIONS_MAX) {
                         if (json_is_array(v))
-                                snprintf(got, sizeof(got), "%zu", json_array_size(v));
+                                snprintf(got, sizeof(got), "%zu", n);
                         else
                                 describe(got, sizeof(got), v);
                         return invalid(errstr, errstr_size, "destinations",
                                        "an array of at most 64 cities", got);
                 }
-                if (json_array_size(v)) {
-                        r->destinations = calloc(json_array_size(v), sizeof(char *));
-                        if (!r->destinations)
+                if (n && !(r->destinations = calloc(n, sizeof(char *))))
+                        return HO_ERR_NOMEM;
+                for (i = 0; i < n; i++) {
+                        json_t *x = json_array_get(v, i);
+                        if (!take_text(x, &r->destinations[i])) {
+                                /* the field's path is written only for a message */
+                                snprintf(field, sizeof(field), "destinations[%zu]", i);
+                                if ((e = get_text(x, field, &r->destinations[i], errstr,
+                                                  errstr_size)))
+                                        return e;
+                        }
+                        if (!r->destinations[i])
                                 return HO_ERR_NOMEM;
-                }
-                for (i = 0; i < json_array_size(v); i++) {
-                        snprintf(field, sizeof(field), "destinations[%zu]", i);
-                        if ((e = get_text(json_array_get(v, i), field, &r->destinations[i],
-                                          errstr, errstr_size)))
-                                return e;
                         r->n_destinations = i + 1;
                 }
         }
 
-        v = json_object_get(o, "cumulative_total");
+        v = m[F_CUMULATIVE];
         if (v && !json_is_null(v)) {
                 if ((e = get_count(v, "cumulative_total", INT32_MAX, true, &r->cumulative_total,
                                    errstr, errstr_size)))
                         return e;
                 r->has_cumulative_total = true;
         }
-        v = json_object_get(o, "authority");
+        v = m[F_AUTHORITY];
         if (v && !json_is_null(v) &&
             (e = get_text(v, "authority", &r->authority, errstr, errstr_size)))
                 return e;
 
-        v = json_object_get(o, "persons");
+        v = m[F_PERSONS];
         if (v) {
-                if (!json_is_array(v) || json_array_size(v) > HO_PERSONS_MAX) {
+                size_t n = json_array_size(v);
+                if (!json_is_array(v) || n > HO_PERSONS_MAX) {
                         if (json_is_array(v))
-                                snprintf(got, sizeof(got), "%zu", json_array_size(v));
+                                snprintf(got, sizeof(got), "%zu", n);
                         else
                                 describe(got, sizeof(got), v);
                         return invalid(errstr, errstr_size, "persons",
                                        "an array of at most 1000 persons", got);
                 }
-                if (json_array_size(v)) {
-                        r->persons = calloc(json_array_size(v), sizeof(*r->persons));
-                        if (!r->persons)
-                                return HO_ERR_NOMEM;
-                }
-                for (i = 0; i < json_array_size(v); i++) {
-                        json_t *p = json_array_get(v, i), *a;
+                if (n && !(r->persons = calloc(n, sizeof(*r->persons))))
+                        return HO_ERR_NOMEM;
+                for (i = 0; i < n; i++) {
+                        json_t *p = json_array_get(v, i), *name = NULL, *a = NULL, *x;
+                        const char *pk;
+                        bool other = false;
                         char where[48];
 
                         r->n_persons = i + 1;
+                        if (json_is_object(p)) {
+                                json_object_foreach(p, pk, x) {
+                                        if (!strcmp(pk, "name"))
+                                                name = x;
+                                        else if (!strcmp(pk, "affiliation"))
+                                                a = x;
+                                        else
+                                                other = true;
+                                }
+                        }
+                        /* the usual person: no path, no message */
+                        if (name && !other && take_text(name, &r->persons[i].name) &&
+                            (!a || json_is_null(a) || take_text(a, &r->persons[i].affiliation))) {
+                                if (!r->persons[i].name || (a && !json_is_null(a) &&
+                                                            !r->persons[i].affiliation))
+                                        return HO_ERR_NOMEM;
+                                continue;
+                        }
+                        free(r->persons[i].name);
+                        r->persons[i].name = NULL;
                         snprintf(field, sizeof(field), "persons[%zu]", i);
                         if (!json_is_object(p)) {
                                 describe(got, sizeof(got), p);
@@ -568,14 +644,13 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         if ((e = check_members(p, person_fields, where, errstr, errstr_size)))
                                 return e;
                         snprintf(field, sizeof(field), "persons[%zu].name", i);
-                        if (!json_object_get(p, "name"))
+                        if (!name)
                                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                                  "missing field \"%s\"", field);
-                        if ((e = get_text(json_object_get(p, "name"), field, &r->persons[i].name,
-                                          errstr, errstr_size)))
+                        if ((e = get_text(name, field, &r->persons[i].name, errstr,
+                                          errstr_size)))
                                 return e;
                         snprintf(field, sizeof(field), "persons[%zu].affiliation", i);
-                        a = json_object_get(p, "affiliation");
                         if (a && !json_is_null(a) &&
                             (e = get_text(a, field, &r->persons[i].affiliation, errstr,
                                           errstr_size)))
@@ -583,7 +658,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 }
         }
 
-        v = json_object_get(o, "inmates_by_destination");
+        v = m[F_BY_DEST];
         if (v) {
                 const char *city;
                 json_t *cnt;
@@ -607,10 +682,14 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         if ((e = check_text("inmates_by_destination (a city)", city, strlen(city),
                                             errstr, errstr_size)))
                                 return e;
-                        snprintf(field, sizeof(field), "inmates_by_destination.%.40s", city);
-                        if ((e = get_count(cnt, field, HO_INMATES_MAX, false, &c->count, errstr,
-                                           errstr_size)))
-                                return e;
+                        if (!json_is_integer(cnt) || json_integer_value(cnt) < 0 ||
+                            json_integer_value(cnt) > HO_INMATES_MAX) {
+                                snprintf(field, sizeof(field), "inmates_by_destination.%.40s",
+                                         city);
+                                return get_count(cnt, field, HO_INMATES_MAX, false, &c->count,
+                                                 errstr, errstr_size);
+                        }
+                        c->count = (int32_t)json_integer_value(cnt);
                         if (!(c->city = strdup(city)))
                                 return HO_ERR_NOMEM;
                         r->n_by_destination = ++i;
@@ -626,8 +705,21 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         return HO_ERR_NOMEM;
                 ho_report_derive_id(r, r->report_id);
         }
-        /* the struct-level rules too (dates' year range, ordering); normally a no-op */
-        return ho_report_validate(r, errstr, errstr_size);
+        /* Every field's rule is checked above, once. What is left of
+         * ho_report_validate() are rules on the whole: reported_at in years
+         * 0000..9999 (an offset can move a valid text out of them), the date
+         * (ho_date_parse already keeps it in range) and the map's order (by
+         * qsort; repeats would need keys equal as C strings). */
+        if ((e = check_date(r->occurred_on, errstr, errstr_size)) ||
+            (e = check_time(r->reported_at, errstr, errstr_size)))
+                return e;
+        for (i = 1; i < r->n_by_destination; i++)
+                if (strcmp(r->by_destination[i - 1].city, r->by_destination[i].city) >= 0)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                         "field \"inmates_by_destination\": city \"%.40s\" "
+                                         "appears twice or out of order",
+                                         r->by_destination[i].city);
+        return HO_OK;
 }
 
 ho_err_t ho_report_from_jansson(json_t *obj, ho_report_t *out, char *errstr, size_t errstr_size) {
@@ -639,7 +731,365 @@ ho_err_t ho_report_from_jansson(json_t *obj, ho_report_t *out, char *errstr, siz
                 ho_seterr(errstr, errstr_size, e, "out of memory");
         if (e)
                 ho_report_clear(out);
+        else
+                ho_report_mark_validated(out);
         return e;
+}
+
+/* ---- JSON -> report, the fast path ---------------------------------------------
+
+ * jansson builds a tree of allocated values and reads its input a character
+ * at a time through a stream: two thirds of a producer's time per line went
+ * there. Most lines are plain valid reports, so they are read here directly
+ * into the report, accepting only a strict subset of JSON: strings without
+ * escapes or control characters, integers without fraction or exponent (at
+ * most 18 digits), null, every member known, none repeated, every rule kept.
+ * Anything else (an escape, true, a real, an unknown or repeated member, a
+ * broken rule, a syntax error) makes it give up with nothing kept, and the
+ * line is read again by jansson and parse_object(), which decide what it is
+ * and word the message: the fast path never accepts a line they refuse, nor
+ * reads one differently (test_jreport compares both on every rule's cases). */
+
+typedef struct fj_s {
+        const char *p, *end;
+} fj_t;
+
+static void fj_ws(fj_t *j) {
+        while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+                j->p++;
+}
+
+/* the next character after whitespace is c (consumed) */
+static bool fj_char(fj_t *j, char c) {
+        fj_ws(j);
+        if (j->p < j->end && *j->p == c) {
+                j->p++;
+                return true;
+        }
+        return false;
+}
+
+static bool fj_null(fj_t *j) {
+        fj_ws(j);
+        if (j->end - j->p >= 4 && !memcmp(j->p, "null", 4)) {
+                j->p += 4;
+                return true;
+        }
+        return false;
+}
+
+/* a string without escapes or control characters; bytes not checked for
+ * UTF-8 here (each caller's rule does) */
+static bool fj_str(fj_t *j, const char **s, size_t *n) {
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+        const char *q;
+
+        if (!fj_char(j, '"'))
+                return false;
+        q = j->p;
+        /* 8 bytes at a time while none is '"', '\\' or below 0x20 (the
+         * classic tests for a zero byte and for a byte below n) */
+        while (j->end - q >= 8) {
+                uint64_t w, x, y;
+                memcpy(&w, q, 8);
+                x = w ^ (ones * '"');
+                y = w ^ (ones * '\\');
+                if (((x - ones) & ~x & highs) | ((y - ones) & ~y & highs) |
+                    ((w - ones * 0x20) & ~w & highs))
+                        break;
+                q += 8;
+        }
+        for (; q < j->end; q++) {
+                unsigned char c = (unsigned char)*q;
+                if (c == '"') {
+                        *s = j->p;
+                        *n = (size_t)(q - j->p);
+                        j->p = q + 1;
+                        return true;
+                }
+                if (c == '\\' || c < 0x20)
+                        return false;
+        }
+        return false;
+}
+
+/* an integer as jansson reads one: -?(0|[1-9][0-9]*), no fraction or
+ * exponent (those make a real) */
+static bool fj_int(fj_t *j, int64_t *v) {
+        const char *q;
+        int64_t x = 0;
+        bool neg = false;
+        int digits = 0;
+
+        fj_ws(j);
+        q = j->p;
+        if (q < j->end && *q == '-') {
+                neg = true;
+                q++;
+        }
+        if (q >= j->end || *q < '0' || *q > '9')
+                return false;
+        if (*q == '0' && q + 1 < j->end && q[1] >= '0' && q[1] <= '9')
+                return false;
+        while (q < j->end && *q >= '0' && *q <= '9') {
+                if (++digits > 18)
+                        return false;
+                x = x * 10 + (*q++ - '0');
+        }
+        if (q < j->end && (*q == '.' || *q == 'e' || *q == 'E'))
+                return false;
+        *v = neg ? -x : x;
+        j->p = q;
+        return true;
+}
+
+static bool fj_count(fj_t *j, int64_t max, int32_t *out) {
+        int64_t v;
+
+        if (!fj_int(j, &v) || v < 0 || v > max)
+                return false;
+        *out = (int32_t)v;
+        return true;
+}
+
+static bool fj_text(fj_t *j, char **out) {
+        const char *s;
+        size_t n;
+
+        if (!fj_str(j, &s, &n) || !text_ok(s, n))
+                return false;
+        *out = strndup(s, n);
+        return *out != NULL;
+}
+
+static bool fj_id(fj_t *j, char **out) {
+        const char *s;
+        size_t n, i;
+
+        if (!fj_str(j, &s, &n) || n < 1 || n > HO_ID_MAX)
+                return false;
+        for (i = 0; i < n; i++)
+                if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+                        return false;
+        *out = strndup(s, n);
+        return *out != NULL;
+}
+
+/* a string copied NUL-terminated into buf, for the date and time parsers */
+static bool fj_short(fj_t *j, char *buf, size_t size) {
+        const char *s;
+        size_t n;
+
+        if (!fj_str(j, &s, &n) || n >= size)
+                return false;
+        memcpy(buf, s, n);
+        buf[n] = '\0';
+        return true;
+}
+
+static bool fj_persons(fj_t *j, ho_report_t *r) {
+        size_t cap = 0;
+
+        if (!fj_char(j, '['))
+                return false;
+        if (fj_char(j, ']'))
+                return true;
+        do {
+                ho_person_t *p;
+                bool seen_aff = false;
+                const char *k;
+                size_t kn;
+
+                if (r->n_persons == HO_PERSONS_MAX)
+                        return false;
+                if (r->n_persons == cap) {
+                        size_t nc = cap ? cap * 2 : 4;
+                        ho_person_t *np;
+                        if (nc > HO_PERSONS_MAX)
+                                nc = HO_PERSONS_MAX;
+                        np = realloc(r->persons, nc * sizeof(*np));
+                        if (!np)
+                                return false;
+                        r->persons = np;
+                        cap = nc;
+                }
+                p = &r->persons[r->n_persons++];
+                p->name = p->affiliation = NULL;
+                if (!fj_char(j, '{'))
+                        return false;
+                do {
+                        if (!fj_str(j, &k, &kn) || !fj_char(j, ':'))
+                                return false;
+                        if (kn == 4 && !memcmp(k, "name", 4)) {
+                                if (p->name || !fj_text(j, &p->name))
+                                        return false;
+                        } else if (kn == 11 && !memcmp(k, "affiliation", 11)) {
+                                if (seen_aff)
+                                        return false;
+                                seen_aff = true;
+                                if (!fj_null(j) && !fj_text(j, &p->affiliation))
+                                        return false;
+                        } else {
+                                return false;
+                        }
+                } while (fj_char(j, ','));
+                if (!fj_char(j, '}') || !p->name)
+                        return false;
+        } while (fj_char(j, ','));
+        return fj_char(j, ']');
+}
+
+static bool fj_report(fj_t *j, ho_report_t *r) {
+        unsigned seen = 0;
+        const char *k;
+        size_t kn, i;
+        char buf[64];
+
+        if (!fj_char(j, '{'))
+                return false;
+        if (fj_char(j, '}'))
+                return false; /* missing fields: the slow path words it */
+        do {
+                int f;
+                if (!fj_str(j, &k, &kn) || kn >= sizeof(buf) || !fj_char(j, ':'))
+                        return false;
+                memcpy(buf, k, kn);
+                buf[kn] = '\0';
+                if ((f = field_index(buf)) < 0 || (seen & (1u << f)))
+                        return false;
+                seen |= 1u << f;
+                switch (f) {
+                case F_REPORT_ID:
+                        if (!fj_id(j, &r->report_id))
+                                return false;
+                        break;
+                case F_TRANSFER_ID:
+                        if (!fj_id(j, &r->transfer_id))
+                                return false;
+                        break;
+                case F_OCCURRED_ON:
+                        if (!fj_short(j, buf, sizeof(buf)) || ho_date_parse(buf, &r->occurred_on))
+                                return false;
+                        break;
+                case F_REPORTED_AT:
+                        if (!fj_short(j, buf, sizeof(buf)) ||
+                            ho_time_parse_rfc3339(buf, &r->reported_at))
+                                return false;
+                        break;
+                case F_SOURCE:
+                        if (!fj_text(j, &r->source))
+                                return false;
+                        break;
+                case F_ORIGIN:
+                case F_DESTINATION: {
+                        const char *s;
+                        size_t n;
+                        char *dst = f == F_ORIGIN ? r->origin_country : r->destination_country;
+                        if (!fj_str(j, &s, &n) || n != 2 || s[0] < 'A' || s[0] > 'Z' ||
+                            s[1] < 'A' || s[1] > 'Z')
+                                return false;
+                        dst[0] = s[0];
+                        dst[1] = s[1];
+                        dst[2] = '\0';
+                        break;
+                }
+                case F_INMATES:
+                        if (!fj_count(j, HO_INMATES_MAX, &r->inmate_count))
+                                return false;
+                        break;
+                case F_AIRCRAFT:
+                        if (!fj_null(j)) {
+                                if (!fj_count(j, HO_AIRCRAFT_MAX, &r->aircraft_count))
+                                        return false;
+                                r->has_aircraft_count = true;
+                        }
+                        break;
+                case F_CUMULATIVE:
+                        if (!fj_null(j)) {
+                                if (!fj_count(j, INT32_MAX, &r->cumulative_total))
+                                        return false;
+                                r->has_cumulative_total = true;
+                        }
+                        break;
+                case F_AUTHORITY:
+                        if (!fj_null(j) && !fj_text(j, &r->authority))
+                                return false;
+                        break;
+                case F_DESTINATIONS:
+                        if (!fj_char(j, '['))
+                                return false;
+                        if (fj_char(j, ']'))
+                                break;
+                        if (!(r->destinations = calloc(HO_DESTINATIONS_MAX, sizeof(char *))))
+                                return false;
+                        do {
+                                if (r->n_destinations == HO_DESTINATIONS_MAX ||
+                                    !fj_text(j, &r->destinations[r->n_destinations]))
+                                        return false;
+                                r->n_destinations++;
+                        } while (fj_char(j, ','));
+                        if (!fj_char(j, ']'))
+                                return false;
+                        break;
+                case F_PERSONS:
+                        if (!fj_persons(j, r))
+                                return false;
+                        break;
+                case F_BY_DEST:
+                        if (!fj_char(j, '{'))
+                                return false;
+                        if (fj_char(j, '}'))
+                                break;
+                        if (!(r->by_destination = calloc(HO_BY_DEST_MAX, sizeof(ho_city_count_t))))
+                                return false;
+                        do {
+                                ho_city_count_t *c;
+                                if (r->n_by_destination == HO_BY_DEST_MAX)
+                                        return false;
+                                c = &r->by_destination[r->n_by_destination];
+                                if (!fj_text(j, &c->city))
+                                        return false;
+                                r->n_by_destination++;
+                                if (!fj_char(j, ':') || !fj_count(j, HO_INMATES_MAX, &c->count))
+                                        return false;
+                        } while (fj_char(j, ','));
+                        if (!fj_char(j, '}'))
+                                return false;
+                        if (r->n_by_destination > 1)
+                                qsort(r->by_destination, r->n_by_destination,
+                                      sizeof(ho_city_count_t), city_cmp);
+                        /* a repeated key is jansson's error to word */
+                        for (i = 1; i < r->n_by_destination; i++)
+                                if (!strcmp(r->by_destination[i - 1].city,
+                                            r->by_destination[i].city))
+                                        return false;
+                        break;
+                default:
+                        return false;
+                }
+        } while (fj_char(j, ','));
+        if (!fj_char(j, '}'))
+                return false;
+        fj_ws(j);
+        if (j->p != j->end)
+                return false;
+        /* every required member */
+        if ((seen & ((1u << F_TRANSFER_ID) | (1u << F_OCCURRED_ON) | (1u << F_REPORTED_AT) |
+                     (1u << F_SOURCE) | (1u << F_ORIGIN) | (1u << F_DESTINATION) |
+                     (1u << F_INMATES))) !=
+            ((1u << F_TRANSFER_ID) | (1u << F_OCCURRED_ON) | (1u << F_REPORTED_AT) |
+             (1u << F_SOURCE) | (1u << F_ORIGIN) | (1u << F_DESTINATION) | (1u << F_INMATES)))
+                return false;
+        /* the rules on the whole, as parse_object() ends */
+        if (r->reported_at < HO_TIME_MIN || r->reported_at > HO_TIME_MAX ||
+            r->occurred_on < HO_DATE_MIN || r->occurred_on > HO_DATE_MAX)
+                return false;
+        if (!r->report_id) {
+                if (!(r->report_id = malloc(35)))
+                        return false;
+                ho_report_derive_id(r, r->report_id);
+        }
+        return true;
 }
 
 ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, char *errstr,
@@ -647,7 +1097,22 @@ ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, cha
         json_error_t jerr;
         json_t *o;
         ho_err_t e;
+        fj_t j = {text, text + len};
 
+        ho_report_clear(out);
+        if (fj_report(&j, out)) {
+                /* the exact-size arrays parse_object() would have made */
+                if (out->n_destinations == 0) {
+                        free(out->destinations);
+                        out->destinations = NULL;
+                }
+                if (out->n_by_destination == 0) {
+                        free(out->by_destination);
+                        out->by_destination = NULL;
+                }
+                ho_report_mark_validated(out);
+                return HO_OK;
+        }
         ho_report_clear(out);
         o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!o)
@@ -660,79 +1125,88 @@ ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, cha
 
 /* ---- derived ids ---------------------------------------------------------- */
 
-/* The Avro binary encoding of the v2 datum (zig-zag varints, length-prefixed
- * strings, one block per array/map), written here rather than through avro-c
- * so that deriving an id needs no schema objects. test_codec checks it
- * against avro-c's bytes. */
-static void put_long(ho_buf_t *b, int64_t v) {
-        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-        unsigned char tmp[10];
-        size_t n = 0;
-
-        do {
-                tmp[n] = (unsigned char)(z & 0x7f);
-                z >>= 7;
-                if (z)
-                        tmp[n] |= 0x80;
-                n++;
-        } while (z);
-        ho_buf_append(b, tmp, n);
-}
-
-static void put_str(ho_buf_t *b, const char *s) {
-        size_t n = s ? strlen(s) : 0;
-
-        put_long(b, (int64_t)n);
-        ho_buf_append(b, s ? s : "", n);
-}
-
-static void put_opt_str(ho_buf_t *b, const char *s) {
-        put_long(b, s ? 1 : 0);
-        if (s)
-                put_str(b, s);
-}
-
+/* The v2 datum, from the codec's direct encoder (test_codec checks it
+ * against avro-c's bytes). */
 ho_err_t ho_report_avro_datum(const ho_report_t *r, const char *report_id, ho_buf_t *b) {
+        return ho_codec_datum(r, report_id, 2, b);
+}
+
+/* ---- validation stamps ------------------------------------------------------ */
+
+/* A multiply-xorshift hash: cheap next to the rules it spares, and any
+ * change to one input word changes the result. It detects accidents, not
+ * attacks: a report's content comes from this process. */
+#define MIX_K UINT64_C(0x9e3779b97f4a7c15)
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+        h = (h ^ v) * MIX_K;
+        return h ^ (h >> 29);
+}
+
+static uint64_t mix_str(uint64_t h, const char *s) {
+        const unsigned char *p = (const unsigned char *)s;
+        size_t n, i;
+        uint64_t w;
+
+        h = mix(h, (uint64_t)(uintptr_t)s);
+        if (!s)
+                return h;
+        n = strlen(s);
+        for (i = 0; i + 8 <= n; i += 8) {
+                memcpy(&w, p + i, 8);
+                h = mix(h, w);
+        }
+        w = (uint64_t)n << 56;
+        for (; i < n; i++)
+                w ^= (uint64_t)p[i] << (8 * (i & 7));
+        return mix(h, w);
+}
+
+static uint64_t stamp(const ho_report_t *r) {
+        uint64_t h = UINT64_C(0x9e3779b97f4a7c15);
         size_t i;
 
-        put_str(b, report_id);
-        put_str(b, r->transfer_id);
-        put_long(b, r->occurred_on);
-        put_long(b, r->reported_at);
-        put_str(b, r->source);
-        put_str(b, r->origin_country);
-        put_str(b, r->destination_country);
-        put_long(b, r->inmate_count);
-        put_long(b, r->has_aircraft_count ? 1 : 0);
-        if (r->has_aircraft_count)
-                put_long(b, r->aircraft_count);
-        if (r->n_destinations) {
-                put_long(b, (int64_t)r->n_destinations);
-                for (i = 0; i < r->n_destinations; i++)
-                        put_str(b, r->destinations[i]);
+        h = mix_str(h, r->report_id);
+        h = mix_str(h, r->transfer_id);
+        h = mix(h, (uint64_t)(uint32_t)r->occurred_on);
+        h = mix(h, (uint64_t)r->reported_at);
+        h = mix_str(h, r->source);
+        h = mix(h, (uint64_t)(unsigned char)r->origin_country[0] |
+                           (uint64_t)(unsigned char)r->origin_country[1] << 8 |
+                           (uint64_t)(unsigned char)r->origin_country[2] << 16 |
+                           (uint64_t)(unsigned char)r->destination_country[0] << 24 |
+                           (uint64_t)(unsigned char)r->destination_country[1] << 32 |
+                           (uint64_t)(unsigned char)r->destination_country[2] << 40);
+        h = mix(h, (uint64_t)(uint32_t)r->inmate_count);
+        h = mix(h, (uint64_t)r->has_aircraft_count << 32 | (uint32_t)r->aircraft_count);
+        h = mix(h, (uint64_t)r->has_cumulative_total << 32 | (uint32_t)r->cumulative_total);
+        h = mix_str(h, r->authority);
+        h = mix(h, (uint64_t)(uintptr_t)r->destinations);
+        h = mix(h, r->n_destinations);
+        for (i = 0; i < r->n_destinations; i++)
+                h = mix_str(h, r->destinations[i]);
+        h = mix(h, (uint64_t)(uintptr_t)r->persons);
+        h = mix(h, r->n_persons);
+        for (i = 0; i < r->n_persons; i++) {
+                h = mix_str(h, r->persons[i].name);
+                h = mix_str(h, r->persons[i].affiliation);
         }
-        put_long(b, 0);
-        put_long(b, r->has_cumulative_total ? 1 : 0);
-        if (r->has_cumulative_total)
-                put_long(b, r->cumulative_total);
-        put_opt_str(b, r->authority);
-        if (r->n_persons) {
-                put_long(b, (int64_t)r->n_persons);
-                for (i = 0; i < r->n_persons; i++) {
-                        put_str(b, r->persons[i].name);
-                        put_opt_str(b, r->persons[i].affiliation);
-                }
+        h = mix(h, (uint64_t)(uintptr_t)r->by_destination);
+        h = mix(h, r->n_by_destination);
+        for (i = 0; i < r->n_by_destination; i++) {
+                h = mix_str(h, r->by_destination[i].city);
+                h = mix(h, (uint64_t)(uint32_t)r->by_destination[i].count);
         }
-        put_long(b, 0);
-        if (r->n_by_destination) {
-                put_long(b, (int64_t)r->n_by_destination);
-                for (i = 0; i < r->n_by_destination; i++) {
-                        put_str(b, r->by_destination[i].city);
-                        put_long(b, r->by_destination[i].count);
-                }
-        }
-        put_long(b, 0);
-        return b->data ? HO_OK : HO_ERR_NOMEM;
+        h = mix(h, (uint64_t)(uint32_t)r->schema_version);
+        return h ? h : 1; /* 0 means never validated */
+}
+
+void ho_report_mark_validated(ho_report_t *r) {
+        r->validated = stamp(r);
+}
+
+bool ho_report_is_validated(const ho_report_t *r) {
+        return r->validated != 0 && r->validated == stamp(r);
 }
 
 void ho_report_derive_id(const ho_report_t *r, char out[35]) {

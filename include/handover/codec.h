@@ -5,7 +5,8 @@
  *   schema's canonical form | Avro binary datum
  *
  * Decoding resolves any known writer schema (v1, v2, ...) to the newest
- * reader schema with avro-c's resolver. Each way bytes can be wrong is a
+ * reader schema: the embedded v1 and v2 by a direct decoder, schemas added
+ * at run time through avro-c generic values. Each way bytes can be wrong is a
  * distinct error (HO_ERR_BAD_MARKER, _UNKNOWN_SCHEMA, _TRUNCATED, _TRAILING,
  * _NOT_AVRO), never a crash, never a partial report. A codec is not
  * thread-safe: one per thread. It reuses its avro-c values across calls.
@@ -13,6 +14,7 @@
 #ifndef HO_CODEC_H
 #define HO_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "handover/buf.h"
@@ -38,7 +40,9 @@ ho_err_t ho_codec_set_writer(ho_codec_t *codec, const char *spec, char *errstr,
 const ho_schema_t *ho_codec_writer(const ho_codec_t *codec);
 
 /* Append the single-object encoding of r to out. Fields the writer schema
- * lacks (v1 has no inmates_by_destination) are dropped. */
+ * lacks (v1 has no inmates_by_destination) are dropped. r is validated first
+ * (HO_ERR_INVALID, out unchanged) unless it still carries the stamp of its
+ * last validation (jreport.h: ho_report_is_validated). */
 ho_err_t ho_codec_encode(ho_codec_t *codec, const ho_report_t *r, ho_buf_t *out, char *errstr,
                          size_t errstr_size);
 
@@ -48,6 +52,22 @@ ho_err_t ho_codec_encode(ho_codec_t *codec, const ho_report_t *r, ho_buf_t *out,
  * HO_ERR_INVALID. */
 ho_err_t ho_codec_decode(ho_codec_t *codec, const void *data, size_t len, ho_report_t *out,
                          char *errstr, size_t errstr_size);
+
+/* The same through avro-c generic values whatever the writer schema: the
+ * reference that the direct decoder of the embedded schemas is checked
+ * against (tests, fuzz_decode). Same errors, same rules. */
+ho_err_t ho_codec_decode_generic(ho_codec_t *codec, const void *data, size_t len,
+                                 ho_report_t *out, char *errstr, size_t errstr_size);
+
+/* Whether the codec codes values of schema s directly (the embedded v1 and
+ * v2, known by their exact canonical forms) rather than through avro-c. */
+bool ho_codec_is_direct(const ho_codec_t *codec, const ho_schema_t *s);
+
+/* Append the Avro binary datum (no header) of r as the embedded schema
+ * transfer_report.v<version>.avsc writes it (version 1 or 2; v1 drops
+ * inmates_by_destination), with report_id replaced by the given one. NULL
+ * strings are written as "". Byte-identical to avro-c's encoding. */
+ho_err_t ho_codec_datum(const ho_report_t *r, const char *report_id, int version, ho_buf_t *out);
 
 /* Peek at the header only: HO_OK and *fp, or BAD_MARKER / TRUNCATED. */
 ho_err_t ho_soe_fingerprint(const void *data, size_t len, uint64_t *fp);

@@ -30,6 +30,17 @@ ho_err_t ho_report_from_jansson(json_t *obj, ho_report_t *out, char *errstr, siz
 /* Validate a report built elsewhere (decoded Avro): the same rules. */
 ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_size);
 
+/* Validation stamps: ho_report_from_json() and ho_report_from_jansson()
+ * stamp the report they validated with a 64-bit hash of its
+ * whole content (every field, every string's bytes, the pointers), so that
+ * ho_codec_encode() need not run the rules a second time. Any change to the
+ * report afterwards (a field set, a string replaced or edited in place)
+ * changes the hash, and the report is then validated again. ho_report_copy()
+ * and ho_report_clear() leave no stamp. Decoded reports carry none: workers
+ * never re-encode what they decode, so it would cost every message. */
+void ho_report_mark_validated(ho_report_t *r);
+bool ho_report_is_validated(const ho_report_t *r);
+
 /* The deterministic content id: "r-" + 32 hex digits, from every field but
  * report_id. Writes into out (at least 35 bytes). The rule (docs/codec.md):
  * D = the Avro binary datum of r under transfer_report.v2 with report_id "";

@@ -52,6 +52,8 @@ typedef struct ho_report_s {
         ho_city_count_t *by_destination; /* v2 inmates_by_destination, sorted by city */
         size_t n_by_destination;
         int schema_version;           /* writer schema: 1, 2, or 0 when unknown/not decoded */
+        uint64_t validated;           /* a stamp of the content when it was last validated
+                                       * (jreport.h: ho_report_is_validated); 0 = never */
 } ho_report_t;
 
 void ho_report_init(ho_report_t *r);

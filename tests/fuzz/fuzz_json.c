@@ -38,7 +38,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 atexit(cleanup);
         }
-        if (ho_report_from_json((const char *)data, size, &r, err, sizeof(err))) {
+        ho_err_t e = ho_report_from_json((const char *)data, size, &r, err, sizeof(err));
+        /* the fast reader decides as jansson + ho_report_from_jansson() do */
+        {
+                char jerr_msg[512] = "";
+                json_error_t jerr;
+                json_t *o = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+                ho_err_t je = HO_ERR_JSON;
+                if (o) {
+                        je = ho_report_from_jansson(o, &r2, jerr_msg, sizeof(jerr_msg));
+                        json_decref(o);
+                }
+                if (e != je || (o && e && strcmp(err, jerr_msg))) {
+                        fprintf(stderr, "fuzz_json: from_json %s (%s), jansson %s (%s)\n",
+                                ho_err_name(e), e ? err : "", ho_err_name(je), jerr_msg);
+                        abort();
+                }
+                if (!e) {
+                        t1 = ho_report_to_json_text(&r);
+                        t2 = ho_report_to_json_text(&r2);
+                        if (!t1 || !t2 || strcmp(t1, t2))
+                                abort();
+                        free(t1);
+                        free(t2);
+                }
+                ho_report_clear(&r2);
+        }
+        if (e) {
                 if (r.report_id || r.transfer_id || r.destinations || r.persons ||
                     r.by_destination)
                         abort(); /* a partial report */

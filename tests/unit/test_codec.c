@@ -165,7 +165,7 @@ static void test_v1_read_as_v2(void **state) {
         ho_report_clear(&want);
 }
 
-/* The id derivation's own Avro serializer agrees with avro-c's bytes. */
+/* The id derivation's Avro serializer is the codec's direct encoder's. */
 static void test_datum_matches_avro_c(void **state) {
         fixture_t *f = *state;
         ho_buf_t b = HO_BUF_INIT;
@@ -560,6 +560,400 @@ static void test_set_writer(void **state) {
         assert_int_equal(ho_codec_set_writer(f->codec, "v2", err, sizeof(err)), HO_OK);
 }
 
+/* ---- the direct coder against avro-c ------------------------------------------ */
+
+/* avro-c's own bytes for r under schema version v (a generic value filled by
+ * the codec, written by avro_value_write) */
+static void avro_c_datum(fixture_t *f, int v, const ho_report_t *r, ho_buf_t *out) {
+        const ho_schema_t *s = ho_schema_registry_version(ho_codec_registry(f->codec), v);
+        avro_value_iface_t *iface = avro_generic_class_from_schema(s->avro);
+        avro_value_t val;
+        avro_writer_t w;
+        size_t size;
+        char err[256];
+
+        assert_non_null(iface);
+        assert_int_equal(avro_generic_value_new(iface, &val), 0);
+        assert_int_equal(ho_codec_report_to_value(f->codec, r, &val, err, sizeof(err)), HO_OK);
+        assert_int_equal(avro_value_sizeof(&val, &size), 0);
+        ho_buf_reset(out);
+        assert_int_equal(ho_buf_reserve(out, size), HO_OK);
+        w = avro_writer_memory(out->data, (int64_t)size);
+        assert_int_equal(avro_value_write(w, &val), 0);
+        out->len = size;
+        avro_writer_free(w);
+        avro_value_decref(&val);
+        avro_value_iface_decref(iface);
+}
+
+static uint64_t rnd_state;
+static uint64_t rnd(void) {
+        rnd_state ^= rnd_state << 13;
+        rnd_state ^= rnd_state >> 7;
+        rnd_state ^= rnd_state << 17;
+        return rnd_state;
+}
+
+/* a random valid report: every optional field present or not, multi-byte
+ * UTF-8, lists from empty to past a varint byte (persons up to 200) */
+static void random_report(ho_report_t *r) {
+        static const char *const words[] = {"Houston", "San Diego", "Ciudad Ju\xc3\xa1rez",
+                                            "El Paso", "\xe5\x8c\x97\xe4\xba\xac", "A", "Z z",
+                                            "Brooklyn", "Phoenix", "Canc\xc3\xban"};
+        char buf[160];
+        size_t i, n;
+
+        ho_report_clear(r);
+        snprintf(buf, sizeof(buf), "r-%llx", (unsigned long long)rnd());
+        r->report_id = strdup(buf);
+        snprintf(buf, sizeof(buf), "t-%llu", (unsigned long long)(rnd() % 1000));
+        r->transfer_id = strdup(buf);
+        r->occurred_on = (int32_t)(rnd() % 40000) - 5000;
+        r->reported_at = (int64_t)(rnd() % INT64_C(200000000000000)) - INT64_C(50000000000000);
+        r->source = strdup(words[rnd() % 10]);
+        memcpy(r->origin_country, "MX", 3);
+        memcpy(r->destination_country, rnd() % 2 ? "US" : "CO", 3);
+        r->inmate_count = (int32_t)(rnd() % (HO_INMATES_MAX + 1));
+        if ((r->has_aircraft_count = rnd() % 2))
+                r->aircraft_count = (int32_t)(rnd() % (HO_AIRCRAFT_MAX + 1));
+        if ((r->has_cumulative_total = rnd() % 2))
+                r->cumulative_total = (int32_t)(rnd() % 2 ? rnd() % 100 : rnd() % INT32_MAX);
+        if (rnd() % 2)
+                r->authority = strdup(words[rnd() % 10]);
+        n = rnd() % 3 ? rnd() % 5 : rnd() % (HO_DESTINATIONS_MAX + 1);
+        r->destinations = n ? calloc(n, sizeof(char *)) : NULL;
+        for (i = 0; i < n; i++)
+                r->destinations[i] = strdup(words[rnd() % 10]);
+        r->n_destinations = n;
+        n = rnd() % 3 ? rnd() % 4 : rnd() % 200;
+        r->persons = n ? calloc(n, sizeof(*r->persons)) : NULL;
+        for (i = 0; i < n; i++) {
+                snprintf(buf, sizeof(buf), "%s %zu", words[rnd() % 10], i);
+                r->persons[i].name = strdup(buf);
+                if (rnd() % 2)
+                        r->persons[i].affiliation = strdup(words[rnd() % 10]);
+        }
+        r->n_persons = n;
+        n = rnd() % 2 ? 0 : rnd() % 3 ? rnd() % 4 : rnd() % (HO_BY_DEST_MAX + 1);
+        r->by_destination = n ? calloc(n, sizeof(*r->by_destination)) : NULL;
+        for (i = 0; i < n; i++) { /* distinct cities, in order */
+                snprintf(buf, sizeof(buf), "%02zu %s", i, words[rnd() % 10]);
+                r->by_destination[i].city = strdup(buf);
+                r->by_destination[i].count = (int32_t)(rnd() % (HO_INMATES_MAX + 1));
+        }
+        r->n_by_destination = n;
+}
+
+/* Both decoders on the same bytes: the same error and message, or the same
+ * report; never a partial one. */
+static void decode_both(fixture_t *f, const void *data, size_t len, ho_report_t *a,
+                        ho_report_t *b) {
+        char ea[512] = "", eb[512] = "";
+        ho_err_t da = ho_codec_decode(f->codec, data, len, a, ea, sizeof(ea));
+        ho_err_t db = ho_codec_decode_generic(f->codec, data, len, b, eb, sizeof(eb));
+
+        if (da != db || (da && strcmp(ea, eb)))
+                fail_msg("direct: %s (%s), avro-c: %s (%s)", ho_err_name(da), ea, ho_err_name(db),
+                         eb);
+        if (da) {
+                assert_cleared(a);
+                assert_cleared(b);
+                return;
+        }
+        assert_int_equal(a->schema_version, b->schema_version);
+        assert_same_json(a, b);
+}
+
+/* The direct encoder writes avro-c's bytes for v1 and v2; the direct decoder
+ * reads back what avro-c reads, for thousands of generated reports. */
+static void test_direct_matches_avro_c(void **state) {
+        fixture_t *f = *state;
+        ho_buf_t mine = HO_BUF_INIT, theirs = HO_BUF_INIT;
+        ho_report_t r, a, b;
+        char err[256];
+
+        ho_report_init(&r);
+        ho_report_init(&a);
+        ho_report_init(&b);
+        rnd_state = 0x2545F4914F6CDD1DULL;
+        for (int k = 0; k < 2000; k++) {
+                const ho_report_t *src = &r;
+                if (k == 0)
+                        src = &f->full;
+                else if (k == 1)
+                        src = &f->min;
+                else
+                        random_report(&r);
+                assert_int_equal(ho_report_validate(src, err, sizeof(err)), HO_OK);
+                for (int v = 1; v <= 2; v++) {
+                        /* the datum alone */
+                        ho_buf_reset(&mine);
+                        assert_int_equal(ho_codec_datum(src, src->report_id, v, &mine), HO_OK);
+                        avro_c_datum(f, v, src, &theirs);
+                        assert_int_equal(mine.len, theirs.len);
+                        assert_memory_equal(mine.data, theirs.data, mine.len);
+                        /* and through the codec */
+                        assert_int_equal(ho_codec_set_writer(f->codec, v == 1 ? "v1" : "v2", err,
+                                                             sizeof(err)),
+                                         HO_OK);
+                        ho_buf_reset(&mine);
+                        assert_int_equal(ho_codec_encode(f->codec, src, &mine, err, sizeof(err)),
+                                         HO_OK);
+                        assert_int_equal(mine.len, HO_SOE_HEADER + theirs.len);
+                        assert_memory_equal(mine.data + HO_SOE_HEADER, theirs.data, theirs.len);
+                        decode_both(f, mine.data, mine.len, &a, &b);
+                        assert_int_equal(a.schema_version, v);
+                        if (v == 2)
+                                assert_same_json(&a, src);
+                        /* a few damaged copies of it: the same errors both ways */
+                        for (int m = 0; m < 4; m++) {
+                                size_t at = HO_SOE_HEADER + rnd() % (mine.len - HO_SOE_HEADER);
+                                unsigned char save = (unsigned char)mine.data[at];
+                                mine.data[at] = (char)(save ^ (1 + rnd() % 255));
+                                decode_both(f, mine.data, mine.len, &a, &b);
+                                mine.data[at] = (char)save;
+                                decode_both(f, mine.data, at, &a, &b); /* cut there */
+                        }
+                }
+        }
+        assert_int_equal(ho_codec_set_writer(f->codec, "v2", err, sizeof(err)), HO_OK);
+        ho_report_clear(&r);
+        ho_report_clear(&a);
+        ho_report_clear(&b);
+        ho_buf_free(&mine);
+        ho_buf_free(&theirs);
+}
+
+/* Datums only avro-c's semantics settle: map keys repeated or holding a NUL
+ * (avro-c keys by C string), more than 64 entries; and rule breakers found
+ * while converting (NUL bytes, country lengths, list caps). Both decoders
+ * must agree on each. */
+static void test_direct_edge_cases(void **state) {
+        fixture_t *f = *state;
+        ho_buf_t b = HO_BUF_INIT;
+        ho_report_t x, y;
+
+        ho_report_init(&x);
+        ho_report_init(&y);
+        for (int c = 0; c < 14; c++) {
+                ho_buf_reset(&b);
+                header(f, &b, 2);
+                if (c == 0) { /* a NUL in report_id */
+                        zz(&b, 3);
+                        ho_buf_append(&b, "r\0" "1", 3);
+                        str(&b, "t1");
+                        zz(&b, 20473);
+                        zz(&b, 0);
+                        str(&b, "AP");
+                        str(&b, "MX");
+                        str(&b, "US");
+                        zz(&b, 1);
+                } else if (c == 1) { /* a one-letter country */
+                        str(&b, "r1");
+                        str(&b, "t1");
+                        zz(&b, 20473);
+                        zz(&b, 0);
+                        str(&b, "AP");
+                        str(&b, "M");
+                        str(&b, "US");
+                        zz(&b, 1);
+                } else {
+                        head_fields(&b, 3);
+                }
+                if (c < 2) {
+                        ho_buf_append(&b, "\0\0\0\0\0\0", 6);
+                        decode_both(f, b.data, b.len, &x, &y);
+                        continue;
+                }
+                zz(&b, 0); /* aircraft_count null */
+                if (c == 2 || c == 3) { /* 65 destinations, one with a NUL */
+                        zz(&b, 65);
+                        for (int i = 0; i < 65; i++)
+                                str(&b, i == 7 && c == 3 ? "" : "c");
+                        zz(&b, 0);
+                } else if (c == 4) { /* a NUL in a destination */
+                        zz(&b, 2);
+                        str(&b, "a");
+                        zz(&b, 3);
+                        ho_buf_append(&b, "b\0c", 3);
+                        zz(&b, 0);
+                } else {
+                        zz(&b, 0);
+                }
+                zz(&b, 0); /* cumulative_total null */
+                if (c == 5) { /* a NUL in authority, and one in a destination? no: persons */
+                        zz(&b, 1);
+                        zz(&b, 2);
+                        ho_buf_append(&b, "F\0", 2);
+                } else {
+                        zz(&b, 0);
+                }
+                if (c == 6 || c == 7) { /* persons: a NUL in a name / an affiliation */
+                        zz(&b, 2);
+                        str(&b, "P");
+                        zz(&b, 0);
+                        if (c == 6) {
+                                zz(&b, 2);
+                                ho_buf_append(&b, "Q\0", 2);
+                                zz(&b, 0);
+                        } else {
+                                str(&b, "Q");
+                                zz(&b, 1);
+                                zz(&b, 2);
+                                ho_buf_append(&b, "\0Q", 2);
+                        }
+                        zz(&b, 0);
+                } else if (c == 8) { /* 1001 persons in two blocks */
+                        zz(&b, 1000);
+                        for (int i = 0; i < 1000; i++) {
+                                str(&b, "P");
+                                zz(&b, 0);
+                        }
+                        zz(&b, -1);
+                        zz(&b, 2);
+                        str(&b, "P");
+                        zz(&b, 0);
+                        zz(&b, 0);
+                } else {
+                        zz(&b, 0);
+                }
+                if (c == 9) { /* a repeated key: avro-c keeps the first place, last value */
+                        zz(&b, 3);
+                        str(&b, "Houston");
+                        zz(&b, 1);
+                        str(&b, "Austin");
+                        zz(&b, 2);
+                        str(&b, "Houston");
+                        zz(&b, 3);
+                        zz(&b, 0);
+                } else if (c == 10) { /* keys equal up to a NUL */
+                        zz(&b, 2);
+                        zz(&b, 3);
+                        ho_buf_append(&b, "A\0x", 3);
+                        zz(&b, 1);
+                        zz(&b, 3);
+                        ho_buf_append(&b, "A\0y", 3);
+                        zz(&b, 2);
+                        zz(&b, 0);
+                } else if (c == 11 || c == 12) { /* 65 entries: distinct, or 2 repeated */
+                        zz(&b, 65);
+                        for (int i = 0; i < 65; i++) {
+                                char k[8];
+                                snprintf(k, sizeof(k), "k%02d", c == 12 && i == 64 ? 0 : i);
+                                str(&b, k);
+                                zz(&b, i);
+                        }
+                        zz(&b, 0);
+                } else if (c == 13) { /* keys out of order, in two blocks */
+                        zz(&b, 1);
+                        str(&b, "b");
+                        zz(&b, 1);
+                        zz(&b, -1);
+                        zz(&b, 3);
+                        str(&b, "a");
+                        zz(&b, 2);
+                        zz(&b, 0);
+                } else {
+                        zz(&b, 0);
+                }
+                decode_both(f, b.data, b.len, &x, &y);
+                if (c == 9) {
+                        assert_int_equal(x.n_by_destination, 2);
+                        assert_int_equal(x.by_destination[1].count, 3);
+                }
+                if (c == 13)
+                        assert_string_equal(x.by_destination[0].city, "a");
+        }
+        ho_report_clear(&x);
+        ho_report_clear(&y);
+        ho_buf_free(&b);
+}
+
+/* A report validated by parsing carries a stamp; any change after that
+ * makes encode check the rules again. */
+static void test_encode_revalidates_changes(void **state) {
+        fixture_t *f = *state;
+        ho_buf_t b = HO_BUF_INIT;
+        ho_report_t r;
+        char err[256];
+
+        ho_report_init(&r);
+        parse(full_text, &r);
+        assert_true(ho_report_is_validated(&r));
+        r.source[0] = '\xff'; /* edited in place: invalid UTF-8 */
+        assert_false(ho_report_is_validated(&r));
+        assert_int_equal(ho_codec_encode(f->codec, &r, &b, err, sizeof(err)), HO_ERR_INVALID);
+        assert_int_equal(b.len, 0);
+        r.source[0] = 'R';
+        assert_true(ho_report_is_validated(&r));
+        r.persons[1].name[0] = '\0'; /* an empty name */
+        assert_int_equal(ho_codec_encode(f->codec, &r, &b, err, sizeof(err)), HO_ERR_INVALID);
+        assert_string_equal(err, "field \"persons[1].name\": expected a non-empty UTF-8 string of "
+                                 "at most 512 bytes, got \"\"");
+        r.persons[1].name[0] = 'C';
+        r.inmate_count = 100001;
+        assert_int_equal(ho_codec_encode(f->codec, &r, &b, err, sizeof(err)), HO_ERR_INVALID);
+        r.inmate_count = 37;
+        assert_int_equal(ho_codec_encode(f->codec, &r, &b, err, sizeof(err)), HO_OK);
+        /* neither decoded reports nor copies carry a stamp */
+        assert_int_equal(ho_codec_decode(f->codec, b.data, b.len, &f->out, err, sizeof(err)),
+                         HO_OK);
+        assert_false(ho_report_is_validated(&f->out));
+        ho_report_t c;
+        ho_report_init(&c);
+        assert_int_equal(ho_report_copy(&c, &r), HO_OK);
+        assert_false(ho_report_is_validated(&c));
+        ho_report_clear(&c);
+        ho_report_clear(&r);
+        assert_false(ho_report_is_validated(&r));
+        ho_buf_free(&b);
+}
+
+/* The embedded schemas are coded directly; a writer schema given as a file
+ * with another canonical form goes through avro-c, and both decoders read
+ * its values alike. */
+static void test_runtime_writer_uses_avro_c(void **state) {
+        fixture_t *f = *state;
+        ho_schema_registry_t *reg = ho_codec_registry(f->codec);
+        const ho_schema_t *v2 = ho_schema_registry_version(reg, 2);
+        ho_buf_t b = HO_BUF_INIT;
+        ho_report_t a, g;
+        char err[512], *json, *at, *path;
+
+        assert_true(ho_codec_is_direct(f->codec, ho_schema_registry_version(reg, 1)));
+        assert_true(ho_codec_is_direct(f->codec, v2));
+        /* v2 with the aircraft_count union's branches swapped: readable as
+         * v2, but not the layout the direct coder is written for */
+        json = strdup(v2->json);
+        at = strstr(json, "[\"null\", \"int\"]"); /* aircraft_count's, the first */
+        assert_non_null(at);
+        memcpy(at, "[\"int\", \"null\"]", strlen("[\"int\", \"null\"]"));
+        path = write_tmp(json);
+        assert_int_equal(ho_codec_set_writer(f->codec, path, err, sizeof(err)), HO_OK);
+        assert_false(ho_codec_is_direct(f->codec, ho_codec_writer(f->codec)));
+        ho_report_init(&a);
+        ho_report_init(&g);
+        for (int i = 0; i < 2; i++) {
+                const ho_report_t *src = i ? &f->min : &f->full;
+                ho_buf_reset(&b);
+                assert_int_equal(ho_codec_encode(f->codec, src, &b, err, sizeof(err)), HO_OK);
+                assert_int_equal(ho_codec_decode(f->codec, b.data, b.len, &a, err, sizeof(err)),
+                                 HO_OK);
+                assert_int_equal(
+                        ho_codec_decode_generic(f->codec, b.data, b.len, &g, err, sizeof(err)),
+                        HO_OK);
+                assert_same_json(&a, src);
+                assert_same_json(&g, src);
+        }
+        assert_int_equal(ho_codec_set_writer(f->codec, "v2", err, sizeof(err)), HO_OK);
+        ho_report_clear(&a);
+        ho_report_clear(&g);
+        unlink(path);
+        free(path);
+        free(json);
+        ho_buf_free(&b);
+}
+
 static void test_value_api(void **state) {
         fixture_t *f = *state;
         const ho_schema_t *v2 = ho_schema_registry_newest(ho_codec_registry(f->codec));
@@ -591,6 +985,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_encode_checks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_set_writer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_value_api, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_direct_matches_avro_c, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_direct_edge_cases, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_encode_revalidates_changes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_runtime_writer_uses_avro_c, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

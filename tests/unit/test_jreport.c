@@ -42,8 +42,48 @@ static char *variant(const char *key, const char *value) {
         return s;
 }
 
+/* ho_report_from_json() reads most lines without jansson: on every text it
+ * must decide as jansson + ho_report_from_jansson() do, with the same
+ * message or the same report. Returns from_json's result. */
+static ho_err_t cross_check(const char *text, size_t len) {
+        char e1[512] = "", e2[512] = "";
+        ho_report_t a, b;
+        json_error_t jerr;
+        json_t *o;
+        ho_err_t r1, r2;
+
+        ho_report_init(&a);
+        ho_report_init(&b);
+        r1 = ho_report_from_json(text, len, &a, e1, sizeof(e1));
+        o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!o) {
+                if (r1 != HO_ERR_JSON)
+                        fail_msg("%.*s\n  jansson refuses it (%s), from_json gave %s", (int)len,
+                                 text, jerr.text, ho_err_name(r1));
+                assert_null(a.report_id);
+                return r1;
+        }
+        r2 = ho_report_from_jansson(o, &b, e2, sizeof(e2));
+        json_decref(o);
+        if (r1 != r2 || (r1 && strcmp(e1, e2)))
+                fail_msg("%.*s\n  from_json: %s (%s)\n  jansson: %s (%s)", (int)len, text,
+                         ho_err_name(r1), e1, ho_err_name(r2), e2);
+        if (!r1) {
+                char *ta = ho_report_to_json_text(&a), *tb = ho_report_to_json_text(&b);
+                if (strcmp(ta, tb))
+                        fail_msg("%.*s\n  read as %s\n  jansson %s", (int)len, text, ta, tb);
+                assert_true(ho_report_is_validated(&a));
+                free(ta);
+                free(tb);
+        }
+        ho_report_clear(&a);
+        ho_report_clear(&b);
+        return r1;
+}
+
 static void expect_ok_text(const char *text, ho_report_t *r) {
         char err[512];
+        cross_check(text, strlen(text));
         ho_err_t e = ho_report_from_json(text, strlen(text), r, err, sizeof(err));
         if (e)
                 fail_msg("%s\n  refused: %s", text, err);
@@ -54,6 +94,7 @@ static void expect_err_text(const char *text, ho_err_t want, const char *msg) {
         ho_report_t r;
 
         ho_report_init(&r);
+        cross_check(text, strlen(text));
         ho_err_t e = ho_report_from_json(text, strlen(text), &r, err, sizeof(err));
         if (e != want)
                 fail_msg("%s\n  gave %s (%s), expected %s", text, ho_err_name(e), err,
@@ -529,6 +570,65 @@ static void test_validate_struct(void **state) {
         ho_report_clear(&r);
 }
 
+/* The fast reader against jansson on damaged and reshaped reports: every
+ * byte position changed, cut, and the shapes JSON allows (whitespace,
+ * escapes, member order, numbers jansson reads as reals). */
+static void test_fast_path_matches_jansson(void **state) {
+        static const char *const swaps[] = {
+                " ", "\t", "\n", "\r", "\\", "\"", "0", "-", ".", "e", "{", "}", "[", "]",
+                ",", ":", "n", "\x01", "\xc3", "\x80", "\xff", "A", "z", "9"};
+        static const char *const texts[] = {
+                "{ \"transfer_id\" : \"t1\" , \"occurred_on\":\"2026-01-20\",\"reported_at\":"
+                "\"2026-01-21T05:47:00.123456+01:00\",\"source\":\"A\\u00e9\",\"origin_country\""
+                ":\"MX\",\"destination_country\":\"US\",\"inmate_count\":-0 }\r\n",
+                "{\"transfer_id\":\"t1\",\"occurred_on\":\"2026-01-20\",\"reported_at\":"
+                "\"2026-01-21T05:47:00Z\",\"source\":\"S\",\"origin_country\":\"MX\","
+                "\"destination_country\":\"US\",\"inmate_count\":1e1}",
+                "{\"transfer_id\":\"t1\",\"occurred_on\":\"2026-01-20\",\"reported_at\":"
+                "\"2026-01-21T05:47:00Z\",\"source\":\"S\",\"origin_country\":\"MX\","
+                "\"destination_country\":\"US\",\"inmate_count\":007}",
+                "{\"transfer_id\":\"t1\",\"occurred_on\":\"2026-01-20\",\"reported_at\":"
+                "\"0000-01-01T00:30:00+01:00\",\"source\":\"S\",\"origin_country\":\"MX\","
+                "\"destination_country\":\"US\",\"inmate_count\":1}",
+                "{\"transfer_id\":\"t1\",\"occurred_on\":\"2026-01-20\",\"reported_at\":"
+                "\"2026-01-21T05:47:00Z\",\"source\":\"S\",\"origin_country\":\"MX\","
+                "\"destination_country\":\"US\",\"inmate_count\":1,\"persons\":[{\"name\":\"a\","
+                "\"name\":\"b\"}],\"inmates_by_destination\":{\"b\":1,\"a\":2,\"c\":0}}",
+                "{\"transfer_id\":\"t1\",\"occurred_on\":\"2026-01-20\",\"reported_at\":"
+                "\"2026-01-21T05:47:00Z\",\"source\":\"S\",\"origin_country\":\"MX\","
+                "\"destination_country\":\"US\",\"inmate_count\":1,\"inmates_by_destination\":"
+                "{\"a\":1,\"a\":2}}",
+                "{\"transfer_id\":\"t1\",\"transfer_id\":\"t2\",\"occurred_on\":\"2026-01-20\","
+                "\"reported_at\":\"2026-01-21T05:47:00Z\",\"source\":\"S\",\"origin_country\":"
+                "\"MX\",\"destination_country\":\"US\",\"inmate_count\":1}",
+                "{\"inmate_count\":123456789012345678901,\"transfer_id\":\"t1\"}",
+                "[]", "", "{}", "{\"persons\":[]} x", "null",
+        };
+        size_t i, k, len;
+        char *buf;
+
+        (void)state;
+        for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+                cross_check(texts[i], strlen(texts[i]));
+        len = strlen(base_text);
+        buf = malloc(len + 1);
+        for (i = 0; i < len; i++) {
+                cross_check(base_text, i); /* cut */
+                for (k = 0; k < sizeof(swaps) / sizeof(swaps[0]); k++) {
+                        memcpy(buf, base_text, len + 1);
+                        buf[i] = swaps[k][0];
+                        cross_check(buf, len);
+                }
+                memcpy(buf, base_text, len + 1);
+                buf[i] = '\0'; /* a NUL byte inside the text */
+                cross_check(buf, len);
+                memcpy(buf, base_text, len + 1); /* a byte dropped */
+                memmove(buf + i, buf + i + 1, len - i);
+                cross_check(buf, len - 1);
+        }
+        free(buf);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_full_report),      cmocka_unit_test(test_optional_fields),
@@ -536,6 +636,7 @@ int main(void) {
                 cmocka_unit_test(test_ids),              cmocka_unit_test(test_arrays_and_map),
                 cmocka_unit_test(test_json_errors),      cmocka_unit_test(test_to_json_round_trip),
                 cmocka_unit_test(test_derived_ids),      cmocka_unit_test(test_validate_struct),
+                cmocka_unit_test(test_fast_path_matches_jansson),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
