@@ -54,7 +54,8 @@ static json_t *ho_hash_to_json(const redisReply *r) {
                 kv[i].k = r->element[2 * i]->str ? r->element[2 * i]->str : "";
                 kv[i].v = r->element[2 * i + 1]->str ? r->element[2 * i + 1]->str : "";
         }
-        qsort(kv, n, sizeof(*kv), ho_kv_cmp);
+        if (n > 1) /* kv may be NULL when n == 0: qsort wants a pointer */
+                qsort(kv, n, sizeof(*kv), ho_kv_cmp);
         for (size_t i = 0; i < n; i++) {
                 int64_t v;
                 json_object_set_new(obj, kv[i].k,
@@ -311,7 +312,7 @@ static void ho_print_section(FILE *fp, const char *title, const json_t *obj, boo
                 rows[i].v = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
                 i++;
         }
-        if (by_value)
+        if (by_value && n > 1)
                 qsort(rows, n, sizeof(*rows), ho_row_by_value);
         size_t first = 0, shown = n;
         if (top && n > top) {
@@ -543,7 +544,8 @@ ho_err_t ho_stats_audit_finish(ho_stats_audit_t *a) {
                 return HO_OK;
         a->finished = true;
         /* HSCAN may return a field twice (during a rehash): keep one entry per id */
-        qsort(a->tr, a->n, sizeof(*a->tr), ho_tr_by_id);
+        if (a->n > 1) /* a->tr is NULL while no transfer was added */
+                qsort(a->tr, a->n, sizeof(*a->tr), ho_tr_by_id);
         size_t w = 0;
         for (size_t i = 0; i < a->n; i++) {
                 if (i + 1 < a->n && !strcmp(a->tr[i].id, a->tr[i + 1].id)) {
@@ -553,7 +555,8 @@ ho_err_t ho_stats_audit_finish(ho_stats_audit_t *a) {
                 a->tr[w++] = a->tr[i];
         }
         a->n = w;
-        qsort(a->tr, a->n, sizeof(*a->tr), ho_tr_by_route_date);
+        if (a->n > 1)
+                qsort(a->tr, a->n, sizeof(*a->tr), ho_tr_by_route_date);
 
         /* per route, a running sum that includes every transfer of the same date */
         size_t i = 0;
