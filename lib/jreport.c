@@ -1156,9 +1156,15 @@ static uint64_t mix_str(uint64_t h, const char *s) {
                 memcpy(&w, p + i, 8);
                 h = mix(h, w);
         }
+        if (i == n)
+                return mix(h, n);
+        if (n >= 8) { /* the last 8 bytes, overlapping the words above */
+                memcpy(&w, p + n - 8, 8);
+                return mix(mix(h, w), n);
+        }
         w = (uint64_t)n << 56;
         for (; i < n; i++)
-                w ^= (uint64_t)p[i] << (8 * (i & 7));
+                w ^= (uint64_t)p[i] << (8 * i);
         return mix(h, w);
 }
 
