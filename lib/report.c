@@ -202,7 +202,8 @@ void ho_date_format(int32_t days, char out[11]) {
                 snprintf(out, 11, "%s", y < 0 ? "0000-00-00" : "9999-99-99");
                 return;
         }
-        snprintf(out, 11, "%04d-%02u-%02u", (int)y, m, d);
+        /* m, d are in range already; "% 100" lets the compiler see 2 digits (-O3 -Werror) */
+        snprintf(out, 11, "%04d-%02u-%02u", (int)y, m % 100u, d % 100u);
 }
 
 ho_err_t ho_time_parse_rfc3339(const char *s, int64_t *ms) {
@@ -270,10 +271,13 @@ void ho_time_format_rfc3339(int64_t ms, char out[32]) {
                 snprintf(out, 32, "%s", y < 0 ? "0000-00-00T00:00:00Z" : "9999-99-99T99:99:99Z");
                 return;
         }
+        /* every field is in range already; the "%" bounds let the compiler see the widths */
+        unsigned hh = (unsigned)(sod / 3600) % 100u, mi = (unsigned)(sod / 60 % 60) % 100u,
+                 ss = (unsigned)(sod % 60) % 100u;
         if (msr)
-                snprintf(out, 32, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", (int)y, m, d,
-                         (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), msr);
+                snprintf(out, 32, "%04d-%02u-%02uT%02u:%02u:%02u.%03uZ", (int)y, m % 100u,
+                         d % 100u, hh, mi, ss, (unsigned)msr % 1000u);
         else
-                snprintf(out, 32, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, m, d,
-                         (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+                snprintf(out, 32, "%04d-%02u-%02uT%02u:%02u:%02uZ", (int)y, m % 100u, d % 100u,
+                         hh, mi, ss);
 }
