@@ -6,9 +6,10 @@
  * (handover's programs, kcat) can produce, consume and join consumer groups against it.
  *
  * Its limits, plainly: everything is in memory (gone when it stops), and the mock trims each
- * partition's oldest messages once it holds about 5 MB, so it is no place for large histories or
- * replays. No CreateTopics/DeleteTopics: the topics are the ones named here (or auto-created with
- * the mock's defaults when a client asks for an unknown topic). Tests use the real Kafka
+ * partition's oldest messages once it holds about 5 MB (or 100000 produce batches), so it is no
+ * place for large histories or replays. No CreateTopics/DeleteTopics: the topics are the ones named
+ * here (or auto-created with the mock's defaults when a client asks for an unknown topic). Tests use
+ * the real Kafka
  * (deploy/local/stack up --broker kafka). See docs/stack.md.
  *
  * This file needs only librdkafka (no lib/): deploy/local/stack compiles it alone when there is no
