@@ -145,9 +145,15 @@ static ho_err_t encode(run_t *run, char *errstr, size_t errstr_size) {
         return ho_codec_encode(run->codec, &run->report, &run->value, errstr, errstr_size);
 }
 
-/* Send (or, dry run, count) one encoded message. */
+/* Delivery reports are served (rd_kafka_poll) every SPOOL_POLL_EVERY messages
+ * of a file, not after each one: a poll costs a lock and a queue check, and
+ * a batch holds thousands of messages anyway. A full queue is served at once
+ * (ho_producer_send). A stream polls after each line: it is never this fast. */
+#define SPOOL_POLL_EVERY 1024
+
+/* Send (or, dry run, count) one encoded message; poll: serve delivery reports. */
 static ho_err_t emit(run_t *run, const char *key, size_t key_len, const char *value,
-                     size_t value_len, int64_t ts, ho_pos_t pos) {
+                     size_t value_len, int64_t ts, ho_pos_t pos, bool poll) {
         char errstr[512];
         ho_err_t err;
 
@@ -163,7 +169,8 @@ static ho_err_t emit(run_t *run, const char *key, size_t key_len, const char *va
                 fprintf(stderr, PROG ": %s\n", errstr);
                 run->failed = true;
         }
-        ho_producer_poll(run->producer, 0);
+        if (poll)
+                ho_producer_poll(run->producer, 0);
         return err;
 }
 
@@ -276,7 +283,7 @@ static void send_spooled(run_t *run, size_t i, uint64_t *sent_total, uint64_t sp
                         break;
                 }
                 if (emit(run, rec.key, rec.key_len, rec.value, rec.value_len, rec.timestamp,
-                         rec.pos) != HO_OK)
+                         rec.pos, (*sent_total & (SPOOL_POLL_EVERY - 1)) == 0) != HO_OK)
                         break;
                 ++*sent_total;
                 if ((*sent_total & 255) == 0)
@@ -331,7 +338,7 @@ static void send_stream(run_t *run, size_t i) {
                 if (s == HO_INPUT_REPORT) {
                         if (emit(run, run->report.transfer_id, strlen(run->report.transfer_id),
                                  run->value.data, run->value.len, run->report.reported_at,
-                                 pos) != HO_OK)
+                                 pos, true) != HO_OK)
                                 break;
                         if ((++n & 255) == 0)
                                 progress(&run->pg, "sending", sent_so_far(run),
