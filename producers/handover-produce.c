@@ -589,17 +589,36 @@ int main(int argc, char **argv) {
                 }
         }
 
+        /* With named files to validate, the producer is made first: librdkafka
+         * connects, fetches metadata and its idempotent producer id while
+         * pass 1 runs, instead of after it. Nothing is sent before pass 2. */
+        if (!run.dry_run && run.spool) {
+                run.producer = ho_producer_new(conf, run.topic, run.names, run.n_paths, errstr,
+                                               sizeof(errstr));
+                conf = NULL; /* handed over */
+                if (!run.producer) {
+                        fprintf(stderr, PROG ": %s\n", errstr);
+                        rc = HO_EXIT_FAIL;
+                        goto out;
+                }
+        }
+
         /* pass 1: every named file, validated whole */
         if (!pass1(&run)) {
+                /* nothing was handed to Kafka: no delivery summary */
+                ho_producer_destroy(run.producer);
+                run.producer = NULL;
                 rc = HO_EXIT_FAIL;
                 goto summary;
         }
 
         /* pass 2: send, input by input, in order */
         if (!run.dry_run) {
-                run.producer = ho_producer_new(conf, run.topic, run.names, run.n_paths, errstr,
-                                               sizeof(errstr));
-                conf = NULL; /* handed over */
+                if (!run.producer) {
+                        run.producer = ho_producer_new(conf, run.topic, run.names, run.n_paths,
+                                                       errstr, sizeof(errstr));
+                        conf = NULL; /* handed over */
+                }
                 if (!run.producer) {
                         fprintf(stderr, PROG ": %s\n", errstr);
                         rc = HO_EXIT_FAIL;
