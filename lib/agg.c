@@ -381,6 +381,16 @@ ho_err_t ho_agg_batch_add(ho_agg_batch_t *b, const ho_report_t *r, int64_t offse
         return HO_OK;
 }
 
+ho_err_t ho_agg_batch_add_move(ho_agg_batch_t *b, ho_report_t *r, int64_t offset,
+                               size_t value_bytes) {
+        bool dup;
+        ho_err_t err = ho_fold_add_move(&b->fold, r, &dup);
+        if (err)
+                return err;
+        ho_agg_batch_note(b, offset, value_bytes);
+        return HO_OK;
+}
+
 void ho_agg_batch_reject(ho_agg_batch_t *b, int64_t offset) {
         b->rejected++;
         ho_agg_batch_note(b, offset, 0);

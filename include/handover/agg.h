@@ -93,6 +93,11 @@ void ho_agg_batch_reset(ho_agg_batch_t *b, int64_t start_offset);
  * HO_ERR_INVALID for a report without ids (the batch is unchanged then). */
 ho_err_t ho_agg_batch_add(ho_agg_batch_t *b, const ho_report_t *r, int64_t offset,
                           size_t value_bytes);
+/* The same, but may take r's members instead of copying them: r is left
+ * either as it was or cleared (ho_report_init state); the caller clears or
+ * overwrites it before reading it again. */
+ho_err_t ho_agg_batch_add_move(ho_agg_batch_t *b, ho_report_t *r, int64_t offset,
+                               size_t value_bytes);
 /* Count a message at offset that went to the dead letter topic (adds to
  * totals.rejected when committed). Call only once the dead letter is delivered. */
 void ho_agg_batch_reject(ho_agg_batch_t *b, int64_t offset);

@@ -137,6 +137,10 @@ void ho_fold_free(ho_fold_t *f);
  * HO_ERR_INVALID when an id is missing or holds a space/control byte,
  * HO_ERR_NOMEM. */
 ho_err_t ho_fold_add(ho_fold_t *f, const ho_report_t *r, bool *dup);
+/* The same, but when r becomes a transfer's latest its members are moved
+ * into the fold instead of copied; r is left cleared then (ho_report_init
+ * state), and untouched when *dup or an error. */
+ho_err_t ho_fold_add_move(ho_fold_t *f, ho_report_t *r, bool *dup);
 
 /* The summed effect of a batch on the counters. */
 typedef struct ho_delta_s {

@@ -134,6 +134,51 @@ static void test_latest_any_order(void **state) {
         }
 }
 
+/* ho_fold_add_move folds exactly like ho_fold_add; r is left cleared when it
+ * became the latest and untouched when it did not (older, or a duplicate). */
+static void test_add_move(void **state) {
+        (void)state;
+        ho_fold_t f;
+        ho_fold_init(&f);
+        bool dup;
+        ho_report_t *b = mk("t", "b", "2025-08-12", "2025-08-12T20:00:00Z", 25, NULL, NULL, NULL);
+        assert_int_equal(ho_fold_add_move(&f, b, &dup), HO_OK);
+        assert_false(dup);
+        assert_null(b->report_id); /* taken: cleared */
+        assert_null(b->transfer_id);
+        ho_report_t *a = mk("t", "a", "2025-08-12", "2025-08-12T18:00:00Z", 24, NULL, NULL, NULL);
+        assert_int_equal(ho_fold_add_move(&f, a, &dup), HO_OK);
+        assert_false(dup);
+        assert_string_equal(a->report_id, "a"); /* older: untouched */
+        ho_report_t *b2 = mk("t", "b", "2025-08-12", "2025-08-12T20:00:00Z", 25, NULL, NULL, NULL);
+        assert_int_equal(ho_fold_add_move(&f, b2, &dup), HO_OK);
+        assert_true(dup);
+        assert_string_equal(b2->report_id, "b"); /* duplicate: untouched */
+        ho_report_t *c = mk("t", "c", "2025-08-12", "2025-08-12T22:00:00Z", 26, NULL,
+                            "[{\"name\":\"X\",\"affiliation\":\"CJNG\"}]", NULL);
+        assert_int_equal(ho_fold_add_move(&f, c, &dup), HO_OK);
+        assert_null(c->report_id); /* newer: taken, the old latest (b) freed */
+        assert_int_equal(f.n_xfers, 1);
+        assert_int_equal(f.n_ids, 3);
+        assert_int_equal(f.xfers[0].n_ids, 3);
+        assert_string_equal(f.xfers[0].latest.report_id, "c");
+        assert_string_equal(f.xfers[0].latest.transfer_id, "t");
+        assert_int_equal(f.xfers[0].latest.inmate_count, 26);
+        assert_int_equal(f.xfers[0].latest.n_persons, 1);
+        assert_string_equal(ho_fold_member(&f, 2), "t c");
+        ho_report_t *bad = mk("t", "d", "2025-08-12", "2025-08-12T23:00:00Z", 1, NULL, NULL, NULL);
+        free(bad->report_id);
+        bad->report_id = strdup("has space");
+        assert_int_equal(ho_fold_add_move(&f, bad, &dup), HO_ERR_INVALID);
+        assert_string_equal(bad->report_id, "has space"); /* refused: untouched */
+        rfree(a);
+        rfree(b);
+        rfree(b2);
+        rfree(c);
+        rfree(bad);
+        ho_fold_free(&f);
+}
+
 static void test_new_transfer_contributions(void **state) {
         (void)state;
         ho_fold_t f;
@@ -470,6 +515,7 @@ int main(void) {
                 cmocka_unit_test(test_duplicates_in_batch),
                 cmocka_unit_test(test_bad_ids),
                 cmocka_unit_test(test_latest_any_order),
+                cmocka_unit_test(test_add_move),
                 cmocka_unit_test(test_new_transfer_contributions),
                 cmocka_unit_test(test_revision_moves),
                 cmocka_unit_test(test_older_report_changes_nothing_but_reports),
