@@ -164,6 +164,8 @@ static int cmd_create(rd_kafka_t *rk, const char *brokers, char **topics, int to
         }
         res = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &res_cnt);
         for (i = 0; i < res_cnt; i++) {
+                if (!res[i])
+                        continue; /* see the duplicate check in main() */
                 const char *name = rd_kafka_topic_result_name(res[i]);
                 rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
                 const char *why = rd_kafka_topic_result_error_string(res[i]);
@@ -237,6 +239,8 @@ static int cmd_delete(rd_kafka_t *rk, const char *brokers, char **topics, int to
         }
         res = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev), &res_cnt);
         for (i = 0; i < res_cnt; i++) {
+                if (!res[i])
+                        continue; /* see the duplicate check in main() */
                 const char *name = rd_kafka_topic_result_name(res[i]);
                 rd_kafka_resp_err_t err = rd_kafka_topic_result_error(res[i]);
                 const char *why = rd_kafka_topic_result_error_string(res[i]);
@@ -414,6 +418,15 @@ int main(int argc, char **argv) {
                         optind == argc ? "expected at least one TOPIC" : "takes no TOPIC");
                 goto usage_err;
         }
+        /* librdkafka 2.0.2 answers a request naming a topic twice with NULL results
+         * (a crash in rd_kafka_topic_result_name): refuse it here, as the broker would */
+        for (int a = optind; a < argc; a++)
+                for (int b = a + 1; b < argc; b++)
+                        if (!strcmp(argv[a], argv[b])) {
+                                fprintf(stderr, PROG " %s: topic \"%s\" named twice\n", cmd,
+                                        argv[a]);
+                                goto usage_err;
+                        }
         if ((if_not_exists && strcmp(cmd, "create")) || (if_exists && strcmp(cmd, "delete"))) {
                 fprintf(stderr, PROG " %s: --if-not-exists goes with create, --if-exists with "
                                      "delete\n", cmd);

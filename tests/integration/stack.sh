@@ -47,6 +47,11 @@ echo x | kcat -P -b "$HANDOVER_BROKERS" -t "$typo" -X message.timeout.ms=3000 >/
   && ho_fail "producing to unknown topic $typo succeeded"
 "$T" list -b "$HANDOVER_BROKERS" | grep -q "^$typo " && ho_fail "producing to unknown topic $typo created it (auto.create.topics.enable must be false)"
 
+# a topic named twice is a usage error (librdkafka 2.0.2 crashed on such a request)
+rc=0; "$T" delete -b "$HANDOVER_BROKERS" "$topic" x "$topic" 2>"$HO_TMP/dup" || rc=$?
+ho_assert_eq 2 "$rc" "handover-topic delete with a topic named twice: exit code"
+grep -q "named twice" "$HO_TMP/dup" || ho_fail "handover-topic: no 'named twice' message: $(cat "$HO_TMP/dup")"
+
 "$T" delete -b "$HANDOVER_BROKERS" "$topic" 2>/dev/null || ho_fail "handover-topic delete $topic failed"
 gone() { ! "$T" list -b "$HANDOVER_BROKERS" | grep -q "^$topic "; }
 ho_wait_until 15 gone || ho_fail "topic $topic still listed after delete"
