@@ -13,13 +13,8 @@
 #include "handover/log.h"
 #include "handover/redis.h"
 #include "handover/worker.h"
+#include "handover/sig.h"
 
-static volatile sig_atomic_t ho_stop;
-
-static void ho_on_signal(int sig) {
-        (void)sig;
-        ho_stop = 1;
-}
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -247,14 +242,9 @@ int main(int argc, char **argv) {
                 return HO_EXIT_USAGE;
         }
 
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = ho_on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
+        ho_sig_install();
 
-        ho_err_t err = ho_worker_run(w, &ho_stop, errstr, sizeof(errstr));
+        ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));
         ho_worker_destroy(w);
         ho_redis_url_clear(&url);
         free(kprops);

@@ -15,13 +15,8 @@
 #include "handover/log.h"
 #include "handover/redis.h"
 #include "handover/replay.h"
+#include "handover/sig.h"
 
-static volatile sig_atomic_t ho_stop;
-
-static void ho_on_signal(int sig) {
-        (void)sig;
-        ho_stop = 1;
-}
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -186,15 +181,12 @@ int main(int argc, char **argv) {
         }
         conf.progress = !conf.quiet && isatty(STDERR_FILENO);
 
-        struct sigaction sa = {.sa_handler = ho_on_signal};
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
+        ho_sig_install();
 
         ho_replay_result_t res;
         rd_kafka_conf_t *kc = kconf;
         kconf = NULL; /* taken by ho_replay_run in every case */
-        ho_err_t err = ho_replay_run(&conf, kc, have_url ? &url : NULL, &ho_stop, stdout, &res,
+        ho_err_t err = ho_replay_run(&conf, kc, have_url ? &url : NULL, &ho_sig_stop, stdout, &res,
                                      errstr, sizeof(errstr));
         const char *target = conf.into ? conf.into : conf.prefix;
         if (err != HO_OK) {

@@ -23,16 +23,11 @@
 #include "handover/conf.h"
 #include "handover/log.h"
 #include "handover/produce.h"
+#include "handover/sig.h"
 
 #define PROG "handover-produce"
 #define STOP_FLUSH_MS 10000 /* flush bound after SIGINT/SIGTERM */
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig) {
-        (void)sig;
-        stop = 1;
-}
 
 static void usage(FILE *fp) {
         fprintf(fp,
@@ -163,8 +158,8 @@ static ho_err_t emit(run_t *run, const char *key, size_t key_len, const char *va
                 ho_tset_add(run->dry_set, key, key_len);
                 return HO_OK;
         }
-        err = ho_producer_send(run->producer, key, key_len, value, value_len, ts, pos, &stop,
-                               errstr, sizeof(errstr));
+        err = ho_producer_send(run->producer, key, key_len, value, value_len, ts, pos,
+                               &ho_sig_stop, errstr, sizeof(errstr));
         if (err && err != HO_ERR_TIMEOUT) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 run->failed = true;
@@ -183,7 +178,7 @@ static uint64_t sent_so_far(const run_t *run) {
 }
 
 static bool should_stop(const run_t *run) {
-        return stop || run->failed || (run->producer && ho_producer_failed(run->producer));
+        return ho_sig_stop || run->failed || (run->producer && ho_producer_failed(run->producer));
 }
 
 static void pass1_progress(void *opaque, uint64_t valid, uint64_t input_bytes) {
@@ -217,7 +212,7 @@ static bool pass1(run_t *run) {
         v.names = run->names;
         v.n_names = run->n_paths;
         v.transfers = run->dry_run ? run->dry_set : NULL;
-        v.stop = &stop;
+        v.stop = &ho_sig_stop;
         v.progress = pass1_progress;
         v.opaque = run;
         for (size_t i = 0; i < run->n_paths; i++) {
@@ -305,13 +300,13 @@ static void send_stream(run_t *run, size_t i) {
         /* like tail -F, --follow waits for a file that is not there yet */
         if (run->follow && access(run->paths[i], F_OK) != 0 && errno == ENOENT) {
                 ho_info("waiting for \"%s\" to appear", run->paths[i]);
-                while (!stop && access(run->paths[i], F_OK) != 0 && errno == ENOENT) {
+                while (!ho_sig_stop && access(run->paths[i], F_OK) != 0 && errno == ENOENT) {
                         if (run->producer)
                                 ho_producer_poll(run->producer, 200);
                         else
                                 nanosleep(&(struct timespec){0, 200000000L}, NULL);
                 }
-                if (stop)
+                if (ho_sig_stop)
                         return;
         }
         in = ho_input_open(run->paths[i], (unsigned)i, run->follow, run->codec, errstr,
@@ -429,7 +424,6 @@ int main(int argc, char **argv) {
         rd_kafka_conf_t *conf = NULL;
         run_t run;
         int opt, rc = HO_EXIT_OK;
-        struct sigaction sa;
 
         memset(&run, 0, sizeof(run));
         ho_log_init(PROG);
@@ -556,11 +550,7 @@ int main(int argc, char **argv) {
                 }
         }
 
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal; /* no SA_RESTART: a blocked read returns */
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
+        ho_sig_install();
 
         ho_report_init(&run.report);
         ho_buf_init(&run.value);
@@ -653,8 +643,8 @@ summary:
                 if (run.producer) {
                         ho_producer_stats_t st;
                         uint64_t purged;
-                        int bound = stop ? STOP_FLUSH_MS : run.timeout_ms + 5000;
-                        if (stop)
+                        int bound = ho_sig_stop ? STOP_FLUSH_MS : run.timeout_ms + 5000;
+                        if (ho_sig_stop)
                                 fprintf(stderr, PROG ": interrupted: flushing (at most %d s)\n",
                                         bound / 1000);
                         purged = ho_producer_flush(run.producer, bound);

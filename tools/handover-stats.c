@@ -17,13 +17,8 @@
 #include "handover/log.h"
 #include "handover/redis.h"
 #include "handover/stats.h"
+#include "handover/sig.h"
 
-static volatile sig_atomic_t ho_stop;
-
-static void ho_on_signal(int sig) {
-        (void)sig;
-        ho_stop = 1;
-}
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -206,7 +201,7 @@ static redisContext *ho_subscribe(ho_stats_run_t *run) {
 static int ho_watch(ho_stats_run_t *run, double interval) {
         redisContext *sub = NULL;
         int ms = (int)(interval * 1000);
-        while (!ho_stop) {
+        while (!ho_sig_stop) {
                 if (!sub && !(sub = ho_subscribe(run))) {
                         /* Redis is down: try again after the interval, keep watching */
                         poll(NULL, 0, ms);
@@ -388,10 +383,7 @@ int main(int argc, char **argv) {
                         json_decref(st);
                 }
         } else if (run.watch) {
-                struct sigaction sa = {.sa_handler = ho_on_signal}; /* no SA_RESTART: poll wakes */
-                sigemptyset(&sa.sa_mask);
-                sigaction(SIGINT, &sa, NULL);
-                sigaction(SIGTERM, &sa, NULL);
+                ho_sig_install();
                 rc = ho_watch(&run, interval);
         } else {
                 rc = ho_stats_once(&run);
