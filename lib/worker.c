@@ -46,6 +46,16 @@
 #define HO_WORKER_BACKOFF_MAX_MS 5000
 #define HO_WORKER_DLQ_TIMEOUT_MS "10000" /* DLQ producer message.timeout.ms default */
 #define HO_WORKER_SEEK_TIMEOUT_MS 5000
+/* librdkafka 2.0.x stops fetching once the prefetch queue is over
+ * queued.max.messages.kbytes and looks again only on its broker thread's next
+ * wake-up, up to a second later (2.1 added fetch.queue.backoff.ms for this).
+ * A worker that drained a full queue would then sit idle for most of that
+ * second: 1M reports took 37 s instead of 14 s. So when the queue runs dry
+ * after at least this many messages, the worker wakes the fetcher with an
+ * asynchronous seek of each running partition to the offset it expects next
+ * (nothing is queued to lose; a fetch in flight is re-sent). Below the
+ * threshold (a trickle) it never does. */
+#define HO_WORKER_NUDGE_MSGS 1000
 #define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
 #define HO_WORKER_CLOSE_MS 3000       /* shutdown: how long to try leaving the group */
 
@@ -938,6 +948,25 @@ static int ho_worker_poll_timeout(ho_worker_t *w, int64_t now) {
         return t;
 }
 
+/* Wake the fetcher (see HO_WORKER_NUDGE_MSGS). */
+static void ho_worker_nudge(ho_worker_t *w) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (p->assigned && p->state == HO_PART_RUNNING && !p->paused)
+                        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)
+                                ->offset = p->expect;
+        }
+        if (l->cnt > 0) {
+                rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, 0);
+                if (e) {
+                        ho_debug("kafka: cannot wake the fetcher: %s", rd_kafka_error_string(e));
+                        rd_kafka_error_destroy(e);
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
 /* Shutdown: apply complete batches, retrying Redis briefly. */
 static void ho_worker_drain(ho_worker_t *w) {
         int64_t deadline = ho_now_ms() + HO_WORKER_CLOSE_RETRY_MS;
@@ -1029,6 +1058,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         w->stats_last_ms = ho_now_ms();
 
         ho_err_t err = HO_OK;
+        uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
         while (!*stop && !w->fatal) {
                 int64_t now = ho_now_ms();
                 if ((err = ho_worker_retry(w, now)))
@@ -1037,6 +1067,9 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
                 if (!rkm) {
                         err = ho_worker_flush(w, true); /* idle: apply what is open */
+                        if (!err && w->st.messages - dry_msgs >= HO_WORKER_NUDGE_MSGS)
+                                ho_worker_nudge(w);
+                        dry_msgs = w->st.messages;
                 } else {
                         if (rkm->err) {
                                 if (rkm->err == RD_KAFKA_RESP_ERR__FATAL)
