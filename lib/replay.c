@@ -8,6 +8,7 @@
 #include <avro.h>
 #include "handover/agg.h"
 #include "handover/codec.h"
+#include "handover/kfetch.h"
 #include "handover/log.h"
 #include "handover/replay.h"
 #include "handover/report.h"
@@ -158,6 +159,17 @@ static int64_t ho_wall_ms(void) {
 static void ho_sleep_ms(int ms) {
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
+}
+
+/* The queue ran dry after a burst: wake the fetcher (kfetch.h). */
+static void ho_replay_wake_fetcher(ho_replay_t *rp) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(rp->np);
+        for (int i = 0; i < rp->np; i++)
+                if (!rp->parts[i].done)
+                        rd_kafka_topic_partition_list_add(l, rp->conf->topic, rp->parts[i].id)
+                                ->offset = rp->parts[i].pos;
+        ho_kfetch_wake(rp->rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
 }
 
 static ho_rpart_t *ho_part(ho_replay_t *rp, int32_t id) {
@@ -408,6 +420,7 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
         rd_kafka_topic_partition_list_destroy(l);
 
         rp->last_activity = ho_mono_ms();
+        uint64_t seen = 0, seen_dry = 0; /* messages polled; and when the queue last ran dry */
         while (err == HO_OK && ho_replay_left(rp) > 0) {
                 if (*rp->stop)
                         return ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
@@ -418,7 +431,16 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
                         if (ms >= 0 && ms < timeout)
                                 timeout = ms;
                 }
+                if (seen - seen_dry >= HO_KFETCH_WAKE_MSGS)
+                        timeout = 0; /* notice at once when a burst runs dry */
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rp->rk, timeout);
+                if (!m) {
+                        if (seen - seen_dry >= HO_KFETCH_WAKE_MSGS)
+                                ho_replay_wake_fetcher(rp);
+                        seen_dry = seen;
+                } else {
+                        seen++;
+                }
                 if (m) {
                         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                                 /* at the (current) high watermark: all of [pos, end) was seen */

@@ -32,6 +32,7 @@
 #include "handover/agg.h"
 #include "handover/codec.h"
 #include "handover/conf.h"
+#include "handover/kfetch.h"
 #include "handover/log.h"
 #include "handover/report.h"
 #include "handover/worker.h"
@@ -46,16 +47,6 @@
 #define HO_WORKER_BACKOFF_MAX_MS 5000
 #define HO_WORKER_DLQ_TIMEOUT_MS "10000" /* DLQ producer message.timeout.ms default */
 #define HO_WORKER_SEEK_TIMEOUT_MS 5000
-/* librdkafka 2.0.x stops fetching once the prefetch queue is over
- * queued.max.messages.kbytes and looks again only on its broker thread's next
- * wake-up, up to a second later (2.1 added fetch.queue.backoff.ms for this).
- * A worker that drained a full queue would then sit idle for most of that
- * second: 1M reports took 37 s instead of 14 s. So when the queue runs dry
- * after at least this many messages, the worker wakes the fetcher with an
- * asynchronous seek of each running partition to the offset it expects next
- * (nothing is queued to lose; a fetch in flight is re-sent). Below the
- * threshold (a trickle) it never does. */
-#define HO_WORKER_NUDGE_MSGS 1000
 #define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
 #define HO_WORKER_CLOSE_MS 3000       /* shutdown: how long to try leaving the group */
 
@@ -948,8 +939,8 @@ static int ho_worker_poll_timeout(ho_worker_t *w, int64_t now) {
         return t;
 }
 
-/* Wake the fetcher (see HO_WORKER_NUDGE_MSGS). */
-static void ho_worker_nudge(ho_worker_t *w) {
+/* The local queue ran dry after a burst: wake the fetcher (kfetch.h). */
+static void ho_worker_wake_fetcher(ho_worker_t *w) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_part_t *p = &w->parts[i];
@@ -957,13 +948,7 @@ static void ho_worker_nudge(ho_worker_t *w) {
                         rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)
                                 ->offset = p->expect;
         }
-        if (l->cnt > 0) {
-                rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, 0);
-                if (e) {
-                        ho_debug("kafka: cannot wake the fetcher: %s", rd_kafka_error_string(e));
-                        rd_kafka_error_destroy(e);
-                }
-        }
+        ho_kfetch_wake(w->consumer, l);
         rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -1067,8 +1052,8 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
                 if (!rkm) {
                         err = ho_worker_flush(w, true); /* idle: apply what is open */
-                        if (!err && w->st.messages - dry_msgs >= HO_WORKER_NUDGE_MSGS)
-                                ho_worker_nudge(w);
+                        if (!err && w->st.messages - dry_msgs >= HO_KFETCH_WAKE_MSGS)
+                                ho_worker_wake_fetcher(w);
                         dry_msgs = w->st.messages;
                 } else {
                         if (rkm->err) {
