@@ -15,6 +15,17 @@
  * stays in offset order and no offset ever advances past an undelivered dead
  * letter. Dead letters are rare, so the wait costs nothing in practice.
  *
+ * Applying overlaps folding: a batch that is ready goes to the worker's one
+ * apply thread (ho_part_submit), and the partition goes on folding into a
+ * second batch that continues from the first one's next offset, so decoding
+ * the next messages and Redis applying the last ones run side by side. At
+ * most one batch is in flight per worker; its result is taken (settled) before
+ * the next one goes, and before anything else that uses the engine or depends
+ * on the partition's position (rebalance, re-reads, retries, shutdown). A
+ * batch that fails goes back to being the partition's batch, and what was
+ * folded after it is dropped and read again, so ordering, the fence and
+ * retries are exactly those of a synchronous apply.
+ *
  * When Redis fails, the partition's batch is kept and the partition is paused
  * (librdkafka drops what it prefetched for it, so memory stays bounded); the
  * same batch is retried with backoff and, once applied, the partition resumes
@@ -24,6 +35,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +74,7 @@ typedef struct ho_part_s {
         bool assigned;
         int32_t partition;
         ho_agg_batch_t *batch;  /* owned; NULL when not assigned */
+        ho_agg_batch_t *spare;  /* owned, empty: the next batch while one is in flight */
         int64_t expect;         /* messages below this offset are stale: skip */
         ho_part_state_t state;
         bool paused;
@@ -98,6 +111,21 @@ struct ho_worker_s {
         int64_t kafka_err_last_ms;
         /* apply times in the current stats interval, microseconds */
         uint64_t apply_n, apply_sum_us, apply_max_us;
+        ho_agg_stats_t agg_snap; /* the engine's counters as of the last settled apply */
+        /* the apply thread and its one job (all under mu) */
+        pthread_t applier;
+        bool applier_started;
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        bool quit;
+        ho_part_t *inflight;     /* the partition whose batch is in flight, or NULL */
+        ho_agg_batch_t *job;     /* that batch */
+        int64_t job_next;
+        bool job_done;
+        ho_err_t job_err;
+        char job_errstr[512];
+        uint64_t job_us;
+        ho_agg_stats_t job_stats;
 };
 
 static int64_t ho_now_ms(void) {
@@ -267,9 +295,12 @@ static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
         rd_kafka_topic_partition_list_destroy(l);
 }
 
+static ho_err_t ho_worker_settle(ho_worker_t *w, ho_part_t **settled);
+
 /* Read p's stored offset and continue from there (after a fence, or when the
  * apply found another worker's progress). HO_ERR_REDIS: p is stalled. */
 static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
+        ho_worker_settle(w, NULL);
         char errstr[512];
         int64_t stored;
         ho_err_t err = ho_agg_offset_get(w->agg, w->conf.topic, p->partition, &stored, errstr,
@@ -293,22 +324,18 @@ static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
         return HO_OK;
 }
 
-/* Apply p's batch. HO_OK (applied, or nothing to apply), HO_ERR_FENCED
- * (dropped and repositioned), HO_ERR_REDIS/CONFLICT (kept, p stalled),
- * HO_ERR_NOMEM (fatal). */
-static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
-        ho_agg_batch_t *b = p->batch;
-        int64_t next = ho_agg_batch_next_offset(b);
-        if (ho_agg_batch_count(b) == 0 && next == ho_agg_batch_start_offset(b)) {
-                ho_part_unstall(w, p);
-                return HO_OK;
-        }
-        char errstr[512];
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        ho_err_t err = ho_agg_batch_commit(b, next, errstr, sizeof(errstr));
+static uint64_t ho_elapsed_us(const struct timespec *t0) {
+        struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        uint64_t us = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+        return (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000);
+}
+
+/* What an apply of batch b (p's batch, or its in-flight one) up to next
+ * returned. HO_OK (applied), HO_ERR_FENCED (dropped and repositioned),
+ * HO_ERR_REDIS/CONFLICT/JSON (b kept as p's batch, p stalled), HO_ERR_NOMEM
+ * (fatal). */
+static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, int64_t next,
+                               ho_err_t err, const char *errstr, uint64_t us) {
         w->apply_n++;
         w->apply_sum_us += us;
         if (us > w->apply_max_us)
@@ -321,6 +348,8 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
                 if (p->state != HO_PART_RUNNING)
                         ho_info("redis: \"%s\" [%" PRId32 "] applied after retrying; resuming",
                                 w->conf.topic, p->partition);
+                if (b != p->batch)
+                        p->spare = b; /* emptied by the commit */
                 ho_kafka_mirror(w, p, next);
                 ho_part_unstall(w, p);
                 return HO_OK;
@@ -329,12 +358,21 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
                 ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64
                         " dropped: %s (another worker took over)",
                         w->conf.topic, p->partition, next, errstr);
+                if (b != p->batch)
+                        p->spare = b; /* emptied by the commit */
                 if (!p->releasing)
-                        ho_part_reread(w, p);
+                        ho_part_reread(w, p); /* resets p's batch too */
                 return HO_ERR_FENCED;
         case HO_ERR_NOMEM:
                 return err;
         default: {
+                if (b != p->batch) {
+                        /* b was in flight: it becomes p's batch again, and what was
+                         * folded after it is dropped (read again after the stall) */
+                        ho_agg_batch_reset(p->batch, next);
+                        p->spare = p->batch;
+                        p->batch = b;
+                }
                 /* the first failure and then one line per max backoff: an
                  * outage is loud once, not once per retry per partition */
                 bool first = p->state == HO_PART_RUNNING;
@@ -357,11 +395,123 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
         }
 }
 
+/* ---- the apply thread ---- */
+
+static void *ho_applier_main(void *arg) {
+        ho_worker_t *w = arg;
+        pthread_mutex_lock(&w->mu);
+        for (;;) {
+                while (!w->quit && (!w->job || w->job_done))
+                        pthread_cond_wait(&w->cv, &w->mu);
+                if (!w->job || w->job_done)
+                        break; /* quit, nothing pending */
+                ho_agg_batch_t *b = w->job;
+                int64_t next = w->job_next;
+                pthread_mutex_unlock(&w->mu);
+                char errstr[512] = "";
+                struct timespec t0;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                ho_err_t err = ho_agg_batch_commit(b, next, errstr, sizeof(errstr));
+                uint64_t us = ho_elapsed_us(&t0);
+                ho_agg_stats_t st;
+                ho_agg_stats(w->agg, &st);
+                pthread_mutex_lock(&w->mu);
+                w->job_err = err;
+                memcpy(w->job_errstr, errstr, sizeof(errstr));
+                w->job_us = us;
+                w->job_stats = st;
+                w->job_done = true;
+                pthread_cond_broadcast(&w->cv);
+        }
+        pthread_mutex_unlock(&w->mu);
+        return NULL;
+}
+
+/* Take the in-flight apply's result, waiting for it: after this nothing uses
+ * the engine but the caller. Returns that result (HO_OK when nothing was in
+ * flight) and, in *settled, whose partition it was. */
+static ho_err_t ho_worker_settle(ho_worker_t *w, ho_part_t **settled) {
+        if (settled)
+                *settled = NULL;
+        if (!w->inflight)
+                return HO_OK;
+        pthread_mutex_lock(&w->mu);
+        while (!w->job_done)
+                pthread_cond_wait(&w->cv, &w->mu);
+        ho_part_t *p = w->inflight;
+        ho_agg_batch_t *b = w->job;
+        int64_t next = w->job_next;
+        ho_err_t err = w->job_err;
+        char errstr[512];
+        memcpy(errstr, w->job_errstr, sizeof(errstr));
+        uint64_t us = w->job_us;
+        w->agg_snap = w->job_stats;
+        w->inflight = NULL;
+        w->job = NULL;
+        w->job_done = false;
+        pthread_mutex_unlock(&w->mu);
+        if (settled)
+                *settled = p;
+        return ho_part_result(w, p, b, next, err, errstr, us);
+}
+
+/* Apply p's batch now, on this thread (after settling what is in flight).
+ * Same results as ho_part_result; HO_OK also when there is nothing to apply. */
+static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
+        if (ho_worker_settle(w, NULL) == HO_ERR_NOMEM)
+                return HO_ERR_NOMEM;
+        ho_agg_batch_t *b = p->batch;
+        int64_t next = ho_agg_batch_next_offset(b);
+        if (ho_agg_batch_count(b) == 0 && next == ho_agg_batch_start_offset(b)) {
+                ho_part_unstall(w, p);
+                return HO_OK;
+        }
+        char errstr[512] = "";
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ho_err_t err = ho_agg_batch_commit(b, next, errstr, sizeof(errstr));
+        uint64_t us = ho_elapsed_us(&t0);
+        ho_agg_stats(w->agg, &w->agg_snap);
+        return ho_part_result(w, p, b, next, err, errstr, us);
+}
+
+/* Hand p's batch to the apply thread and go on folding into its spare (after
+ * settling what is in flight). HO_OK: submitted, or nothing to apply. Any
+ * other result is the settled apply's, when it was p's own: p was
+ * repositioned or stalled, so the caller must not fold into p's batch now. */
+static ho_err_t ho_part_submit(ho_worker_t *w, ho_part_t *p) {
+        ho_part_t *settled;
+        ho_err_t err = ho_worker_settle(w, &settled);
+        if (err == HO_ERR_NOMEM || (err && settled == p))
+                return err;
+        if (p->state != HO_PART_RUNNING)
+                return HO_OK;
+        ho_agg_batch_t *b = p->batch;
+        int64_t next = ho_agg_batch_next_offset(b);
+        if (ho_agg_batch_count(b) == 0)
+                return next == ho_agg_batch_start_offset(b) ? HO_OK : ho_part_commit(w, p);
+        if (!p->spare &&
+            !(p->spare = ho_agg_batch_new(w->agg, w->conf.topic, p->partition, next)))
+                return HO_ERR_NOMEM;
+        ho_agg_batch_reset(p->spare, next);
+        p->batch = p->spare;
+        p->spare = NULL;
+        pthread_mutex_lock(&w->mu);
+        w->inflight = p;
+        w->job = b;
+        w->job_next = next;
+        w->job_done = false;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        return HO_OK;
+}
+
 /* ---- rebalance ---- */
 
 static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
         if (!p->assigned)
                 return;
+        ho_worker_settle(w, NULL);
         if (!lost && p->state == HO_PART_RUNNING && ho_agg_batch_count(p->batch) > 0) {
                 /* one attempt: if it fails, the next owner re-reads the stored
                  * offset and re-does this batch; nothing is lost */
@@ -373,7 +523,8 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
                         w->conf.topic, p->partition, ho_agg_batch_count(p->batch));
         }
         ho_agg_batch_destroy(p->batch);
-        p->batch = NULL;
+        ho_agg_batch_destroy(p->spare);
+        p->batch = p->spare = NULL;
         p->assigned = false;
         p->paused = false;
         p->state = HO_PART_RUNNING;
@@ -446,6 +597,7 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
 static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque) {
         ho_worker_t *w = opaque;
+        ho_worker_settle(w, NULL); /* the engine is ours alone from here */
         bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 bool ok = ho_assign_offsets(w, parts);
@@ -560,9 +712,11 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
         if (!p || p->state != HO_PART_RUNNING || rkm->offset < p->expect)
                 return HO_OK; /* not ours, stalled, or stale after a seek */
         if (ho_agg_batch_full(p->batch)) {
-                ho_err_t err = ho_part_commit(w, p);
+                ho_err_t err = ho_part_submit(w, p);
                 if (err)
                         return err == HO_ERR_NOMEM ? err : HO_OK; /* this message comes again */
+                if (p->state != HO_PART_RUNNING)
+                        return HO_OK; /* stalled by the settled apply: it comes again */
         }
         w->st.messages++;
         ho_debug("message \"%s\" [%" PRId32 "] offset %" PRId64, w->conf.topic, rkm->partition,
@@ -594,7 +748,13 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
         }
         if (ho_dlq_send(w, rkm, err, errstr) != HO_OK) {
                 /* apply what came before it, then come back for it later */
-                ho_err_t cerr = ho_part_commit(w, p);
+                ho_part_t *settled;
+                ho_err_t cerr = ho_worker_settle(w, &settled);
+                if (cerr == HO_ERR_NOMEM)
+                        return cerr;
+                if ((cerr && settled == p) || p->state != HO_PART_RUNNING)
+                        return HO_OK; /* repositioned or stalled: it comes again */
+                cerr = ho_part_commit(w, p);
                 if (cerr == HO_ERR_NOMEM)
                         return cerr;
                 if (cerr == HO_OK)
@@ -631,8 +791,7 @@ static int64_t ho_worker_lag(ho_worker_t *w) {
 }
 
 static void ho_worker_update_stats(ho_worker_t *w) {
-        ho_agg_stats_t a;
-        ho_agg_stats(w->agg, &a);
+        const ho_agg_stats_t a = w->agg_snap; /* the engine may be busy on the apply thread */
         w->st.reports = a.reports + a.duplicates;
         w->st.duplicates = a.duplicates;
         w->st.rejected = a.rejected;
@@ -780,6 +939,8 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
                 ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
                 return NULL;
         }
+        pthread_mutex_init(&w->mu, NULL);
+        pthread_cond_init(&w->cv, NULL);
         w->conf = *conf;
         ho_report_init(&w->report);
         if (conf->dlq_topic) {
@@ -816,6 +977,13 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         w->agg = ho_agg_new(&ac, conf->redis, errstr, errstr_size);
         if (!w->agg)
                 goto fail;
+        int perr = pthread_create(&w->applier, NULL, ho_applier_main, w);
+        if (perr) {
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "cannot start the apply thread: %s",
+                          strerror(perr));
+                goto fail;
+        }
+        w->applier_started = true;
         w->codec = ho_codec_new(errstr, errstr_size);
         if (!w->codec)
                 goto fail;
@@ -843,13 +1011,22 @@ fail:
 void ho_worker_destroy(ho_worker_t *w) {
         if (!w)
                 return;
+        if (w->applier_started) {
+                pthread_mutex_lock(&w->mu);
+                w->quit = true;
+                pthread_cond_broadcast(&w->cv);
+                pthread_mutex_unlock(&w->mu);
+                pthread_join(w->applier, NULL); /* it finishes an apply in flight first */
+                w->inflight = NULL;
+        }
         if (w->consumer)
                 rd_kafka_destroy_flags(w->consumer, w->close_incomplete
                                                             ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE
                                                             : 0); /* closes if run did not */
-        for (size_t i = 0; i < w->n_parts; i++)
-                if (w->parts[i].batch)
-                        ho_agg_batch_destroy(w->parts[i].batch);
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_agg_batch_destroy(w->parts[i].batch);
+                ho_agg_batch_destroy(w->parts[i].spare);
+        }
         free(w->parts);
         if (w->producer) {
                 rd_kafka_flush(w->producer, 2000);
@@ -861,6 +1038,8 @@ void ho_worker_destroy(ho_worker_t *w) {
                 ho_agg_destroy(w->agg);
         ho_report_clear(&w->report);
         free(w->dlq_topic);
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
         free(w);
 }
 
@@ -910,7 +1089,7 @@ static ho_err_t ho_worker_flush(ho_worker_t *w, bool all) {
                         continue;
                 if (!all && !ho_agg_batch_full(p->batch))
                         continue;
-                if (ho_part_commit(w, p) == HO_ERR_NOMEM)
+                if (ho_part_submit(w, p) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;
         }
         return HO_OK;
@@ -990,6 +1169,7 @@ static void ho_worker_drain(ho_worker_t *w) {
  * unreachable the goodbye never comes; then we stop anyway and the group
  * notices after session.timeout.ms, which is safe (the fence). */
 static void ho_worker_close(ho_worker_t *w) {
+        ho_worker_settle(w, NULL);
         /* Prefetched messages still queued would be forwarded to q below, and
          * librdkafka 2.0.x aborts serving a message on a callback queue
          * (rdkafka_queue.c: "res != RD_KAFKA_OP_RES_PASS"; SIGTERM mid-stream
