@@ -565,6 +565,13 @@ nomem:
         return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
 }
 
+/* Whether x's score in largest_transfers must be written: a new transfer, or
+ * a new current state with another inmate_count (a ZADD of an unchanged score
+ * costs Redis a skiplist search for nothing). */
+static bool ho_agg_score_moves(const ho_fold_xfer_t *x) {
+        return x->changed && (!x->has_stored || x->stored.inmate_count != x->latest.inmate_count);
+}
+
 /* Step 2 and the script's ARGV (layout in lib/agg_lua.c). */
 static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_t *n_touched,
                              size_t *n_new) {
@@ -582,7 +589,7 @@ static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_
         size_t nx = 0, nz = 0, nm = 0;
         for (size_t i = 0; i < f->n_xfers; i++) {
                 nx += f->xfers[i].n_new > 0;
-                nz += f->xfers[i].changed;
+                nz += ho_agg_score_moves(&f->xfers[i]);
         }
         for (size_t i = 0; i < f->n_ids; i++)
                 nm += !f->ids[i].seen;
@@ -635,7 +642,7 @@ static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_
                                ho_argv_addll(a, f->xfers[i].new_rev);
         bad |= ho_argv_addll(a, (int64_t)nz);
         for (size_t i = 0; i < f->n_xfers && !bad; i++)
-                if (f->xfers[i].changed)
+                if (ho_agg_score_moves(&f->xfers[i]))
                         bad |= ho_argv_addll(a, f->xfers[i].latest.inmate_count) ||
                                ho_argv_adds(a, f->xfers[i].latest.transfer_id);
         bad |= ho_argv_addll(a, (int64_t)nm);
