@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <avro.h>
@@ -710,6 +711,14 @@ void ho_reject_write(FILE *fp, const char *where, const char *reason, const char
 
 /* ==== the validation pass ================================================ */
 
+/* a spool record: this header, the key, the value */
+typedef struct spool_hdr_s {
+        uint64_t pos;
+        int64_t timestamp;
+        uint32_t key_len;
+        uint32_t value_len;
+} spool_hdr_t;
+
 /* One valid record: spool it, count it. */
 static ho_err_t validate_keep(ho_validate_t *v, ho_pos_t pos, int64_t ts, const char *key,
                               size_t key_len, const char *value, size_t value_len, char *errstr,
@@ -845,7 +854,8 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
 #define VB_BYTES (512u << 10)
 #define VB_SLOTS 8
 
-enum { VB_OK = 1, VB_BAD = 2 };
+static ho_err_t spool_put_block(ho_spool_t *sp, const void *data, size_t len, uint64_t n,
+                                char *errstr, size_t errstr_size);
 
 typedef struct vbatch_s {
         ho_buf_t text;      /* the lines, back to back */
@@ -853,8 +863,11 @@ typedef struct vbatch_s {
         uint64_t lineno[VB_LINES];
         bool too_long[VB_LINES];
         size_t n;
-        ho_buf_t out;       /* results: see vb_put() */
-        bool oom;           /* out could not grow: results incomplete */
+        ho_buf_t out;       /* valid records, as the spool holds them (spool_hdr_t) */
+        ho_buf_t bad;       /* bad records: see vb_put() */
+        size_t n_ok, n_bad;
+        uint64_t value_bytes; /* of the valid records */
+        bool oom;           /* out or bad could not grow: results incomplete */
         bool done;
 } vbatch_t;
 
@@ -872,11 +885,13 @@ typedef struct vpool_s {
         unsigned index;     /* input number, for positions */
 } vpool_t;
 
-/* result records in vbatch_t.out:
- *   u8 kind, u64 pos, then for VB_OK: i64 ts, u32 klen, u32 vlen, key, value;
- *   for VB_BAD: u32 why_len, u32 line_len (or UINT32_MAX: no line), why, line */
-static void vb_put(vbatch_t *b, const void *p, size_t n) {
-        if (!b->oom && ho_buf_append(&b->out, p, n) != HO_OK)
+/* Valid records go to vbatch_t.out exactly as the spool stores them, so a
+ * batch is spooled with one write; bad records to vbatch_t.bad:
+ *   u64 pos, u32 why_len, u32 line_len (or UINT32_MAX: no line), why, line.
+ * The two lists are consumed independently: the spool and the listing each
+ * keep input order. */
+static void vb_put(vbatch_t *b, ho_buf_t *to, const void *p, size_t n) {
+        if (!b->oom && ho_buf_append(to, p, n) != HO_OK)
                 b->oom = true;
 }
 
@@ -911,12 +926,14 @@ static void *vworker(void *arg) {
                 pthread_mutex_unlock(&vp->mu);
 
                 ho_buf_reset(&b->out);
+                ho_buf_reset(&b->bad);
+                b->n_ok = b->n_bad = 0;
+                b->value_bytes = 0;
                 b->oom = false;
                 for (size_t i = 0; i < b->n; i++) {
                         const char *line = b->text.data + b->off[i];
                         uint64_t pos = HO_POS(vp->index, b->lineno[i]);
                         ho_err_t e = HO_OK;
-                        uint8_t kind = VB_OK;
 
                         if (!codec) {
                                 e = HO_ERR_NOMEM;
@@ -940,27 +957,31 @@ static void *vworker(void *arg) {
                                         pthread_mutex_unlock(&vp->avro_mu);
                         }
                         if (e == HO_OK) {
-                                uint32_t kl = (uint32_t)strlen(r.transfer_id);
-                                uint32_t vl = (uint32_t)value.len;
-                                int64_t ts = r.reported_at;
-                                vb_put(b, &kind, 1);
-                                vb_put(b, &pos, 8);
-                                vb_put(b, &ts, 8);
-                                vb_put(b, &kl, 4);
-                                vb_put(b, &vl, 4);
-                                vb_put(b, r.transfer_id, kl);
-                                vb_put(b, value.data, vl);
+                                size_t kl = strlen(r.transfer_id);
+                                spool_hdr_t h = {pos, r.reported_at, (uint32_t)kl,
+                                                 (uint32_t)value.len};
+                                if (kl > UINT32_MAX || value.len > UINT32_MAX) {
+                                        b->oom = true; /* cannot be: ids and values are small */
+                                        continue;
+                                }
+                                if (!b->oom && ho_buf_reserve(&b->out, sizeof(h) + kl +
+                                                                               value.len) != HO_OK)
+                                        b->oom = true;
+                                vb_put(b, &b->out, &h, sizeof(h));
+                                vb_put(b, &b->out, r.transfer_id, kl);
+                                vb_put(b, &b->out, value.data, value.len);
+                                b->n_ok++;
+                                b->value_bytes += value.len;
                         } else {
                                 uint32_t wl = (uint32_t)strlen(err);
                                 uint32_t ll = b->too_long[i] ? UINT32_MAX : (uint32_t)b->len[i];
-                                kind = VB_BAD;
-                                vb_put(b, &kind, 1);
-                                vb_put(b, &pos, 8);
-                                vb_put(b, &wl, 4);
-                                vb_put(b, &ll, 4);
-                                vb_put(b, err, wl);
+                                vb_put(b, &b->bad, &pos, 8);
+                                vb_put(b, &b->bad, &wl, 4);
+                                vb_put(b, &b->bad, &ll, 4);
+                                vb_put(b, &b->bad, err, wl);
                                 if (ll != UINT32_MAX)
-                                        vb_put(b, line, ll);
+                                        vb_put(b, &b->bad, line, ll);
+                                b->n_bad++;
                         }
                 }
                 pthread_mutex_lock(&vp->mu);
@@ -975,47 +996,43 @@ static void *vworker(void *arg) {
 }
 
 /* Consume batch b's results in order. A result buffer that could not grow
- * (out of memory) shows as a short buffer: reported, never half-applied. */
+ * (out of memory) is reported, never half-applied. */
 static ho_err_t vb_consume(ho_validate_t *v, vbatch_t *b, uint64_t *kept, char *errstr,
                            size_t errstr_size) {
-        const char *p = b->out.data, *end = b->out.data + b->out.len;
-        size_t expect = 0;
+        const char *p, *end;
 
-        if (b->oom)
+        if (b->oom || b->n_ok + b->n_bad != b->n)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
                                  "out of memory while validating");
-        while (p < end) {
-                uint8_t kind = (uint8_t)*p;
-                uint64_t pos;
-                memcpy(&pos, p + 1, 8);
-                if (kind == VB_OK) {
-                        int64_t ts;
-                        uint32_t kl, vl;
-                        ho_err_t err;
-                        memcpy(&ts, p + 9, 8);
-                        memcpy(&kl, p + 17, 4);
-                        memcpy(&vl, p + 21, 4);
-                        err = validate_keep(v, pos, ts, p + 25, kl, p + 25 + kl, vl, errstr,
-                                            errstr_size);
-                        if (err)
-                                return err;
-                        (*kept)++;
-                        p += 25 + (size_t)kl + vl;
-                } else {
-                        uint32_t wl, ll;
-                        char why[1024];
-                        memcpy(&wl, p + 9, 4);
-                        memcpy(&ll, p + 13, 4);
-                        snprintf(why, sizeof(why), "%.*s", (int)wl, p + 17);
-                        validate_bad(v, pos, why, ll == UINT32_MAX ? NULL : p + 17 + wl,
-                                     ll == UINT32_MAX ? 0 : ll);
-                        p += 17 + (size_t)wl + (ll == UINT32_MAX ? 0 : ll);
-                }
-                expect++;
+        if (v->spool) {
+                ho_err_t err = spool_put_block(v->spool, b->out.data, b->out.len, b->n_ok,
+                                               errstr, errstr_size);
+                if (err)
+                        return err;
         }
-        if (expect != b->n)
-                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
-                                 "out of memory while validating");
+        if (v->transfers) {
+                for (p = b->out.data, end = p + b->out.len; p < end;) {
+                        spool_hdr_t h;
+                        memcpy(&h, p, sizeof(h));
+                        ho_tset_add(v->transfers, p + sizeof(h), h.key_len);
+                        p += sizeof(h) + (size_t)h.key_len + h.value_len;
+                }
+        }
+        v->valid += b->n_ok;
+        v->bytes += b->value_bytes;
+        *kept += b->n_ok;
+        for (p = b->bad.data, end = p + b->bad.len; p < end;) {
+                uint64_t pos;
+                uint32_t wl, ll;
+                char why[1024];
+                memcpy(&pos, p, 8);
+                memcpy(&wl, p + 8, 4);
+                memcpy(&ll, p + 12, 4);
+                snprintf(why, sizeof(why), "%.*s", (int)wl, p + 16);
+                validate_bad(v, pos, why, ll == UINT32_MAX ? NULL : p + 16 + wl,
+                             ll == UINT32_MAX ? 0 : ll);
+                p += 16 + (size_t)wl + (ll == UINT32_MAX ? 0 : ll);
+        }
         return HO_OK;
 }
 
@@ -1039,6 +1056,7 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
         for (size_t i = 0; i < VB_SLOTS; i++) {
                 ho_buf_init(&vp->slot[i].text);
                 ho_buf_init(&vp->slot[i].out);
+                ho_buf_init(&vp->slot[i].bad);
         }
         for (unsigned t = 0; t < threads; t++)
                 if (pthread_create(&tid[started], NULL, vworker, vp) == 0)
@@ -1145,6 +1163,7 @@ out:
         for (size_t i = 0; i < VB_SLOTS; i++) {
                 ho_buf_free(&vp->slot[i].text);
                 ho_buf_free(&vp->slot[i].out);
+                ho_buf_free(&vp->slot[i].bad);
         }
         pthread_cond_destroy(&vp->work);
         pthread_cond_destroy(&vp->finished);
@@ -1158,12 +1177,17 @@ out:
 
 /* ==== spool ============================================================== */
 
-typedef struct spool_hdr_s {
-        uint64_t pos;
-        int64_t timestamp;
-        uint32_t key_len;
-        uint32_t value_len;
-} spool_hdr_t;
+/* Pass 2 reads the spool through a read-only mapping, and each record's
+ * value is handed to librdkafka in place (no copy: pass 2 spent a third of
+ * its CPU in malloc, memcpy and read copies). The mapping is cut into
+ * windows; a window's pages leave the resident set (madvise) once the
+ * reader has passed it and every message taken from it has been released
+ * (delivered or failed), so memory stays bounded by what is in flight.
+ * Dropping pages never loses data: they are the file's, read again if
+ * touched. */
+
+#define HO_SPOOL_IOBUF (1u << 20)
+#define HO_SPOOL_WINDOW (1u << 20)
 
 struct ho_spool_s {
         FILE *fp;
@@ -1171,9 +1195,13 @@ struct ho_spool_s {
         bool reading;
         uint64_t count;
         ho_buf_t rec;
+        /* reading through the mapping */
+        const char *map;
+        size_t map_len, cursor;
+        uint32_t *held;      /* per window: messages taken and not released */
+        size_t n_windows;
+        size_t dropped;      /* windows [0, dropped) were given back */
 };
-
-#define HO_SPOOL_IOBUF (1u << 20)
 
 ho_spool_t *ho_spool_new(char *errstr, size_t errstr_size) {
         const char *dir = getenv("TMPDIR");
@@ -1214,6 +1242,9 @@ ho_spool_t *ho_spool_new(char *errstr, size_t errstr_size) {
 void ho_spool_destroy(ho_spool_t *sp) {
         if (!sp)
                 return;
+        if (sp->map)
+                munmap((void *)sp->map, sp->map_len);
+        free(sp->held);
         fclose(sp->fp);
         free(sp->iobuf);
         ho_buf_free(&sp->rec);
@@ -1238,23 +1269,106 @@ ho_err_t ho_spool_put(ho_spool_t *sp, ho_pos_t pos, int64_t timestamp, const voi
         return HO_OK;
 }
 
+/* n records already in the spool's format (spool_hdr_t, key, value), back
+ * to back: one write for a validation batch instead of three per record. */
+static ho_err_t spool_put_block(ho_spool_t *sp, const void *data, size_t len, uint64_t n,
+                                char *errstr, size_t errstr_size) {
+        if (sp->reading)
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "spool is being read");
+        if (len > 0 && fwrite(data, 1, len, sp->fp) != len)
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO,
+                                 "cannot write the spool file (in $TMPDIR or /tmp): %s",
+                                 strerror(errno));
+        sp->count += n;
+        return HO_OK;
+}
+
+/* Map the written spool for reading; on any failure the spool is read with
+ * stdio instead (the same records, copied). */
+static void spool_map(ho_spool_t *sp, size_t len) {
+        void *m;
+
+        if (len == 0 || (off_t)len < 0)
+                return;
+        sp->n_windows = (len + HO_SPOOL_WINDOW - 1) / HO_SPOOL_WINDOW;
+        sp->held = calloc(sp->n_windows, sizeof(*sp->held));
+        if (!sp->held)
+                return;
+        m = mmap(NULL, len, PROT_READ, MAP_SHARED, fileno(sp->fp), 0);
+        if (m == MAP_FAILED) {
+                free(sp->held);
+                sp->held = NULL;
+                return;
+        }
+        madvise(m, len, MADV_SEQUENTIAL);
+        sp->map = m;
+        sp->map_len = len;
+}
+
 ho_err_t ho_spool_rewind(ho_spool_t *sp, char *errstr, size_t errstr_size) {
+        long end;
+
         if (fflush(sp->fp) != 0 || ferror(sp->fp))
                 return ho_seterr(errstr, errstr_size, HO_ERR_IO,
                                  "cannot write the spool file (in $TMPDIR or /tmp): %s",
                                  strerror(errno));
+        end = ftell(sp->fp);
         if (fseek(sp->fp, 0, SEEK_SET) != 0)
                 return ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot rewind the spool: %s",
                                  strerror(errno));
+        if (!sp->reading && end > 0)
+                spool_map(sp, (size_t)end);
         sp->reading = true;
+        return HO_OK;
+}
+
+/* Give back the pages of the windows before the reader's that hold no
+ * message still in flight. */
+static void spool_drop_passed(ho_spool_t *sp) {
+        size_t cur = sp->cursor / HO_SPOOL_WINDOW;
+
+        while (sp->dropped < cur && sp->held[sp->dropped] == 0) {
+                madvise((void *)(sp->map + sp->dropped * HO_SPOOL_WINDOW), HO_SPOOL_WINDOW,
+                        MADV_DONTNEED);
+                sp->dropped++;
+        }
+}
+
+static ho_err_t spool_get_mapped(ho_spool_t *sp, ho_spool_rec_t *rec, char *errstr,
+                                 size_t errstr_size) {
+        spool_hdr_t h;
+        size_t at = sp->cursor, body;
+
+        if (at == sp->map_len)
+                return HO_ERR_NOT_FOUND;
+        if (sp->map_len - at < sizeof(h))
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "spool file damaged");
+        memcpy(&h, sp->map + at, sizeof(h));
+        body = (size_t)h.key_len + h.value_len;
+        if (sp->map_len - at - sizeof(h) < body)
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "spool file damaged");
+        rec->pos = h.pos;
+        rec->timestamp = h.timestamp;
+        rec->key = sp->map + at + sizeof(h);
+        rec->key_len = h.key_len;
+        rec->value = rec->key + h.key_len;
+        rec->value_len = h.value_len;
+        rec->mapped = true;
+        /* held by its value's window: what ho_spool_release() is given */
+        sp->held[(size_t)(rec->value - sp->map) / HO_SPOOL_WINDOW]++;
+        sp->cursor = at + sizeof(h) + body;
+        if (sp->cursor / HO_SPOOL_WINDOW != at / HO_SPOOL_WINDOW)
+                spool_drop_passed(sp);
         return HO_OK;
 }
 
 ho_err_t ho_spool_get(ho_spool_t *sp, ho_spool_rec_t *rec, char *errstr, size_t errstr_size) {
         spool_hdr_t h;
-        size_t n = fread(&h, 1, sizeof(h), sp->fp);
-        size_t body;
+        size_t n, body;
 
+        if (sp->map)
+                return spool_get_mapped(sp, rec, errstr, errstr_size);
+        n = fread(&h, 1, sizeof(h), sp->fp);
         if (n == 0 && feof(sp->fp))
                 return HO_ERR_NOT_FOUND;
         if (n != sizeof(h))
@@ -1271,7 +1385,19 @@ ho_err_t ho_spool_get(ho_spool_t *sp, ho_spool_rec_t *rec, char *errstr, size_t 
         rec->key_len = h.key_len;
         rec->value = sp->rec.data + h.key_len;
         rec->value_len = h.value_len;
+        rec->mapped = false;
         return HO_OK;
+}
+
+void ho_spool_release(ho_spool_t *sp, const void *value) {
+        const char *v = value;
+        size_t w;
+
+        if (!sp || !sp->map || v < sp->map || v >= sp->map + sp->map_len)
+                return;
+        w = (size_t)(v - sp->map) / HO_SPOOL_WINDOW;
+        if (sp->held[w] > 0 && --sp->held[w] == 0)
+                spool_drop_passed(sp);
 }
 
 uint64_t ho_spool_count(const ho_spool_t *sp) {
@@ -1393,6 +1519,7 @@ struct ho_producer_s {
         size_t n_names;
         ho_producer_stats_t st;
         ho_tset_t *tset;
+        ho_spool_t *spool; /* borrowed: values sent in place are released to it */
         failure_t fails[HO_BADLIST_CAP];
         size_t n_fails;
         bool fatal;
@@ -1437,6 +1564,8 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *
         ho_producer_t *p = opaque;
 
         (void)rk;
+        if (p->spool)
+                ho_spool_release(p->spool, rkm->payload);
         if (rkm->err) {
                 p->st.failed++;
                 if (p->n_fails < HO_BADLIST_CAP) {
@@ -1534,12 +1663,13 @@ rd_kafka_t *ho_producer_handle(ho_producer_t *p) {
         return p->rk;
 }
 
-ho_err_t ho_producer_send(ho_producer_t *p, const void *key, size_t key_len, const void *value,
-                          size_t value_len, int64_t timestamp, ho_pos_t pos,
-                          const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size) {
+static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len,
+                              const void *value, size_t value_len, int64_t timestamp,
+                              ho_pos_t pos, int msgflags, const volatile sig_atomic_t *stop,
+                              char *errstr, size_t errstr_size) {
         for (;;) {
                 rd_kafka_resp_err_t err = rd_kafka_producev(
-                        p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(msgflags),
                         RD_KAFKA_V_KEY((void *)key, key_len),
                         RD_KAFKA_V_VALUE((void *)value, value_len),
                         RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)pos),
@@ -1568,6 +1698,28 @@ ho_err_t ho_producer_send(ho_producer_t *p, const void *key, size_t key_len, con
                                  "cannot send to topic \"%s\": %s", p->topic,
                                  rd_kafka_err2str(err));
         }
+}
+
+ho_err_t ho_producer_send(ho_producer_t *p, const void *key, size_t key_len, const void *value,
+                          size_t value_len, int64_t timestamp, ho_pos_t pos,
+                          const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size) {
+        return producer_send(p, key, key_len, value, value_len, timestamp, pos,
+                             RD_KAFKA_MSG_F_COPY, stop, errstr, errstr_size);
+}
+
+ho_err_t ho_producer_send_spooled(ho_producer_t *p, ho_spool_t *sp, const ho_spool_rec_t *rec,
+                                  const volatile sig_atomic_t *stop, char *errstr,
+                                  size_t errstr_size) {
+        ho_err_t err;
+
+        p->spool = sp;
+        /* librdkafka always copies the key; a mapped value is only pointed to */
+        err = producer_send(p, rec->key, rec->key_len, rec->value, rec->value_len,
+                            rec->timestamp, rec->pos, rec->mapped ? 0 : RD_KAFKA_MSG_F_COPY, stop,
+                            errstr, errstr_size);
+        if (err && rec->mapped)
+                ho_spool_release(sp, rec->value);
+        return err;
 }
 
 void ho_producer_poll(ho_producer_t *p, int timeout_ms) {

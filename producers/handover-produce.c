@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,15 @@ static void usage(FILE *fp) {
                 "\n"
                 "exit status: 0 every report delivered; 1 a report was invalid, not\n"
                 "delivered, or an input could not be read; 2 usage.\n");
+}
+
+/* CPU seconds of the whole process (every thread), for the debug timings */
+static double cpu_s(void) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) != 0)
+                return 0;
+        return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static double now_s(void) {
@@ -269,6 +279,7 @@ static bool pass1(run_t *run) {
 static void send_spooled(run_t *run, size_t i, uint64_t *sent_total, uint64_t spool_total) {
         char errstr[512];
         ho_spool_rec_t rec;
+        ho_err_t err;
         uint64_t k;
 
         for (k = 0; k < run->spooled[i] && !should_stop(run); k++) {
@@ -277,9 +288,17 @@ static void send_spooled(run_t *run, size_t i, uint64_t *sent_total, uint64_t sp
                         run->failed = true;
                         break;
                 }
-                if (emit(run, rec.key, rec.key_len, rec.value, rec.value_len, rec.timestamp,
-                         rec.pos, (*sent_total & (SPOOL_POLL_EVERY - 1)) == 0) != HO_OK)
+                err = ho_producer_send_spooled(run->producer, run->spool, &rec, &ho_sig_stop,
+                                               errstr, sizeof(errstr));
+                if (err) {
+                        if (err != HO_ERR_TIMEOUT) {
+                                fprintf(stderr, PROG ": %s\n", errstr);
+                                run->failed = true;
+                        }
                         break;
+                }
+                if ((*sent_total & (SPOOL_POLL_EVERY - 1)) == 0)
+                        ho_producer_poll(run->producer, 0);
                 ++*sent_total;
                 if ((*sent_total & 255) == 0)
                         progress(&run->pg, "sending", sent_so_far(run), *sent_total, spool_total,
@@ -417,6 +436,7 @@ int main(int argc, char **argv) {
                 {NULL, 0, NULL, 0},
         };
         char errstr[1024];
+        double cpu1 = 0;
         const char *brokers = NULL, *schema = NULL, *conf_file = NULL, *rejects_path = NULL;
         const char **xs = calloc((size_t)argc + 1, sizeof(*xs));
         static const char *stdin_path[] = {"-"};
@@ -602,6 +622,9 @@ int main(int argc, char **argv) {
                 goto summary;
         }
 
+        ho_debug("pass 1 (validate, encode, spool): %.3f s, %.3f CPU s", now_s() - run.t0, cpu_s());
+        cpu1 = cpu_s();
+
         /* pass 2: send, input by input, in order */
         if (!run.dry_run) {
                 if (!run.producer) {
@@ -634,6 +657,9 @@ int main(int argc, char **argv) {
                         else if (!run.dry_run) /* a dry run counted files in pass 1 */
                                 send_spooled(&run, i, &sent_total, spool_total);
                 }
+                ho_debug("pass 2 (hand over to librdkafka): %.3f s, %.3f CPU s", now_s() - run.pg.t0,
+                         cpu_s() - cpu1);
+                cpu1 = cpu_s();
         }
 
 summary:
@@ -647,7 +673,9 @@ summary:
                         if (ho_sig_stop)
                                 fprintf(stderr, PROG ": interrupted: flushing (at most %d s)\n",
                                         bound / 1000);
+                        secs = now_s();
                         purged = ho_producer_flush(run.producer, bound);
+                        ho_debug("flush: %.3f s, %.3f CPU s", now_s() - secs, cpu_s() - cpu1);
                         ho_producer_stats(run.producer, &st);
                         ho_producer_print_failures(run.producer, stderr);
                         if (st.failed > 0) {

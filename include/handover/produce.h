@@ -203,10 +203,16 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
 typedef struct ho_spool_rec_s {
         ho_pos_t pos;
         int64_t timestamp; /* ms */
-        const char *key;   /* into the spool's buffer, valid until the next get */
+        const char *key;   /* into the spool: see mapped */
         size_t key_len;
         const char *value;
         size_t value_len;
+        /* true: key and value point into the spool's read-only mapping and stay
+         * valid until ho_spool_destroy(); give the record back with
+         * ho_spool_release() once done with it (delivered or failed), so its
+         * pages can leave memory. false: into a buffer, valid until the next
+         * get (the mapping could not be made). */
+        bool mapped;
 } ho_spool_rec_t;
 
 /* An unlinked temporary file in $TMPDIR (or /tmp). */
@@ -219,6 +225,11 @@ ho_err_t ho_spool_put(ho_spool_t *sp, ho_pos_t pos, int64_t timestamp, const voi
 ho_err_t ho_spool_rewind(ho_spool_t *sp, char *errstr, size_t errstr_size);
 /* HO_OK and *rec, HO_ERR_NOT_FOUND at the end, HO_ERR_IO on a damaged spool. */
 ho_err_t ho_spool_get(ho_spool_t *sp, ho_spool_rec_t *rec, char *errstr, size_t errstr_size);
+/* A mapped record's value (rec->value) is no longer used. Anything else
+ * (NULL, a copy, a pointer from elsewhere) is ignored. Pages are given back
+ * in file order, once the reader has passed them and every record taken
+ * from them was released; a record never released only costs memory. */
+void ho_spool_release(ho_spool_t *sp, const void *value);
 uint64_t ho_spool_count(const ho_spool_t *sp);
 
 /* ---- distinct transfers ------------------------------------------------- */
@@ -266,6 +277,13 @@ rd_kafka_t *ho_producer_handle(ho_producer_t *p);
 ho_err_t ho_producer_send(ho_producer_t *p, const void *key, size_t key_len, const void *value,
                           size_t value_len, int64_t timestamp, ho_pos_t pos,
                           const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size);
+/* Enqueue one spooled record as ho_producer_send() does, but a mapped
+ * record's value is handed over in place, not copied: the spool (borrowed,
+ * the same one on every call) must outlive the producer; the record is
+ * released to it by its delivery report, or here when it is not enqueued. */
+ho_err_t ho_producer_send_spooled(ho_producer_t *p, ho_spool_t *sp, const ho_spool_rec_t *rec,
+                                  const volatile sig_atomic_t *stop, char *errstr,
+                                  size_t errstr_size);
 /* Serve delivery reports: rd_kafka_poll(timeout_ms). */
 void ho_producer_poll(ho_producer_t *p, int timeout_ms);
 /* Wait up to timeout_ms for everything in flight; what is still queued then
