@@ -274,6 +274,10 @@ static ho_err_t ho_agg_connect(ho_agg_t *agg, char *errstr, size_t errstr_size) 
         agg->rc = ho_redis_connect(&agg->url, agg->conf.timeout_ms, errstr, errstr_size);
         if (!agg->rc)
                 return HO_ERR_REDIS;
+        /* keep hiredis's read buffer between replies: by default it frees any
+         * buffer over 16 kB once empty, and every batch's read (states of a
+         * few thousand transfers, ~1 MB) grew a fresh one page by page */
+        agg->rc->reader->maxbuf = 0;
         ho_err_t err = ho_agg_script_load(agg, errstr, errstr_size);
         if (err && agg->rc) {
                 /* connected but unusable (e.g. LOADING): start over next time */
@@ -431,8 +435,8 @@ bool ho_agg_batch_full(const ho_agg_batch_t *b) {
 
 /* Step 1: one pipelined round trip. Fills the fold's stored states, revs and
  * seen flags, and *stored with the partition's stored offset. */
-static ho_err_t ho_agg_read(ho_agg_batch_t *b, int64_t *stored, char *errstr, size_t errstr_size) {
-        ho_agg_t *agg = b->agg;
+static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int64_t *stored, char *errstr,
+                           size_t errstr_size) {
         ho_fold_t *f = &b->fold;
         ho_argv_t *a = &agg->cmd;
         int ncmd = 1;
@@ -573,9 +577,8 @@ static bool ho_agg_score_moves(const ho_fold_xfer_t *x) {
 }
 
 /* Step 2 and the script's ARGV (layout in lib/agg_lua.c). */
-static ho_err_t ho_agg_build(ho_agg_batch_t *b, int64_t next, int64_t now, size_t *n_touched,
-                             size_t *n_new) {
-        ho_agg_t *agg = b->agg;
+static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int64_t now,
+                             size_t *n_touched, size_t *n_new) {
         ho_fold_t *f = &b->fold;
         ho_argv_t *a = &agg->cmd;
         ho_delta_t *d = &agg->delta;
@@ -686,8 +689,15 @@ static void ho_agg_batch_done(ho_agg_batch_t *b, int64_t next) {
 
 ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errstr,
                              size_t errstr_size) {
-        ho_agg_t *agg = b->agg;
+        return ho_agg_batch_commit_via(b->agg, b, next_offset, errstr, errstr_size);
+}
+
+ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_offset,
+                                 char *errstr, size_t errstr_size) {
         ho_err_t err;
+        if (agg != b->agg && (strcmp(agg->prefix, b->agg->prefix) || strcmp(agg->ns, b->agg->ns)))
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                 "commit of \"%s\" through an engine of another prefix", b->field);
 
         if (next_offset < 0 || (b->start != HO_OFFSET_NONE && next_offset < b->start) ||
             (b->count && next_offset <= b->last))
@@ -703,7 +713,7 @@ ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errst
                 int64_t stored;
                 if ((err = ho_agg_connect(agg, errstr, errstr_size)))
                         return err;
-                if ((err = ho_agg_read(b, &stored, errstr, errstr_size)))
+                if ((err = ho_agg_read(agg, b, &stored, errstr, errstr_size)))
                         return err;
                 if (stored == next_offset) {
                         agg->stats.already++;
@@ -722,7 +732,7 @@ ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errst
                 if (ho_agg_test_after_read)
                         ho_agg_test_after_read(ho_agg_test_after_read_arg);
                 size_t n_touched, n_new;
-                if ((err = ho_agg_build(b, next_offset, ho_now_ms(CLOCK_REALTIME), &n_touched,
+                if ((err = ho_agg_build(agg, b, next_offset, ho_now_ms(CLOCK_REALTIME), &n_touched,
                                         &n_new)))
                         return err == HO_ERR_NOMEM
                                        ? ho_seterr(errstr, errstr_size, err, "out of memory")

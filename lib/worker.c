@@ -15,16 +15,19 @@
  * stays in offset order and no offset ever advances past an undelivered dead
  * letter. Dead letters are rare, so the wait costs nothing in practice.
  *
- * Applying overlaps folding: a batch that is ready goes to the worker's one
- * apply thread (ho_part_submit), and the partition goes on folding into a
- * second batch that continues from the first one's next offset, so decoding
- * the next messages and Redis applying the last ones run side by side. At
- * most one batch is in flight per worker; its result is taken (settled) before
- * the next one goes, and before anything else that uses the engine or depends
- * on the partition's position (rebalance, re-reads, retries, shutdown). A
- * batch that fails goes back to being the partition's batch, and what was
- * folded after it is dropped and read again, so ordering, the fence and
- * retries are exactly those of a synchronous apply.
+ * Applying overlaps folding: a batch that is ready goes to one of the
+ * worker's apply threads (ho_part_submit), each with its own engine and Redis
+ * connection, and the partition goes on folding into a second batch that
+ * continues from the first one's next offset. So decoding the next messages,
+ * one thread computing a batch's new states and Redis applying another's run
+ * side by side. At most one batch per partition is in flight; its result is
+ * taken (settled) before the partition's next batch goes, and before anything
+ * that depends on the partition's position (re-reads, retries, revocation,
+ * shutdown). A batch that fails goes back to being the partition's batch, and
+ * what was folded after it is dropped and read again, so ordering, the fence
+ * and retries are exactly those of a synchronous apply. Batches of different
+ * partitions in flight together are what two workers do anyway: the revision
+ * check makes a transfer they share safe.
  *
  * When Redis fails, the partition's batch is kept and the partition is paused
  * (librdkafka drops what it prefetched for it, so memory stays bounded); the
@@ -59,6 +62,9 @@
 #define HO_WORKER_BACKOFF_MAX_MS 5000
 #define HO_WORKER_DLQ_TIMEOUT_MS "10000" /* DLQ producer message.timeout.ms default */
 #define HO_WORKER_SEEK_TIMEOUT_MS 5000
+/* Apply threads: two let one thread compute a batch's states while Redis runs
+ * the other's script; more would only queue behind Redis's single thread. */
+#define HO_WORKER_APPLIERS 2
 #define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
 #define HO_WORKER_CLOSE_MS 3000       /* shutdown: how long to try leaving the group */
 
@@ -70,11 +76,29 @@ typedef enum {
         HO_PART_RETRY_DLQ,    /* a dead letter was not delivered: re-consume it */
 } ho_part_state_t;
 
+/* An apply thread and its one job (fields under the worker's mu). */
+typedef struct ho_applier_s {
+        struct ho_worker_s *w;
+        pthread_t thread;
+        bool started;
+        ho_agg_t *agg;          /* its own engine: connection and buffers */
+        struct ho_part_s *part; /* whose batch is in flight, or NULL */
+        ho_agg_batch_t *job;
+        int64_t next;
+        uint64_t seq;           /* submission order: the oldest is settled first */
+        bool done;
+        ho_err_t err;
+        char errstr[512];
+        uint64_t us;
+        ho_agg_stats_t stats;   /* its engine's counters after the job */
+} ho_applier_t;
+
 typedef struct ho_part_s {
         bool assigned;
         int32_t partition;
         ho_agg_batch_t *batch;  /* owned; NULL when not assigned */
         ho_agg_batch_t *spare;  /* owned, empty: the next batch while one is in flight */
+        struct ho_applier_s *applier; /* applying this partition's previous batch, or NULL */
         int64_t expect;         /* messages below this offset are stale: skip */
         ho_part_state_t state;
         bool paused;
@@ -111,21 +135,14 @@ struct ho_worker_s {
         int64_t kafka_err_last_ms;
         /* apply times in the current stats interval, microseconds */
         uint64_t apply_n, apply_sum_us, apply_max_us;
-        ho_agg_stats_t agg_snap; /* the engine's counters as of the last settled apply */
-        /* the apply thread and its one job (all under mu) */
-        pthread_t applier;
-        bool applier_started;
+        /* the engines' counters as of the last settled apply: w->agg's (used
+         * on this thread) and each apply thread's */
+        ho_agg_stats_t agg_snap, applier_snap[HO_WORKER_APPLIERS];
+        ho_applier_t appliers[HO_WORKER_APPLIERS];
+        uint64_t submitted;
         pthread_mutex_t mu;
         pthread_cond_t cv;
         bool quit;
-        ho_part_t *inflight;     /* the partition whose batch is in flight, or NULL */
-        ho_agg_batch_t *job;     /* that batch */
-        int64_t job_next;
-        bool job_done;
-        ho_err_t job_err;
-        char job_errstr[512];
-        uint64_t job_us;
-        ho_agg_stats_t job_stats;
 };
 
 static int64_t ho_now_ms(void) {
@@ -295,12 +312,12 @@ static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
         rd_kafka_topic_partition_list_destroy(l);
 }
 
-static ho_err_t ho_worker_settle(ho_worker_t *w, ho_part_t **settled);
+static ho_err_t ho_part_settle(ho_worker_t *w, ho_part_t *p);
 
 /* Read p's stored offset and continue from there (after a fence, or when the
  * apply found another worker's progress). HO_ERR_REDIS: p is stalled. */
 static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
-        ho_worker_settle(w, NULL);
+        ho_part_settle(w, p);
         char errstr[512];
         int64_t stored;
         ho_err_t err = ho_agg_offset_get(w->agg, w->conf.topic, p->partition, &stored, errstr,
@@ -395,71 +412,86 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
         }
 }
 
-/* ---- the apply thread ---- */
+/* ---- the apply threads ---- */
 
 static void *ho_applier_main(void *arg) {
-        ho_worker_t *w = arg;
+        ho_applier_t *ap = arg;
+        ho_worker_t *w = ap->w;
         pthread_mutex_lock(&w->mu);
         for (;;) {
-                while (!w->quit && (!w->job || w->job_done))
+                while (!w->quit && (!ap->job || ap->done))
                         pthread_cond_wait(&w->cv, &w->mu);
-                if (!w->job || w->job_done)
+                if (!ap->job || ap->done)
                         break; /* quit, nothing pending */
-                ho_agg_batch_t *b = w->job;
-                int64_t next = w->job_next;
+                ho_agg_batch_t *b = ap->job;
+                int64_t next = ap->next;
                 pthread_mutex_unlock(&w->mu);
                 char errstr[512] = "";
                 struct timespec t0;
                 clock_gettime(CLOCK_MONOTONIC, &t0);
-                ho_err_t err = ho_agg_batch_commit(b, next, errstr, sizeof(errstr));
+                ho_err_t err = ho_agg_batch_commit_via(ap->agg, b, next, errstr, sizeof(errstr));
                 uint64_t us = ho_elapsed_us(&t0);
                 ho_agg_stats_t st;
-                ho_agg_stats(w->agg, &st);
+                ho_agg_stats(ap->agg, &st);
                 pthread_mutex_lock(&w->mu);
-                w->job_err = err;
-                memcpy(w->job_errstr, errstr, sizeof(errstr));
-                w->job_us = us;
-                w->job_stats = st;
-                w->job_done = true;
+                ap->err = err;
+                memcpy(ap->errstr, errstr, sizeof(errstr));
+                ap->us = us;
+                ap->stats = st;
+                ap->done = true;
                 pthread_cond_broadcast(&w->cv);
         }
         pthread_mutex_unlock(&w->mu);
         return NULL;
 }
 
-/* Take the in-flight apply's result, waiting for it: after this nothing uses
- * the engine but the caller. Returns that result (HO_OK when nothing was in
- * flight) and, in *settled, whose partition it was. */
-static ho_err_t ho_worker_settle(ho_worker_t *w, ho_part_t **settled) {
-        if (settled)
-                *settled = NULL;
-        if (!w->inflight)
-                return HO_OK;
+/* Take ap's result, waiting for it, and act on it for its partition. */
+static ho_err_t ho_applier_settle(ho_worker_t *w, ho_applier_t *ap) {
         pthread_mutex_lock(&w->mu);
-        while (!w->job_done)
+        while (!ap->done)
                 pthread_cond_wait(&w->cv, &w->mu);
-        ho_part_t *p = w->inflight;
-        ho_agg_batch_t *b = w->job;
-        int64_t next = w->job_next;
-        ho_err_t err = w->job_err;
+        ho_part_t *p = ap->part;
+        ho_agg_batch_t *b = ap->job;
+        int64_t next = ap->next;
+        ho_err_t err = ap->err;
         char errstr[512];
-        memcpy(errstr, w->job_errstr, sizeof(errstr));
-        uint64_t us = w->job_us;
-        w->agg_snap = w->job_stats;
-        w->inflight = NULL;
-        w->job = NULL;
-        w->job_done = false;
+        memcpy(errstr, ap->errstr, sizeof(errstr));
+        uint64_t us = ap->us;
+        w->applier_snap[ap - w->appliers] = ap->stats;
+        ap->part = NULL;
+        ap->job = NULL;
+        ap->done = false;
         pthread_mutex_unlock(&w->mu);
-        if (settled)
-                *settled = p;
+        p->applier = NULL;
         return ho_part_result(w, p, b, next, err, errstr, us);
+}
+
+/* Settle p's batch in flight, if any: its result (HO_OK when none). */
+static ho_err_t ho_part_settle(ho_worker_t *w, ho_part_t *p) {
+        return p->applier ? ho_applier_settle(w, p->applier) : HO_OK;
+}
+
+/* Settle every batch in flight, oldest first. HO_ERR_NOMEM or HO_OK. */
+static ho_err_t ho_worker_settle_all(ho_worker_t *w) {
+        for (;;) {
+                ho_applier_t *oldest = NULL;
+                for (int i = 0; i < HO_WORKER_APPLIERS; i++)
+                        if (w->appliers[i].part &&
+                            (!oldest || w->appliers[i].seq < oldest->seq))
+                                oldest = &w->appliers[i];
+                if (!oldest)
+                        return HO_OK;
+                if (ho_applier_settle(w, oldest) == HO_ERR_NOMEM)
+                        return HO_ERR_NOMEM;
+        }
 }
 
 /* Apply p's batch now, on this thread (after settling what is in flight).
  * Same results as ho_part_result; HO_OK also when there is nothing to apply. */
 static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
-        if (ho_worker_settle(w, NULL) == HO_ERR_NOMEM)
-                return HO_ERR_NOMEM;
+        ho_err_t serr = ho_part_settle(w, p);
+        if (serr == HO_ERR_NOMEM)
+                return serr;
         ho_agg_batch_t *b = p->batch;
         int64_t next = ho_agg_batch_next_offset(b);
         if (ho_agg_batch_count(b) == 0 && next == ho_agg_batch_start_offset(b)) {
@@ -475,15 +507,27 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
         return ho_part_result(w, p, b, next, err, errstr, us);
 }
 
-/* Hand p's batch to the apply thread and go on folding into its spare (after
- * settling what is in flight). HO_OK: submitted, or nothing to apply. Any
- * other result is the settled apply's, when it was p's own: p was
- * repositioned or stalled, so the caller must not fold into p's batch now. */
+/* Hand p's batch to an apply thread and go on folding into its spare (after
+ * settling p's previous batch, and the oldest batch in flight when every
+ * thread is busy). HO_OK: submitted, or nothing to apply. Any other result is
+ * the settled apply of p's previous batch: p was repositioned or stalled, so
+ * the caller must not fold into p's batch now. */
 static ho_err_t ho_part_submit(ho_worker_t *w, ho_part_t *p) {
-        ho_part_t *settled;
-        ho_err_t err = ho_worker_settle(w, &settled);
-        if (err == HO_ERR_NOMEM || (err && settled == p))
+        ho_err_t err = ho_part_settle(w, p);
+        if (err)
                 return err;
+        ho_applier_t *ap = NULL;
+        while (!ap) {
+                ho_applier_t *oldest = NULL;
+                for (int i = 0; i < HO_WORKER_APPLIERS && !ap; i++) {
+                        if (!w->appliers[i].part)
+                                ap = &w->appliers[i];
+                        else if (!oldest || w->appliers[i].seq < oldest->seq)
+                                oldest = &w->appliers[i];
+                }
+                if (!ap && ho_applier_settle(w, oldest) == HO_ERR_NOMEM)
+                        return HO_ERR_NOMEM;
+        }
         if (p->state != HO_PART_RUNNING)
                 return HO_OK;
         ho_agg_batch_t *b = p->batch;
@@ -496,11 +540,13 @@ static ho_err_t ho_part_submit(ho_worker_t *w, ho_part_t *p) {
         ho_agg_batch_reset(p->spare, next);
         p->batch = p->spare;
         p->spare = NULL;
+        p->applier = ap;
         pthread_mutex_lock(&w->mu);
-        w->inflight = p;
-        w->job = b;
-        w->job_next = next;
-        w->job_done = false;
+        ap->part = p;
+        ap->job = b;
+        ap->next = next;
+        ap->seq = ++w->submitted;
+        ap->done = false;
         pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
         return HO_OK;
@@ -511,7 +557,7 @@ static ho_err_t ho_part_submit(ho_worker_t *w, ho_part_t *p) {
 static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
         if (!p->assigned)
                 return;
-        ho_worker_settle(w, NULL);
+        ho_part_settle(w, p);
         if (!lost && p->state == HO_PART_RUNNING && ho_agg_batch_count(p->batch) > 0) {
                 /* one attempt: if it fails, the next owner re-reads the stored
                  * offset and re-does this batch; nothing is lost */
@@ -597,7 +643,7 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
 static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque) {
         ho_worker_t *w = opaque;
-        ho_worker_settle(w, NULL); /* the engine is ours alone from here */
+        ho_worker_settle_all(w); /* every position is final from here */
         bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 bool ok = ho_assign_offsets(w, parts);
@@ -748,11 +794,10 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
         }
         if (ho_dlq_send(w, rkm, err, errstr) != HO_OK) {
                 /* apply what came before it, then come back for it later */
-                ho_part_t *settled;
-                ho_err_t cerr = ho_worker_settle(w, &settled);
+                ho_err_t cerr = ho_part_settle(w, p);
                 if (cerr == HO_ERR_NOMEM)
                         return cerr;
-                if ((cerr && settled == p) || p->state != HO_PART_RUNNING)
+                if (cerr || p->state != HO_PART_RUNNING)
                         return HO_OK; /* repositioned or stalled: it comes again */
                 cerr = ho_part_commit(w, p);
                 if (cerr == HO_ERR_NOMEM)
@@ -791,7 +836,14 @@ static int64_t ho_worker_lag(ho_worker_t *w) {
 }
 
 static void ho_worker_update_stats(ho_worker_t *w) {
-        const ho_agg_stats_t a = w->agg_snap; /* the engine may be busy on the apply thread */
+        /* the engines' counters as of the last settled applies: the apply
+         * threads may be busy with theirs */
+        ho_agg_stats_t a = w->agg_snap;
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++) {
+                a.reports += w->applier_snap[i].reports;
+                a.duplicates += w->applier_snap[i].duplicates;
+                a.rejected += w->applier_snap[i].rejected;
+        }
         w->st.reports = a.reports + a.duplicates;
         w->st.duplicates = a.duplicates;
         w->st.rejected = a.rejected;
@@ -977,13 +1029,19 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         w->agg = ho_agg_new(&ac, conf->redis, errstr, errstr_size);
         if (!w->agg)
                 goto fail;
-        int perr = pthread_create(&w->applier, NULL, ho_applier_main, w);
-        if (perr) {
-                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "cannot start the apply thread: %s",
-                          strerror(perr));
-                goto fail;
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++) {
+                ho_applier_t *ap = &w->appliers[i];
+                ap->w = w;
+                if (!(ap->agg = ho_agg_new(&ac, conf->redis, errstr, errstr_size)))
+                        goto fail;
+                int perr = pthread_create(&ap->thread, NULL, ho_applier_main, ap);
+                if (perr) {
+                        ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
+                                  "cannot start an apply thread: %s", strerror(perr));
+                        goto fail;
+                }
+                ap->started = true;
         }
-        w->applier_started = true;
         w->codec = ho_codec_new(errstr, errstr_size);
         if (!w->codec)
                 goto fail;
@@ -1011,14 +1069,13 @@ fail:
 void ho_worker_destroy(ho_worker_t *w) {
         if (!w)
                 return;
-        if (w->applier_started) {
-                pthread_mutex_lock(&w->mu);
-                w->quit = true;
-                pthread_cond_broadcast(&w->cv);
-                pthread_mutex_unlock(&w->mu);
-                pthread_join(w->applier, NULL); /* it finishes an apply in flight first */
-                w->inflight = NULL;
-        }
+        pthread_mutex_lock(&w->mu);
+        w->quit = true;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++)
+                if (w->appliers[i].started)
+                        pthread_join(w->appliers[i].thread, NULL); /* after its apply in flight */
         if (w->consumer)
                 rd_kafka_destroy_flags(w->consumer, w->close_incomplete
                                                             ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE
@@ -1026,6 +1083,11 @@ void ho_worker_destroy(ho_worker_t *w) {
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_agg_batch_destroy(w->parts[i].batch);
                 ho_agg_batch_destroy(w->parts[i].spare);
+        }
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++) {
+                ho_agg_batch_destroy(w->appliers[i].job); /* never settled */
+                if (w->appliers[i].agg)
+                        ho_agg_destroy(w->appliers[i].agg);
         }
         free(w->parts);
         if (w->producer) {
@@ -1133,6 +1195,7 @@ static void ho_worker_wake_fetcher(ho_worker_t *w) {
 
 /* Shutdown: apply complete batches, retrying Redis briefly. */
 static void ho_worker_drain(ho_worker_t *w) {
+        ho_worker_settle_all(w);
         int64_t deadline = ho_now_ms() + HO_WORKER_CLOSE_RETRY_MS;
         for (;;) {
                 bool pending = false;
@@ -1169,7 +1232,7 @@ static void ho_worker_drain(ho_worker_t *w) {
  * unreachable the goodbye never comes; then we stop anyway and the group
  * notices after session.timeout.ms, which is safe (the fence). */
 static void ho_worker_close(ho_worker_t *w) {
-        ho_worker_settle(w, NULL);
+        ho_worker_settle_all(w);
         /* Prefetched messages still queued would be forwarded to q below, and
          * librdkafka 2.0.x aborts serving a message on a callback queue
          * (rdkafka_queue.c: "res != RD_KAFKA_OP_RES_PASS"; SIGTERM mid-stream

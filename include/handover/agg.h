@@ -21,7 +21,10 @@
  *      then writes states, deltas, report ids and the new offset, and
  *      PUBLISHes to {P}:updates.
  *
- * Threads: an ho_agg_t and its batches are used from one thread.
+ * Threads: an ho_agg_t is used from one thread at a time, and so is each batch;
+ * batches of one engine may be filled on one thread while others are
+ * committed elsewhere through ho_agg_batch_commit_via (they share only the
+ * engine's read-only configuration).
  */
 #ifndef HO_AGG_H
 #define HO_AGG_H
@@ -138,6 +141,14 @@ int ho_agg_batch_remaining_ms(const ho_agg_batch_t *b);
  */
 ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errstr,
                              size_t errstr_size);
+
+/* The same, through another engine's connection and buffers (its stats count
+ * it): a worker applies batches of several partitions at once, one engine per
+ * apply thread. via must have the batch's prefix and namespace
+ * (HO_ERR_USAGE otherwise). The batch and via are both used by the calling
+ * thread alone for the call's duration. */
+ho_err_t ho_agg_batch_commit_via(ho_agg_t *via, ho_agg_batch_t *b, int64_t next_offset,
+                                 char *errstr, size_t errstr_size);
 
 typedef struct ho_agg_stats_s {
         uint64_t batches;    /* commits that wrote */

@@ -551,6 +551,60 @@ static void test_order_independence(void **state) {
         msgs_free(m, n);
 }
 
+/* Batches of one engine committed through others (the worker's apply
+ * threads): the same state as committing them through their own engine. */
+static void test_commit_via(void **state) {
+        (void)state;
+        char err[512];
+        size_t n;
+        msg_t *m = synth(200, &n, true);
+        ho_agg_t *a = engine("via-a"), *b = engine("via-b"), *v1 = engine("via-b"),
+                 *v2 = engine("via-b"), *other = engine("via-other");
+        apply(a, "t", 0, m, 0, n, 0, 10);
+
+        ho_agg_batch_t *bt = ho_agg_batch_new(b, "t", 0, HO_OFFSET_NONE);
+        assert_non_null(bt);
+        ho_agg_t *via[2] = {v1, v2};
+        size_t commits = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (m[i].reject)
+                        ho_agg_batch_reject(bt, (int64_t)i);
+                else
+                        assert_int_equal(ho_agg_batch_add(bt, &m[i].r, (int64_t)i, 100), HO_OK);
+                if (ho_agg_batch_count(bt) < 10 && i + 1 < n)
+                        continue;
+                int64_t next = ho_agg_batch_next_offset(bt);
+                if (commits == 0) {
+                        /* another prefix: refused, nothing written, batch kept */
+                        assert_int_equal(ho_agg_batch_commit_via(other, bt, next, err, sizeof(err)),
+                                         HO_ERR_USAGE);
+                        assert_non_null(strstr(err, "another prefix"));
+                        assert_int_equal(ho_agg_batch_count(bt), 10);
+                }
+                ho_err_t e = ho_agg_batch_commit_via(via[commits++ % 2], bt, next, err, sizeof(err));
+                if (e)
+                        fail_msg("commit via: %s: %s", ho_err2str(e), err);
+        }
+        ho_agg_batch_destroy(bt);
+        assert_same_dump("via-a", "via-b", false);
+        redisReply *r = cmd("EXISTS {via-other}:offsets {via-other}:totals");
+        assert_int_equal(r->integer, 0);
+        freeReplyObject(r);
+        /* the stats are the committing engines' */
+        ho_agg_stats_t sb, s1, s2;
+        ho_agg_stats(b, &sb);
+        ho_agg_stats(v1, &s1);
+        ho_agg_stats(v2, &s2);
+        assert_int_equal(sb.batches, 0);
+        assert_int_equal(s1.batches + s2.batches, commits);
+        ho_agg_destroy(a);
+        ho_agg_destroy(b);
+        ho_agg_destroy(v1);
+        ho_agg_destroy(v2);
+        ho_agg_destroy(other);
+        msgs_free(m, n);
+}
+
 static void test_fence_and_applied_retry(void **state) {
         (void)state;
         char err[512];
@@ -923,6 +977,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_config),
                 cmocka_unit_test(test_sample),
                 cmocka_unit_test(test_order_independence),
+                cmocka_unit_test(test_commit_via),
                 cmocka_unit_test(test_fence_and_applied_retry),
                 cmocka_unit_test(test_conflict_refold),
                 cmocka_unit_test(test_zero_removal_and_dates),
