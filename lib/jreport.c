@@ -790,13 +790,27 @@ static bool fj_str(fj_t *j, const char **s, size_t *n) {
         /* 8 bytes at a time while none is '"', '\\' or below 0x20 (the
          * classic tests for a zero byte and for a byte below n) */
         while (j->end - q >= 8) {
-                uint64_t w, x, y;
+                uint64_t w, x, y, m;
                 memcpy(&w, q, 8);
                 x = w ^ (ones * '"');
                 y = w ^ (ones * '\\');
-                if (((x - ones) & ~x & highs) | ((y - ones) & ~y & highs) |
-                    ((w - ones * 0x20) & ~w & highs))
+                m = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs) |
+                    ((w - ones * 0x20) & ~w & highs);
+                if (m) {
+                        /* the lowest flag is exact (the borrows run upwards),
+                         * and on little-endian it is the first such byte */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                        q += __builtin_ctzll(m) >> 3;
+                        if (*q != '"')
+                                return false;
+                        *s = j->p;
+                        *n = (size_t)(q - j->p);
+                        j->p = q + 1;
+                        return true;
+#else
                         break;
+#endif
+                }
                 q += 8;
         }
         for (; q < j->end; q++) {
@@ -856,10 +870,14 @@ static bool fj_text(fj_t *j, char **out) {
         const char *s;
         size_t n;
 
-        if (!fj_str(j, &s, &n) || !text_ok(s, n))
+        /* fj_str() let no byte below 0x20 through: no NUL to look for */
+        if (!fj_str(j, &s, &n) || n < 1 || n > HO_STR_MAX || !utf8_valid(s, n))
                 return false;
-        *out = strndup(s, n);
-        return *out != NULL;
+        if (!(*out = malloc(n + 1)))
+                return false;
+        memcpy(*out, s, n);
+        (*out)[n] = '\0';
+        return true;
 }
 
 static bool fj_id(fj_t *j, char **out) {
@@ -871,8 +889,11 @@ static bool fj_id(fj_t *j, char **out) {
         for (i = 0; i < n; i++)
                 if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
                         return false;
-        *out = strndup(s, n);
-        return *out != NULL;
+        if (!(*out = malloc(n + 1)))
+                return false;
+        memcpy(*out, s, n);
+        (*out)[n] = '\0';
+        return true;
 }
 
 /* a string copied NUL-terminated into buf, for the date and time parsers */
@@ -937,6 +958,51 @@ static bool fj_persons(fj_t *j, ho_report_t *r) {
                         return false;
         } while (fj_char(j, ','));
         return fj_char(j, ']');
+}
+
+/* The arrays are parsed into the stack and allocated at their exact size
+ * (a maximum-size calloc per report cost a large chunk's malloc and free);
+ * on failure what was taken is freed here, r is left without the array. */
+static bool fj_destinations(fj_t *j, ho_report_t *r) {
+        char *tmp[HO_DESTINATIONS_MAX];
+        size_t n = 0;
+
+        do {
+                if (n == HO_DESTINATIONS_MAX || !fj_text(j, &tmp[n]))
+                        goto fail;
+                n++;
+        } while (fj_char(j, ','));
+        if (!fj_char(j, ']') || !(r->destinations = malloc(n * sizeof(char *))))
+                goto fail;
+        memcpy(r->destinations, tmp, n * sizeof(char *));
+        r->n_destinations = n;
+        return true;
+fail:
+        while (n > 0)
+                free(tmp[--n]);
+        return false;
+}
+
+static bool fj_by_destination(fj_t *j, ho_report_t *r) {
+        ho_city_count_t tmp[HO_BY_DEST_MAX];
+        size_t n = 0;
+
+        do {
+                if (n == HO_BY_DEST_MAX || !fj_text(j, &tmp[n].city))
+                        goto fail;
+                n++;
+                if (!fj_char(j, ':') || !fj_count(j, HO_INMATES_MAX, &tmp[n - 1].count))
+                        goto fail;
+        } while (fj_char(j, ','));
+        if (!fj_char(j, '}') || !(r->by_destination = malloc(n * sizeof(ho_city_count_t))))
+                goto fail;
+        memcpy(r->by_destination, tmp, n * sizeof(ho_city_count_t));
+        r->n_by_destination = n;
+        return true;
+fail:
+        while (n > 0)
+                free(tmp[--n].city);
+        return false;
 }
 
 static bool fj_report(fj_t *j, ho_report_t *r) {
@@ -1020,15 +1086,7 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
                                 return false;
                         if (fj_char(j, ']'))
                                 break;
-                        if (!(r->destinations = calloc(HO_DESTINATIONS_MAX, sizeof(char *))))
-                                return false;
-                        do {
-                                if (r->n_destinations == HO_DESTINATIONS_MAX ||
-                                    !fj_text(j, &r->destinations[r->n_destinations]))
-                                        return false;
-                                r->n_destinations++;
-                        } while (fj_char(j, ','));
-                        if (!fj_char(j, ']'))
+                        if (!fj_destinations(j, r))
                                 return false;
                         break;
                 case F_PERSONS:
@@ -1040,20 +1098,7 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
                                 return false;
                         if (fj_char(j, '}'))
                                 break;
-                        if (!(r->by_destination = calloc(HO_BY_DEST_MAX, sizeof(ho_city_count_t))))
-                                return false;
-                        do {
-                                ho_city_count_t *c;
-                                if (r->n_by_destination == HO_BY_DEST_MAX)
-                                        return false;
-                                c = &r->by_destination[r->n_by_destination];
-                                if (!fj_text(j, &c->city))
-                                        return false;
-                                r->n_by_destination++;
-                                if (!fj_char(j, ':') || !fj_count(j, HO_INMATES_MAX, &c->count))
-                                        return false;
-                        } while (fj_char(j, ','));
-                        if (!fj_char(j, '}'))
+                        if (!fj_by_destination(j, r))
                                 return false;
                         if (r->n_by_destination > 1)
                                 qsort(r->by_destination, r->n_by_destination,
