@@ -1187,7 +1187,7 @@ out:
  * touched. */
 
 #define HO_SPOOL_IOBUF (1u << 20)
-#define HO_SPOOL_WINDOW (1u << 20)
+#define HO_SPOOL_WINDOW (256u << 10)
 
 struct ho_spool_s {
         FILE *fp;
