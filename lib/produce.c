@@ -1182,7 +1182,8 @@ out:
  * its CPU in malloc, memcpy and read copies). The mapping is cut into
  * windows; a window's pages leave the resident set (madvise) once the
  * reader has passed it and every message taken from it has been released
- * (delivered or failed), so memory stays bounded by what is in flight.
+ * (delivered or failed), so memory stays bounded by what is in flight
+ * (windows go in any order: partitions deliver independently).
  * Dropping pages never loses data: they are the file's, read again if
  * touched. */
 
@@ -1200,7 +1201,6 @@ struct ho_spool_s {
         size_t map_len, cursor;
         uint32_t *held;      /* per window: messages taken and not released */
         size_t n_windows;
-        size_t dropped;      /* windows [0, dropped) were given back */
 };
 
 ho_spool_t *ho_spool_new(char *errstr, size_t errstr_size) {
@@ -1322,16 +1322,14 @@ ho_err_t ho_spool_rewind(ho_spool_t *sp, char *errstr, size_t errstr_size) {
         return HO_OK;
 }
 
-/* Give back the pages of the windows before the reader's that hold no
- * message still in flight. */
-static void spool_drop_passed(ho_spool_t *sp) {
-        size_t cur = sp->cursor / HO_SPOOL_WINDOW;
+/* Give back window w's pages: the reader has passed it and no message
+ * taken from it is in flight. Each window qualifies once (nothing is taken
+ * from a window the reader has left). */
+static void spool_drop(ho_spool_t *sp, size_t w) {
+        size_t off = w * HO_SPOOL_WINDOW;
+        size_t len = sp->map_len - off < HO_SPOOL_WINDOW ? sp->map_len - off : HO_SPOOL_WINDOW;
 
-        while (sp->dropped < cur && sp->held[sp->dropped] == 0) {
-                madvise((void *)(sp->map + sp->dropped * HO_SPOOL_WINDOW), HO_SPOOL_WINDOW,
-                        MADV_DONTNEED);
-                sp->dropped++;
-        }
+        madvise((void *)(sp->map + off), len, MADV_DONTNEED);
 }
 
 static ho_err_t spool_get_mapped(ho_spool_t *sp, ho_spool_rec_t *rec, char *errstr,
@@ -1357,8 +1355,9 @@ static ho_err_t spool_get_mapped(ho_spool_t *sp, ho_spool_rec_t *rec, char *errs
         /* held by its value's window: what ho_spool_release() is given */
         sp->held[(size_t)(rec->value - sp->map) / HO_SPOOL_WINDOW]++;
         sp->cursor = at + sizeof(h) + body;
-        if (sp->cursor / HO_SPOOL_WINDOW != at / HO_SPOOL_WINDOW)
-                spool_drop_passed(sp);
+        for (size_t w = at / HO_SPOOL_WINDOW; w < sp->cursor / HO_SPOOL_WINDOW; w++)
+                if (sp->held[w] == 0)
+                        spool_drop(sp, w);
         return HO_OK;
 }
 
@@ -1396,8 +1395,8 @@ void ho_spool_release(ho_spool_t *sp, const void *value) {
         if (!sp || !sp->map || v < sp->map || v >= sp->map + sp->map_len)
                 return;
         w = (size_t)(v - sp->map) / HO_SPOOL_WINDOW;
-        if (sp->held[w] > 0 && --sp->held[w] == 0)
-                spool_drop_passed(sp);
+        if (sp->held[w] > 0 && --sp->held[w] == 0 && w < sp->cursor / HO_SPOOL_WINDOW)
+                spool_drop(sp, w);
 }
 
 uint64_t ho_spool_count(const ho_spool_t *sp) {
