@@ -867,6 +867,8 @@ typedef struct vbatch_s {
         ho_buf_t bad;       /* bad records: see vb_put() */
         size_t n_ok, n_bad;
         uint64_t value_bytes; /* of the valid records */
+        bool in_map;        /* off[] are into vpool_t.map, not text */
+        size_t map_end;     /* in_map: where the input stood after the last line */
         bool oom;           /* out or bad could not grow: results incomplete */
         bool done;
 } vbatch_t;
@@ -883,6 +885,7 @@ typedef struct vpool_s {
         char werrstr[1100];
         const char *writer_spec;
         unsigned index;     /* input number, for positions */
+        const char *map;    /* the input file, mapped (NULL: lines are copied) */
 } vpool_t;
 
 /* Valid records go to vbatch_t.out exactly as the spool stores them, so a
@@ -966,7 +969,7 @@ static void *vworker(void *arg) {
                 b->value_bytes = 0;
                 b->oom = false;
                 for (size_t i = 0; i < b->n; i++) {
-                        const char *line = b->text.data + b->off[i];
+                        const char *line = (b->in_map ? vp->map : b->text.data) + b->off[i];
                         uint64_t pos = HO_POS(vp->index, b->lineno[i]);
                         ho_err_t e = HO_OK;
 
@@ -1076,8 +1079,65 @@ static ho_err_t vb_consume(ho_validate_t *v, vbatch_t *b, uint64_t *kept, char *
         return HO_OK;
 }
 
+/* A named regular file is read through a mapping: lines go to the workers
+ * as offsets into it, with no read() copy and no copy into the batch (a
+ * fifth of the reading thread's time). The lines are the ones ho_lines_next()
+ * gives: split at '\n', one trailing '\r' dropped, longer than max_line
+ * (before the '\r' is dropped) too long, a last line without '\n' still a
+ * line. Pages behind the batches consumed leave memory (madvise). */
+typedef struct maplines_s {
+        const char *p;
+        size_t len, at;
+        uint64_t lineno;
+        size_t max_line;
+} maplines_t;
+
+static ho_line_status_t maplines_next(maplines_t *ml, const char **line, size_t *len,
+                                      uint64_t *lineno) {
+        const char *l = ml->p + ml->at, *nl;
+        size_t have = ml->len - ml->at, ln;
+
+        if (have == 0)
+                return HO_LINE_EOF;
+        nl = memchr(l, '\n', have);
+        ln = nl ? (size_t)(nl - l) : have;
+        ml->at += nl ? ln + 1 : ln;
+        *lineno = ++ml->lineno;
+        if (ln > ml->max_line)
+                return HO_LINE_TOO_LONG;
+        if (ln > 0 && l[ln - 1] == '\r')
+                ln--;
+        *line = l;
+        *len = ln;
+        return HO_LINE_OK;
+}
+
+/* Map in's file when it is a regular file this process opened by name and
+ * nothing of it was consumed yet; false: read it with ho_lines_next(). */
+static bool maplines_open(maplines_t *ml, ho_input_t *in) {
+        ho_lines_t *lr = in->lines;
+        struct stat st;
+        void *m;
+
+        memset(ml, 0, sizeof(*ml));
+        if (!lr || !lr->own_fd || !lr->is_reg || lr->follow || lr->lineno != 0 ||
+            fstat(lr->fd, &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > SIZE_MAX)
+                return false;
+        m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, lr->fd, 0);
+        if (m == MAP_FAILED)
+                return false;
+        madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+        ml->p = m;
+        ml->len = (size_t)st.st_size;
+        ml->max_line = lr->max_line;
+        return true;
+}
+
 static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned threads,
                                   uint64_t *records, char *errstr, size_t errstr_size) {
+        maplines_t ml;
+        bool mapped = maplines_open(&ml, in);
+        size_t page = (size_t)sysconf(_SC_PAGESIZE), dropped = 0;
         vpool_t *vp = calloc(1, sizeof(*vp));
         pthread_t tid[4];
         unsigned started = 0;
@@ -1093,6 +1153,7 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
         pthread_cond_init(&vp->finished, NULL);
         vp->writer_spec = v->writer_spec;
         vp->index = in->index;
+        vp->map = mapped ? ml.p : NULL;
         for (size_t i = 0; i < VB_SLOTS; i++) {
                 ho_buf_init(&vp->slot[i].text);
                 ho_buf_init(&vp->slot[i].out);
@@ -1123,6 +1184,12 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                         if (emitted < vp->filled && e->done) {
                                 pthread_mutex_unlock(&vp->mu);
                                 err = vb_consume(v, e, &kept, errstr, errstr_size);
+                                if (e->in_map && e->map_end / page * page > dropped) {
+                                        size_t upto = e->map_end / page * page;
+                                        madvise((void *)(ml.p + dropped), upto - dropped,
+                                                MADV_DONTNEED);
+                                        dropped = upto;
+                                }
                                 pthread_mutex_lock(&vp->mu);
                                 e->done = false;
                                 emitted++;
@@ -1139,7 +1206,8 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                         break;
                 if (v->progress && kept - last_progress >= 256) {
                         last_progress = kept;
-                        v->progress(v->opaque, v->valid, ho_input_bytes_read(in));
+                        v->progress(v->opaque, v->valid,
+                                    mapped ? ml.at : ho_input_bytes_read(in));
                 }
                 if (v->stop && *v->stop) {
                         err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
@@ -1149,13 +1217,16 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                 b = &vp->slot[vp->filled % VB_SLOTS];
                 ho_buf_reset(&b->text);
                 b->n = 0;
-                while (b->n < VB_LINES && b->text.len < VB_BYTES) {
+                b->in_map = mapped;
+                for (size_t bytes = 0; b->n < VB_LINES && bytes < VB_BYTES;) {
                         const char *line = NULL;
                         size_t len = 0;
                         uint64_t lineno = 0;
                         char why[512];
-                        ho_line_status_t st = ho_lines_next(in->lines, &line, &len, &lineno,
-                                                            why, sizeof(why));
+                        ho_line_status_t st =
+                                mapped ? maplines_next(&ml, &line, &len, &lineno)
+                                       : ho_lines_next(in->lines, &line, &len, &lineno, why,
+                                                       sizeof(why));
                         if (st == HO_LINE_AGAIN) {
                                 if (v->stop && *v->stop)
                                         break;
@@ -1172,17 +1243,21 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                         }
                         if (st == HO_LINE_OK && is_blank(line, len))
                                 continue;
-                        b->off[b->n] = b->text.len;
+                        b->off[b->n] = mapped && st == HO_LINE_OK ? (size_t)(line - ml.p)
+                                                                  : b->text.len;
                         b->len[b->n] = st == HO_LINE_OK ? len : 0;
                         b->lineno[b->n] = lineno;
                         b->too_long[b->n] = st == HO_LINE_TOO_LONG;
-                        if (st == HO_LINE_OK && ho_buf_append(&b->text, line, len) != HO_OK) {
+                        if (st == HO_LINE_OK && !mapped &&
+                            ho_buf_append(&b->text, line, len) != HO_OK) {
                                 err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
                                                 "out of memory");
                                 break;
                         }
+                        bytes += b->len[b->n];
                         b->n++;
                 }
+                b->map_end = ml.at;
                 if (err)
                         break;
                 if (b->n > 0) {
@@ -1210,6 +1285,10 @@ out:
         pthread_mutex_destroy(&vp->mu);
         pthread_mutex_destroy(&vp->avro_mu);
         free(vp);
+        if (mapped) {
+                in->lines->total = ml.at; /* what ho_input_bytes_read() says */
+                munmap((void *)ml.p, ml.len);
+        }
         if (records)
                 *records = kept;
         return err;
