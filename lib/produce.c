@@ -1663,9 +1663,12 @@ ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t e
                 /* Bounds memory. librdkafka counts only key + value (~220
                  * bytes a report) against .kbytes, so .messages is what binds:
                  * measured ~350 bytes of RSS per queued report with its
-                 * header. 500000 held ~210 MB at peak, 100000 holds ~65 MB and
-                 * is still 10 full batches, enough to keep 6 partitions busy. */
-                {"queue.buffering.max.messages", "100000"},
+                 * header. 500000 held ~210 MB at peak. Spooled values are sent
+                 * in place and a spool window stays mapped until every
+                 * partition has delivered past it, so the slowest partition
+                 * sets what is held: 100000 peaked at 66-82 MB, 80000 at
+                 * 58-72 MB, still 8 full batches for 6 partitions. */
+                {"queue.buffering.max.messages", "80000"},
                 {"queue.buffering.max.kbytes", "32768"},
         };
         char rderr[512];
