@@ -1184,7 +1184,9 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                         if (emitted < vp->filled && e->done) {
                                 pthread_mutex_unlock(&vp->mu);
                                 err = vb_consume(v, e, &kept, errstr, errstr_size);
-                                if (e->in_map && e->map_end / page * page > dropped) {
+                                /* in steps of 4 MB: each call interrupts every
+                                 * CPU running a thread of ours (TLB shootdown) */
+                                if (e->in_map && e->map_end / page * page >= dropped + (4u << 20)) {
                                         size_t upto = e->map_end / page * page;
                                         madvise((void *)(ml.p + dropped), upto - dropped,
                                                 MADV_DONTNEED);
