@@ -1476,6 +1476,9 @@ static ho_err_t spool_get_mapped(ho_spool_t *sp, ho_spool_rec_t *rec, char *errs
         /* held by its value's window: what ho_spool_release() is given */
         sp->held[(size_t)(rec->value - sp->map) / HO_SPOOL_WINDOW]++;
         sp->cursor = at + sizeof(h) + body;
+        /* the spool left the cache in pass 1: ask for the records ahead */
+        if (sp->map_len - sp->cursor > 4096)
+                __builtin_prefetch(sp->map + sp->cursor + 4096);
         for (size_t w = at / HO_SPOOL_WINDOW; w < sp->cursor / HO_SPOOL_WINDOW; w++)
                 if (sp->held[w] == 0)
                         spool_drop(sp, w);
