@@ -388,16 +388,32 @@ def cmd_report(argv):
         rows, notes, mem_rows = [], [], []
         exacts = {}
         if hp and kp:
+                # rounds: produce.json/kcat_produce.json, then produce_rN.json/kcat_produce_rN.json
+                rounds = [(hp, kp)]
+                for r in range(2, 100):
+                        h, k = load(d, "produce_r%d.json" % r), load(d, "kcat_produce_r%d.json" % r)
+                        if not (h and k):
+                                break
+                        rounds.append((h, k))
+                ratios = [k["seconds"] / h["seconds"] for h, k in rounds]
+                mid = sorted(range(len(rounds)), key=lambda i: ratios[i])[len(rounds) // 2]
+                hm, km = rounds[mid]
                 res["produce"] = {
-                        "handover_produce": {"seconds": hp["seconds"], "reports_per_s": rate(hp["seconds"]),
-                                             "peak_rss_mb": mb(hp["maxrss_kb"])},
-                        "kcat_P": {"seconds": kp["seconds"], "reports_per_s": rate(kp["seconds"])},
-                        "ratio": round(kp["seconds"] / hp["seconds"], 3)}
+                        "handover_produce": {"seconds": hm["seconds"], "reports_per_s": rate(hm["seconds"]),
+                                             "peak_rss_mb": mb(max(h["maxrss_kb"] for h, _ in rounds))},
+                        "kcat_P": {"seconds": km["seconds"], "reports_per_s": rate(km["seconds"])},
+                        "ratio": round(ratios[mid], 3),
+                        "rounds": [{"handover_produce_s": h["seconds"], "kcat_P_s": k["seconds"],
+                                    "ratio": round(x, 3)} for (h, k), x in zip(rounds, ratios)]}
                 targets["produce_ge_50pct_of_kcat_P"] = res["produce"]["ratio"] >= 0.5
-                rows.append(("produce", "handover-produce (JSON lines)", fmt_rate(rate(hp["seconds"])),
-                             "kcat -P (pre-encoded)", fmt_rate(rate(kp["seconds"])),
+                rows.append(("produce", "handover-produce (JSON lines)", fmt_rate(rate(hm["seconds"])),
+                             "kcat -P (pre-encoded)", fmt_rate(rate(km["seconds"])),
                              "%.2f" % res["produce"]["ratio"]))
-                mem_rows.append("| handover-produce | | %s MB | |" % mb(hp["maxrss_kb"]))
+                if len(rounds) > 1:
+                        notes.append("Produce: %d rounds in alternating order (odd rounds handover-produce "
+                                     "first), ratios %s; the table shows the median round." % (
+                                             len(rounds), ", ".join("%.2f" % x for x in ratios)))
+                mem_rows.append("| handover-produce | | %s MB | |" % res["produce"]["handover_produce"]["peak_rss_mb"])
         if k1 and a1 and a2:
                 ag = res["aggregate"] = {"kcat_C": {"seconds": k1["seconds"],
                                                     "reports_per_s": rate(k1["seconds"])}}
