@@ -12,6 +12,7 @@ HO_BIN_DIR=${HO_BIN_DIR:-$HO_SOURCE_DIR/build/bin}
 HO_TEST_NAME=$(basename "${0%.sh}")
 HO_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ho-$HO_TEST_NAME.XXXXXX")
 HO_PIDS=()
+HO_TOPICS=()
 
 ho_log() { printf '[%s %s] %s\n' "$HO_TEST_NAME" "$(date +%H:%M:%S)" "$*" >&2; }
 ho_fail() { printf '[%s] FAIL: %s\n' "$HO_TEST_NAME" "$*" >&2; exit 1; }
@@ -25,7 +26,17 @@ ho_cleanup() {
   for pid in "${HO_PIDS[@]:-}"; do
     [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
   done
-  if [ $rc -eq 0 ]; then rm -rf "$HO_TMP"; else echo "[$HO_TEST_NAME] kept $HO_TMP" >&2; fi
+  if [ $rc -eq 0 ]; then
+    rm -rf "$HO_TMP"
+    # the topics it created go too (kept, like the temp dir, when it failed): a long-lived dev
+    # stack otherwise collects a few dozen per test run
+    if [ -n "${HO_TOPICS[*]:-}" ] && [ -n "${HANDOVER_BROKERS:-}" ]; then
+      "$HO_BIN_DIR/handover-topic" delete -b "$HANDOVER_BROKERS" --if-exists "${HO_TOPICS[@]}" \
+        >/dev/null 2>&1 || true
+    fi
+  else
+    echo "[$HO_TEST_NAME] kept $HO_TMP" >&2
+  fi
 }
 trap ho_cleanup EXIT
 
@@ -57,9 +68,11 @@ ho_require_redis() {
 ho_redis() { redis-cli -u "$HANDOVER_REDIS" --no-auth-warning "$@"; }
 
 # Create a topic on the test broker: ho_topic_create NAME [PARTITIONS]
+# (deleted again when the test passes)
 ho_topic_create() {
   "$HO_BIN_DIR/handover-topic" create -b "$HANDOVER_BROKERS" -p "${2:-6}" "$1" >/dev/null \
     || ho_fail "cannot create topic $1"
+  HO_TOPICS+=("$1")
 }
 
 # Wait until a command succeeds: ho_wait_until SECONDS CMD...
