@@ -431,16 +431,13 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
                         if (ms >= 0 && ms < timeout)
                                 timeout = ms;
                 }
-                if (seen - seen_dry >= HO_KFETCH_WAKE_MSGS)
+                if (ho_kfetch_in_burst(seen_dry, seen))
                         timeout = 0; /* notice at once when a burst runs dry */
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rp->rk, timeout);
-                if (!m) {
-                        if (seen - seen_dry >= HO_KFETCH_WAKE_MSGS)
-                                ho_replay_wake_fetcher(rp);
-                        seen_dry = seen;
-                } else {
+                if (!m && ho_kfetch_ran_dry(&seen_dry, seen))
+                        ho_replay_wake_fetcher(rp);
+                else if (m)
                         seen++;
-                }
                 if (m) {
                         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                                 /* at the (current) high watermark: all of [pos, end) was seen */

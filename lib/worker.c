@@ -98,7 +98,6 @@ typedef struct ho_part_s {
         int32_t partition;
         ho_agg_batch_t *batch;  /* owned; NULL when not assigned */
         ho_agg_batch_t *spare;  /* owned, empty: the next batch while one is in flight */
-        struct ho_applier_s *applier; /* applying this partition's previous batch, or NULL */
         int64_t expect;         /* messages below this offset are stale: skip */
         ho_part_state_t state;
         bool paused;
@@ -414,6 +413,17 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
 
 /* ---- the apply threads ---- */
 
+/* Commit b through agg, timing it; agg's counters after it into *stats. */
+static ho_err_t ho_commit_timed(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, char *errstr,
+                                size_t errstr_size, uint64_t *us, ho_agg_stats_t *stats) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ho_err_t err = ho_agg_batch_commit_via(agg, b, next, errstr, errstr_size);
+        *us = ho_elapsed_us(&t0);
+        ho_agg_stats(agg, stats);
+        return err;
+}
+
 static void *ho_applier_main(void *arg) {
         ho_applier_t *ap = arg;
         ho_worker_t *w = ap->w;
@@ -427,12 +437,9 @@ static void *ho_applier_main(void *arg) {
                 int64_t next = ap->next;
                 pthread_mutex_unlock(&w->mu);
                 char errstr[512] = "";
-                struct timespec t0;
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                ho_err_t err = ho_agg_batch_commit_via(ap->agg, b, next, errstr, sizeof(errstr));
-                uint64_t us = ho_elapsed_us(&t0);
+                uint64_t us;
                 ho_agg_stats_t st;
-                ho_agg_stats(ap->agg, &st);
+                ho_err_t err = ho_commit_timed(ap->agg, b, next, errstr, sizeof(errstr), &us, &st);
                 pthread_mutex_lock(&w->mu);
                 ap->err = err;
                 memcpy(ap->errstr, errstr, sizeof(errstr));
@@ -462,28 +469,40 @@ static ho_err_t ho_applier_settle(ho_worker_t *w, ho_applier_t *ap) {
         ap->job = NULL;
         ap->done = false;
         pthread_mutex_unlock(&w->mu);
-        p->applier = NULL;
         return ho_part_result(w, p, b, next, err, errstr, us);
+}
+
+/* The applier holding a batch of p (at most one), or NULL. ap->part is only
+ * ever written by this thread, so reading it needs no lock. */
+static ho_applier_t *ho_part_applier(ho_worker_t *w, const ho_part_t *p) {
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++)
+                if (w->appliers[i].part == p)
+                        return &w->appliers[i];
+        return NULL;
+}
+
+/* The applier whose batch went first of those in flight, or NULL. */
+static ho_applier_t *ho_applier_oldest(ho_worker_t *w) {
+        ho_applier_t *oldest = NULL;
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++)
+                if (w->appliers[i].part && (!oldest || w->appliers[i].seq < oldest->seq))
+                        oldest = &w->appliers[i];
+        return oldest;
 }
 
 /* Settle p's batch in flight, if any: its result (HO_OK when none). */
 static ho_err_t ho_part_settle(ho_worker_t *w, ho_part_t *p) {
-        return p->applier ? ho_applier_settle(w, p->applier) : HO_OK;
+        ho_applier_t *ap = ho_part_applier(w, p);
+        return ap ? ho_applier_settle(w, ap) : HO_OK;
 }
 
 /* Settle every batch in flight, oldest first. HO_ERR_NOMEM or HO_OK. */
 static ho_err_t ho_worker_settle_all(ho_worker_t *w) {
-        for (;;) {
-                ho_applier_t *oldest = NULL;
-                for (int i = 0; i < HO_WORKER_APPLIERS; i++)
-                        if (w->appliers[i].part &&
-                            (!oldest || w->appliers[i].seq < oldest->seq))
-                                oldest = &w->appliers[i];
-                if (!oldest)
-                        return HO_OK;
-                if (ho_applier_settle(w, oldest) == HO_ERR_NOMEM)
+        ho_applier_t *ap;
+        while ((ap = ho_applier_oldest(w)))
+                if (ho_applier_settle(w, ap) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;
-        }
+        return HO_OK;
 }
 
 /* Apply p's batch now, on this thread (after settling what is in flight).
@@ -499,11 +518,8 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
                 return HO_OK;
         }
         char errstr[512] = "";
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        ho_err_t err = ho_agg_batch_commit(b, next, errstr, sizeof(errstr));
-        uint64_t us = ho_elapsed_us(&t0);
-        ho_agg_stats(w->agg, &w->agg_snap);
+        uint64_t us;
+        ho_err_t err = ho_commit_timed(w->agg, b, next, errstr, sizeof(errstr), &us, &w->agg_snap);
         return ho_part_result(w, p, b, next, err, errstr, us);
 }
 
@@ -516,31 +532,22 @@ static ho_err_t ho_part_submit(ho_worker_t *w, ho_part_t *p) {
         ho_err_t err = ho_part_settle(w, p);
         if (err)
                 return err;
-        ho_applier_t *ap = NULL;
-        while (!ap) {
-                ho_applier_t *oldest = NULL;
-                for (int i = 0; i < HO_WORKER_APPLIERS && !ap; i++) {
-                        if (!w->appliers[i].part)
-                                ap = &w->appliers[i];
-                        else if (!oldest || w->appliers[i].seq < oldest->seq)
-                                oldest = &w->appliers[i];
-                }
-                if (!ap && ho_applier_settle(w, oldest) == HO_ERR_NOMEM)
+        ho_applier_t *ap;
+        while (!(ap = ho_part_applier(w, NULL))) /* a free one */
+                if (ho_applier_settle(w, ho_applier_oldest(w)) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;
-        }
         if (p->state != HO_PART_RUNNING)
                 return HO_OK;
         ho_agg_batch_t *b = p->batch;
         int64_t next = ho_agg_batch_next_offset(b);
         if (ho_agg_batch_count(b) == 0)
-                return next == ho_agg_batch_start_offset(b) ? HO_OK : ho_part_commit(w, p);
+                return ho_part_commit(w, p); /* nothing to apply, or only the offset to move */
         if (!p->spare &&
             !(p->spare = ho_agg_batch_new(w->agg, w->conf.topic, p->partition, next)))
                 return HO_ERR_NOMEM;
         ho_agg_batch_reset(p->spare, next);
         p->batch = p->spare;
         p->spare = NULL;
-        p->applier = ap;
         pthread_mutex_lock(&w->mu);
         ap->part = p;
         ap->job = b;
@@ -1295,9 +1302,8 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
                 if (!rkm) {
                         err = ho_worker_flush(w, true); /* idle: apply what is open */
-                        if (!err && w->st.messages - dry_msgs >= HO_KFETCH_WAKE_MSGS)
+                        if (ho_kfetch_ran_dry(&dry_msgs, w->st.messages) && !err)
                                 ho_worker_wake_fetcher(w);
-                        dry_msgs = w->st.messages;
                 } else {
                         if (rkm->err) {
                                 if (rkm->err == RD_KAFKA_RESP_ERR__FATAL)

@@ -16,12 +16,30 @@
 #ifndef HO_KFETCH_H
 #define HO_KFETCH_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <librdkafka/rdkafka.h>
 
 #define HO_KFETCH_WAKE_MSGS 1000
 
-/* Seek every element of at to its .offset without waiting (timeout 0);
- * failures are logged at debug level and otherwise ignored. */
-void ho_kfetch_wake(rd_kafka_t *rk, const rd_kafka_topic_partition_list_t *at);
+/* Whether a burst of at least HO_KFETCH_WAKE_MSGS messages came since the
+ * last dry poll: seen counts the messages polled so far, dry_at is that
+ * count at the last dry poll. */
+static inline bool ho_kfetch_in_burst(uint64_t dry_at, uint64_t seen) {
+        return seen - dry_at >= HO_KFETCH_WAKE_MSGS;
+}
+
+/* A poll came back empty: true when the fetcher should be woken (a burst
+ * just ran dry). Records seen as the new *dry_at. */
+static inline bool ho_kfetch_ran_dry(uint64_t *dry_at, uint64_t seen) {
+        bool wake = ho_kfetch_in_burst(*dry_at, seen);
+        *dry_at = seen;
+        return wake;
+}
+
+/* Seek every element of at to its .offset without waiting (timeout 0; the
+ * elements' .err are set). Failures are logged at debug level and otherwise
+ * ignored. */
+void ho_kfetch_wake(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *at);
 
 #endif
