@@ -154,7 +154,7 @@ static int ho_wait_update(redisContext *sub, int ms) {
                 if (got)
                         return 1;
                 struct pollfd pfd = {.fd = sub->fd, .events = POLLIN};
-                int n = poll(&pfd, 1, ms);
+                int n = ho_sig_poll(&pfd, 1, ms);
                 if (n < 0 && errno == EINTR)
                         return 0;
                 if (n < 0)
@@ -204,7 +204,7 @@ static int ho_watch(ho_stats_run_t *run, double interval) {
         while (!ho_sig_stop) {
                 if (!sub && !(sub = ho_subscribe(run))) {
                         /* Redis is down: try again after the interval, keep watching */
-                        poll(NULL, 0, ms);
+                        ho_sig_poll(NULL, 0, ms);
                         continue;
                 }
                 ho_stats_once(run);
