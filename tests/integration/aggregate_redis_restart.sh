@@ -8,20 +8,10 @@ source "$HO_SOURCE_DIR/tests/lib/aggregate.sh"
 ho_require_kafka
 ho_require_redis
 ho_need_bin handover-aggregate handover-produce handover-topic
-command -v redis-server >/dev/null || ho_fail "needs redis-server on PATH"
 
 port=$(agg_free_port)
-rdir=$HO_TMP/redis
-mkdir -p "$rdir"
-redis_up() {
-  ho_bg redis-server --port "$port" --bind 127.0.0.1 --dir "$rdir" --save '' \
-    --appendonly yes --appendfsync always --daemonize no --logfile "$rdir/redis.log"
-  redis_pid=$HO_LAST_PID
-  ho_wait_until 20 bash -c "[ \"\$(redis-cli -p $port PING 2>/dev/null)\" = PONG ]" \
-    || ho_fail "private redis-server on port $port did not start: $(tail -5 "$rdir/redis.log")"
-}
+redis_up() { agg_redis_start "$port" "$HO_TMP/redis" --appendonly yes --appendfsync always; }
 redis_up
-AGG_REDIS=redis://127.0.0.1:$port
 
 agg_setup 6
 python3 "$HO_SOURCE_DIR/bench/gen" --reports 30000 --transfers 8000 --seed 31 \
@@ -38,7 +28,7 @@ for round in 1 2; do
   ho_wait_until 60 bash -c "[ \$(redis-cli -p $port HVALS '{$AGG_PREFIX}:offsets' 2>/dev/null | awk '{s+=\$1} END {print s+0}') -ge $((round * total / 4)) ]" \
     || ho_fail "no progress before Redis kill $round"
   before=$(agg_progress)
-  kill -9 "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
+  kill -9 "$AGG_REDIS_PID"; wait "$AGG_REDIS_PID" 2>/dev/null || true
   ho_log "Redis killed at progress $before of $total (round $round)"
   sleep 3
   kill -0 "$w1" 2>/dev/null && kill -0 "$w2" 2>/dev/null || ho_fail "a worker died while Redis was down"

@@ -2,6 +2,7 @@
 # (tests/integration/aggregate_*.sh). Source after tests/lib/common.sh.
 #
 #   agg_setup [PARTITIONS]     own topic, dead letter topic, group and prefix
+#   agg_redis_start PORT DIR   a private redis-server (AGG_REDIS, AGG_REDIS_PID)
 #   agg_start NAME [ARGS...]   a worker in the background, log in $HO_TMP/NAME.log
 #   agg_wait_caught_up SECS    until Redis' stored offsets reach the topic's end
 #   agg_compare TRUTH.json     Redis state == the ground truth (tests/lib/*.py)
@@ -20,6 +21,21 @@ agg_setup() {
 }
 
 agg_redis() { redis-cli -u "$AGG_REDIS" --no-auth-warning "$@"; }
+
+# A private redis-server, for a test that pauses, stops or restarts Redis (never the shared
+# one, which other tests use at the same time). No persistence unless ARGS say so (later
+# options win). AGG_REDIS points at it; its pid is in AGG_REDIS_PID.
+agg_redis_start() { # agg_redis_start PORT DIR [REDIS-SERVER ARGS...]
+  local port=$1 dir=$2; shift 2
+  command -v redis-server >/dev/null || ho_fail "needs redis-server on PATH"
+  mkdir -p "$dir"
+  ho_bg redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no \
+    --daemonize no --logfile "$dir/redis.log" "$@"
+  AGG_REDIS_PID=$HO_LAST_PID
+  AGG_REDIS=redis://127.0.0.1:$port
+  ho_wait_until 20 bash -c "[ \"\$(redis-cli -p $port PING 2>/dev/null)\" = PONG ]" \
+    || ho_fail "private redis-server on port $port did not start: $(tail -5 "$dir/redis.log")"
+}
 
 agg_start() { # agg_start NAME [ARGS...]: pid in $HO_LAST_PID
   local name=$1; shift

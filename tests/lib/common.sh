@@ -21,12 +21,14 @@ ho_fail() { printf '[%s] FAIL: %s\n' "$HO_TEST_NAME" "$*" >&2; exit 1; }
 ho_cleanup() {
   local rc=$?
   for pid in "${HO_PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    # SIGCONT too: a process the test holds with SIGSTOP would never act on the SIGTERM
+    [ -n "$pid" ] && { kill "$pid" 2>/dev/null; kill -CONT "$pid" 2>/dev/null; } || true
   done
   for pid in "${HO_PIDS[@]:-}"; do
     [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
   done
   if [ $rc -eq 0 ]; then
+    ho_unlink_own_keys
     rm -rf "$HO_TMP"
     # the topics it created go too (kept, like the temp dir, when it failed): a long-lived dev
     # stack otherwise collects a few dozen per test run
@@ -47,7 +49,22 @@ trap ho_cleanup EXIT
 ho_bg() { (exec "$@") & HO_LAST_PID=$!; HO_PIDS+=("$HO_LAST_PID"); }
 
 # A name no other test (or run) uses: ho_unique topic -> topic-<test>-<random>
-ho_unique() { printf '%s-%s-%s' "$1" "$HO_TEST_NAME" "$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"; }
+# (remembered in $HO_TMP/names: it is called in $(...), where an array would not keep it)
+ho_unique() {
+  local name
+  name=$(printf '%s-%s-%s' "$1" "$HO_TEST_NAME" "$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')")
+  printf '%s\n' "$name" >>"$HO_TMP/names"
+  printf '%s' "$name"
+}
+
+# When a test passes, the keys it left in the shared Redis go (prefixes and keys are built from
+# ho_unique names; a long-lived dev stack otherwise grew by a few MB per test run). One SCAN for
+# this test's names, then only the keys holding a name this run drew: a failed run's keys stay.
+ho_unlink_own_keys() {
+  [ -s "$HO_TMP/names" ] && [ -n "${HANDOVER_REDIS:-}" ] || return 0
+  ho_redis --scan --pattern "*-$HO_TEST_NAME-*" 2>/dev/null | grep -F -f "$HO_TMP/names" \
+    | xargs -r -d '\n' -n 500 redis-cli -u "$HANDOVER_REDIS" --no-auth-warning UNLINK >/dev/null 2>&1 || true
+}
 
 ho_need_bin() {
   for b in "$@"; do [ -x "$HO_BIN_DIR/$b" ] || ho_fail "missing program $HO_BIN_DIR/$b (build first)"; done
