@@ -227,13 +227,14 @@ static ho_err_t ho_fold_add0(ho_fold_t *f, ho_report_t *r, bool *dup, bool steal
                 ho_fold_xfer_t *xs = realloc(f->xfers, cap * sizeof(*xs));
                 if (!xs)
                         return HO_ERR_NOMEM;
-                for (size_t i = f->cap_xfers; i < cap; i++) {
-                        memset(&xs[i], 0, sizeof(xs[i]));
-                        ho_report_init(&xs[i].latest);
-                        ho_report_init(&xs[i].stored);
-                }
                 f->xfers = xs;
                 f->cap_xfers = cap;
+        }
+        if (f->n_xfers == f->init_xfers) {
+                ho_fold_xfer_t *nx = &f->xfers[f->init_xfers++];
+                memset(nx, 0, sizeof(*nx));
+                ho_report_init(&nx->latest);
+                ho_report_init(&nx->stored);
         }
         /* out of memory below is fatal (see ho_agg_batch_add): the fold may
          * hold a half-made entry and must only be cleared or freed then */

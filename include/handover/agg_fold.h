@@ -112,8 +112,11 @@ typedef struct ho_fold_id_s {
 } ho_fold_id_t;
 
 typedef struct ho_fold_s {
-        ho_fold_xfer_t *xfers; /* n_xfers in use, cap_xfers initialised */
-        size_t n_xfers, cap_xfers;
+        /* n_xfers in use, init_xfers initialised (the most a batch has used:
+         * entries are initialised when first taken, so a doubled capacity
+         * costs memory only as far as batches fill it) */
+        ho_fold_xfer_t *xfers;
+        size_t n_xfers, init_xfers, cap_xfers;
         ho_fold_id_t *ids;
         size_t n_ids, cap_ids;
         ho_strmap_t by_tid;    /* transfer_id -> index in xfers */
