@@ -4,7 +4,6 @@
  * signals and wiring; the loop is lib/worker.c.
  */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include <string.h>
 #include "handover/conf.h"
 #include "handover/log.h"
+#include "handover/mem.h"
 #include "handover/redis.h"
 #include "handover/worker.h"
 #include "handover/sig.h"
@@ -83,12 +83,7 @@ static bool ho_kprops_have_brokers(const ho_worker_kprop_t *kp, size_t n) {
 }
 
 int main(int argc, char **argv) {
-        /* One malloc arena for all threads. The apply threads free what the
-         * main thread decoded and allocate replies of their own; with an arena
-         * per thread glibc kept each one's high-water mark, and peak RSS crept
-         * up over a long history (1M reports: 39 -> 55 MB; 2M: 62 MB). With one
-         * it levels off (2M: 53.6 MB from 800k on) at the same rate. */
-        mallopt(M_ARENA_MAX, 1);
+        ho_mem_tune(); /* resident memory follows what is live (mem.h) */
         const char *prog = argv[0];
         ho_log_init(prog);
         const char *brokers = ho_env("HANDOVER_BROKERS", NULL);

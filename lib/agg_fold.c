@@ -44,11 +44,34 @@ void ho_strmap_init(ho_strmap_t *m) {
         ho_buf_init(&m->arena);
 }
 
+/* What a cleared map or fold keeps: its tables are reused with no allocation
+ * once warm, but only up to a few times what they just held. A worker owns
+ * two folds per partition, and kept at the largest batch each ever held they
+ * grew with the history: 24 partitions, 1M reports, 52 MB still live when
+ * idle. Giving back the excess bounds them by the batches actually open. */
+#define HO_KEEP_MIN_ENTRIES 256
+#define HO_KEEP_MIN_BYTES (64 * 1024)
+
+static bool ho_keep_over(size_t have, size_t used, size_t floor) {
+        return have > floor && have > 4 * used;
+}
+
 void ho_strmap_clear(ho_strmap_t *m) {
-        if (m->n)
+        /* the table runs at most 3/4 full, so 8 x n is twice the size n needs */
+        if (m->cap > HO_KEEP_MIN_ENTRIES && m->cap > 8 * m->n) {
+                free(m->slots);
+                free(m->vals);
+                m->slots = NULL;
+                m->vals = NULL;
+                m->cap = 0;
+        } else if (m->n) {
                 memset(m->slots, 0, m->cap * sizeof(*m->slots));
+        }
         m->n = 0;
-        ho_buf_reset(&m->arena);
+        if (ho_keep_over(m->arena.cap, m->arena.len, HO_KEEP_MIN_BYTES))
+                ho_buf_free(&m->arena);
+        else
+                ho_buf_reset(&m->arena);
 }
 
 void ho_strmap_free(ho_strmap_t *m) {
@@ -152,7 +175,35 @@ void ho_fold_forget_stored(ho_fold_t *f) {
                 f->ids[i].seen = false;
 }
 
+/* Give back array capacity far over what the batch just cleared used (see
+ * HO_KEEP_MIN_ENTRIES). Entries past n_xfers are initialised and empty. */
+static void ho_fold_trim(ho_fold_t *f, size_t used_xfers, size_t used_ids) {
+        if (ho_keep_over(f->cap_xfers, used_xfers, HO_KEEP_MIN_ENTRIES)) {
+                size_t keep = 2 * used_xfers > HO_KEEP_MIN_ENTRIES ? 2 * used_xfers
+                                                                   : HO_KEEP_MIN_ENTRIES;
+                ho_fold_xfer_t *xs = realloc(f->xfers, keep * sizeof(*xs));
+                if (xs) { /* a failed shrink keeps the larger array */
+                        f->xfers = xs;
+                        f->cap_xfers = keep;
+                        if (f->init_xfers > keep)
+                                f->init_xfers = keep;
+                }
+        }
+        if (ho_keep_over(f->cap_ids, used_ids, HO_KEEP_MIN_ENTRIES)) {
+                size_t keep = 2 * used_ids > HO_KEEP_MIN_ENTRIES ? 2 * used_ids
+                                                                 : HO_KEEP_MIN_ENTRIES;
+                ho_fold_id_t *ids = realloc(f->ids, keep * sizeof(*ids));
+                if (ids) {
+                        f->ids = ids;
+                        f->cap_ids = keep;
+                }
+        }
+        if (ho_keep_over(f->scratch.cap, f->scratch.len, HO_KEEP_MIN_BYTES))
+                ho_buf_free(&f->scratch);
+}
+
 void ho_fold_clear(ho_fold_t *f) {
+        size_t used_xfers = f->n_xfers, used_ids = f->n_ids;
         ho_fold_forget_stored(f);
         for (size_t i = 0; i < f->n_xfers; i++) {
                 ho_report_clear(&f->xfers[i].latest);
@@ -162,6 +213,7 @@ void ho_fold_clear(ho_fold_t *f) {
         f->dup_in_batch = 0;
         ho_strmap_clear(&f->by_tid);
         ho_strmap_clear(&f->by_member);
+        ho_fold_trim(f, used_xfers, used_ids);
 }
 
 void ho_fold_free(ho_fold_t *f) {

@@ -68,7 +68,7 @@ typedef struct ho_strmap_s {
 } ho_strmap_t;
 
 void ho_strmap_init(ho_strmap_t *m);
-void ho_strmap_clear(ho_strmap_t *m); /* remove all, keep the table */
+void ho_strmap_clear(ho_strmap_t *m); /* remove all; keeps the table unless far larger than it held */
 void ho_strmap_free(ho_strmap_t *m);
 /* Pointer to the value of key (len bytes, no NUL inside), inserted as 0 if
  * absent (*created set then). When key_off is given it receives the key's

@@ -369,6 +369,52 @@ static void test_clear_and_reuse(void **state) {
         ho_fold_free(&f);
 }
 
+/* Fill f with n transfers of 2 reports each (round r's ids), check what it holds. */
+static void fill(ho_fold_t *f, int n, int r) {
+        char tid[32], rid[32];
+        for (int i = 0; i < 2 * n; i++) {
+                snprintf(tid, sizeof(tid), "t%d", i % n);
+                snprintf(rid, sizeof(rid), "r%d-%d", r, i);
+                add(f, mk(tid, rid, "2025-01-01", "2025-01-01T00:00:00Z", i, NULL, NULL, NULL),
+                    false);
+        }
+        assert_int_equal(f->n_xfers, (size_t)n);
+        assert_int_equal(f->n_ids, (size_t)(2 * n));
+        for (int i = 0; i < n; i += n / 7 + 1) {
+                snprintf(tid, sizeof(tid), "t%d", i);
+                const int64_t *xi = ho_strmap_get(&f->by_tid, tid, strlen(tid));
+                assert_non_null(xi);
+                assert_string_equal(f->xfers[*xi].latest.transfer_id, tid);
+                assert_int_equal(f->xfers[*xi].n_ids, 2);
+        }
+}
+
+/* A clear gives back what is far over the batch it cleared, and the fold
+ * still works at any size after: the worker's two folds per partition no
+ * longer keep the largest batch each ever held. */
+static void test_clear_gives_back(void **state) {
+        (void)state;
+        ho_fold_t f;
+        ho_fold_init(&f);
+        fill(&f, 5000, 0);
+        size_t big_xfers = f.cap_xfers, big_ids = f.cap_ids, big_map = f.by_member.cap;
+        assert_true(big_xfers >= 5000 && big_ids >= 10000 && big_map >= 10000);
+        ho_fold_clear(&f); /* it held 5,000: all kept for the next big batch */
+        assert_int_equal(f.cap_xfers, big_xfers);
+        assert_int_equal(f.cap_ids, big_ids);
+        assert_int_equal(f.by_member.cap, big_map);
+        fill(&f, 10, 1);
+        ho_fold_clear(&f); /* it held 10: the excess goes */
+        assert_true(f.cap_xfers <= 256 && f.init_xfers <= f.cap_xfers);
+        assert_true(f.cap_ids <= 256);
+        assert_true(f.by_member.cap <= 256 && f.by_tid.cap <= 256);
+        assert_true(f.by_member.arena.cap <= 64 * 1024);
+        fill(&f, 3000, 2); /* and grows again, correctly */
+        ho_fold_clear(&f);
+        fill(&f, 100, 3);
+        ho_fold_free(&f);
+}
+
 static void test_strmap(void **state) {
         (void)state;
         ho_strmap_t m;
@@ -522,6 +568,7 @@ int main(void) {
                 cmocka_unit_test(test_all_seen),
                 cmocka_unit_test(test_deltas_sum_and_fall_to_zero),
                 cmocka_unit_test(test_clear_and_reuse),
+                cmocka_unit_test(test_clear_gives_back),
                 cmocka_unit_test(test_strmap),
                 cmocka_unit_test(test_state_json),
                 cmocka_unit_test(test_state_parse_refuses),
