@@ -16,7 +16,6 @@
 #include "handover/worker.h"
 #include "handover/sig.h"
 
-
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
                 "usage: %s [options]\n"

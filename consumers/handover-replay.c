@@ -17,7 +17,6 @@
 #include "handover/replay.h"
 #include "handover/sig.h"
 
-
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
                 "usage: %s [options]\n"

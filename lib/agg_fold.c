@@ -175,29 +175,27 @@ void ho_fold_forget_stored(ho_fold_t *f) {
                 f->ids[i].seen = false;
 }
 
+/* arr (of *cap elements of size sz) shrunk to twice used, at least
+ * HO_KEEP_MIN_ENTRIES, when it is far larger; arr as it was otherwise (a
+ * failed shrink keeps the larger array). */
+static void *ho_keep_array(void *arr, size_t *cap, size_t used, size_t sz) {
+        if (!ho_keep_over(*cap, used, HO_KEEP_MIN_ENTRIES))
+                return arr;
+        size_t keep = 2 * used > HO_KEEP_MIN_ENTRIES ? 2 * used : HO_KEEP_MIN_ENTRIES;
+        void *p = realloc(arr, keep * sz);
+        if (!p)
+                return arr;
+        *cap = keep;
+        return p;
+}
+
 /* Give back array capacity far over what the batch just cleared used (see
  * HO_KEEP_MIN_ENTRIES). Entries past n_xfers are initialised and empty. */
 static void ho_fold_trim(ho_fold_t *f, size_t used_xfers, size_t used_ids) {
-        if (ho_keep_over(f->cap_xfers, used_xfers, HO_KEEP_MIN_ENTRIES)) {
-                size_t keep = 2 * used_xfers > HO_KEEP_MIN_ENTRIES ? 2 * used_xfers
-                                                                   : HO_KEEP_MIN_ENTRIES;
-                ho_fold_xfer_t *xs = realloc(f->xfers, keep * sizeof(*xs));
-                if (xs) { /* a failed shrink keeps the larger array */
-                        f->xfers = xs;
-                        f->cap_xfers = keep;
-                        if (f->init_xfers > keep)
-                                f->init_xfers = keep;
-                }
-        }
-        if (ho_keep_over(f->cap_ids, used_ids, HO_KEEP_MIN_ENTRIES)) {
-                size_t keep = 2 * used_ids > HO_KEEP_MIN_ENTRIES ? 2 * used_ids
-                                                                 : HO_KEEP_MIN_ENTRIES;
-                ho_fold_id_t *ids = realloc(f->ids, keep * sizeof(*ids));
-                if (ids) {
-                        f->ids = ids;
-                        f->cap_ids = keep;
-                }
-        }
+        f->xfers = ho_keep_array(f->xfers, &f->cap_xfers, used_xfers, sizeof(*f->xfers));
+        if (f->init_xfers > f->cap_xfers)
+                f->init_xfers = f->cap_xfers;
+        f->ids = ho_keep_array(f->ids, &f->cap_ids, used_ids, sizeof(*f->ids));
         if (ho_keep_over(f->scratch.cap, f->scratch.len, HO_KEEP_MIN_BYTES))
                 ho_buf_free(&f->scratch);
 }

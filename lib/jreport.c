@@ -866,6 +866,16 @@ static bool fj_count(fj_t *j, int64_t max, int32_t *out) {
         return true;
 }
 
+/* s[0..n) NUL-terminated into a new string: strndup() without its scan
+ * for a NUL that fj_str() already ruled out. */
+static bool fj_copy(const char *s, size_t n, char **out) {
+        if (!(*out = malloc(n + 1)))
+                return false;
+        memcpy(*out, s, n);
+        (*out)[n] = '\0';
+        return true;
+}
+
 static bool fj_text(fj_t *j, char **out) {
         const char *s;
         size_t n;
@@ -873,11 +883,7 @@ static bool fj_text(fj_t *j, char **out) {
         /* fj_str() let no byte below 0x20 through: no NUL to look for */
         if (!fj_str(j, &s, &n) || n < 1 || n > HO_STR_MAX || !utf8_valid(s, n))
                 return false;
-        if (!(*out = malloc(n + 1)))
-                return false;
-        memcpy(*out, s, n);
-        (*out)[n] = '\0';
-        return true;
+        return fj_copy(s, n, out);
 }
 
 static bool fj_id(fj_t *j, char **out) {
@@ -889,11 +895,7 @@ static bool fj_id(fj_t *j, char **out) {
         for (i = 0; i < n; i++)
                 if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
                         return false;
-        if (!(*out = malloc(n + 1)))
-                return false;
-        memcpy(*out, s, n);
-        (*out)[n] = '\0';
-        return true;
+        return fj_copy(s, n, out);
 }
 
 /* a string copied NUL-terminated into buf, for the date and time parsers */

@@ -1372,6 +1372,12 @@ void ho_spool_destroy(ho_spool_t *sp) {
         free(sp);
 }
 
+/* A write to the spool failed (errno says why): a full or read-only $TMPDIR. */
+static ho_err_t spool_write_failed(char *errstr, size_t errstr_size) {
+        return ho_seterr(errstr, errstr_size, HO_ERR_IO,
+                         "cannot write the spool file (in $TMPDIR or /tmp): %s", strerror(errno));
+}
+
 ho_err_t ho_spool_put(ho_spool_t *sp, ho_pos_t pos, int64_t timestamp, const void *key,
                       size_t key_len, const void *value, size_t value_len, char *errstr,
                       size_t errstr_size) {
@@ -1383,9 +1389,7 @@ ho_err_t ho_spool_put(ho_spool_t *sp, ho_pos_t pos, int64_t timestamp, const voi
                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "message too large");
         if (fwrite(&h, sizeof(h), 1, sp->fp) != 1 || fwrite(key, 1, key_len, sp->fp) != key_len ||
             fwrite(value, 1, value_len, sp->fp) != value_len)
-                return ho_seterr(errstr, errstr_size, HO_ERR_IO,
-                                 "cannot write the spool file (in $TMPDIR or /tmp): %s",
-                                 strerror(errno));
+                return spool_write_failed(errstr, errstr_size);
         sp->count++;
         return HO_OK;
 }
@@ -1397,9 +1401,7 @@ static ho_err_t spool_put_block(ho_spool_t *sp, const void *data, size_t len, ui
         if (sp->reading)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "spool is being read");
         if (len > 0 && fwrite(data, 1, len, sp->fp) != len)
-                return ho_seterr(errstr, errstr_size, HO_ERR_IO,
-                                 "cannot write the spool file (in $TMPDIR or /tmp): %s",
-                                 strerror(errno));
+                return spool_write_failed(errstr, errstr_size);
         sp->count += n;
         return HO_OK;
 }
@@ -1430,9 +1432,7 @@ ho_err_t ho_spool_rewind(ho_spool_t *sp, char *errstr, size_t errstr_size) {
         long end;
 
         if (fflush(sp->fp) != 0 || ferror(sp->fp))
-                return ho_seterr(errstr, errstr_size, HO_ERR_IO,
-                                 "cannot write the spool file (in $TMPDIR or /tmp): %s",
-                                 strerror(errno));
+                return spool_write_failed(errstr, errstr_size);
         end = ftell(sp->fp);
         if (fseek(sp->fp, 0, SEEK_SET) != 0)
                 return ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot rewind the spool: %s",

@@ -436,9 +436,8 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rp->rk, timeout);
                 if (!m && ho_kfetch_ran_dry(&seen_dry, seen))
                         ho_replay_wake_fetcher(rp);
-                else if (m)
-                        seen++;
                 if (m) {
+                        seen++;
                         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                                 /* at the (current) high watermark: all of [pos, end) was seen */
                                 ho_rpart_t *p = ho_part(rp, m->partition);

@@ -919,9 +919,8 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *err
                  * either limit is exceeded and only looks again on its next fetch round,
                  * so a limit the worker drains in a fraction of a second left it idle
                  * (1M reports: 10000 messages / 16 MB gave 33k reports/s and 64 MB peak
-                 * RSS; bytes only, 4 MB: 39k/s and 49 MB) */
-                /* 1 MB: with the fetcher wake-up (kfetch.h) as fast as 4 MB, at 12 MB
-                 * less peak RSS (1M reports: 38 vs 50 MB) */
+                 * RSS). With the fetcher wake-up (kfetch.h) 1 MB is as fast as 4 MB, at
+                 * 12 MB less peak RSS (1M reports: 38 vs 50 MB) */
                 {"queued.max.messages.kbytes", "1024"},
                 {"queued.min.messages", "10000000"},
                 {"session.timeout.ms", "10000"},

@@ -29,7 +29,6 @@
 #define PROG "handover-produce"
 #define STOP_FLUSH_MS 10000 /* flush bound after SIGINT/SIGTERM */
 
-
 static void usage(FILE *fp) {
         fprintf(fp,
                 "usage: " PROG " [options] [FILE...]\n"
@@ -156,6 +155,16 @@ static ho_err_t encode(run_t *run, char *errstr, size_t errstr_size) {
  * (ho_producer_send). A stream polls after each line: it is never this fast. */
 #define SPOOL_POLL_EVERY 1024
 
+/* What a send returned: a failure other than an interruption is reported
+ * and fails the run. */
+static ho_err_t send_result(run_t *run, ho_err_t err, const char *errstr) {
+        if (err && err != HO_ERR_TIMEOUT) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                run->failed = true;
+        }
+        return err;
+}
+
 /* Send (or, dry run, count) one encoded message; poll: serve delivery reports. */
 static ho_err_t emit(run_t *run, const char *key, size_t key_len, const char *value,
                      size_t value_len, int64_t ts, ho_pos_t pos, bool poll) {
@@ -170,10 +179,7 @@ static ho_err_t emit(run_t *run, const char *key, size_t key_len, const char *va
         }
         err = ho_producer_send(run->producer, key, key_len, value, value_len, ts, pos,
                                &ho_sig_stop, errstr, sizeof(errstr));
-        if (err && err != HO_ERR_TIMEOUT) {
-                fprintf(stderr, PROG ": %s\n", errstr);
-                run->failed = true;
-        }
+        send_result(run, err, errstr);
         if (poll)
                 ho_producer_poll(run->producer, 0);
         return err;
@@ -290,13 +296,8 @@ static void send_spooled(run_t *run, size_t i, uint64_t *sent_total, uint64_t sp
                 }
                 err = ho_producer_send_spooled(run->producer, run->spool, &rec, &ho_sig_stop,
                                                errstr, sizeof(errstr));
-                if (err) {
-                        if (err != HO_ERR_TIMEOUT) {
-                                fprintf(stderr, PROG ": %s\n", errstr);
-                                run->failed = true;
-                        }
+                if (send_result(run, err, errstr))
                         break;
-                }
                 if ((*sent_total & (SPOOL_POLL_EVERY - 1)) == 0)
                         ho_producer_poll(run->producer, 0);
                 ++*sent_total;

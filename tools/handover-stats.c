@@ -19,7 +19,6 @@
 #include "handover/stats.h"
 #include "handover/sig.h"
 
-
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
                 "usage: %s [options]\n"
