@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 #include "handover/agg.h"
 #include "handover/agg_fold.h"
 
@@ -436,4 +437,8 @@ const ho_report_t *ho_fold_current(const ho_fold_xfer_t *x) {
         if (x->changed)
                 return &x->latest;
         return x->has_stored ? &x->stored : NULL;
+}
+
+uint64_t ho_agg_digest(const char *report_id, size_t len) {
+        return (uint64_t)XXH3_64bits(report_id, len);
 }

@@ -53,6 +53,12 @@ extern const char *const ho_agg_total_names[HO_AGG_T__COUNT];
 extern void (*ho_agg_test_after_read)(void *arg);
 extern void *ho_agg_test_after_read_arg;
 
+/* The digest of a report id as kept per transfer in {P}:transfer_ids: the
+ * 64-bit XXH3 hash (libxxhash, seed 0) of the id's bytes. A transfer's value
+ * there is its applied reports' digests, 8 bytes each, little-endian, in the
+ * order they were applied (so its revision is the value's length / 8). */
+uint64_t ho_agg_digest(const char *report_id, size_t len);
+
 /* The apply script (lib/agg_lua.c: its ARGV layout is documented there). */
 extern const char ho_agg_lua[];
 
