@@ -62,6 +62,9 @@ extern void *ho_agg_test_after_read_arg;
  * there is its applied reports' digests, 8 bytes each, little-endian, in the
  * order they were applied (so its revision is the value's length / 8). */
 uint64_t ho_agg_digest(const char *report_id, size_t len);
+/* Tests only: when set, ho_agg_digest returns this instead (to force a
+ * collision). NULL in production. */
+extern uint64_t (*ho_agg_test_digest)(const char *report_id, size_t len);
 
 /* The counters script run inside each batch's transaction (lib/agg_lua.c:
  * its KEYS and ARGV layout are documented there). */
