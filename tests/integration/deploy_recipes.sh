@@ -123,6 +123,14 @@ for u in "${UNITS[@]}"; do
     || { grep -E '✗|Overall' "$HO_TMP/security.out" >&2; ho_fail "$u: exposure above 2.0 in systemd-analyze security"; }
   ho_log "systemd: $u: $(grep -o 'exposure level.*' "$HO_TMP/security.out")"
 done
+for u in "$S"/*.service "$S"/*.timer; do
+  for doc in $(unit_get "$u" Documentation); do
+    case $doc in
+      file://*) [ -f "$ROOT${doc#file://}" ] || ho_fail "$u: Documentation=$doc is not installed by cmake --install" ;;
+      *) ho_fail "$u: Documentation=$doc: expected a file:// page that cmake --install puts there" ;;
+    esac
+  done
+done
 WU=$S/handover-aggregate@.service
 [ -f "$WU" ] || ho_fail "no $WU"
 ho_assert_eq on-failure "$(unit_get "$WU" Restart)" "$WU: Restart"
