@@ -229,7 +229,7 @@ def install_deps_group(path, group):
         if line.startswith("#"):
             cur = line[1:].split(":")[0].split()[0] if line[1:].strip() else None
         elif cur == group:
-            pkgs |= set(line.split())
+            pkgs |= set(line.split("#")[0].split())
     return pkgs
 
 
