@@ -13,8 +13,11 @@
 #  - prometheus: `promtool check rules` and `promtool test rules`;
 #  - each checker rejects a broken copy of a recipe (so a pass means something here);
 #  - the units' and manifests' command lines run against the real stack: the worker unit's
-#    ExecStart with its environment files streams the sample into Redis and stops on SIGTERM
-#    within the unit's TimeoutStopSec; the replay unit's ExecStart rebuilds the same counters.
+#    ExecStart with its environment files counts the sample; every key of its prefix is deleted
+#    and the replay unit's ExecStart rebuilds the same counters while the worker runs (the
+#    recovery of docs/operations.md); the worker goes on past the rebuild and stops on SIGTERM
+#    within the unit's TimeoutStopSec; the export unit's ExecStart writes the whole history;
+#    the handover command lines of the k8s manifests and the compose file parse.
 # The checkers live in a venv under the build directory (pip from PyPI, pinned; made once).
 # HO_DEPLOY_DIR checks another copy of deploy/ (default: the source tree's).
 source "$(dirname "$0")/../lib/common.sh"
@@ -316,6 +319,20 @@ t0=$(date +%s%N)
 agg_stop "$wpid" "$(span_s "$(unit_get "$WU" TimeoutStopSec)")"
 ho_log "systemd: the unit's worker stopped on SIGTERM in $((($(date +%s%N) - t0) / 1000000)) ms (TimeoutStopSec $(unit_get "$WU" TimeoutStopSec))"
 
+# the export unit's command writes the whole history to its state directory, as a file that
+# handover-produce reads back
+expand_cmd "$S/handover-export.service" "" "$cred" "$S/handover.env"
+mkdir -p "$HO_TMP/state/$(unit_get "$S/handover-export.service" StateDirectory)" # as systemd does
+ho_log "systemd: running the export unit's command: ${CMD[*]}"
+env -i "${R[@]}" "${CMD[@]}" >"$HO_TMP/unit-export.out" 2>&1 \
+  || { cat "$HO_TMP/unit-export.out" >&2; ho_fail "the export unit's command failed"; }
+export_file=$(printf '%s\n' "${CMD[@]}" | grep -F "$HO_TMP/state/" || true)
+[ -s "$export_file" ] || ho_fail "the export unit's command wrote no ${export_file:-file}"
+"$HO_BIN_DIR/handover-produce" --dry-run -b "$HANDOVER_BROKERS" "$export_file" >"$HO_TMP/export-check.out" 2>&1 \
+  || { cat "$HO_TMP/export-check.out" >&2; ho_fail "handover-produce cannot read the export $export_file"; }
+grep -qE '(^|[^0-9])10 reports' "$HO_TMP/export-check.out" \
+  || { cat "$HO_TMP/export-check.out" >&2; ho_fail "the export does not hold the topic's 10 reports"; }
+
 # the handover command lines of the manifests and the compose file parse (the program stops at
 # -h after reading every argument before it)
 "$PY" - "$K"/*.yaml "$C/compose.yaml" >"$HO_TMP/cmdlines" <<'EOF' || ho_fail "cannot read the manifests' command lines"
@@ -342,4 +359,4 @@ while IFS=$'\t' read -r -a cmd; do
   n=$((n + 1))
 done <"$HO_TMP/cmdlines"
 [ "$n" -ge 3 ] || ho_fail "found only $n command lines in the manifests"
-ho_log "ok: systemd, k8s, container and prometheus recipes valid; the unit's worker and replay ran; $n manifest command lines parse"
+ho_log "ok: systemd, k8s, container and prometheus recipes valid; the units' worker, replay and export ran; $n manifest command lines parse"
