@@ -70,7 +70,7 @@
 #define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
 #define HO_WORKER_CLOSE_MS 3000       /* shutdown: how long to try leaving the group */
 #define HO_WORKER_METRICS_MS 500      /* how often the metrics get a snapshot */
-#define HO_WORKER_TOPIC_CHECK_MS 10000 /* start-up: one metadata request, one topic creation */
+#define HO_WORKER_TOPIC_CHECK_MS 10000 /* start-up: creating the dead letter topic */
 
 /* Why a partition is paused, and what its retry does. */
 typedef enum {
@@ -980,15 +980,16 @@ static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errs
         for (int i = 0; i < 2; i++) {
                 char kerr[512];
                 int64_t warned = 0;
-                while (ho_ktopic_partitions(w->consumer, names[i], HO_WORKER_TOPIC_CHECK_MS,
-                                            &parts[i], kerr, sizeof(kerr)) != HO_OK) {
+                /* short attempts, so a signal is seen within a second */
+                while (ho_ktopic_partitions(w->consumer, names[i], 1000, &parts[i], kerr,
+                                            sizeof(kerr)) != HO_OK) {
                         if (*w->stop)
                                 return HO_OK; /* the caller sees *stop */
                         if (ho_now_ms() - warned >= 10000) {
                                 warned = ho_now_ms();
                                 ho_warn("kafka: %s (retrying)", kerr);
                         }
-                        ho_sleep_ms(500);
+                        ho_sleep_ms(200);
                 }
         }
         if (parts[0] == 0)

@@ -343,8 +343,8 @@ static bool ho_wm_redis_ok(ho_wmetrics_t *wm, char *reason, size_t reason_size) 
         }
         bool ok = wm->ping_ok;
         if (!ok)
-                snprintf(reason, reason_size, "redis %s does not answer: %s", wm->url_display,
-                         wm->ping_err[0] ? wm->ping_err : "no reply");
+                snprintf(reason, reason_size, "Redis at %s does not answer a PING (%s)",
+                         wm->url_display, wm->ping_err[0] ? wm->ping_err : "no reply");
         pthread_mutex_unlock(&wm->ping_mu);
         return ok;
 }
