@@ -437,7 +437,7 @@ struct ho_metrics_server_s {
         void *opaque;
         struct MHD_Daemon *d;
         int port;
-        char start_err[256]; /* what libmicrohttpd said while starting */
+        char start_err[512]; /* what libmicrohttpd said first while starting */
 };
 
 static void ho_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -448,7 +448,8 @@ static void ho_mhd_log(void *cls, const char *fmt, va_list ap) {
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
                 line[--n] = '\0';
         if (!srv->d) {
-                snprintf(srv->start_err, sizeof(srv->start_err), "%s", line);
+                if (!srv->start_err[0])
+                        memcpy(srv->start_err, line, n + 1);
                 return;
         }
         ho_warn("metrics: http: %s", line);
