@@ -830,7 +830,7 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         if (conf->export_path)
                 return ho_replay_export_open(rp, errstr, errstr_size);
 
-        ho_agg_conf_t ac = {.prefix = rp->target, .ns = HO_REPLAY_NS,
+        ho_agg_conf_t ac = {.prefix = rp->target, .ns = HO_REPLAY_NS, .exclusive = true,
                             .max_batch_msgs = conf->max_batch_msgs};
         if (!(rp->agg = ho_agg_new(&ac, rp->url, errstr, errstr_size)))
                 return HO_ERR_USAGE;

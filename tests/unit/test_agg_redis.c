@@ -261,6 +261,33 @@ static long long hget_ll(const char *key, const char *field) {
         return v;
 }
 
+/* A transfer's revision: how many report digests {P}:transfer_ids holds for it. */
+static long long revision(const char *key, const char *field) {
+        redisReply *r = cmd("HSTRLEN %s %s", key, field);
+        long long v = r->integer % 8 ? -1 : r->integer / 8;
+        freeReplyObject(r);
+        return v;
+}
+
+static int u64_cmp(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* A transfer_ids value as its digests in hex, sorted: the set it stands for
+ * (the order follows the order reports were applied in). */
+static char *digests_text(const redisReply *v) {
+        size_t n = v->len / 8;
+        uint64_t *d = calloc(n + 1, sizeof(*d));
+        char *out = calloc(n * 17 + 2, 1);
+        memcpy(d, v->str, n * 8);
+        qsort(d, n, sizeof(*d), u64_cmp);
+        for (size_t i = 0; i < n; i++)
+                sprintf(out + 17 * i, "%016llx ", (unsigned long long)d[i]);
+        free(d);
+        return out;
+}
+
 static bool hexists(const char *key, const char *field) {
         redisReply *r = cmd("HEXISTS %s %s", key, field);
         bool v = r->integer == 1;
@@ -309,11 +336,15 @@ static char *dump(const char *prefix, bool skip_offsets) {
                 for (size_t i = 0; i < n; i++) {
                         const char *f = r->element[pairs ? 2 * i : i]->str;
                         const char *v = pairs ? r->element[2 * i + 1]->str : "";
+                        char *hex = NULL;
                         if (k == HO_AGG_K_TOTALS && !strcmp(f, "updated_at"))
                                 continue;
+                        if (k == HO_AGG_K_TRANSFER_IDS)
+                                v = hex = digests_text(r->element[2 * i + 1]);
                         if (asprintf(&lines[nl++], "%s %s = %s\n", ho_agg_key_names[k], f, v) <
                             0)
                                 fail();
+                        free(hex);
                 }
                 qsort(lines, nl, sizeof(*lines), strp_cmp);
                 for (size_t i = 0; i < nl; i++) {
@@ -417,7 +448,7 @@ static void test_sample(void **state) {
         redisReply *r = cmd("ZSCORE {sample}:largest_transfers mx-us-2026-01-20");
         assert_string_equal(r->str, "37");
         freeReplyObject(r);
-        assert_int_equal(hget_ll("{sample}:transfer_revs", "mx-us-2026-01-20"), 1);
+        assert_int_equal(revision("{sample}:transfer_ids", "mx-us-2026-01-20"), 1);
 
         /* the whole sample again at later offsets (a producer re-run): nothing changes */
         char *before = dump("sample", true);
@@ -703,7 +734,7 @@ static void test_conflict_refold(void **state) {
         assert_int_equal(hget_ll("{confl}:totals", "transfers"), 1);
         assert_int_equal(hget_ll("{confl}:totals", "inmates"), 12);
         assert_int_equal(hget_ll("{confl}:totals", "reports"), 2);
-        assert_int_equal(hget_ll("{confl}:transfer_revs", "x"), 2);
+        assert_int_equal(revision("{confl}:transfer_ids", "x"), 2);
         assert_int_equal(hget_ll("{confl}:inmates_by_month", "2025-06"), 12);
         assert_false(hexists("{confl}:inmates_by_month", "2025-05"));
         assert_false(hexists("{confl}:transfers_by_destination", "Houston"));
