@@ -143,7 +143,8 @@ int main(int argc, char **argv) {
 
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
-        enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH, OPT_METRICS };
+        enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH };
+        enum { OPT_METRICS = OPT_BATCH + 1 };
         static const struct option longopts[] = {
                 {"from", required_argument, NULL, OPT_FROM},
                 {"until", required_argument, NULL, OPT_UNTIL},
@@ -255,6 +256,9 @@ int main(int argc, char **argv) {
                 have_url = true;
         }
         conf.progress = !conf.quiet && isatty(STDERR_FILENO);
+
+        ho_sig_install();
+
         if (metrics_addr) {
                 if (!(reg = ho_rm_new(kconf, errstr, sizeof(errstr))) ||
                     !(srv = ho_metrics_server_new(reg, metrics_addr, NULL, NULL, errstr,
@@ -264,11 +268,10 @@ int main(int argc, char **argv) {
                         goto done;
                 }
                 if (!conf.quiet)
-                        fprintf(stderr, "handover-replay: metrics: serving /metrics on %s (port %d)\n",
+                        fprintf(stderr,
+                                "handover-replay: metrics: serving /metrics on %s (port %d)\n",
                                 metrics_addr, ho_metrics_server_port(srv));
         }
-
-        ho_sig_install();
 
         ho_replay_result_t res;
         rd_kafka_conf_t *kc = kconf;

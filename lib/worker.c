@@ -198,8 +198,6 @@ static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
                 w->fatal = true;
                 return;
         }
-        if (w->wm)
-                ho_wmetrics_kafka_error(w->wm);
         /* Broker outages: librdkafka reconnects by itself; say so at most once
          * every few seconds so an outage does not flood the log. */
         int64_t now = ho_now_ms();
@@ -207,7 +205,8 @@ static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
                 w->kafka_err_last_ms = now;
                 ho_warn("kafka: %s: %s (retrying)", rd_kafka_err2name((rd_kafka_resp_err_t)err),
                         reason);
-        }
+        }        if (w->wm)
+                ho_wmetrics_kafka_error(w->wm);
 }
 
 static void ho_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
@@ -515,9 +514,10 @@ static ho_err_t ho_worker_settle_all(ho_worker_t *w) {
         return HO_OK;
 }
 
-/* Take the results of applies that have finished, without waiting for the
- * others: the stats and metrics then count a batch once Redis applied it,
- * not when its partition's next batch goes. HO_ERR_NOMEM or HO_OK. */
+/* Settle the batches in flight whose apply already ended, without waiting.
+ * A failed apply is acted on (the partition stalled, its retry scheduled)
+ * when it happens, not when the partition's next message comes: on a quiet
+ * partition that could be hours. HO_ERR_NOMEM or HO_OK. */
 static ho_err_t ho_worker_settle_done(ho_worker_t *w) {
         for (int i = 0; i < HO_WORKER_APPLIERS; i++) {
                 ho_applier_t *ap = &w->appliers[i];
@@ -827,10 +827,10 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                 if (err == HO_ERR_NOMEM)
                         return err;
                 if (!err) {
-                        p->expect = rkm->offset + 1;
                         if (w->wm)
                                 ho_wmetrics_folded(w->wm, p->partition, rkm->offset,
                                                    rd_kafka_message_timestamp(rkm, NULL));
+                        p->expect = rkm->offset + 1;
                         return HO_OK;
                 }
                 /* a report the engine refuses is a dead letter like any other */
@@ -1433,14 +1433,12 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
         while (!*stop && !w->fatal) {
                 int64_t now = ho_now_ms();
-                if ((err = ho_worker_retry(w, now)))
+                if ((err = ho_worker_settle_done(w)) || (err = ho_worker_retry(w, now)))
                         break;
                 rd_kafka_message_t *rkm =
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
                 if (!rkm) {
-                        err = ho_worker_settle_done(w);
-                        if (!err)
-                                err = ho_worker_flush(w, true); /* idle: apply what is open */
+                        err = ho_worker_flush(w, true); /* idle: apply what is open */
                         if (ho_kfetch_ran_dry(&dry_msgs, w->st.messages) && !err)
                                 ho_worker_wake_fetcher(w);
                 } else {
