@@ -37,11 +37,11 @@ static void usage(FILE *fp, const char *prog) {
                 "  --batch-max N      max messages per batch (default 5000)\n"
                 "  --batch-bytes N    max encoded bytes per batch (default 8388608)\n"
                 "  --batch-ms MS      max age of a batch in ms (default 50)\n"
-                "  --stats-interval S seconds between stats lines, 0 for none (default 10)\n"
                 "  --metrics ADDR:PORT serve GET /metrics (Prometheus) and GET /healthz there\n"
                 "                     (env HANDOVER_METRICS; off by default; :PORT = every address)\n"
                 "  --create-dlq       create the dead letter topic (1 partition) when it is missing\n"
                 "                     instead of exiting 1\n"
+                "  --stats-interval S seconds between stats lines, 0 for none (default 10)\n"
                 "  -v                 debug logging (env HANDOVER_LOG_LEVEL=error|warn|info|debug)\n"
                 "  -q                 errors only (no stats lines)\n"
                 "  -h                 this help\n"
@@ -109,16 +109,16 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: out of memory\n", prog);
                 return HO_EXIT_FAIL;
         }
-        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_METRICS,
-               OPT_CREATE_DLQ };
+        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS };
+        enum { OPT_METRICS = 512, OPT_CREATE_DLQ };
         static const struct option longopts[] = {
                 {"dlq", required_argument, NULL, OPT_DLQ},
                 {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
                 {"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
                 {"batch-ms", required_argument, NULL, OPT_BATCH_MS},
-                {"stats-interval", required_argument, NULL, OPT_STATS},
                 {"metrics", required_argument, NULL, OPT_METRICS},
                 {"create-dlq", no_argument, NULL, OPT_CREATE_DLQ},
+                {"stats-interval", required_argument, NULL, OPT_STATS},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -295,8 +295,8 @@ int main(int argc, char **argv) {
         ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));
         ho_metrics_server_destroy(srv); /* its health check reads the worker */
         ho_worker_destroy(w);
-        ho_metrics_destroy(reg);
         ho_redis_url_clear(&url);
+        ho_metrics_destroy(reg); /* after the worker, which counts into it until the end */
         free(kprops);
         if (err) {
                 ho_error("stopping: %s", errstr);

@@ -45,8 +45,8 @@ static void usage(FILE *fp, const char *prog) {
                 "                    live ones, delete the build, switch nothing\n"
                 "  --export FILE     write the window's decoded reports to FILE as an Avro\n"
                 "                    object container file (deflate; no Redis needed)\n"
-                "  --batch-max N     max messages per batch (default 5000)\n"
                 "  --metrics ADDR:PORT  serve GET /metrics (Prometheus) there while it runs\n"
+                "  --batch-max N     max messages per batch (default 5000)\n"
                 "  -q, --quiet       no progress line, no summary\n"
                 "  -h                this help\n"
                 "  -V                versions\n"
@@ -144,15 +144,15 @@ int main(int argc, char **argv) {
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
         enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH };
-        enum { OPT_METRICS = OPT_BATCH + 1 };
+        enum { OPT_METRICS = 512 };
         static const struct option longopts[] = {
                 {"from", required_argument, NULL, OPT_FROM},
                 {"until", required_argument, NULL, OPT_UNTIL},
                 {"into", required_argument, NULL, OPT_INTO},
                 {"dry-run", no_argument, NULL, OPT_DRY},
                 {"export", required_argument, NULL, OPT_EXPORT},
-                {"batch-max", required_argument, NULL, OPT_BATCH},
                 {"metrics", required_argument, NULL, OPT_METRICS},
+                {"batch-max", required_argument, NULL, OPT_BATCH},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
