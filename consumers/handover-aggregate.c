@@ -86,6 +86,9 @@ static bool ho_kprops_have_brokers(const ho_worker_kprop_t *kp, size_t n) {
         return have;
 }
 
+/* long options' ids, apart from main's OPT_* */
+enum { OPT_METRICS = 512, OPT_CREATE_DLQ };
+
 int main(int argc, char **argv) {
         ho_mem_tune(); /* resident memory follows what is live (mem.h) */
         const char *prog = argv[0];
@@ -110,7 +113,6 @@ int main(int argc, char **argv) {
                 return HO_EXIT_FAIL;
         }
         enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS };
-        enum { OPT_METRICS = 512, OPT_CREATE_DLQ };
         static const struct option longopts[] = {
                 {"dlq", required_argument, NULL, OPT_DLQ},
                 {"batch-max", required_argument, NULL, OPT_BATCH_MAX},

@@ -43,9 +43,9 @@ static void usage(FILE *fp, const char *prog) {
                 "  --into PREFIX2    build and switch into PREFIX2; PREFIX stays untouched\n"
                 "  --dry-run         build, print the totals and how they differ from the\n"
                 "                    live ones, delete the build, switch nothing\n"
+                "  --metrics ADDR:PORT  serve GET /metrics (Prometheus) there while it runs\n"
                 "  --export FILE     write the window's decoded reports to FILE as an Avro\n"
                 "                    object container file (deflate; no Redis needed)\n"
-                "  --metrics ADDR:PORT  serve GET /metrics (Prometheus) there while it runs\n"
                 "  --batch-max N     max messages per batch (default 5000)\n"
                 "  -q, --quiet       no progress line, no summary\n"
                 "  -h                this help\n"
@@ -120,6 +120,8 @@ static ho_metrics_t *ho_rm_new(rd_kafka_conf_t *kconf, char *errstr, size_t errs
         return reg;
 }
 
+enum { OPT_METRICS = 512 }; /* a long option's id, apart from main's OPT_* */
+
 static int ho_bad_prefix(const char *p) {
         return !p || !*p || strchr(p, '{') || strchr(p, '}');
 }
@@ -144,7 +146,6 @@ int main(int argc, char **argv) {
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
         enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH };
-        enum { OPT_METRICS = 512 };
         static const struct option longopts[] = {
                 {"from", required_argument, NULL, OPT_FROM},
                 {"until", required_argument, NULL, OPT_UNTIL},
