@@ -977,19 +977,30 @@ bool ho_worker_health(void *opaque, char *reason, size_t reason_size) {
 static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errstr_size) {
         const char *names[2] = {w->conf.topic, w->dlq_topic};
         int parts[2];
+        int64_t t0 = ho_now_ms(), warned = 0;
         for (int i = 0; i < 2; i++) {
                 char kerr[512];
-                int64_t warned = 0;
-                /* short attempts, so a signal is seen within a second */
+                /* short attempts, so a signal and librdkafka's errors are seen soon */
                 while (ho_ktopic_partitions(w->consumer, names[i], 1000, &parts[i], kerr,
                                             sizeof(kerr)) != HO_OK) {
                         if (*w->stop)
                                 return HO_OK; /* the caller sees *stop */
-                        if (ho_now_ms() - warned >= 10000) {
-                                warned = ho_now_ms();
+                        /* a first attempt may fail while the connection is set up */
+                        int64_t now = ho_now_ms();
+                        if (now - t0 >= 5000 && now - warned >= 10000) {
+                                warned = now;
                                 ho_warn("kafka: %s (retrying)", kerr);
                         }
-                        ho_sleep_ms(200);
+                        /* librdkafka's own errors (broker down) reach the error callback */
+                        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
+                        if (m && m->err)
+                                ho_kafka_error_cb(w->consumer, m->err,
+                                                  rd_kafka_message_errstr(m), w);
+                        if (m)
+                                rd_kafka_message_destroy(m);
+                        if (w->fatal)
+                                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s",
+                                                 w->fatal_str);
                 }
         }
         if (parts[0] == 0)
