@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "handover/conf.h"
 #include "handover/log.h"
+#include "handover/metrics.h"
 #include "handover/redis.h"
 #include "handover/replay.h"
 #include "handover/sig.h"
@@ -42,6 +43,7 @@ static void usage(FILE *fp, const char *prog) {
                 "  --into PREFIX2    build and switch into PREFIX2; PREFIX stays untouched\n"
                 "  --dry-run         build, print the totals and how they differ from the\n"
                 "                    live ones, delete the build, switch nothing\n"
+                "  --metrics ADDR:PORT  serve GET /metrics (Prometheus) there while it runs\n"
                 "  --export FILE     write the window's decoded reports to FILE as an Avro\n"
                 "                    object container file (deflate; no Redis needed)\n"
                 "  --batch-max N     max messages per batch (default 5000)\n"
@@ -56,6 +58,69 @@ static void usage(FILE *fp, const char *prog) {
                 "see docs/replay-stats.md\n",
                 prog, HO_DEFAULT_TOPIC, HO_DEFAULT_PREFIX);
 }
+
+/*
+ * --metrics: what replay reads, seen through a librdkafka interceptor on its
+ * consumer (on_consume runs on replay's own thread, inside its poll), so
+ * lib/replay.c needs no hook. The lag is the high watermark the consumer
+ * knows minus the next offset to read, refreshed every 64 messages and at
+ * each partition's end.
+ */
+static ho_metric_t *ho_rm_messages, *ho_rm_lag;
+
+static rd_kafka_resp_err_t ho_rm_on_consume(rd_kafka_t *rk, rd_kafka_message_t *m, void *opaque) {
+        (void)opaque;
+        bool eof = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+        if (m->err && !eof)
+                return RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (!eof)
+                ho_metric_inc(ho_rm_messages, 1);
+        if (!eof && m->offset % 64 != 0)
+                return RD_KAFKA_RESP_ERR_NO_ERROR;
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        int64_t lo, hi, next = eof ? m->offset : m->offset + 1;
+        if (rd_kafka_get_watermark_offsets(rk, topic, m->partition, &lo, &hi) || hi < 0)
+                return RD_KAFKA_RESP_ERR_NO_ERROR;
+        char part[16];
+        snprintf(part, sizeof(part), "%" PRId32, m->partition);
+        const char *v[] = {topic, part};
+        ho_metric_set_l(ho_rm_lag, v, (double)(hi > next ? hi - next : 0));
+        return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static rd_kafka_resp_err_t ho_rm_on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
+                                        void *opaque, char *errstr, size_t errstr_size) {
+        (void)conf;
+        (void)errstr;
+        (void)errstr_size;
+        return rd_kafka_interceptor_add_on_consume(rk, "handover-metrics", ho_rm_on_consume,
+                                                   opaque);
+}
+
+/* The registry with replay's metrics, hooked into kconf. NULL + errstr. */
+static ho_metrics_t *ho_rm_new(rd_kafka_conf_t *kconf, char *errstr, size_t errstr_size) {
+        ho_metrics_t *reg = ho_metrics_new();
+        if (!reg) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        if (ho_metrics_add_build_info(reg, errstr, errstr_size) ||
+            !(ho_rm_messages = ho_metrics_add(reg, HO_METRIC_COUNTER,
+                                              "handover_replay_messages_total",
+                                              "Messages replay has read from the topic.", NULL,
+                                              NULL, 0, errstr, errstr_size)) ||
+            !(ho_rm_lag = ho_metrics_add(reg, HO_METRIC_GAUGE, "handover_replay_partition_lag",
+                                         "Messages between replay's position and the "
+                                         "partition's high watermark.",
+                                         "topic,partition", NULL, 0, errstr, errstr_size))) {
+                ho_metrics_destroy(reg);
+                return NULL;
+        }
+        rd_kafka_conf_interceptor_add_on_new(kconf, "handover-metrics", ho_rm_on_new, NULL);
+        return reg;
+}
+
+enum { OPT_METRICS = 512 }; /* a long option's id, apart from main's OPT_* */
 
 static int ho_bad_prefix(const char *p) {
         return !p || !*p || strchr(p, '{') || strchr(p, '}');
@@ -74,6 +139,9 @@ int main(int argc, char **argv) {
         int opt, rc = HO_EXIT_OK;
         ho_redis_url_t url = {0};
         bool have_url = false;
+        const char *metrics_addr = NULL;
+        ho_metrics_t *reg = NULL;
+        ho_metrics_server_t *srv = NULL;
 
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
@@ -84,6 +152,7 @@ int main(int argc, char **argv) {
                 {"into", required_argument, NULL, OPT_INTO},
                 {"dry-run", no_argument, NULL, OPT_DRY},
                 {"export", required_argument, NULL, OPT_EXPORT},
+                {"metrics", required_argument, NULL, OPT_METRICS},
                 {"batch-max", required_argument, NULL, OPT_BATCH},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
@@ -134,6 +203,15 @@ int main(int argc, char **argv) {
                         conf.max_batch_msgs = (size_t)v;
                         break;
                 }
+                case OPT_METRICS: {
+                        char host[256];
+                        int port;
+                        if (ho_metrics_parse_addr(optarg, host, sizeof(host), &port, errstr,
+                                                  sizeof(errstr)))
+                                USAGE_FAIL("--metrics: %s", errstr);
+                        metrics_addr = optarg;
+                        break;
+                }
                 case 'q': conf.quiet = true; break;
                 case 'h': usage(stdout, prog); goto done;
                 case 'V': ho_print_version(stdout, "handover-replay"); goto done;
@@ -182,6 +260,20 @@ int main(int argc, char **argv) {
 
         ho_sig_install();
 
+        if (metrics_addr) {
+                if (!(reg = ho_rm_new(kconf, errstr, sizeof(errstr))) ||
+                    !(srv = ho_metrics_server_new(reg, metrics_addr, NULL, NULL, errstr,
+                                                  sizeof(errstr)))) {
+                        fprintf(stderr, "handover-replay: metrics: %s\n", errstr);
+                        rc = HO_EXIT_FAIL;
+                        goto done;
+                }
+                if (!conf.quiet)
+                        fprintf(stderr,
+                                "handover-replay: metrics: serving /metrics on %s (port %d)\n",
+                                metrics_addr, ho_metrics_server_port(srv));
+        }
+
         ho_replay_result_t res;
         rd_kafka_conf_t *kc = kconf;
         kconf = NULL; /* taken by ho_replay_run in every case */
@@ -207,6 +299,8 @@ int main(int argc, char **argv) {
                                 target);
         }
 done:
+        ho_metrics_server_destroy(srv);
+        ho_metrics_destroy(reg);
         if (kconf)
                 rd_kafka_conf_destroy(kconf);
         free(offsets);
