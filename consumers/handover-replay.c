@@ -237,6 +237,17 @@ int main(int argc, char **argv) {
                         s > 0 ? (double)res.messages / s : 0.0,
                         conf.export_path ? "exported" : conf.dry_run ? "dry run, nothing switched"
                                                                         : "switched in");
+                if (conf.as_of_ms >= 0)
+                        fprintf(stderr,
+                                "handover-replay: --as-of: %" PRIu64
+                                " later report%s left out\n",
+                                res.later, res.later == 1 ? "" : "s");
+                if (!conf.export_path)
+                        fprintf(stderr,
+                                "handover-replay: %" PRIu64 " transfers folded in %d read%s of "
+                                "the window (%" PRIu32 " bucket%s; the fold peaked at %zu kB)\n",
+                                res.transfers, res.passes, res.passes == 1 ? "" : "s",
+                                res.buckets, res.buckets == 1 ? "" : "s", res.fold_peak >> 10);
                 if (conf.export_path)
                         fprintf(stderr, "handover-replay: wrote \"%s\"\n", conf.export_path);
                 else if (!conf.dry_run)
