@@ -1336,7 +1336,7 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
                 return ho_replay_export_open(rp, errstr, errstr_size);
 
         ho_replay_names(rp);
-        if (!(rp->fold = ho_rfold_new(false)))
+        if (!(rp->fold = ho_rfold_new()))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         size_t max = conf->memory_max ? conf->memory_max : HO_REPLAY_MEMORY_DEFAULT;
         rp->budget = max > 2 * (size_t)HO_REPLAY_RESERVE ? max - HO_REPLAY_RESERVE : max / 2;

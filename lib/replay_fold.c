@@ -26,8 +26,6 @@ struct ho_rfold_s {
         uint32_t *slots; /* 1 + index into xs; 0: empty */
         size_t slots_cap;
         ho_buf_t arena;   /* transfer ids */
-        bool keep_members;
-        ho_buf_t members; /* "tid rid\0" per distinct report */
         uint64_t reports;
         size_t heap;      /* bytes in per-transfer allocations */
 };
@@ -37,13 +35,11 @@ static size_t ho_block(const void *p) {
         return p ? malloc_usable_size((void *)p) + sizeof(size_t) : 0;
 }
 
-ho_rfold_t *ho_rfold_new(bool keep_members) {
+ho_rfold_t *ho_rfold_new(void) {
         ho_rfold_t *f = calloc(1, sizeof(*f));
         if (!f)
                 return NULL;
         ho_buf_init(&f->arena);
-        ho_buf_init(&f->members);
-        f->keep_members = keep_members;
         return f;
 }
 
@@ -58,7 +54,6 @@ void ho_rfold_clear(ho_rfold_t *f) {
         f->slots = NULL;
         f->n = f->cap = f->slots_cap = 0;
         ho_buf_free(&f->arena);
-        ho_buf_free(&f->members);
         f->reports = 0;
         f->heap = 0;
 }
@@ -89,7 +84,7 @@ uint64_t ho_rfold_reports(const ho_rfold_t *f) {
 
 size_t ho_rfold_bytes(const ho_rfold_t *f) {
         return sizeof(*f) + f->cap * sizeof(*f->xs) + f->slots_cap * sizeof(*f->slots) +
-               f->arena.cap + f->members.cap + f->heap;
+               f->arena.cap + f->heap;
 }
 
 static const char *ho_rx_tid(const ho_rfold_t *f, const ho_rx_t *x) {
@@ -204,15 +199,6 @@ ho_err_t ho_rfold_add(ho_rfold_t *f, const ho_report_t *r, const void *value, si
         bool fresh = !f->slots[s];
         if (d && (x->n_ids + 1) * 4 > (uint64_t)x->ids_cap * 3 && ho_ids_grow(f, x))
                 goto nomem;
-        if (f->keep_members) {
-                size_t m0 = f->members.len;
-                if (ho_buf_append(&f->members, r->transfer_id, tlen) ||
-                    ho_buf_append(&f->members, " ", 1) ||
-                    ho_buf_append(&f->members, r->report_id, rlen + 1)) {
-                        f->members.len = m0;
-                        goto nomem;
-                }
-        }
         if (fresh || ho_rx_beaten(x, r)) {
                 size_t need = rlen + 1 + len;
                 if (!x->latest || ho_block(x->latest) - sizeof(size_t) < need) {
@@ -284,9 +270,4 @@ ho_err_t ho_rfold_digests(const ho_rfold_t *f, size_t i, ho_buf_t *out) {
         out->len += (size_t)x->n_ids * 8;
         out->data[out->len] = '\0';
         return HO_OK;
-}
-
-void ho_rfold_members(const ho_rfold_t *f, const char **data, size_t *len) {
-        *data = f->members.data;
-        *len = f->members.len;
 }

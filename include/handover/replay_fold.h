@@ -31,10 +31,8 @@ typedef struct ho_rfold_xfer_s {
         size_t n_ids;           /* distinct reports (digests) */
 } ho_rfold_xfer_t;
 
-/* keep_members: also keep every distinct report's "tid rid" (the old
- * engine's {P}:report_ids members), for ho_rfold_members. NULL on out of
- * memory. Free with ho_rfold_destroy. */
-ho_rfold_t *ho_rfold_new(bool keep_members);
+/* NULL on out of memory. Free with ho_rfold_destroy. */
+ho_rfold_t *ho_rfold_new(void);
 void ho_rfold_destroy(ho_rfold_t *f);
 /* Forget every transfer and give the memory back. */
 void ho_rfold_clear(ho_rfold_t *f);
@@ -58,8 +56,5 @@ void ho_rfold_get(const ho_rfold_t *f, size_t i, ho_rfold_xfer_t *out);
 /* Append transfer i's digests to out, 8 bytes each, little-endian, in no
  * particular order: its {P}:transfer_ids value. HO_ERR_NOMEM. */
 ho_err_t ho_rfold_digests(const ho_rfold_t *f, size_t i, ho_buf_t *out);
-/* With keep_members: every distinct report's member, NUL-separated, in
- * *data (len bytes). Valid until the next add or clear. */
-void ho_rfold_members(const ho_rfold_t *f, const char **data, size_t *len);
 
 #endif

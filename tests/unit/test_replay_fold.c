@@ -39,7 +39,7 @@ static size_t find(const ho_rfold_t *f, const char *tid, ho_rfold_xfer_t *x) {
 
 static void test_latest_and_duplicates(void **state) {
         (void)state;
-        ho_rfold_t *f = ho_rfold_new(false);
+        ho_rfold_t *f = ho_rfold_new();
         ho_rfold_xfer_t x;
         add(f, "t1", "b", 1000, "value-b", false);
         add(f, "t1", "a", 900, "value-a", false);     /* earlier: not the latest */
@@ -95,7 +95,7 @@ static int cmp_u64(const void *a, const void *b) {
 static void test_digests(void **state) {
         (void)state;
         enum { N = 5000 };
-        ho_rfold_t *f = ho_rfold_new(false);
+        ho_rfold_t *f = ho_rfold_new();
         char rid[32];
         for (int round = 0; round < 2; round++)
                 for (int i = 0; i < N; i++) {
@@ -151,7 +151,7 @@ static void test_buckets_nest(void **state) {
 
 static void test_bytes_and_clear(void **state) {
         (void)state;
-        ho_rfold_t *f = ho_rfold_new(false);
+        ho_rfold_t *f = ho_rfold_new();
         size_t empty = ho_rfold_bytes(f);
         char tid[32], value[300];
         memset(value, 'v', sizeof(value) - 1);
@@ -169,20 +169,6 @@ static void test_bytes_and_clear(void **state) {
         assert_int_equal(ho_rfold_reports(f), 0);
         add(f, "t1", "r", 0, "v", false); /* usable again */
         assert_int_equal(ho_rfold_count(f), 1);
-        ho_rfold_destroy(f);
-}
-
-static void test_members(void **state) {
-        (void)state;
-        ho_rfold_t *f = ho_rfold_new(true);
-        add(f, "t1", "a", 0, "v", false);
-        add(f, "t1", "a", 0, "v", true);
-        add(f, "t2", "a", 0, "v", false);
-        const char *m;
-        size_t len;
-        ho_rfold_members(f, &m, &len);
-        assert_int_equal(len, 10);
-        assert_memory_equal(m, "t1 a\0t2 a\0", 10);
         ho_rfold_destroy(f);
 }
 
@@ -218,7 +204,6 @@ int main(void) {
                 cmocka_unit_test(test_digests),
                 cmocka_unit_test(test_buckets_nest),
                 cmocka_unit_test(test_bytes_and_clear),
-                cmocka_unit_test(test_members),
                 cmocka_unit_test(test_parse),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
