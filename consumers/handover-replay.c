@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "handover/conf.h"
 #include "handover/log.h"
+#include "handover/mem.h"
 #include "handover/redis.h"
 #include "handover/replay.h"
 #include "handover/sig.h"
@@ -69,6 +70,7 @@ static int ho_bad_prefix(const char *p) {
 
 int main(int argc, char **argv) {
         const char *prog = argv[0];
+        ho_mem_tune(); /* a pass's fold, freed, goes back to the kernel or to the next (mem.h) */
         ho_log_init(prog);
         const char *brokers = ho_env("HANDOVER_BROKERS", NULL);
         const char *redis = ho_env("HANDOVER_REDIS", NULL);

@@ -505,17 +505,21 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
                         return err;
                 goto next;
         }
-        if (rp->k > 1 && ho_rfold_bucket(rp->report.transfer_id, rp->k) != rp->bucket)
-                goto next;
-        bool dup;
-        err = ho_rfold_add(rp->fold, &rp->report, m->payload, m->len, &dup);
-        if (err == HO_ERR_INVALID) {
-                /* decoded but unusable: counted like a bad value */
+        if (!rp->report.transfer_id || !*rp->report.transfer_id || !rp->report.report_id ||
+            !*rp->report.report_id) {
+                /* decoded but unusable (the codec's validation rules this out):
+                 * counted like a bad value, whichever bucket it would be in */
                 if (!rp->counted) {
                         rp->res->reports--;
                         rp->res->rejected++;
                 }
-        } else if (err) {
+                goto next;
+        }
+        if (rp->k > 1 && ho_rfold_bucket(rp->report.transfer_id, rp->k) != rp->bucket)
+                goto next;
+        bool dup;
+        err = ho_rfold_add(rp->fold, &rp->report, m->payload, m->len, &dup);
+        if (err) {
                 return ho_seterr(errstr, errstr_size, err, "out of memory folding %s/%" PRId32
                                  "/%" PRId64, conf->topic, m->partition, m->offset);
         }
