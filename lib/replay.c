@@ -432,12 +432,6 @@ static ho_err_t ho_replay_export_one(ho_replay_t *rp, char *errstr, size_t errst
         return HO_OK;
 }
 
-/* The partition is read to where this pass needs it. */
-static void ho_replay_part_done(ho_replay_t *rp, ho_rpart_t *p) {
-        (void)rp;
-        p->done = true;
-}
-
 /* How far a pass reads partition p: to the high watermark while the
  * --until counts are not final (the messages after the cut are counted),
  * then only to the cut. */
@@ -455,7 +449,7 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
         if (p->first_seen < 0 && !rp->counted)
                 p->first_seen = m->offset;
         if (m->offset >= ho_pass_end(rp, p)) {
-                ho_replay_part_done(rp, p);
+                p->done = true;
                 return HO_OK;
         }
         p->pos = m->offset + 1;
@@ -529,7 +523,7 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
                 rp->res->fold_peak = ho_rfold_bytes(rp->fold);
 next:
         if (p->pos >= ho_pass_end(rp, p))
-                ho_replay_part_done(rp, p);
+                p->done = true;
         return HO_OK;
 }
 
@@ -595,7 +589,7 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
                                 if (p && !p->done && m->offset >= ho_pass_end(rp, p)) {
                                         if (p->first_seen < 0 && !rp->counted)
                                                 p->first_seen = m->offset;
-                                        ho_replay_part_done(rp, p);
+                                        p->done = true;
                                 }
                         } else if (m->err) {
                                 rd_kafka_resp_err_t fe = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -1395,8 +1389,9 @@ static ho_err_t ho_replay_build(ho_replay_t *rp, char *errstr, size_t errstr_siz
                         while (f < HO_REPLAY_MAX_BUCKETS &&
                                (uint64_t)f * seen * 4 < rp->pass_total * 5)
                                 f *= 2;
-                        if (ho_rfold_count(rp->fold) <= 1 ||
-                            (uint64_t)rp->k * f > HO_REPLAY_MAX_BUCKETS) {
+                        if ((uint64_t)rp->k * f > HO_REPLAY_MAX_BUCKETS)
+                                f = HO_REPLAY_MAX_BUCKETS / rp->k;
+                        if (ho_rfold_count(rp->fold) <= 1 || f < 2) {
                                 err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
                                                 "--memory-max is too small for this history: "
                                                 "%zu transfer(s) already need %zu bytes of the "
