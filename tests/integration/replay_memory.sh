@@ -61,7 +61,13 @@ exact "$p" "the default cap"
 replay --memory-max 128K --dry-run -q >"$HO_TMP/dry.out" 2>"$HO_TMP/dry.err" \
   || ho_fail "replay --memory-max 128K --dry-run failed: $(cat "$HO_TMP/dry.err")"
 grep -q '^no differences$' "$HO_TMP/dry.out" || { cat "$HO_TMP/dry.out" >&2; ho_fail "dry run over the cap found differences"; }
+fences() { for p in 0 1 2; do agg_redis GET "{$AGG_PREFIX}:fence:$p"; done | paste -sd' '; }
+before=$(fences)
 replay --memory-max 128K -q 2>"$HO_TMP/live.err" || ho_fail "rebuild over the cap failed: $(cat "$HO_TMP/live.err")"
+# the switch INCRed the fence of every partition once (workers WATCH them)
+want=$(for v in $before; do echo $((v + 1)); done | paste -sd' ')
+ho_assert_eq "$want" "$(fences)" "fence keys after the switch (before: $before)"
+ho_assert_eq 0 "$(agg_redis EXISTS "{$AGG_PREFIX}:report_ids" "{$AGG_PREFIX}:transfer_revs")" "old layout keys after the switch"
 exact "$AGG_PREFIX" "rebuild over the cap, switched in"
 agg_caught_up || ho_fail "stored offsets after the rebuild are not the topic's end"
 ho_assert_eq 0 "$(agg_redis --scan --pattern "{$AGG_PREFIX}:staging:*" | wc -l)" "staging keys left after the switch"
