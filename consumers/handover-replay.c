@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "handover/conf.h"
 #include "handover/log.h"
+#include "handover/mem.h"
 #include "handover/metrics.h"
 #include "handover/redis.h"
 #include "handover/replay.h"
@@ -40,19 +41,25 @@ static void usage(FILE *fp, const char *prog) {
                 "  --until TIME      stop each partition at its first message later than TIME\n"
                 "                    (RFC 3339, or YYYY-MM-DD meaning the end of that day);\n"
                 "                    default: the high watermarks read at start\n"
+                "  --as-of TIME      fold only the reports with reported_at <= TIME, wherever\n"
+                "                    they are in the log (TIME as for --until)\n"
                 "  --into PREFIX2    build and switch into PREFIX2; PREFIX stays untouched\n"
                 "  --dry-run         build, print the totals and how they differ from the\n"
                 "                    live ones, delete the build, switch nothing\n"
                 "  --metrics ADDR:PORT  serve GET /metrics (Prometheus) there while it runs\n"
                 "  --export FILE     write the window's decoded reports to FILE as an Avro\n"
                 "                    object container file (deflate; no Redis needed)\n"
-                "  --batch-max N     max messages per batch (default 5000)\n"
+                "  --memory-max SIZE bound the memory (default 256M; K, M, G); past it the\n"
+                "                    window is read once per bucket of transfers\n"
+                "  --accept-truncated  rebuild from what is left when records were deleted\n"
+                "                    from the start of the topic (refused otherwise)\n"
+                "  --batch-max N     transfers per staging write (default 500)\n"
                 "  -q, --quiet       no progress line, no summary\n"
                 "  -h                this help\n"
                 "  -V                versions\n"
                 "\n"
-                "A window that does not start at the beginning can only be built with\n"
-                "--into, --dry-run or --export: it would drop live history.\n"
+                "A window that does not start at the beginning, or --as-of, can only be\n"
+                "built with --into, --dry-run or --export: it would drop live history.\n"
                 "\n"
                 "exit codes: 0 ok, 1 runtime failure (nothing switched), 2 usage\n"
                 "see docs/replay-stats.md\n",
@@ -128,12 +135,14 @@ static int ho_bad_prefix(const char *p) {
 
 int main(int argc, char **argv) {
         const char *prog = argv[0];
+        ho_mem_tune(); /* a pass's fold, freed, goes back to the kernel or to the next (mem.h) */
         ho_log_init(prog);
         const char *brokers = ho_env("HANDOVER_BROKERS", NULL);
         const char *redis = ho_env("HANDOVER_REDIS", NULL);
         ho_replay_conf_t conf = {.topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC),
                                  .prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX),
-                                 .until_ms = -1};
+                                 .until_ms = -1,
+                                 .as_of_ms = -1};
         ho_replay_from_offset_t *offsets = NULL;
         char errstr[512];
         int opt, rc = HO_EXIT_OK;
@@ -145,10 +154,23 @@ int main(int argc, char **argv) {
 
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
-        enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH };
+        enum {
+                OPT_FROM = 256,
+                OPT_UNTIL,
+                OPT_AS_OF,
+                OPT_INTO,
+                OPT_DRY,
+                OPT_EXPORT,
+                OPT_BATCH,
+                OPT_MEMORY,
+                OPT_ACCEPT
+        };
         static const struct option longopts[] = {
                 {"from", required_argument, NULL, OPT_FROM},
                 {"until", required_argument, NULL, OPT_UNTIL},
+                {"as-of", required_argument, NULL, OPT_AS_OF},
+                {"memory-max", required_argument, NULL, OPT_MEMORY},
+                {"accept-truncated", no_argument, NULL, OPT_ACCEPT},
                 {"into", required_argument, NULL, OPT_INTO},
                 {"dry-run", no_argument, NULL, OPT_DRY},
                 {"export", required_argument, NULL, OPT_EXPORT},
@@ -193,6 +215,15 @@ int main(int argc, char **argv) {
                         if (ho_replay_parse_until(optarg, &conf.until_ms, errstr, sizeof(errstr)))
                                 USAGE_FAIL("%s", errstr);
                         break;
+                case OPT_AS_OF:
+                        if (ho_replay_parse_as_of(optarg, &conf.as_of_ms, errstr, sizeof(errstr)))
+                                USAGE_FAIL("%s", errstr);
+                        break;
+                case OPT_MEMORY:
+                        if (ho_replay_parse_size(optarg, &conf.memory_max, errstr, sizeof(errstr)))
+                                USAGE_FAIL("%s", errstr);
+                        break;
+                case OPT_ACCEPT: conf.accept_truncated = true; break;
                 case OPT_INTO: conf.into = optarg; break;
                 case OPT_DRY: conf.dry_run = true; break;
                 case OPT_EXPORT: conf.export_path = optarg; break;
@@ -245,6 +276,14 @@ int main(int argc, char **argv) {
                            conf.into);
         if (conf.into && !strcmp(conf.into, conf.prefix))
                 conf.into = NULL; /* the same thing as the default */
+        if (conf.as_of_ms >= 0 && conf.until_ms >= 0)
+                USAGE_FAIL("--as-of and --until are two answers to one question: give one "
+                           "(--as-of: every report published up to T; --until: the log up to "
+                           "its first message later than T)");
+        if (conf.as_of_ms >= 0 && !conf.into && !conf.dry_run && !conf.export_path)
+                USAGE_FAIL("--as-of would replace the live counters of \"%s\" with the past; "
+                           "use --into PREFIX2, --dry-run or --export",
+                           conf.prefix);
         if (conf.from != HO_REPLAY_FROM_EARLIEST && !conf.into && !conf.dry_run &&
             !conf.export_path)
                 USAGE_FAIL("--from other than earliest would replace the live counters of \"%s\" "
@@ -292,6 +331,17 @@ int main(int argc, char **argv) {
                         s > 0 ? (double)res.messages / s : 0.0,
                         conf.export_path ? "exported" : conf.dry_run ? "dry run, nothing switched"
                                                                         : "switched in");
+                if (conf.as_of_ms >= 0)
+                        fprintf(stderr,
+                                "handover-replay: --as-of: %" PRIu64
+                                " later report%s left out\n",
+                                res.later, res.later == 1 ? "" : "s");
+                if (!conf.export_path)
+                        fprintf(stderr,
+                                "handover-replay: %" PRIu64 " transfers folded in %d read%s of "
+                                "the window (%" PRIu32 " bucket%s; the fold peaked at %zu kB)\n",
+                                res.transfers, res.passes, res.passes == 1 ? "" : "s",
+                                res.buckets, res.buckets == 1 ? "" : "s", res.fold_peak >> 10);
                 if (conf.export_path)
                         fprintf(stderr, "handover-replay: wrote \"%s\"\n", conf.export_path);
                 else if (!conf.dry_run)
