@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # replay_metrics: handover-replay --metrics serves /metrics while it runs.
 # Scraped during a rebuild: every scrape passes `promtool check metrics`, the
-# messages read only grow and some scrapes come mid-rebuild, each partition's
+# messages read only grow and some scrapes come mid-rebuild (after the first
+# message, before the exit), each partition's
 # lag stays within its size; the rebuild itself is exact and exits 0.
 source "$(dirname "$0")/../lib/common.sh"
 source "$HO_SOURCE_DIR/tests/lib/aggregate.sh"
@@ -22,9 +23,10 @@ agg_produce "$HO_TMP/reports.jsonl" -q
 total=$(agg_topic_count)
 agg_watermarks >"$HO_TMP/ends"
 
-# small batches: a rebuild of a few seconds, to scrape while it runs
+# a fold capped far below the history: the window is read once per bucket of transfers
+# (8 reads or so), a rebuild of seconds, to scrape while it runs
 ho_bg "$HO_BIN_DIR/handover-replay" -b "$HANDOVER_BROKERS" -r "$AGG_REDIS" -t "$AGG_TOPIC" \
-  -p "$AGG_PREFIX" --batch-max 20 --metrics 127.0.0.1:0 2>"$HO_TMP/replay.err"
+  -p "$AGG_PREFIX" --memory-max 1M --metrics 127.0.0.1:0 2>"$HO_TMP/replay.err"
 rp=$HO_LAST_PID
 ho_wait_until 20 grep -q 'metrics: serving' "$HO_TMP/replay.err" \
   || ho_fail "no metrics line: $(cat "$HO_TMP/replay.err")"
@@ -46,8 +48,8 @@ EOF
   grep -q '^handover_build_info{version="' "$HO_TMP/scrape.$n" || ho_fail "scrape $n: no build info"
   m=$(awk '$1 == "handover_replay_messages_total" {print $2}' "$HO_TMP/scrape.$n")
   [ "$m" -ge "$prev" ] || ho_fail "scrape $n: messages read went down: $prev -> $m"
-  [ "$m" -le "$total" ] || ho_fail "scrape $n: $m messages read of $total"
-  [ "$m" -gt 0 ] && [ "$m" -lt "$total" ] && mid=$((mid + 1))
+  # (a capped fold reads the window once per bucket: messages read may pass the topic's size)
+  [ "$m" -gt 0 ] && kill -0 "$rp" 2>/dev/null && mid=$((mid + 1))
   prev=$m
   # each partition's lag within its size
   while read -r p end; do
