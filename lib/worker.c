@@ -505,6 +505,24 @@ static ho_err_t ho_worker_settle_all(ho_worker_t *w) {
         return HO_OK;
 }
 
+/* Settle the batches in flight whose apply already ended, without waiting.
+ * A failed apply is acted on (the partition stalled, its retry scheduled)
+ * when it happens, not when the partition's next message comes: on a quiet
+ * partition that could be hours. HO_ERR_NOMEM or HO_OK. */
+static ho_err_t ho_worker_settle_done(ho_worker_t *w) {
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++) {
+                ho_applier_t *ap = &w->appliers[i];
+                if (!ap->part)
+                        continue;
+                pthread_mutex_lock(&w->mu);
+                bool done = ap->done;
+                pthread_mutex_unlock(&w->mu);
+                if (done && ho_applier_settle(w, ap) == HO_ERR_NOMEM)
+                        return HO_ERR_NOMEM;
+        }
+        return HO_OK;
+}
+
 /* Apply p's batch now, on this thread (after settling what is in flight).
  * Same results as ho_part_result; HO_OK also when there is nothing to apply. */
 static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
@@ -1297,7 +1315,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
         while (!*stop && !w->fatal) {
                 int64_t now = ho_now_ms();
-                if ((err = ho_worker_retry(w, now)))
+                if ((err = ho_worker_settle_done(w)) || (err = ho_worker_retry(w, now)))
                         break;
                 rd_kafka_message_t *rkm =
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
