@@ -104,6 +104,8 @@ typedef struct ho_part_s {
         int64_t retry_at_ms;    /* monotonic */
         int backoff_ms;
         bool releasing;         /* being revoked: apply once, never reposition */
+        bool consumed;          /* a message came since the last seek or assignment, so
+                                 * the consumer's position is ours (ho_part_skip_markers) */
 } ho_part_t;
 
 struct ho_worker_s {
@@ -273,6 +275,7 @@ static void ho_part_seek(ho_worker_t *w, ho_part_t *p, int64_t offset) {
         }
         rd_kafka_topic_partition_list_destroy(l);
         p->expect = offset == HO_OFFSET_NONE ? 0 : offset;
+        p->consumed = false;
 }
 
 /* Stop taking messages for p until retry_at; the retry decides what next. */
@@ -541,6 +544,47 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
         return ho_part_result(w, p, b, next, err, errstr, us);
 }
 
+/*
+ * Transactional producers end each transaction with a commit or abort marker,
+ * an offset no consumer sees as a message; read_committed also skips aborted
+ * messages. librdkafka moves the consumer's position past them, but the batch
+ * only knows the offsets of messages, so the stored offset would stop right
+ * before the last marker, for good (a lag of 1 per partition). When p is idle
+ * (the queue ran dry, nothing open or in flight) and its position is past the
+ * batch's next offset, store the position: the offsets between hold nothing
+ * to count. Only once a message of p came since its last seek or assignment,
+ * so the position is the one our own consumption produced. Same results as
+ * ho_part_result; HO_OK when there is nothing to skip.
+ */
+static ho_err_t ho_part_skip_markers(ho_worker_t *w, ho_part_t *p) {
+        if (!p->assigned || !p->consumed || p->state != HO_PART_RUNNING || p->paused ||
+            ho_agg_batch_count(p->batch) > 0 || ho_part_applier(w, p))
+                return HO_OK;
+        int64_t next = ho_agg_batch_next_offset(p->batch);
+        if (next < 0 || p->expect != next)
+                return HO_OK;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition);
+        int64_t pos = RD_KAFKA_OFFSET_INVALID, lo = -1, hi = -1;
+        if (!rd_kafka_position(w->consumer, l) && !l->elems[0].err)
+                pos = l->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(l);
+        if (pos <= next ||
+            rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo, &hi) ||
+            pos > hi)
+                return HO_OK;
+        ho_debug("\"%s\" [%" PRId32 "]: offsets %" PRId64 "..%" PRId64
+                 " hold no message (transaction markers or aborted): storing %" PRId64,
+                 w->conf.topic, p->partition, next, pos - 1, pos);
+        char errstr[512] = "";
+        uint64_t us;
+        ho_err_t err = ho_commit_timed(w->agg, p->batch, pos, errstr, sizeof(errstr), &us,
+                                       &w->agg_snap);
+        if (err == HO_OK)
+                p->expect = pos;
+        return ho_part_result(w, p, p->batch, pos, err, errstr, us);
+}
+
 /* Hand p's batch to an apply thread and go on folding into its spare (after
  * settling p's previous batch, and the oldest batch in flight when every
  * thread is busy). HO_OK: submitted, or nothing to apply. Any other result is
@@ -639,6 +683,7 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
                                 p->paused = false;
                                 p->backoff_ms = 0;
                                 p->expect = stored == HO_OFFSET_NONE ? 0 : stored;
+                                p->consumed = false;
                                 tp->offset = ho_kafka_offset(stored);
                                 if (stored == HO_OFFSET_NONE)
                                         ho_info("assigned \"%s\" [%" PRId32 "]: no stored "
@@ -811,6 +856,7 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                         return err;
                 if (!err) {
                         p->expect = rkm->offset + 1;
+                        p->consumed = true;
                         return HO_OK;
                 }
                 /* a report the engine refuses is a dead letter like any other */
@@ -833,6 +879,7 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
         }
         ho_agg_batch_reject(p->batch, rkm->offset);
         p->expect = rkm->offset + 1;
+        p->consumed = true;
         return HO_OK;
 }
 
@@ -977,6 +1024,8 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *err
                         err = ho_set(c, "enable.auto.offset.store", "false", errstr, errstr_size);
                 if (!err)
                         err = ho_set(c, "enable.partition.eof", "false", errstr, errstr_size);
+                if (!err) /* an aborted transaction's reports never count */
+                        err = ho_set(c, "isolation.level", "read_committed", errstr, errstr_size);
         } else if (!err) {
                 /* a dead letter is written once, in order, or the offset stays */
                 err = ho_set(c, "enable.idempotence", "true", errstr, errstr_size);
@@ -1321,6 +1370,9 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
                 if (!rkm) {
                         err = ho_worker_flush(w, true); /* idle: apply what is open */
+                        for (size_t i = 0; !err && i < w->n_parts; i++)
+                                if (ho_part_skip_markers(w, &w->parts[i]) == HO_ERR_NOMEM)
+                                        err = HO_ERR_NOMEM;
                         if (ho_kfetch_ran_dry(&dry_msgs, w->st.messages) && !err)
                                 ho_worker_wake_fetcher(w);
                 } else {
