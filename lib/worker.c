@@ -990,6 +990,11 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *err
                 {"queued.min.messages", "10000000"},
                 {"session.timeout.ms", "10000"},
                 {"heartbeat.interval.ms", "1000"},
+                /* partitions added to the topic are seen (and the group rebalanced
+                 * onto them) at the next metadata refresh: librdkafka's 5 minutes
+                 * left their reports unread that long, at one small request a
+                 * broker answers from memory */
+                {"topic.metadata.refresh.interval.ms", "5000"},
         };
         static const char *const producer_defaults[][2] = {
                 {"linger.ms", "0"},
