@@ -104,6 +104,8 @@ typedef struct ho_part_s {
         int64_t retry_at_ms;    /* monotonic */
         int backoff_ms;
         bool releasing;         /* being revoked: apply once, never reposition */
+        bool fenced;            /* the re-read follows a fence: say how the offset moved */
+        int64_t fenced_from;    /* the stored offset the fenced batch started from */
         bool consumed;          /* a message came since the last seek or assignment, so
                                  * the consumer's position is ours (ho_part_skip_markers) */
 } ho_part_t;
@@ -316,6 +318,29 @@ static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
 
 static ho_err_t ho_part_settle(ho_worker_t *w, ho_part_t *p);
 
+/* A fenced batch's stored offset moved from `from` to `stored`: forward is
+ * another worker's progress; back (or gone) is a replay that switched in a
+ * rebuild, or Redis losing acknowledged writes, which must not read as a
+ * routine hand-over. */
+static void ho_part_log_fence(ho_worker_t *w, ho_part_t *p, int64_t from, int64_t stored) {
+        char was[32], now[32];
+        snprintf(was, sizeof(was), from == HO_OFFSET_NONE ? "none" : "%" PRId64, from);
+        snprintf(now, sizeof(now), stored == HO_OFFSET_NONE ? "none" : "%" PRId64, stored);
+        if (stored != HO_OFFSET_NONE && (from == HO_OFFSET_NONE || stored > from)) {
+                ho_info("\"%s\" [%" PRId32 "]: another worker took over (the stored offset "
+                        "moved on from %s to %s); continuing from %s",
+                        w->conf.topic, p->partition, was, now, now);
+                return;
+        }
+        ho_warn("\"%s\" [%" PRId32 "]: the stored offset went back from %s to %s: a replay "
+                "switched in a rebuild, or Redis lost acknowledged writes (restarted without "
+                "AOF, flushed, failed over, restored from an older file); counters and offsets "
+                "move together, so the worker reads the partition again from %s and counts "
+                "each report once",
+                w->conf.topic, p->partition, was, now,
+                stored == HO_OFFSET_NONE ? "the beginning" : now);
+}
+
 /* Read p's stored offset and continue from there (after a fence, or when the
  * apply found another worker's progress). HO_ERR_REDIS: p is stalled. */
 static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
@@ -333,8 +358,12 @@ static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
                 return err;
         }
         ho_agg_batch_reset(p->batch, stored);
-        ho_info("\"%s\" [%" PRId32 "]: continuing from the stored offset %" PRId64, w->conf.topic,
-                p->partition, stored);
+        if (p->fenced)
+                ho_part_log_fence(w, p, p->fenced_from, stored);
+        else
+                ho_info("\"%s\" [%" PRId32 "]: continuing from the stored offset %" PRId64,
+                        w->conf.topic, p->partition, stored);
+        p->fenced = false;
         if (p->state != HO_PART_RUNNING || p->paused) {
                 ho_part_unstall(w, p); /* seeks to the batch's (new) next offset */
         } else {
@@ -374,13 +403,14 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
                 return HO_OK;
         case HO_ERR_FENCED:
                 w->st.fenced++;
-                ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64
-                        " dropped: %s (another worker took over)",
+                ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64 " dropped: %s",
                         w->conf.topic, p->partition, next, errstr);
+                p->fenced = true;
+                p->fenced_from = ho_agg_batch_start_offset(b);
                 if (b != p->batch)
                         p->spare = b; /* emptied by the commit */
                 if (!p->releasing)
-                        ho_part_reread(w, p); /* resets p's batch too */
+                        ho_part_reread(w, p); /* says how the offset moved; resets p's batch */
                 return HO_ERR_FENCED;
         case HO_ERR_NOMEM:
                 return err;
@@ -645,6 +675,7 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
         p->state = HO_PART_RUNNING;
         p->backoff_ms = 0;
         p->releasing = false;
+        p->fenced = false;
 }
 
 /* Fill each partition's .offset from Redis, retrying with backoff until it
