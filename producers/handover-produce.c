@@ -9,7 +9,6 @@
  * is validated, then sent.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -26,6 +25,7 @@
 #include "handover/log.h"
 #include "handover/produce.h"
 #include "handover/sig.h"
+#include "handover/stdfd.h"
 
 #define PROG "handover-produce"
 #define STOP_FLUSH_MS 10000 /* flush bound after SIGINT/SIGTERM */
@@ -479,13 +479,8 @@ int main(int argc, char **argv) {
         run_t run;
         int opt, rc = HO_EXIT_OK;
 
-        /* A closed standard descriptor would be the next one opened, by us or
-         * by a library (librdkafka's wake-up pipe on fd 0 made a "-" input read
-         * from it and hang): give each closed one /dev/null, as daemons do. */
-        for (int fd = 0; fd <= 2; fd++)
-                if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
-                    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
-                        return HO_EXIT_FAIL;
+        if (ho_stdfd_guard() != 0) /* before anything opens a descriptor */
+                return HO_EXIT_FAIL;
         memset(&run, 0, sizeof(run));
         ho_log_init(PROG);
         if (!xs) {

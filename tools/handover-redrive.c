@@ -8,8 +8,6 @@
  * corrected reports like handover-produce and sends them to the main topic,
  * where the workers count each report id once.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +18,7 @@
 #include "handover/log.h"
 #include "handover/redrive.h"
 #include "handover/sig.h"
+#include "handover/stdfd.h"
 
 #define PROG "handover-redrive"
 
@@ -65,12 +64,8 @@ int main(int argc, char **argv) {
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
         };
-        /* closed standard descriptors get /dev/null: a library's descriptor
-         * must never become our standard output */
-        for (int fd = 0; fd <= 2; fd++)
-                if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
-                    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
-                        return 1;
+        if (ho_stdfd_guard() != 0) /* before anything opens a descriptor */
+                return 1;
         ho_log_init(PROG);
         const char *brokers = NULL, *dlq = NULL, *conf_file = NULL;
         const char **xs = calloc((size_t)argc + 1, sizeof(*xs));
