@@ -805,6 +805,26 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- dead letters ---- */
 
+/* A missing dead letter topic shows only when the first bad message comes
+ * (its dead letter then times out and the partition stalls): say so at
+ * start, when the brokers answer that it does not exist. */
+static void ho_worker_check_dlq(ho_worker_t *w) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->producer, w->dlq_topic, NULL);
+        if (!rkt)
+                return;
+        if (!rd_kafka_metadata(w->producer, 0, rkt, &md, 2000)) {
+                if (md->topic_cnt == 1 &&
+                    md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                        ho_warn("dead letter topic \"%s\" does not exist: the first message that "
+                                "cannot be counted will stop its partition until the topic is "
+                                "created (handover-topic create \"%s\")",
+                                w->dlq_topic, w->dlq_topic);
+                rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(rkt);
+}
+
 /* Send the message to the dead letter topic and wait for its delivery
  * report. HO_OK only when delivered. */
 static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_err_t why,
@@ -845,6 +865,10 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
                          "] offset %" PRId64 ": %s; will retry, the offset does not advance",
                          w->dlq_topic, src, rkm->partition, rkm->offset,
                          w->dlq_done ? rd_kafka_err2str(w->dlq_err) : "no delivery report");
+                if (w->dlq_done && (w->dlq_err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ||
+                                    w->dlq_err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                                    w->dlq_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART))
+                        ho_worker_check_dlq(w); /* says so when the topic is missing */
                 return HO_ERR_KAFKA;
         }
         ho_info("dead letter: \"%s\" [%" PRId32 "] offset %" PRId64 " -> \"%s\": %s: %s", src,
@@ -1394,6 +1418,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 w->conf.topic, w->conf.group, rdisp ? rdisp : "?", w->conf.prefix, w->dlq_topic,
                 w->worker_id);
         free(rdisp);
+        ho_worker_check_dlq(w);
         w->stats_last_ms = ho_now_ms();
 
         ho_err_t err = HO_OK;
