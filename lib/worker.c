@@ -124,6 +124,7 @@ struct ho_worker_s {
         volatile sig_atomic_t *stop;
         bool fatal;
         bool close_incomplete;  /* leaving the group timed out: destroy without closing */
+        bool dlq_checked;       /* the dead letter topic's existence was asked (once) */
         char fatal_str[1024];
         /* the dead letter being waited for (one at a time) */
         uint64_t dlq_seq;
@@ -741,13 +742,19 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
         return true;
 }
 
+static void ho_worker_check_dlq(ho_worker_t *w);
+
 static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque) {
         ho_worker_t *w = opaque;
         ho_worker_settle_all(w); /* every position is final from here */
         bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                bool ok = ho_assign_offsets(w, parts);
+                if (!w->dlq_checked) {
+                w->dlq_checked = true;
+                ho_worker_check_dlq(w);
+        }
+        bool ok = ho_assign_offsets(w, parts);
                 if (!ok) {
                         /* stopping (or out of memory): take nothing; close follows */
                         for (int i = 0; i < parts->cnt; i++) {
@@ -806,8 +813,10 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* ---- dead letters ---- */
 
 /* A missing dead letter topic shows only when the first bad message comes
- * (its dead letter then times out and the partition stalls): say so at
- * start, when the brokers answer that it does not exist. */
+ * (its dead letter then times out and the partition stalls): say so on the
+ * first assignment (the brokers answer then, so the wait is short and the
+ * loop is not held while they are unreachable), and when a dead letter timed
+ * out. */
 static void ho_worker_check_dlq(ho_worker_t *w) {
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->producer, w->dlq_topic, NULL);
@@ -1418,7 +1427,6 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 w->conf.topic, w->conf.group, rdisp ? rdisp : "?", w->conf.prefix, w->dlq_topic,
                 w->worker_id);
         free(rdisp);
-        ho_worker_check_dlq(w);
         w->stats_last_ms = ho_now_ms();
 
         ho_err_t err = HO_OK;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fault_dlq_missing: a worker started without its dead letter topic says so
-# at start (a warning naming the topic and the command that creates it),
+# when it first gets partitions (a warning naming the topic and the command
+# that creates it),
 # instead of staying silent until the first bad message stalls a partition
 # behind "Message timed out".
 source "$(dirname "$0")/../lib/common.sh"
