@@ -751,10 +751,10 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 if (!w->dlq_checked) {
-                w->dlq_checked = true;
-                ho_worker_check_dlq(w);
-        }
-        bool ok = ho_assign_offsets(w, parts);
+                        w->dlq_checked = true;
+                        ho_worker_check_dlq(w);
+                }
+                bool ok = ho_assign_offsets(w, parts);
                 if (!ok) {
                         /* stopping (or out of memory): take nothing; close follows */
                         for (int i = 0; i < parts->cnt; i++) {
