@@ -16,6 +16,7 @@
 #include "handover/redis.h"
 #include "handover/worker.h"
 #include "handover/sig.h"
+#include "handover/stdfd.h"
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -90,6 +91,8 @@ static bool ho_kprops_have_brokers(const ho_worker_kprop_t *kp, size_t n) {
 enum { OPT_METRICS = 512, OPT_CREATE_DLQ };
 
 int main(int argc, char **argv) {
+        if (ho_stdfd_guard() != 0) /* before anything opens a descriptor (stdfd.h) */
+                return 1;
         ho_mem_tune(); /* resident memory follows what is live (mem.h) */
         const char *prog = argv[0];
         ho_log_init(prog);

@@ -18,6 +18,7 @@
 #include "handover/redis.h"
 #include "handover/replay.h"
 #include "handover/sig.h"
+#include "handover/stdfd.h"
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -134,6 +135,8 @@ static int ho_bad_prefix(const char *p) {
 }
 
 int main(int argc, char **argv) {
+        if (ho_stdfd_guard() != 0) /* before anything opens a descriptor (stdfd.h) */
+                return 1;
         const char *prog = argv[0];
         ho_mem_tune(); /* a pass's fold, freed, goes back to the kernel or to the next (mem.h) */
         ho_log_init(prog);

@@ -51,6 +51,8 @@ typedef struct dview_s {
         bool has_aircraft_count, has_cumulative_total, has_authority;
         uint64_t n_destinations, n_persons, n_map;
         bool map_generic; /* a map only avro-c's semantics settle (see dview_map) */
+        bool map_repeat;  /* a key appears twice: refused (avro-c would keep one) */
+        slice_t map_repeat_key;
         slice_t destinations[HO_DESTINATIONS_MAX];
         struct {
                 slice_t name, affiliation;
@@ -1116,6 +1118,7 @@ static ho_err_t dview_map(skip_t *s, dview_t *d) {
 
         d->n_map = 0;
         d->map_generic = false;
+        d->map_repeat = false;
         for (;;) {
                 if ((e = rd_block(s, 2, &count)) || count == 0)
                         break;
@@ -1138,12 +1141,14 @@ static ho_err_t dview_map(skip_t *s, dview_t *d) {
         if (e)
                 return e;
         if (d->n_map > HO_BY_DEST_MAX) {
-                d->map_generic = true;
+                d->map_generic = true; /* refused by the cap: list_size() */
         } else if (d->n_map > 1) {
                 qsort(d->map, d->n_map, sizeof(d->map[0]), map_entry_cmp);
-                for (k = 1; k < (int64_t)d->n_map; k++)
-                        if (!slice_cmp(&d->map[k - 1].key, &d->map[k].key))
-                                d->map_generic = true;
+                for (k = 1; k < (int64_t)d->n_map && !d->map_repeat; k++)
+                        if (!slice_cmp(&d->map[k - 1].key, &d->map[k].key)) {
+                                d->map_repeat = true;
+                                d->map_repeat_key = d->map[k].key;
+                        }
         }
         return HO_OK;
 }
@@ -1201,6 +1206,7 @@ static ho_err_t dview_walk(skip_t *s, dview_t *d, int version) {
         }
         d->n_map = 0;
         d->map_generic = false;
+        d->map_repeat = false;
         if (version >= 2)
                 return dview_map(s, d);
         return HO_OK;
@@ -1382,13 +1388,38 @@ static ho_err_t decode_avro_c(ho_codec_t *c, const ho_schema_t *s, const unsigne
         return to_report(&cv, &ce->value, out, s->version);
 }
 
+/* The map as written, before avro-c sees it: avro-c keys its maps by C
+ * string, so it would keep the last value of a repeated key (and count the
+ * entries after merging them) without a word, where the JSON rules refuse a
+ * repeated member name. Both decoders refuse a repeated key, and a map
+ * written with more entries than the cap, the same way. */
+static ho_err_t map_check(const ho_codec_t *c, const ho_schema_t *s, char *errstr,
+                          size_t errstr_size) {
+        const dview_t *d = c->view;
+        if (!direct_version(c, s))
+                return HO_OK;
+        if (d->n_map > HO_BY_DEST_MAX)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "field \"inmates_by_destination\": expected at most %d entries, "
+                                 "got %" PRIu64,
+                                 HO_BY_DEST_MAX, d->n_map);
+        if (d->map_repeat)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "field \"inmates_by_destination\": key \"%.*s\" appears more "
+                                 "than once (expected distinct cities)",
+                                 (int)(d->map_repeat_key.n > 200 ? 200 : d->map_repeat_key.n),
+                                 d->map_repeat_key.p);
+        return HO_OK;
+}
+
 ho_err_t ho_codec_decode_generic(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
                                  char *errstr, size_t errstr_size) {
         const ho_schema_t *s = NULL;
         ho_err_t e;
 
         ho_report_clear(out);
-        if ((e = decode_walk(c, data, len, NULL, &s, errstr, errstr_size)))
+        if ((e = decode_walk(c, data, len, c->view, &s, errstr, errstr_size)) ||
+            (e = map_check(c, s, errstr, errstr_size)))
                 return e;
         return decode_avro_c(c, s, data, len, out, errstr, errstr_size);
 }
@@ -1401,6 +1432,8 @@ ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_
 
         ho_report_clear(out);
         if ((e = decode_walk(c, data, len, c->view, &s, errstr, errstr_size)))
+                return e;
+        if ((e = map_check(c, s, errstr, errstr_size)))
                 return e;
         if (!direct_version(c, s) || c->view->map_generic)
                 return decode_avro_c(c, s, data, len, out, errstr, errstr_size);

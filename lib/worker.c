@@ -108,6 +108,10 @@ typedef struct ho_part_s {
         int64_t retry_at_ms;    /* monotonic */
         int backoff_ms;
         bool releasing;         /* being revoked: apply once, never reposition */
+        bool fenced;            /* the re-read follows a fence: say how the offset moved */
+        int64_t fenced_from;    /* the stored offset the fenced batch started from */
+        bool consumed;          /* a message came since the last seek or assignment, so
+                                 * the consumer's position is ours (ho_part_skip_markers) */
 } ho_part_t;
 
 struct ho_worker_s {
@@ -124,6 +128,7 @@ struct ho_worker_s {
         volatile sig_atomic_t *stop;
         bool fatal;
         bool close_incomplete;  /* leaving the group timed out: destroy without closing */
+        bool dlq_checked;       /* the dead letter topic's existence was asked (once) */
         char fatal_str[1024];
         /* the dead letter being waited for (one at a time) */
         uint64_t dlq_seq;
@@ -280,6 +285,7 @@ static void ho_part_seek(ho_worker_t *w, ho_part_t *p, int64_t offset) {
         }
         rd_kafka_topic_partition_list_destroy(l);
         p->expect = offset == HO_OFFSET_NONE ? 0 : offset;
+        p->consumed = false;
 }
 
 /* Stop taking messages for p until retry_at; the retry decides what next. */
@@ -320,6 +326,29 @@ static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
 
 static ho_err_t ho_part_settle(ho_worker_t *w, ho_part_t *p);
 
+/* A fenced batch's stored offset moved from `from` to `stored`: forward is
+ * another worker's progress; back (or gone) is a replay that switched in a
+ * rebuild, or Redis losing acknowledged writes, which must not read as a
+ * routine hand-over. */
+static void ho_part_log_fence(ho_worker_t *w, ho_part_t *p, int64_t from, int64_t stored) {
+        char was[32], now[32];
+        snprintf(was, sizeof(was), from == HO_OFFSET_NONE ? "none" : "%" PRId64, from);
+        snprintf(now, sizeof(now), stored == HO_OFFSET_NONE ? "none" : "%" PRId64, stored);
+        if (stored != HO_OFFSET_NONE && (from == HO_OFFSET_NONE || stored > from)) {
+                ho_info("\"%s\" [%" PRId32 "]: another worker took over (the stored offset "
+                        "moved on from %s to %s); continuing from %s",
+                        w->conf.topic, p->partition, was, now, now);
+                return;
+        }
+        ho_warn("\"%s\" [%" PRId32 "]: the stored offset went back from %s to %s: a replay "
+                "switched in a rebuild, or Redis lost acknowledged writes (restarted without "
+                "AOF, flushed, failed over, restored from an older file); counters and offsets "
+                "move together, so the worker reads the partition again from %s and counts "
+                "each report once",
+                w->conf.topic, p->partition, was, now,
+                stored == HO_OFFSET_NONE ? "the beginning" : now);
+}
+
 /* Read p's stored offset and continue from there (after a fence, or when the
  * apply found another worker's progress). HO_ERR_REDIS: p is stalled. */
 static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
@@ -337,8 +366,12 @@ static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
                 return err;
         }
         ho_agg_batch_reset(p->batch, stored);
-        ho_info("\"%s\" [%" PRId32 "]: continuing from the stored offset %" PRId64, w->conf.topic,
-                p->partition, stored);
+        if (p->fenced)
+                ho_part_log_fence(w, p, p->fenced_from, stored);
+        else
+                ho_info("\"%s\" [%" PRId32 "]: continuing from the stored offset %" PRId64,
+                        w->conf.topic, p->partition, stored);
+        p->fenced = false;
         if (p->state != HO_PART_RUNNING || p->paused) {
                 ho_part_unstall(w, p); /* seeks to the batch's (new) next offset */
         } else {
@@ -380,13 +413,14 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
                 return HO_OK;
         case HO_ERR_FENCED:
                 w->st.fenced++;
-                ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64
-                        " dropped: %s (another worker took over)",
+                ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64 " dropped: %s",
                         w->conf.topic, p->partition, next, errstr);
+                p->fenced = true;
+                p->fenced_from = ho_agg_batch_start_offset(b);
                 if (b != p->batch)
                         p->spare = b; /* emptied by the commit */
                 if (!p->releasing)
-                        ho_part_reread(w, p); /* resets p's batch too */
+                        ho_part_reread(w, p); /* says how the offset moved; resets p's batch */
                 return HO_ERR_FENCED;
         case HO_ERR_NOMEM:
                 return err;
@@ -550,6 +584,47 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
         return ho_part_result(w, p, b, next, err, errstr, us);
 }
 
+/*
+ * Transactional producers end each transaction with a commit or abort marker,
+ * an offset no consumer sees as a message; read_committed also skips aborted
+ * messages. librdkafka moves the consumer's position past them, but the batch
+ * only knows the offsets of messages, so the stored offset would stop right
+ * before the last marker, for good (a lag of 1 per partition). When p is idle
+ * (the queue ran dry, nothing open or in flight) and its position is past the
+ * batch's next offset, store the position: the offsets between hold nothing
+ * to count. Only once a message of p came since its last seek or assignment,
+ * so the position is the one our own consumption produced. Same results as
+ * ho_part_result; HO_OK when there is nothing to skip.
+ */
+static ho_err_t ho_part_skip_markers(ho_worker_t *w, ho_part_t *p) {
+        if (!p->assigned || !p->consumed || p->state != HO_PART_RUNNING || p->paused ||
+            ho_agg_batch_count(p->batch) > 0 || ho_part_applier(w, p))
+                return HO_OK;
+        int64_t next = ho_agg_batch_next_offset(p->batch);
+        if (next < 0 || p->expect != next)
+                return HO_OK;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition);
+        int64_t pos = RD_KAFKA_OFFSET_INVALID, lo = -1, hi = -1;
+        if (!rd_kafka_position(w->consumer, l) && !l->elems[0].err)
+                pos = l->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(l);
+        if (pos <= next ||
+            rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo, &hi) ||
+            pos > hi)
+                return HO_OK;
+        ho_debug("\"%s\" [%" PRId32 "]: offsets %" PRId64 "..%" PRId64
+                 " hold no message (transaction markers or aborted): storing %" PRId64,
+                 w->conf.topic, p->partition, next, pos - 1, pos);
+        char errstr[512] = "";
+        uint64_t us;
+        ho_err_t err = ho_commit_timed(w->agg, p->batch, pos, errstr, sizeof(errstr), &us,
+                                       &w->agg_snap);
+        if (err == HO_OK)
+                p->expect = pos;
+        return ho_part_result(w, p, p->batch, pos, err, errstr, us);
+}
+
 /* Hand p's batch to an apply thread and go on folding into its spare (after
  * settling p's previous batch, and the oldest batch in flight when every
  * thread is busy). HO_OK: submitted, or nothing to apply. Any other result is
@@ -612,6 +687,7 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
         p->state = HO_PART_RUNNING;
         p->backoff_ms = 0;
         p->releasing = false;
+        p->fenced = false;
 }
 
 /* Fill each partition's .offset from Redis, retrying with backoff until it
@@ -650,6 +726,7 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
                                 p->paused = false;
                                 p->backoff_ms = 0;
                                 p->expect = stored == HO_OFFSET_NONE ? 0 : stored;
+                                p->consumed = false;
                                 tp->offset = ho_kafka_offset(stored);
                                 if (stored == HO_OFFSET_NONE)
                                         ho_info("assigned \"%s\" [%" PRId32 "]: no stored "
@@ -676,12 +753,18 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
         return true;
 }
 
+static void ho_worker_check_dlq(ho_worker_t *w);
+
 static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque) {
         ho_worker_t *w = opaque;
         ho_worker_settle_all(w); /* every position is final from here */
         bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                if (!w->dlq_checked) {
+                        w->dlq_checked = true;
+                        ho_worker_check_dlq(w);
+                }
                 bool ok = ho_assign_offsets(w, parts);
                 if (!ok) {
                         /* stopping (or out of memory): take nothing; close follows */
@@ -746,6 +829,28 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- dead letters ---- */
 
+/* A missing dead letter topic shows only when the first bad message comes
+ * (its dead letter then times out and the partition stalls): say so on the
+ * first assignment (the brokers answer then, so the wait is short and the
+ * loop is not held while they are unreachable), and when a dead letter timed
+ * out. */
+static void ho_worker_check_dlq(ho_worker_t *w) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->producer, w->dlq_topic, NULL);
+        if (!rkt)
+                return;
+        if (!rd_kafka_metadata(w->producer, 0, rkt, &md, 2000)) {
+                if (md->topic_cnt == 1 &&
+                    md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                        ho_warn("dead letter topic \"%s\" does not exist: the first message that "
+                                "cannot be counted will stop its partition until the topic is "
+                                "created (handover-topic create \"%s\")",
+                                w->dlq_topic, w->dlq_topic);
+                rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(rkt);
+}
+
 /* Send the message to the dead letter topic and wait for its delivery
  * report. HO_OK only when delivered. */
 static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_err_t why,
@@ -786,6 +891,10 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
                          "] offset %" PRId64 ": %s; will retry, the offset does not advance",
                          w->dlq_topic, src, rkm->partition, rkm->offset,
                          w->dlq_done ? rd_kafka_err2str(w->dlq_err) : "no delivery report");
+                if (w->dlq_done && (w->dlq_err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ||
+                                    w->dlq_err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                                    w->dlq_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART))
+                        ho_worker_check_dlq(w); /* says so when the topic is missing */
                 return HO_ERR_KAFKA;
         }
         ho_info("dead letter: \"%s\" [%" PRId32 "] offset %" PRId64 " -> \"%s\": %s: %s", src,
@@ -831,6 +940,7 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                                 ho_wmetrics_folded(w->wm, p->partition, rkm->offset,
                                                    rd_kafka_message_timestamp(rkm, NULL));
                         p->expect = rkm->offset + 1;
+                        p->consumed = true;
                         return HO_OK;
                 }
                 /* a report the engine refuses is a dead letter like any other */
@@ -853,6 +963,7 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
         }
         ho_agg_batch_reject(p->batch, rkm->offset);
         p->expect = rkm->offset + 1;
+        p->consumed = true;
         return HO_OK;
 }
 
@@ -1063,6 +1174,11 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *err
                 {"queued.min.messages", "10000000"},
                 {"session.timeout.ms", "10000"},
                 {"heartbeat.interval.ms", "1000"},
+                /* partitions added to the topic are seen (and the group rebalanced
+                 * onto them) at the next metadata refresh: librdkafka's 5 minutes
+                 * left their reports unread that long, at one small request a
+                 * broker answers from memory */
+                {"topic.metadata.refresh.interval.ms", "5000"},
         };
         static const char *const producer_defaults[][2] = {
                 {"linger.ms", "0"},
@@ -1097,6 +1213,8 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *err
                         err = ho_set(c, "enable.auto.offset.store", "false", errstr, errstr_size);
                 if (!err)
                         err = ho_set(c, "enable.partition.eof", "false", errstr, errstr_size);
+                if (!err) /* an aborted transaction's reports never count */
+                        err = ho_set(c, "isolation.level", "read_committed", errstr, errstr_size);
         } else if (!err) {
                 /* a dead letter is written once, in order, or the offset stays */
                 err = ho_set(c, "enable.idempotence", "true", errstr, errstr_size);
@@ -1450,6 +1568,9 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
                 if (!rkm) {
                         err = ho_worker_flush(w, true); /* idle: apply what is open */
+                        for (size_t i = 0; !err && i < w->n_parts; i++)
+                                if (ho_part_skip_markers(w, &w->parts[i]) == HO_ERR_NOMEM)
+                                        err = HO_ERR_NOMEM;
                         if (ho_kfetch_ran_dry(&dry_msgs, w->st.messages) && !err)
                                 ho_worker_wake_fetcher(w);
                 } else {

@@ -25,9 +25,15 @@
 #include "handover/log.h"
 #include "handover/produce.h"
 #include "handover/sig.h"
+#include "handover/stdfd.h"
 
 #define PROG "handover-produce"
 #define STOP_FLUSH_MS 10000 /* flush bound after SIGINT/SIGTERM */
+/* bound on asking whether the topic exists: a reachable cluster answers in
+ * milliseconds; an unreachable one is left to the delivery reports, so the
+ * check adds at most this to a run that fails anyway (and starts a stream
+ * almost at once) */
+#define TOPIC_CHECK_MS 1000
 
 static void usage(FILE *fp) {
         fprintf(fp,
@@ -117,6 +123,7 @@ typedef struct run_s {
         const char *schema; /* --schema, NULL: newest */
         bool dry_run, follow, skip_invalid, quiet;
         FILE *rejects;
+        const char *rejects_path; /* NULL: standard error */
         const char **paths;
         const char **names; /* paths as positions show them ("<stdin>" for "-") */
         size_t n_paths;
@@ -132,6 +139,7 @@ typedef struct run_s {
         uint64_t skipped;    /* invalid records written to rejects */
         uint64_t unsent;     /* file records never handed to Kafka (interrupted) */
         bool failed;         /* a runtime failure other than delivery */
+        bool rejects_failed; /* a write to the rejects file failed (said once) */
         ho_report_t report;
         ho_buf_t value;
         progress_t pg;
@@ -206,6 +214,25 @@ static void pass1_progress(void *opaque, uint64_t valid, uint64_t input_bytes) {
 /* Pass 1 over every named file: validate and encode each record into the
  * spool; list every bad record (up to a cap). Returns false when a file has
  * bad records or cannot be read: then nothing is sent. */
+/* Whether the rejects are not all on disk (err: a write's errno, or 0 to
+ * flush and fsync now); says so once. Nothing may then claim they were. */
+static bool rejects_failed(run_t *run, int err, const char *then) {
+        if (!err)
+                err = ho_rejects_sync(run->rejects);
+        if (!err)
+                return false;
+        if (!run->rejects_failed) {
+                progress_clear(&run->pg);
+                fprintf(stderr,
+                        PROG ": cannot write the rejects file \"%s\": %s: the invalid lines "
+                             "are not all recorded; %s\n",
+                        run->rejects_path ? run->rejects_path : "<stderr>", strerror(err), then);
+        }
+        run->rejects_failed = true;
+        run->failed = true;
+        return true;
+}
+
 static bool pass1(run_t *run) {
         char errstr[1024];
         ho_badlist_t bad;
@@ -269,6 +296,8 @@ static bool pass1(run_t *run) {
                 free(listing);
         }
         run->skipped += v.skipped;
+        if (run->skip_invalid && rejects_failed(run, v.rejects_errno, "nothing sent"))
+                return false;
         if (run->dry_run) {
                 run->dry_n += v.valid;
                 run->dry_bytes += v.bytes;
@@ -367,8 +396,12 @@ static void send_stream(run_t *run, size_t i) {
                         progress_clear(&run->pg);
                         if (run->skip_invalid) {
                                 line = ho_input_last_line(in, &len);
-                                ho_reject_write(run->rejects, where, errstr, line, len);
                                 run->skipped++;
+                                if (rejects_failed(run,
+                                                   ho_reject_write(run->rejects, where, errstr,
+                                                                   line, len),
+                                                   "stopped reading"))
+                                        break;
                                 continue;
                         }
                         fprintf(stderr, "%s: %s\n", where, errstr);
@@ -446,6 +479,8 @@ int main(int argc, char **argv) {
         run_t run;
         int opt, rc = HO_EXIT_OK;
 
+        if (ho_stdfd_guard() != 0) /* before anything opens a descriptor */
+                return HO_EXIT_FAIL;
         memset(&run, 0, sizeof(run));
         ho_log_init(PROG);
         if (!xs) {
@@ -569,6 +604,21 @@ int main(int argc, char **argv) {
                         rc = HO_EXIT_FAIL;
                         goto out;
                 }
+                run.rejects_path = rejects_path;
+                /* an input that is the rejects file would read its own rejects
+                 * (with --follow, for ever) */
+                struct stat rs, is;
+                for (size_t i = 0; rejects_path && i < run.n_paths; i++) {
+                        if (fstat(fileno(run.rejects), &rs) == 0 && S_ISREG(rs.st_mode) &&
+                            strcmp(run.paths[i], "-") != 0 && stat(run.paths[i], &is) == 0 &&
+                            rs.st_dev == is.st_dev && rs.st_ino == is.st_ino) {
+                                snprintf(errstr, sizeof(errstr),
+                                         "--skip-invalid=%s is the input \"%s\": the rejects "
+                                         "would be read back as input; write them elsewhere",
+                                         rejects_path, run.paths[i]);
+                                goto usage_err;
+                        }
+                }
         }
 
         ho_sig_install();
@@ -638,6 +688,14 @@ int main(int argc, char **argv) {
                         rc = HO_EXIT_FAIL;
                         goto out;
                 }
+                if (ho_producer_check_topic(run.producer, TOPIC_CHECK_MS, errstr,
+                                            sizeof(errstr)) != HO_OK) {
+                        fprintf(stderr, PROG ": %s; nothing sent\n", errstr);
+                        ho_producer_destroy(run.producer);
+                        run.producer = NULL;
+                        rc = HO_EXIT_FAIL;
+                        goto summary;
+                }
                 if (run.spool && ho_spool_rewind(run.spool, errstr, sizeof(errstr)) != HO_OK) {
                         fprintf(stderr, PROG ": %s\n", errstr);
                         rc = HO_EXIT_FAIL;
@@ -665,6 +723,8 @@ int main(int argc, char **argv) {
 
 summary:
         progress_clear(&run.pg);
+        if (run.skip_invalid && run.skipped && !run.rejects_failed)
+                rejects_failed(&run, 0, "the reports were sent");
         {
                 double secs;
                 if (run.producer) {
@@ -701,7 +761,10 @@ summary:
                                 rc = HO_EXIT_FAIL;
                         if (run.skipped)
                                 fprintf(stderr, PROG ": %" PRIu64 " invalid lines skipped%s%s\n",
-                                        run.skipped, rejects_path ? ", written to " : "",
+                                        run.skipped,
+                                        run.rejects_failed ? ", NOT all written to "
+                                        : rejects_path     ? ", written to "
+                                                           : "",
                                         rejects_path ? rejects_path : "");
                         secs = now_s() - run.t0;
                         fprintf(stderr,
@@ -714,7 +777,10 @@ summary:
                                 rc = HO_EXIT_FAIL;
                         if (run.skipped)
                                 fprintf(stderr, PROG ": %" PRIu64 " invalid lines skipped%s%s\n",
-                                        run.skipped, rejects_path ? ", written to " : "",
+                                        run.skipped,
+                                        run.rejects_failed ? ", NOT all written to "
+                                        : rejects_path     ? ", written to "
+                                                           : "",
                                         rejects_path ? rejects_path : "");
                         secs = now_s() - run.t0;
                         if (run.dry_run && rc == HO_EXIT_OK) {
