@@ -128,7 +128,6 @@ struct ho_worker_s {
         volatile sig_atomic_t *stop;
         bool fatal;
         bool close_incomplete;  /* leaving the group timed out: destroy without closing */
-        bool dlq_checked;       /* the dead letter topic's existence was asked (once) */
         char fatal_str[1024];
         /* the dead letter being waited for (one at a time) */
         uint64_t dlq_seq;
@@ -753,18 +752,12 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
         return true;
 }
 
-static void ho_worker_check_dlq(ho_worker_t *w);
-
 static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque) {
         ho_worker_t *w = opaque;
         ho_worker_settle_all(w); /* every position is final from here */
         bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                if (!w->dlq_checked) {
-                        w->dlq_checked = true;
-                        ho_worker_check_dlq(w);
-                }
                 bool ok = ho_assign_offsets(w, parts);
                 if (!ok) {
                         /* stopping (or out of memory): take nothing; close follows */
@@ -829,11 +822,9 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- dead letters ---- */
 
-/* A missing dead letter topic shows only when the first bad message comes
- * (its dead letter then times out and the partition stalls): say so on the
- * first assignment (the brokers answer then, so the wait is short and the
- * loop is not held while they are unreachable), and when a dead letter timed
- * out. */
+/* The start-up check (ho_worker_check_topics) refuses to run without the
+ * dead letter topic; one deleted later shows when a dead letter times out:
+ * say then that the topic is missing. */
 static void ho_worker_check_dlq(ho_worker_t *w) {
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->producer, w->dlq_topic, NULL);
