@@ -37,6 +37,9 @@ static void usage(FILE *fp, const char *prog) {
                 "  --batch-bytes N    max encoded bytes per batch (default 8388608)\n"
                 "  --batch-ms MS      max age of a batch in ms (default 50)\n"
                 "  --stats-interval S seconds between stats lines, 0 for none (default 10)\n"
+                "  --registry URL     schema registry for values in the Confluent framing\n"
+                "                     (env HANDOVER_REGISTRY); -X registry.KEY=VALUE sets its\n"
+                "                     client (e.g. registry.basic.auth.user.info=USER:PASS)\n"
                 "  -v                 debug logging (env HANDOVER_LOG_LEVEL=error|warn|info|debug)\n"
                 "  -q                 errors only (no stats lines)\n"
                 "  -h                 this help\n"
@@ -102,13 +105,22 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: out of memory\n", prog);
                 return HO_EXIT_FAIL;
         }
-        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS };
+        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_REGISTRY };
+        const char *registry = ho_env("HANDOVER_REGISTRY", NULL);
+        const char **rprops = calloc((size_t)argc, sizeof(*rprops));
+        size_t n_rprops = 0;
+        if (!rprops) {
+                fprintf(stderr, "%s: out of memory\n", prog);
+                free(kprops);
+                return HO_EXIT_FAIL;
+        }
         static const struct option longopts[] = {
                 {"dlq", required_argument, NULL, OPT_DLQ},
                 {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
                 {"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
                 {"batch-ms", required_argument, NULL, OPT_BATCH_MS},
                 {"stats-interval", required_argument, NULL, OPT_STATS},
+                {"registry", required_argument, NULL, OPT_REGISTRY},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -128,6 +140,11 @@ int main(int argc, char **argv) {
                                 free(kprops);
                                 return HO_EXIT_OK;
                         }
+                        if (opt == 'X' &&
+                            !strncmp(optarg, HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
+                                rprops[n_rprops++] = optarg; /* the registry client's */
+                                break;
+                        }
                         /* check now, so a typo is a usage error before anything starts */
                         if (ho_check_kprop(opt == 'c', optarg, errstr, sizeof(errstr))) {
                                 fprintf(stderr, "%s: -%c %s: %s\n", prog, opt, optarg, errstr);
@@ -138,6 +155,7 @@ int main(int argc, char **argv) {
                         kprops[n_kprops++].value = optarg;
                         break;
                 case OPT_DLQ: dlq = optarg; break;
+                case OPT_REGISTRY: registry = optarg; break;
                 case OPT_BATCH_MAX:
                         if ((batch_max = ho_parse_count(optarg, 1000000)) < 1) {
                                 fprintf(stderr, "%s: --batch-max: expected 1..1000000, got \"%s\"\n",
@@ -221,7 +239,30 @@ int main(int argc, char **argv) {
                 return HO_EXIT_USAGE;
         }
 
+        ho_registry_t *rg = NULL;
+        if (registry && *registry) {
+                rg = ho_registry_new(registry, errstr, sizeof(errstr));
+                for (size_t i = 0; rg && i < n_rprops; i++)
+                        if (ho_registry_set_kv(rg, rprops[i], errstr, sizeof(errstr))) {
+                                ho_registry_destroy(rg);
+                                rg = NULL;
+                        }
+                if (!rg) {
+                        fprintf(stderr, "%s: --registry: %s\n", prog, errstr);
+                        ho_redis_url_clear(&url);
+                        free(kprops);
+                        free(rprops);
+                        return HO_EXIT_USAGE;
+                }
+        } else if (n_rprops) {
+                fprintf(stderr, "%s: -X %s needs --registry URL\n", prog, rprops[0]);
+                ho_redis_url_clear(&url);
+                free(kprops);
+                free(rprops);
+                return HO_EXIT_USAGE;
+        }
         ho_worker_conf_t wc = {
+                .registry = rg,
                 .brokers = brokers,
                 .topic = topic,
                 .group = group,
@@ -239,7 +280,9 @@ int main(int argc, char **argv) {
         if (!w) {
                 fprintf(stderr, "%s: %s\n", prog, errstr);
                 ho_redis_url_clear(&url);
+                ho_registry_destroy(rg);
                 free(kprops);
+                free(rprops);
                 return HO_EXIT_USAGE;
         }
 
@@ -247,8 +290,10 @@ int main(int argc, char **argv) {
 
         ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));
         ho_worker_destroy(w);
+        ho_registry_destroy(rg);
         ho_redis_url_clear(&url);
         free(kprops);
+        free(rprops);
         if (err) {
                 ho_error("stopping: %s", errstr);
                 return HO_EXIT_FAIL;

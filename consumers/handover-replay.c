@@ -45,6 +45,8 @@ static void usage(FILE *fp, const char *prog) {
                 "  --export FILE     write the window's decoded reports to FILE as an Avro\n"
                 "                    object container file (deflate; no Redis needed)\n"
                 "  --batch-max N     max messages per batch (default 5000)\n"
+                "  --registry URL    schema registry for values in the Confluent framing\n"
+                "                    (env HANDOVER_REGISTRY; -X registry.KEY=VALUE sets it)\n"
                 "  -q, --quiet       no progress line, no summary\n"
                 "  -h                this help\n"
                 "  -V                versions\n"
@@ -77,7 +79,11 @@ int main(int argc, char **argv) {
 
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
-        enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH };
+        enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH, OPT_REGISTRY };
+        const char *registry = ho_env("HANDOVER_REGISTRY", NULL);
+        const char **rprops = calloc((size_t)argc, sizeof(*rprops));
+        size_t n_rprops = 0;
+        ho_registry_t *rg = NULL;
         static const struct option longopts[] = {
                 {"from", required_argument, NULL, OPT_FROM},
                 {"until", required_argument, NULL, OPT_UNTIL},
@@ -85,6 +91,7 @@ int main(int argc, char **argv) {
                 {"dry-run", no_argument, NULL, OPT_DRY},
                 {"export", required_argument, NULL, OPT_EXPORT},
                 {"batch-max", required_argument, NULL, OPT_BATCH},
+                {"registry", required_argument, NULL, OPT_REGISTRY},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -108,9 +115,15 @@ int main(int argc, char **argv) {
                                 ho_conf_kafka_list(stdout);
                                 goto done;
                         }
+                        if (rprops &&
+                            !strncmp(optarg, HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
+                                rprops[n_rprops++] = optarg; /* the registry client's */
+                                break;
+                        }
                         if (ho_conf_kafka_set(kconf, optarg, errstr, sizeof(errstr)))
                                 USAGE_FAIL("-X %s: %s", optarg, errstr);
                         break;
+                case OPT_REGISTRY: registry = optarg; break;
                 case 'c':
                         if (ho_conf_kafka_file(kconf, optarg, errstr, sizeof(errstr)))
                                 USAGE_FAIL("%s", errstr);
@@ -179,6 +192,16 @@ int main(int argc, char **argv) {
                 have_url = true;
         }
         conf.progress = !conf.quiet && isatty(STDERR_FILENO);
+        if (registry && *registry) {
+                if (!(rg = ho_registry_new(registry, errstr, sizeof(errstr))))
+                        USAGE_FAIL("--registry: %s", errstr);
+                for (size_t i = 0; i < n_rprops; i++)
+                        if (ho_registry_set_kv(rg, rprops[i], errstr, sizeof(errstr)))
+                                USAGE_FAIL("-X %s", errstr);
+                conf.registry = rg;
+        } else if (n_rprops) {
+                USAGE_FAIL("-X %s needs --registry URL", rprops[0]);
+        }
 
         ho_sig_install();
 
@@ -209,6 +232,8 @@ int main(int argc, char **argv) {
 done:
         if (kconf)
                 rd_kafka_conf_destroy(kconf);
+        ho_registry_destroy(rg);
+        free(rprops);
         free(offsets);
         if (have_url)
                 ho_redis_url_clear(&url);

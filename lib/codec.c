@@ -93,6 +93,7 @@ struct ho_codec_s {
         idmap_t ids[ID_MAX];
         size_t n_ids, next_id, last_id;
         size_t n_reg_schemas;
+        const ho_schema_t *last_writer;
 };
 
 /* The Parsing Canonical Forms the direct encoder and decoder are written for:
@@ -245,6 +246,10 @@ void ho_codec_destroy(ho_codec_t *c) {
                 avro_writer_free(c->wmem);
         ho_schema_registry_destroy(c->reg);
         free(c);
+}
+
+const ho_schema_t *ho_codec_last_writer(const ho_codec_t *c) {
+        return c->last_writer;
 }
 
 void ho_codec_set_registry(ho_codec_t *c, ho_registry_t *rg) {
@@ -1542,8 +1547,10 @@ ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_
         ho_err_t e;
 
         ho_report_clear(out);
+        c->last_writer = NULL;
         if ((e = decode_walk(c, data, len, c->view, &s, &hdr, errstr, errstr_size)))
                 return e;
+        c->last_writer = s;
         if (!direct_version(c, s) || c->view->map_generic)
                 return decode_avro_c(c, s, data, len, hdr, out, errstr, errstr_size);
         e = dview_convert(&cv, c->view, out);

@@ -86,6 +86,10 @@ ho_err_t ho_codec_datum(const ho_report_t *r, const char *report_id, int version
  * not at fault. Without a registry such a value is HO_ERR_BAD_MARKER. */
 void ho_codec_set_registry(ho_codec_t *codec, ho_registry_t *rg);
 
+/* The writer schema of the value ho_codec_decode() last read (NULL after an
+ * error in its header): the name for values that carry only an id. */
+const ho_schema_t *ho_codec_last_writer(const ho_codec_t *codec);
+
 /* Append the Confluent framing of a single-object value (same datum, the
  * header replaced by 00 and id): HO_ERR_BAD_MARKER when soe is not one. */
 ho_err_t ho_confluent_frame(const void *soe, size_t len, int32_t id, ho_buf_t *out);

@@ -271,6 +271,10 @@ ho_producer_t *ho_producer_new(rd_kafka_conf_t *conf, const char *topic, const c
 void ho_producer_destroy(ho_producer_t *p);
 rd_kafka_t *ho_producer_handle(ho_producer_t *p);
 
+/* Send every value in the Confluent framing (00, schema id, datum) instead
+ * of the single-object one it is given: id is the writer schema's id in the
+ * registry (the caller registered it). Values are then always copied. */
+void ho_producer_set_confluent(ho_producer_t *p, int32_t id);
 /* Enqueue one message (copied). A full local queue is waited out by polling;
  * *stop (may be NULL) ends the wait with HO_ERR_TIMEOUT. HO_ERR_KAFKA for
  * anything else (a fatal idempotence error included). */

@@ -21,6 +21,7 @@
 #include <librdkafka/rdkafka.h>
 #include "handover/err.h"
 #include "handover/redis.h"
+#include "handover/registry.h"
 
 /* One -X key=value (is_file false) or -c FILE (is_file true). */
 typedef struct ho_worker_kprop_s {
@@ -45,6 +46,11 @@ typedef struct ho_worker_conf_s {
         size_t batch_max_bytes; /* 0: engine default */
         int batch_max_ms;       /* 0: engine default */
         int stats_interval_s;   /* 0: no stats lines */
+        /* NULL, or the schema registry that values in the Confluent framing
+         * name (borrowed: it must outlive the worker). While it cannot be
+         * asked about an id, that partition waits and retries: the value
+         * is not dead-lettered. */
+        ho_registry_t *registry;
 } ho_worker_conf_t;
 
 typedef struct ho_worker_s ho_worker_t;
