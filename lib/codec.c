@@ -1411,14 +1411,12 @@ static ho_err_t schema_of_id(ho_codec_t *c, int32_t id, const ho_schema_t **sp, 
                 return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
                                  "schema id %d from the registry does not parse: %s", (int)id,
                                  why);
-        if (ho_schema_registry_count(c->reg) > before) {
+        if (ho_schema_registry_count(c->reg) > before)
                 c->n_reg_schemas++;
-                if (ho_schema_entry_compat(s, c->newest, why, sizeof(why)))
-                        return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
-                                         "schema id %d from the registry cannot be read as %s: "
-                                         "%s",
-                                         (int)id, c->newest->name, why);
-        }
+        if (ho_schema_entry_compat(s, c->newest, why, sizeof(why)))
+                return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
+                                 "schema id %d from the registry cannot be read as %s: %s",
+                                 (int)id, c->newest->name, why);
         i = c->n_ids < ID_MAX ? c->n_ids++ : c->next_id++ % ID_MAX;
         c->ids[i].id = id;
         c->ids[i].schema = s;
