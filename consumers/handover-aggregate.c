@@ -38,8 +38,8 @@ static void usage(FILE *fp, const char *prog) {
                 "  --batch-ms MS      max age of a batch in ms (default 50)\n"
                 "  --stats-interval S seconds between stats lines, 0 for none (default 10)\n"
                 "  --registry URL     schema registry for values in the Confluent framing\n"
-                "                     (env HANDOVER_REGISTRY); -X registry.KEY=VALUE sets its\n"
-                "                     client (e.g. registry.basic.auth.user.info=USER:PASS)\n"
+                "                     (e.g. \"$HANDOVER_REGISTRY\"); -X registry.KEY=VALUE sets\n"
+                "                     its client (e.g. registry.request.timeout.ms=2000)\n"
                 "  -v                 debug logging (env HANDOVER_LOG_LEVEL=error|warn|info|debug)\n"
                 "  -q                 errors only (no stats lines)\n"
                 "  -h                 this help\n"
@@ -106,7 +106,9 @@ int main(int argc, char **argv) {
                 return HO_EXIT_FAIL;
         }
         enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_REGISTRY };
-        const char *registry = ho_env("HANDOVER_REGISTRY", NULL);
+        /* only from the command line: with a registry a value starting with 00 means
+         * something else, so no exported environment changes that (docs/registry.md) */
+        const char *registry = NULL;
         const char **rprops = calloc((size_t)argc, sizeof(*rprops));
         size_t n_rprops = 0;
         if (!rprops) {

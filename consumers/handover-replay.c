@@ -46,7 +46,7 @@ static void usage(FILE *fp, const char *prog) {
                 "                    object container file (deflate; no Redis needed)\n"
                 "  --batch-max N     max messages per batch (default 5000)\n"
                 "  --registry URL    schema registry for values in the Confluent framing\n"
-                "                    (env HANDOVER_REGISTRY; -X registry.KEY=VALUE sets it)\n"
+                "                    (e.g. \"$HANDOVER_REGISTRY\"; -X registry.KEY=VALUE sets it)\n"
                 "  -q, --quiet       no progress line, no summary\n"
                 "  -h                this help\n"
                 "  -V                versions\n"
@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
         enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH, OPT_REGISTRY };
-        const char *registry = ho_env("HANDOVER_REGISTRY", NULL);
+        const char *registry = NULL; /* only from the command line, as the worker's */
         const char **rprops = calloc((size_t)argc, sizeof(*rprops));
         size_t n_rprops = 0;
         ho_registry_t *rg = NULL;

@@ -201,6 +201,12 @@ ho_registry_t *ho_registry_new(const char *url, char *errstr, size_t errstr_size
         rg->timeout_ms = HO_REGISTRY_TIMEOUT_MS;
         rg->retries = HO_REGISTRY_RETRIES;
         rg->backoff_ms = 100;
+        /* from the environment, credentials stay out of the process title */
+        const char *ui = getenv(HO_REGISTRY_USER_INFO_ENV);
+        if (ui && *ui && ho_registry_set(rg, "basic.auth.user.info", ui, errstr, errstr_size)) {
+                ho_registry_destroy(rg);
+                return NULL;
+        }
         return rg;
 }
 
@@ -573,7 +579,17 @@ ho_err_t ho_registry_register(ho_registry_t *rg, const char *subject, const char
         json_decref(req);
         if (!post)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
-        err = request(rg, path, post, &b, &status, what, errstr, errstr_size);
+        /* Apicurio answers 409 "already exists" to the loser of two first
+         * registrations under one subject at once: the subject exists now, so
+         * asking again adds (or finds) the version */
+        for (int race = 0;; race++) {
+                err = request(rg, path, post, &b, &status, what, errstr, errstr_size);
+                if (err || status != 409 || race == 3 || !b.data ||
+                    !strstr(b.data, "already exists"))
+                        break;
+                free(b.data);
+                sleep_ms(100 << race);
+        }
         free(post);
         if (err)
                 return err;

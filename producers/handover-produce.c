@@ -48,8 +48,8 @@ static void usage(FILE *fp) {
                 "  --schema v1|v2|FILE  writer schema (default: the newest)\n"
                 "  --registry URL       write the Confluent framing (00, schema id, datum):\n"
                 "                       register the writer schema in this schema registry\n"
-                "                       (default $HANDOVER_REGISTRY; -X registry.KEY=VALUE\n"
-                "                       sets its client, e.g. registry.basic.auth.user.info)\n"
+                "                       (e.g. \"$HANDOVER_REGISTRY\"; -X registry.KEY=VALUE sets\n"
+                "                       its client, e.g. registry.request.timeout.ms)\n"
                 "  --subject S          registry subject (default TOPIC-value)\n"
                 "  --dry-run            validate and encode everything, send nothing\n"
                 "  --follow             keep reading FILE as it grows (like tail -F) until\n"
@@ -596,11 +596,18 @@ int main(int argc, char **argv) {
                 if (strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX)) &&
                     ho_conf_kafka_set(conf, xs[i], errstr, sizeof(errstr)) != HO_OK)
                         goto usage_err;
-        if (!registry)
-                registry = ho_env("HANDOVER_REGISTRY", NULL);
+        /* no HANDOVER_REGISTRY here: the framing a producer writes is chosen on its
+         * command line, never by an environment the stack exports for readers */
         if (subject && !registry) {
                 snprintf(errstr, sizeof(errstr), "--subject needs --registry URL");
                 goto usage_err;
+        }
+        for (size_t i = 0; !registry && i < n_xs; i++) {
+                if (!strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
+                        snprintf(errstr, sizeof(errstr), "-X %.*s needs --registry URL",
+                                 (int)strcspn(xs[i], "="), xs[i]);
+                        goto usage_err;
+                }
         }
         if (!run.dry_run && !conf_has_brokers(conf)) {
                 snprintf(errstr, sizeof(errstr),

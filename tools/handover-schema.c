@@ -40,7 +40,7 @@ static void usage(FILE *fp) {
                 "  decode [--registry URL] [FILE|-]\n"
                 "                                  framed values -> JSON lines\n"
                 "                                  {\"schema\":\"<writer schema>\",\"report\":{...}};\n"
-                "                                  with a registry (or $HANDOVER_REGISTRY) also\n"
+                "                                  with a registry also\n"
                 "                                  values in the Confluent framing (00, schema\n"
                 "                                  id), which add \"schema_id\":N\n"
                 "  schemas                         list the known schemas and fingerprints\n"
@@ -268,7 +268,7 @@ static int cmd_encode(int argc, char **argv) {
 }
 
 static int cmd_decode(int argc, char **argv) {
-        const char *url = ho_env("HANDOVER_REGISTRY", NULL);
+        const char *url = NULL; /* only from the command line, as the worker's */
         ho_registry_t *rg = NULL;
         if (argc > 1 && !strcmp(argv[1], "--registry")) {
                 if (argc < 3)

@@ -30,6 +30,10 @@
 #define HO_REGISTRY_CACHE_MAX 1000     /* schema ids kept */
 #define HO_REGISTRY_MISS_TTL_MS 5000   /* how long an unknown id is not asked again */
 
+/* USER:PASSWORD for basic auth, read by ho_registry_new() when set: unlike
+ * -X registry.basic.auth.user.info it does not show in the process title. */
+#define HO_REGISTRY_USER_INFO_ENV "HANDOVER_REGISTRY_USER_INFO"
+
 /* The default value subject of a topic (Confluent's TopicNameStrategy). */
 #define HO_REGISTRY_SUBJECT_SUFFIX "-value"
 
@@ -38,7 +42,9 @@ typedef struct ho_registry_s ho_registry_t;
 /* A client of the registry at url, the API's base (e.g.
  * "http://127.0.0.1:8081" or ".../apis/ccompat/v7"; http or https). A URL
  * with credentials in it is refused (HO_ERR_USAGE class): they would end up
- * in logs. NULL + errstr on a bad URL. Sends nothing yet. */
+ * in logs. Basic auth comes from $HANDOVER_REGISTRY_USER_INFO when set (a
+ * later ho_registry_set overrides it). NULL + errstr on a bad URL or user
+ * info. Sends nothing yet. */
 ho_registry_t *ho_registry_new(const char *url, char *errstr, size_t errstr_size);
 void ho_registry_destroy(ho_registry_t *rg);
 

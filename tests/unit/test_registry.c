@@ -81,6 +81,16 @@ static void test_settings(void **state) {
         assert_int_equal(ho_registry_set_kv(rg, "registry.retries", err, sizeof(err)),
                          HO_ERR_USAGE);
         ho_registry_destroy(rg);
+
+        /* the environment's user info is checked the same way, and not echoed either */
+        setenv(HO_REGISTRY_USER_INFO_ENV, "n0colon", 1);
+        assert_null(ho_registry_new(CLOSED, err, sizeof(err)));
+        assert_null(strstr(err, "n0colon"));
+        setenv(HO_REGISTRY_USER_INFO_ENV, "bob:s3cret", 1);
+        rg = ho_registry_new(CLOSED, err, sizeof(err));
+        assert_non_null(rg);
+        ho_registry_destroy(rg);
+        unsetenv(HO_REGISTRY_USER_INFO_ENV);
 }
 
 static void test_parse(void **state) {
