@@ -8,7 +8,8 @@
 #  3. AvroSerializer writes reports, handover-produce writes others in the single-object and the
 #     Confluent framings, all on one topic: two workers with --registry aggregate them exactly
 #     (the Redis state equals the ground truth); a value naming an id the registry does not
-#     know is a dead letter whose error names the id.
+#     know is a dead letter whose error names the id. handover-schema decode and handover-replay
+#     read both framings as well.
 source "$(dirname "$0")/../lib/common.sh"
 source "$HO_SOURCE_DIR/tests/lib/aggregate.sh"
 source "$HO_SOURCE_DIR/tests/lib/registry.sh"
@@ -35,7 +36,11 @@ reg_py read --brokers "$HANDOVER_BROKERS" --topic "$t1" --registry "$HANDOVER_RE
 reg_py normalize <"$HO_TMP/all.jsonl" >"$HO_TMP/in.out"
 diff "$HO_TMP/in.out" "$HO_TMP/read.out" >"$HO_TMP/read.diff" \
   || { head -6 "$HO_TMP/read.diff" >&2; ho_fail "AvroDeserializer read other reports than handover wrote"; }
-ho_log "1: AvroDeserializer read all 1200 reports back, every field equal"
+kcat -C -b "$HANDOVER_BROKERS" -t "$t1" -o beginning -e -q -f '%R%s' \
+  | "$HO_BIN_DIR/handover-schema" decode --registry "$HANDOVER_REGISTRY" >"$HO_TMP/decode.out" 2>"$HO_TMP/decode.err" \
+  || ho_fail "handover-schema decode --registry: $(tail -3 "$HO_TMP/decode.err")"
+ho_assert_eq 1200 "$(grep -c '"schema":"transfer_report.v2.avsc","schema_id":' "$HO_TMP/decode.out")" "values handover-schema decode --registry read"
+ho_log "1: AvroDeserializer read all 1200 reports back, every field equal; so did handover-schema decode"
 
 # --- 2. the subject's compatibility level is the registry's to enforce
 t2=$(ho_unique reg-compat)
@@ -80,6 +85,11 @@ agg_start w2 --registry "$HANDOVER_REGISTRY"
 agg_wait_caught_up 90
 ho_assert_eq "$n" "$(agg_topic_count)" "messages on the topic"
 agg_compare "$HO_TMP/truth.json" "three writers, two framings"
+# replay reads both framings too: a rebuild into another prefix is the truth again
+p2=$(ho_unique p2)
+"$HO_BIN_DIR/handover-replay" -q -b "$HANDOVER_BROKERS" -r "$AGG_REDIS" -t "$AGG_TOPIC" -p "$AGG_PREFIX" \
+  --into "$p2" --registry "$HANDOVER_REGISTRY" 2>"$HO_TMP/replay.err" || ho_fail "replay --registry: $(cat "$HO_TMP/replay.err")"
+(AGG_PREFIX=$p2; agg_compare "$HO_TMP/truth.json" "replay --registry into $p2")
 # a value that names an id the registry has never given out
 printf '\x00\x7f\xff\xff\xf0\x02\x41' | kcat -P -b "$HANDOVER_BROKERS" -t "$AGG_TOPIC" -p 0 -k bogus
 ho_wait_until 30 agg_caught_up || ho_fail "the workers did not pass the unknown id"
