@@ -12,6 +12,7 @@
 #include "handover/conf.h"
 #include "handover/log.h"
 #include "handover/mem.h"
+#include "handover/metrics.h"
 #include "handover/redis.h"
 #include "handover/worker.h"
 #include "handover/sig.h"
@@ -36,6 +37,10 @@ static void usage(FILE *fp, const char *prog) {
                 "  --batch-max N      max messages per batch (default 5000)\n"
                 "  --batch-bytes N    max encoded bytes per batch (default 8388608)\n"
                 "  --batch-ms MS      max age of a batch in ms (default 50)\n"
+                "  --metrics ADDR:PORT serve GET /metrics (Prometheus) and GET /healthz there\n"
+                "                     (env HANDOVER_METRICS; off by default; :PORT = every address)\n"
+                "  --create-dlq       create the dead letter topic (1 partition) when it is missing\n"
+                "                     instead of exiting 1\n"
                 "  --stats-interval S seconds between stats lines, 0 for none (default 10)\n"
                 "  --registry URL     schema registry for values in the Confluent framing\n"
                 "                     (e.g. \"$HANDOVER_REGISTRY\"); -X registry.KEY=VALUE sets\n"
@@ -84,6 +89,9 @@ static bool ho_kprops_have_brokers(const ho_worker_kprop_t *kp, size_t n) {
         return have;
 }
 
+/* long options' ids, apart from main's OPT_* */
+enum { OPT_METRICS = 512, OPT_CREATE_DLQ };
+
 int main(int argc, char **argv) {
         ho_mem_tune(); /* resident memory follows what is live (mem.h) */
         const char *prog = argv[0];
@@ -94,6 +102,8 @@ int main(int argc, char **argv) {
         const char *redis = ho_env("HANDOVER_REDIS", NULL);
         const char *prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX);
         const char *dlq = NULL;
+        const char *metrics_addr = ho_env("HANDOVER_METRICS", NULL);
+        bool create_dlq = false;
         long long batch_max = 0, batch_bytes = 0, batch_ms = 0, stats_s = 10;
         int verbosity = 0;
         char errstr[512];
@@ -121,6 +131,8 @@ int main(int argc, char **argv) {
                 {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
                 {"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
                 {"batch-ms", required_argument, NULL, OPT_BATCH_MS},
+                {"metrics", required_argument, NULL, OPT_METRICS},
+                {"create-dlq", no_argument, NULL, OPT_CREATE_DLQ},
                 {"stats-interval", required_argument, NULL, OPT_STATS},
                 {"registry", required_argument, NULL, OPT_REGISTRY},
                 {"help", no_argument, NULL, 'h'},
@@ -192,6 +204,8 @@ int main(int argc, char **argv) {
                                 return HO_EXIT_USAGE;
                         }
                         break;
+                case OPT_METRICS: metrics_addr = optarg; break;
+                case OPT_CREATE_DLQ: create_dlq = true; break;
                 case 'v': verbosity++; break;
                 case 'q': verbosity = -1; break;
                 case 'h':
@@ -234,11 +248,28 @@ int main(int argc, char **argv) {
                 free(kprops);
                 return HO_EXIT_USAGE;
         }
+        char mhost[256];
+        int mport;
+        if (metrics_addr && ho_metrics_parse_addr(metrics_addr, mhost, sizeof(mhost), &mport,
+                                                  errstr, sizeof(errstr))) {
+                fprintf(stderr, "%s: --metrics: %s\n", prog, errstr);
+                free(kprops);
+                return HO_EXIT_USAGE;
+        }
         ho_redis_url_t url;
         if (ho_redis_url_parse(redis, &url, errstr, sizeof(errstr))) {
                 fprintf(stderr, "%s: -r \"%s\": %s\n", prog, redis, errstr);
                 free(kprops);
                 return HO_EXIT_USAGE;
+        }
+        ho_metrics_t *reg = NULL;
+        if (metrics_addr && (!(reg = ho_metrics_new()) ||
+                             ho_metrics_add_build_info(reg, errstr, sizeof(errstr)))) {
+                fprintf(stderr, "%s: metrics: %s\n", prog, reg ? errstr : "out of memory");
+                ho_metrics_destroy(reg);
+                ho_redis_url_clear(&url);
+                free(kprops);
+                return HO_EXIT_FAIL;
         }
 
         ho_registry_t *rg = NULL;
@@ -277,23 +308,43 @@ int main(int argc, char **argv) {
                 .batch_max_bytes = (size_t)batch_bytes,
                 .batch_max_ms = (int)batch_ms,
                 .stats_interval_s = (int)stats_s,
+                .metrics = reg,
+                .create_dlq = create_dlq,
         };
         ho_worker_t *w = ho_worker_new(&wc, errstr, sizeof(errstr));
         if (!w) {
                 fprintf(stderr, "%s: %s\n", prog, errstr);
+                ho_metrics_destroy(reg);
                 ho_redis_url_clear(&url);
                 ho_registry_destroy(rg);
                 free(kprops);
                 free(rprops);
                 return HO_EXIT_USAGE;
         }
+        ho_metrics_server_t *srv = NULL;
+        if (reg) {
+                srv = ho_metrics_server_new(reg, metrics_addr, ho_worker_health, w, errstr,
+                                            sizeof(errstr));
+                if (!srv) {
+                        ho_error("%s", errstr);
+                        ho_worker_destroy(w);
+                        ho_metrics_destroy(reg);
+                        ho_redis_url_clear(&url);
+                        free(kprops);
+                        return HO_EXIT_FAIL;
+                }
+                ho_info("metrics: serving /metrics and /healthz on %s (port %d)", metrics_addr,
+                        ho_metrics_server_port(srv));
+        }
 
         ho_sig_install();
 
         ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));
+        ho_metrics_server_destroy(srv); /* its health check reads the worker */
         ho_worker_destroy(w);
         ho_registry_destroy(rg);
         ho_redis_url_clear(&url);
+        ho_metrics_destroy(reg); /* after the worker, which counts into it until the end */
         free(kprops);
         free(rprops);
         if (err) {

@@ -5,26 +5,10 @@
 #include <hiredis/sds.h>
 #include "handover/resp.h"
 
-size_t ho_resp_fmt_ll(char *out, int64_t v) {
-        char tmp[24];
-        size_t n = 0, len = 0;
-        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-        do {
-                tmp[n++] = (char)('0' + u % 10);
-                u /= 10;
-        } while (u);
-        if (v < 0)
-                out[len++] = '-';
-        while (n)
-                out[len++] = tmp[--n];
-        out[len] = '\0';
-        return len;
-}
-
 static ho_err_t ho_resp_head(ho_buf_t *b, char kind, size_t n) {
         char tmp[32];
         tmp[0] = kind;
-        size_t len = 1 + ho_resp_fmt_ll(tmp + 1, (int64_t)n);
+        size_t len = 1 + ho_fmt_ll(tmp + 1, (int64_t)n);
         tmp[len++] = '\r';
         tmp[len++] = '\n';
         return ho_buf_append(b, tmp, len);
@@ -56,7 +40,7 @@ ho_err_t ho_resp_str(ho_buf_t *b, const char *s) {
 
 ho_err_t ho_resp_ll(ho_buf_t *b, int64_t v) {
         char tmp[24];
-        return ho_resp_arg(b, tmp, ho_resp_fmt_ll(tmp, v));
+        return ho_resp_arg(b, tmp, ho_fmt_ll(tmp, v));
 }
 
 static ho_err_t ho_resp_write(redisContext *c, const char *p, size_t len, char *errstr,

@@ -48,9 +48,11 @@
 #include "handover/codec.h"
 #include "handover/conf.h"
 #include "handover/kfetch.h"
+#include "handover/ktopic.h"
 #include "handover/log.h"
 #include "handover/report.h"
 #include "handover/worker.h"
+#include "handover/worker_metrics.h"
 
 #define HO_WORKER_POLL_IDLE_MS 100  /* no open batch: nothing to hurry for */
 /* Open batches: do not wait at all. A batch is applied as soon as the local
@@ -67,6 +69,8 @@
 #define HO_WORKER_APPLIERS 2
 #define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
 #define HO_WORKER_CLOSE_MS 3000       /* shutdown: how long to try leaving the group */
+#define HO_WORKER_METRICS_MS 500      /* how often the metrics get a snapshot */
+#define HO_WORKER_TOPIC_CHECK_MS 10000 /* start-up: creating the dead letter topic */
 
 /* Why a partition is paused, and what its retry does. */
 typedef enum {
@@ -142,6 +146,8 @@ struct ho_worker_s {
         pthread_mutex_t mu;
         pthread_cond_t cv;
         bool quit;
+        ho_wmetrics_t *wm;      /* NULL without conf.metrics */
+        int64_t wm_last_ms;
 };
 
 static int64_t ho_now_ms(void) {
@@ -199,7 +205,8 @@ static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
                 w->kafka_err_last_ms = now;
                 ho_warn("kafka: %s: %s (retrying)", rd_kafka_err2name((rd_kafka_resp_err_t)err),
                         reason);
-        }
+        }        if (w->wm)
+                ho_wmetrics_kafka_error(w->wm);
 }
 
 static void ho_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
@@ -352,6 +359,8 @@ static uint64_t ho_elapsed_us(const struct timespec *t0) {
  * (fatal). */
 static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, int64_t next,
                                ho_err_t err, const char *errstr, uint64_t us) {
+        if (w->wm)
+                ho_wmetrics_applied(w->wm, p->partition, next, us, err);
         w->apply_n++;
         w->apply_sum_us += us;
         if (us > w->apply_max_us)
@@ -505,6 +514,24 @@ static ho_err_t ho_worker_settle_all(ho_worker_t *w) {
         return HO_OK;
 }
 
+/* Settle the batches in flight whose apply already ended, without waiting.
+ * A failed apply is acted on (the partition stalled, its retry scheduled)
+ * when it happens, not when the partition's next message comes: on a quiet
+ * partition that could be hours. HO_ERR_NOMEM or HO_OK. */
+static ho_err_t ho_worker_settle_done(ho_worker_t *w) {
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++) {
+                ho_applier_t *ap = &w->appliers[i];
+                if (!ap->part)
+                        continue;
+                pthread_mutex_lock(&w->mu);
+                bool done = ap->done;
+                pthread_mutex_unlock(&w->mu);
+                if (done && ho_applier_settle(w, ap) == HO_ERR_NOMEM)
+                        return HO_ERR_NOMEM;
+        }
+        return HO_OK;
+}
+
 /* Apply p's batch now, on this thread (after settling what is in flight).
  * Same results as ho_part_result; HO_OK also when there is nothing to apply. */
 static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
@@ -575,6 +602,8 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
                         "revoke; the next owner re-reads the stored offset",
                         w->conf.topic, p->partition, ho_agg_batch_count(p->batch));
         }
+        if (w->wm)
+                ho_wmetrics_released(w->wm, p->partition);
         ho_agg_batch_destroy(p->batch);
         ho_agg_batch_destroy(p->spare);
         p->batch = p->spare = NULL;
@@ -679,6 +708,8 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
                 /* a pause survives reassignment in librdkafka: clear it */
                 rd_kafka_resume_partitions(rk, parts);
+                if (w->wm)
+                        ho_wmetrics_phase(w->wm, HO_WM_ASSIGNED);
         } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
                 bool lost = rd_kafka_assignment_lost(rk);
                 for (int i = 0; i < parts->cnt; i++) {
@@ -688,6 +719,8 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
                 ho_info("revoked %d partition%s of \"%s\"%s", parts->cnt,
                         parts->cnt == 1 ? "" : "s", w->conf.topic, lost ? " (lost)" : "");
+                if (w->wm && (lost || !cooperative)) /* cooperative: the others stay held */
+                        ho_wmetrics_phase(w->wm, lost ? HO_WM_LOST : HO_WM_REVOKED);
                 if (cooperative) {
                         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
                         if (e) {
@@ -700,6 +733,8 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
         } else {
                 ho_error("kafka: rebalance failed: %s", rd_kafka_err2str(err));
+                if (w->wm)
+                        ho_wmetrics_phase(w->wm, HO_WM_LOST);
                 for (size_t i = 0; i < w->n_parts; i++)
                         ho_part_release(w, &w->parts[i], true);
                 if (cooperative)
@@ -816,6 +851,9 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                 if (err == HO_ERR_NOMEM)
                         return err;
                 if (!err) {
+                        if (w->wm)
+                                ho_wmetrics_folded(w->wm, p->partition, rkm->offset,
+                                                   rd_kafka_message_timestamp(rkm, NULL));
                         p->expect = rkm->offset + 1;
                         return HO_OK;
                 }
@@ -832,24 +870,27 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
 
 /* ---- stats ---- */
 
+/* High watermark - stored offset of an assigned partition, from the
+ * watermarks the consumer already has; -1 while it has none. */
+static int64_t ho_part_lag(ho_worker_t *w, const ho_part_t *p) {
+        int64_t lo = -1, hi = -1;
+        if (rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo, &hi) ||
+            hi < 0)
+                return -1;
+        int64_t pos = ho_agg_batch_start_offset(p->batch); /* -1: nothing applied */
+        if (pos < lo)
+                pos = lo;
+        if (pos < 0)
+                pos = 0;
+        return hi > pos ? hi - pos : 0;
+}
+
 static int64_t ho_worker_lag(ho_worker_t *w) {
         int64_t lag = 0;
         for (size_t i = 0; i < w->n_parts; i++) {
-                ho_part_t *p = &w->parts[i];
-                if (!p->assigned)
-                        continue;
-                int64_t lo = -1, hi = -1;
-                if (rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo,
-                                                   &hi) ||
-                    hi < 0)
-                        continue;
-                int64_t pos = ho_agg_batch_start_offset(p->batch); /* -1: nothing applied */
-                if (pos < lo)
-                        pos = lo;
-                if (pos < 0)
-                        pos = 0;
-                if (hi > pos)
-                        lag += hi - pos;
+                int64_t l = w->parts[i].assigned ? ho_part_lag(w, &w->parts[i]) : -1;
+                if (l > 0)
+                        lag += l;
         }
         return lag;
 }
@@ -896,6 +937,103 @@ static void ho_worker_stats_line(ho_worker_t *w, int64_t now) {
 void ho_worker_stats(const ho_worker_t *w, ho_worker_stats_t *out) {
         ho_worker_update_stats((ho_worker_t *)w);
         *out = w->st;
+}
+
+/* ---- metrics ---- */
+
+/* Hand the metrics the stats line's numbers and each partition's lag. */
+static void ho_worker_metrics_update(ho_worker_t *w, int64_t now) {
+        w->wm_last_ms = now;
+        ho_worker_update_stats(w);
+        ho_wm_snap_t s = {
+                .messages = w->st.messages,
+                .reports = w->st.reports - w->st.duplicates, /* distinct: as totals.reports */
+                .duplicates = w->st.duplicates,
+                .batches = w->st.batches,
+                .rejected = w->st.rejected,
+                .fenced = w->st.fenced,
+                .conflicts = w->agg_snap.conflicts,
+                .redis_errors = w->st.redis_errors,
+        };
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++)
+                s.conflicts += w->applier_snap[i].conflicts;
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (!p->assigned)
+                        continue;
+                s.assigned++;
+                s.stalled += p->state != HO_PART_RUNNING;
+                int64_t lag = ho_part_lag(w, p);
+                if (lag >= 0)
+                        ho_wmetrics_lag(w->wm, p->partition, lag);
+        }
+        ho_wmetrics_lag_done(w->wm);
+        ho_wmetrics_update(w->wm, &s);
+}
+
+bool ho_worker_health(void *opaque, char *reason, size_t reason_size) {
+        ho_worker_t *w = opaque;
+        if (!w->wm) {
+                snprintf(reason, reason_size, "the worker has no metrics");
+                return false;
+        }
+        return ho_wmetrics_health(w->wm, reason, reason_size);
+}
+
+/* ---- start-up checks ---- */
+
+/* The topic must exist, and so must the dead letter topic (or be created
+ * when conf.create_dlq allows it): a missing one is an operator's mistake to
+ * report now, not a dead letter to retry forever. While the brokers cannot be
+ * reached the check waits for them, as the worker always did. */
+static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errstr_size) {
+        const char *names[2] = {w->conf.topic, w->dlq_topic};
+        int parts[2];
+        int64_t t0 = ho_now_ms(), warned = 0;
+        for (int i = 0; i < 2; i++) {
+                char kerr[512];
+                /* short attempts, so a signal and librdkafka's errors are seen soon */
+                while (ho_ktopic_partitions(w->consumer, names[i], 1000, &parts[i], kerr,
+                                            sizeof(kerr)) != HO_OK) {
+                        if (*w->stop)
+                                return HO_OK; /* the caller sees *stop */
+                        /* a first attempt may fail while the connection is set up */
+                        int64_t now = ho_now_ms();
+                        if (now - t0 >= 5000 && now - warned >= 10000) {
+                                warned = now;
+                                ho_warn("kafka: %s (retrying)", kerr);
+                        }
+                        /* librdkafka's own errors (broker down) reach the error callback */
+                        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
+                        if (m && m->err)
+                                ho_kafka_error_cb(w->consumer, m->err,
+                                                  rd_kafka_message_errstr(m), w);
+                        if (m)
+                                rd_kafka_message_destroy(m);
+                        if (w->fatal)
+                                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s",
+                                                 w->fatal_str);
+                }
+        }
+        if (parts[0] == 0)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOT_FOUND,
+                                 "topic \"%s\" does not exist on the brokers: create it "
+                                 "(handover-topic create) or fix -t / HANDOVER_TOPIC",
+                                 w->conf.topic);
+        if (parts[1] > 0)
+                return HO_OK;
+        if (!w->conf.create_dlq)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOT_FOUND,
+                                 "dead letter topic \"%s\" does not exist on the brokers: create "
+                                 "it (handover-topic create -p 1 %s), name another with --dlq, "
+                                 "or start with --create-dlq",
+                                 w->dlq_topic, w->dlq_topic);
+        ho_err_t err = ho_ktopic_create(w->producer, w->dlq_topic, 1, HO_WORKER_TOPIC_CHECK_MS,
+                                        errstr, errstr_size);
+        if (!err)
+                ho_info("created the dead letter topic \"%s\" (1 partition; --create-dlq)",
+                        w->dlq_topic);
+        return err;
 }
 
 /* ---- construction ---- */
@@ -1077,6 +1215,11 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         if (rd_kafka_conf_get(rd_kafka_conf(w->producer), "message.timeout.ms", mt, &mtsz) ==
             RD_KAFKA_CONF_OK)
                 w->dlq_wait_ms = atoi(mt) + 5000;
+        /* the loop's longest legitimate wait is one dead letter's delivery */
+        if (conf->metrics && !(w->wm = ho_wmetrics_new(conf->metrics, conf->topic, conf->group,
+                                                        conf->redis, w->dlq_wait_ms + 15000,
+                                                        errstr, errstr_size)))
+                goto fail;
         w->consumer = ho_client_new(w, RD_KAFKA_CONSUMER, errstr, errstr_size);
         if (!w->consumer)
                 goto fail;
@@ -1121,6 +1264,7 @@ void ho_worker_destroy(ho_worker_t *w) {
         if (w->agg)
                 ho_agg_destroy(w->agg);
         ho_report_clear(&w->report);
+        ho_wmetrics_destroy(w->wm);
         free(w->dlq_topic);
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
@@ -1292,6 +1436,9 @@ static void ho_worker_close(ho_worker_t *w) {
 ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr,
                        size_t errstr_size) {
         w->stop = stop;
+        ho_err_t cerr = ho_worker_check_topics(w, errstr, errstr_size);
+        if (cerr || *stop)
+                return cerr;
         rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(sub, w->conf.topic, RD_KAFKA_PARTITION_UA);
         rd_kafka_resp_err_t kerr = rd_kafka_subscribe(w->consumer, sub);
@@ -1311,7 +1458,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
         while (!*stop && !w->fatal) {
                 int64_t now = ho_now_ms();
-                if ((err = ho_worker_retry(w, now)))
+                if ((err = ho_worker_settle_done(w)) || (err = ho_worker_retry(w, now)))
                         break;
                 rd_kafka_message_t *rkm =
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
@@ -1340,7 +1487,11 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 if (w->conf.stats_interval_s > 0 &&
                     now - w->stats_last_ms >= (int64_t)w->conf.stats_interval_s * 1000)
                         ho_worker_stats_line(w, now);
+                if (w->wm && now - w->wm_last_ms >= HO_WORKER_METRICS_MS)
+                        ho_worker_metrics_update(w, now);
         }
+        if (w->wm)
+                ho_wmetrics_phase(w->wm, HO_WM_STOPPING);
         if (w->fatal) {
                 char fstr[400];
                 rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(w->consumer, fstr, sizeof(fstr));

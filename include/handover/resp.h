@@ -26,8 +26,6 @@ ho_err_t ho_resp_ll(ho_buf_t *b, int64_t v);
  * ho_buf_append, and end it with ho_resp_arg_end. */
 ho_err_t ho_resp_arg_begin(ho_buf_t *b, size_t len);
 ho_err_t ho_resp_arg_end(ho_buf_t *b);
-/* Decimal digits of v into out (at least 21 bytes); returns the length. */
-size_t ho_resp_fmt_ll(char *out, int64_t v);
 
 /* Write b's bytes to c's socket (blocking, bounded by the context's
  * timeout). Anything hiredis still holds in its output buffer is written

@@ -695,42 +695,51 @@ static void test_fence_and_applied_retry(void **state) {
         msgs_free(m, n);
 }
 
-/* The conflict path: between engine A's read and its script, engine B (another
- * partition) applies a report to the same transfer. A must refold. */
-struct conflict_ctx {
+/* The conflict path: between engine A's read and its transaction, engine B
+ * commits one report from another partition (the hook runs once). */
+struct commit_ctx {
         ho_agg_t *b;
         const ho_report_t *r;
+        int32_t partition;
 };
 
-static void conflict_hook(void *arg) {
-        struct conflict_ctx *c = arg;
+static void commit_hook(void *arg) {
+        struct commit_ctx *c = arg;
         char err[256];
         ho_agg_test_after_read = NULL; /* B's own commit must not recurse */
-        ho_agg_batch_t *bb = ho_agg_batch_new(c->b, "t", 1, HO_OFFSET_NONE);
+        ho_agg_batch_t *bb = ho_agg_batch_new(c->b, "t", c->partition, HO_OFFSET_NONE);
         assert_int_equal(ho_agg_batch_add(bb, c->r, 0, 10), HO_OK);
         assert_int_equal(ho_agg_batch_commit(bb, 1, err, sizeof(err)), HO_OK);
         ho_agg_batch_destroy(bb);
 }
 
+/* Commit ba (of engine a) while c's commit lands between its read and its
+ * transaction; a's conflicts counter must then read want. */
+static void commit_racing(ho_agg_t *a, ho_agg_batch_t *ba, int64_t next, struct commit_ctx *c,
+                          uint64_t want) {
+        char err[256];
+        ho_agg_test_after_read = commit_hook;
+        ho_agg_test_after_read_arg = c;
+        assert_int_equal(ho_agg_batch_commit(ba, next, err, sizeof(err)), HO_OK);
+        assert_null(ho_agg_test_after_read);
+        ho_agg_stats_t s;
+        ho_agg_stats(a, &s);
+        assert_int_equal(s.conflicts, want);
+}
+
+/* B applies a report of the same transfer from partition 1: A must refold. */
 static void test_conflict_refold(void **state) {
         (void)state;
-        char err[256];
         ho_report_t r1, r2;
         mkr(&r1, "x", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, "[\"Houston\"]", NULL,
             NULL);
         mkr(&r2, "x", "r2", "2025-06-01", "2025-06-01T10:00:00Z", 12, "[\"San Diego\"]", NULL,
             NULL);
         ho_agg_t *a = engine("confl"), *b = engine("confl");
-        struct conflict_ctx c = {b, &r2};
+        struct commit_ctx c = {b, &r2, 1};
         ho_agg_batch_t *ba = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);
         assert_int_equal(ho_agg_batch_add(ba, &r1, 0, 10), HO_OK);
-        ho_agg_test_after_read = conflict_hook;
-        ho_agg_test_after_read_arg = &c;
-        assert_int_equal(ho_agg_batch_commit(ba, 1, err, sizeof(err)), HO_OK);
-        assert_null(ho_agg_test_after_read);
-        ho_agg_stats_t s;
-        ho_agg_stats(a, &s);
-        assert_int_equal(s.conflicts, 1);
+        commit_racing(a, ba, 1, &c, 1);
         assert_int_equal(hget_ll("{confl}:totals", "transfers"), 1);
         assert_int_equal(hget_ll("{confl}:totals", "inmates"), 12);
         assert_int_equal(hget_ll("{confl}:totals", "reports"), 2);
@@ -837,22 +846,6 @@ static void test_legacy_layout_refused(void **state) {
  * must not land after another raised it (its EXEC refuses, it reads again
  * with the new count). Then a transfer written from two partitions that
  * are neither its home still conflicts through the home's fence. */
-struct grow_ctx {
-        ho_agg_t *b;
-        const ho_report_t *r;
-        int32_t partition;
-};
-
-static void grow_hook(void *arg) {
-        struct grow_ctx *c = arg;
-        char err[256];
-        ho_agg_test_after_read = NULL;
-        ho_agg_batch_t *bb = ho_agg_batch_new(c->b, "t", c->partition, HO_OFFSET_NONE);
-        assert_int_equal(ho_agg_batch_add(bb, c->r, 0, 10), HO_OK);
-        assert_int_equal(ho_agg_batch_commit(bb, 1, err, sizeof(err)), HO_OK);
-        ho_agg_batch_destroy(bb);
-}
-
 /* A transfer id whose home among n partitions is h. */
 static void tid_with_home(int32_t h, int32_t n, char *out, size_t size) {
         for (int i = 0;; i++) {
@@ -864,21 +857,15 @@ static void tid_with_home(int32_t h, int32_t n, char *out, size_t size) {
 
 static void test_partitions_grow_and_homes(void **state) {
         (void)state;
-        char err[256], tid[32];
+        char tid[32];
         ho_report_t r1, r2, r3, r4;
         mkr(&r1, "g1", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, NULL, NULL, NULL);
         mkr(&r2, "g2", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 5, NULL, NULL, NULL);
         ho_agg_t *a = engine("grow"), *b = engine("grow");
-        struct grow_ctx c = {b, &r2, 5};
+        struct commit_ctx c = {b, &r2, 5};
         ho_agg_batch_t *ba = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);
         assert_int_equal(ho_agg_batch_add(ba, &r1, 0, 10), HO_OK);
-        ho_agg_test_after_read = grow_hook;
-        ho_agg_test_after_read_arg = &c;
-        assert_int_equal(ho_agg_batch_commit(ba, 1, err, sizeof(err)), HO_OK);
-        assert_null(ho_agg_test_after_read);
-        ho_agg_stats_t s;
-        ho_agg_stats(a, &s);
-        assert_int_equal(s.conflicts, 1);
+        commit_racing(a, ba, 1, &c, 1);
         redisReply *r = cmd("GET {grow}:layout");
         assert_string_equal(r->str, "6");
         freeReplyObject(r);
@@ -888,14 +875,10 @@ static void test_partitions_grow_and_homes(void **state) {
         tid_with_home(3, 6, tid, sizeof(tid));
         mkr(&r3, tid, "a", "2025-06-01", "2025-06-01T10:00:00Z", 20, NULL, NULL, NULL);
         mkr(&r4, tid, "b", "2025-06-01", "2025-06-02T10:00:00Z", 30, NULL, NULL, NULL);
-        struct grow_ctx c2 = {b, &r4, 2};
+        struct commit_ctx c2 = {b, &r4, 2};
         ho_agg_batch_t *b1 = ho_agg_batch_new(a, "t", 1, HO_OFFSET_NONE);
         assert_int_equal(ho_agg_batch_add(b1, &r3, 0, 10), HO_OK);
-        ho_agg_test_after_read = grow_hook;
-        ho_agg_test_after_read_arg = &c2;
-        assert_int_equal(ho_agg_batch_commit(b1, 1, err, sizeof(err)), HO_OK);
-        ho_agg_stats(a, &s);
-        assert_int_equal(s.conflicts, 2);
+        commit_racing(a, b1, 1, &c2, 2);
         assert_int_equal(revision("{grow}:transfer_ids", tid), 2);
         assert_int_equal(hget_ll("{grow}:totals", "inmates"), 15 + 30);
         assert_int_equal(hget_ll("{grow}:totals", "transfers"), 3);
