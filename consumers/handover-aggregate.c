@@ -43,6 +43,9 @@ static void usage(FILE *fp, const char *prog) {
                 "  --create-dlq       create the dead letter topic (1 partition) when it is missing\n"
                 "                     instead of exiting 1\n"
                 "  --stats-interval S seconds between stats lines, 0 for none (default 10)\n"
+                "  --registry URL     schema registry for values in the Confluent framing\n"
+                "                     (e.g. \"$HANDOVER_REGISTRY\"); -X registry.KEY=VALUE sets\n"
+                "                     its client (e.g. registry.request.timeout.ms=2000)\n"
                 "  -v                 debug logging (env HANDOVER_LOG_LEVEL=error|warn|info|debug)\n"
                 "  -q                 errors only (no stats lines)\n"
                 "  -h                 this help\n"
@@ -115,7 +118,17 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: out of memory\n", prog);
                 return HO_EXIT_FAIL;
         }
-        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS };
+        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_REGISTRY };
+        /* only from the command line: with a registry a value starting with 00 means
+         * something else, so no exported environment changes that (docs/registry.md) */
+        const char *registry = NULL;
+        const char **rprops = calloc((size_t)argc, sizeof(*rprops));
+        size_t n_rprops = 0;
+        if (!rprops) {
+                fprintf(stderr, "%s: out of memory\n", prog);
+                free(kprops);
+                return HO_EXIT_FAIL;
+        }
         static const struct option longopts[] = {
                 {"dlq", required_argument, NULL, OPT_DLQ},
                 {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
@@ -124,6 +137,7 @@ int main(int argc, char **argv) {
                 {"metrics", required_argument, NULL, OPT_METRICS},
                 {"create-dlq", no_argument, NULL, OPT_CREATE_DLQ},
                 {"stats-interval", required_argument, NULL, OPT_STATS},
+                {"registry", required_argument, NULL, OPT_REGISTRY},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -143,6 +157,11 @@ int main(int argc, char **argv) {
                                 free(kprops);
                                 return HO_EXIT_OK;
                         }
+                        if (opt == 'X' &&
+                            !strncmp(optarg, HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
+                                rprops[n_rprops++] = optarg; /* the registry client's */
+                                break;
+                        }
                         /* check now, so a typo is a usage error before anything starts */
                         if (ho_check_kprop(opt == 'c', optarg, errstr, sizeof(errstr))) {
                                 fprintf(stderr, "%s: -%c %s: %s\n", prog, opt, optarg, errstr);
@@ -153,6 +172,7 @@ int main(int argc, char **argv) {
                         kprops[n_kprops++].value = optarg;
                         break;
                 case OPT_DLQ: dlq = optarg; break;
+                case OPT_REGISTRY: registry = optarg; break;
                 case OPT_BATCH_MAX:
                         if ((batch_max = ho_parse_count(optarg, 1000000)) < 1) {
                                 fprintf(stderr, "%s: --batch-max: expected 1..1000000, got \"%s\"\n",
@@ -255,7 +275,30 @@ int main(int argc, char **argv) {
                 return HO_EXIT_FAIL;
         }
 
+        ho_registry_t *rg = NULL;
+        if (registry && *registry) {
+                rg = ho_registry_new(registry, errstr, sizeof(errstr));
+                for (size_t i = 0; rg && i < n_rprops; i++)
+                        if (ho_registry_set_kv(rg, rprops[i], errstr, sizeof(errstr))) {
+                                ho_registry_destroy(rg);
+                                rg = NULL;
+                        }
+                if (!rg) {
+                        fprintf(stderr, "%s: --registry: %s\n", prog, errstr);
+                        ho_redis_url_clear(&url);
+                        free(kprops);
+                        free(rprops);
+                        return HO_EXIT_USAGE;
+                }
+        } else if (n_rprops) {
+                fprintf(stderr, "%s: -X %s needs --registry URL\n", prog, rprops[0]);
+                ho_redis_url_clear(&url);
+                free(kprops);
+                free(rprops);
+                return HO_EXIT_USAGE;
+        }
         ho_worker_conf_t wc = {
+                .registry = rg,
                 .brokers = brokers,
                 .topic = topic,
                 .group = group,
@@ -276,7 +319,9 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: %s\n", prog, errstr);
                 ho_metrics_destroy(reg);
                 ho_redis_url_clear(&url);
+                ho_registry_destroy(rg);
                 free(kprops);
+                free(rprops);
                 return HO_EXIT_USAGE;
         }
         ho_metrics_server_t *srv = NULL;
@@ -300,9 +345,11 @@ int main(int argc, char **argv) {
         ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));
         ho_metrics_server_destroy(srv); /* its health check reads the worker */
         ho_worker_destroy(w);
+        ho_registry_destroy(rg);
         ho_redis_url_clear(&url);
         ho_metrics_destroy(reg); /* after the worker, which counts into it until the end */
         free(kprops);
+        free(rprops);
         if (err) {
                 ho_error("stopping: %s", errstr);
                 return HO_EXIT_FAIL;

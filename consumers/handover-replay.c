@@ -55,6 +55,8 @@ static void usage(FILE *fp, const char *prog) {
                 "  --accept-truncated  rebuild from what is left when records were deleted\n"
                 "                    from the start of the topic (refused otherwise)\n"
                 "  --batch-max N     transfers per staging write (default 500)\n"
+                "  --registry URL    schema registry for values in the Confluent framing\n"
+                "                    (e.g. \"$HANDOVER_REGISTRY\"; -X registry.KEY=VALUE sets it)\n"
                 "  -q, --quiet       no progress line, no summary\n"
                 "  -h                this help\n"
                 "  -V                versions\n"
@@ -166,8 +168,13 @@ int main(int argc, char **argv) {
                 OPT_EXPORT,
                 OPT_BATCH,
                 OPT_MEMORY,
-                OPT_ACCEPT
+                OPT_ACCEPT,
+                OPT_REGISTRY
         };
+        const char *registry = NULL; /* only from the command line, as the worker's */
+        const char **rprops = calloc((size_t)argc, sizeof(*rprops));
+        size_t n_rprops = 0;
+        ho_registry_t *rg = NULL;
         static const struct option longopts[] = {
                 {"from", required_argument, NULL, OPT_FROM},
                 {"until", required_argument, NULL, OPT_UNTIL},
@@ -179,6 +186,7 @@ int main(int argc, char **argv) {
                 {"export", required_argument, NULL, OPT_EXPORT},
                 {"metrics", required_argument, NULL, OPT_METRICS},
                 {"batch-max", required_argument, NULL, OPT_BATCH},
+                {"registry", required_argument, NULL, OPT_REGISTRY},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -202,9 +210,15 @@ int main(int argc, char **argv) {
                                 ho_conf_kafka_list(stdout);
                                 goto done;
                         }
+                        if (rprops &&
+                            !strncmp(optarg, HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
+                                rprops[n_rprops++] = optarg; /* the registry client's */
+                                break;
+                        }
                         if (ho_conf_kafka_set(kconf, optarg, errstr, sizeof(errstr)))
                                 USAGE_FAIL("-X %s: %s", optarg, errstr);
                         break;
+                case OPT_REGISTRY: registry = optarg; break;
                 case 'c':
                         if (ho_conf_kafka_file(kconf, optarg, errstr, sizeof(errstr)))
                                 USAGE_FAIL("%s", errstr);
@@ -299,6 +313,16 @@ int main(int argc, char **argv) {
                 have_url = true;
         }
         conf.progress = !conf.quiet && isatty(STDERR_FILENO);
+        if (registry && *registry) {
+                if (!(rg = ho_registry_new(registry, errstr, sizeof(errstr))))
+                        USAGE_FAIL("--registry: %s", errstr);
+                for (size_t i = 0; i < n_rprops; i++)
+                        if (ho_registry_set_kv(rg, rprops[i], errstr, sizeof(errstr)))
+                                USAGE_FAIL("-X %s", errstr);
+                conf.registry = rg;
+        } else if (n_rprops) {
+                USAGE_FAIL("-X %s needs --registry URL", rprops[0]);
+        }
 
         ho_sig_install();
 
@@ -356,6 +380,8 @@ done:
         ho_metrics_destroy(reg);
         if (kconf)
                 rd_kafka_conf_destroy(kconf);
+        ho_registry_destroy(rg);
+        free(rprops);
         free(offsets);
         if (have_url)
                 ho_redis_url_clear(&url);

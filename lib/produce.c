@@ -1767,6 +1767,9 @@ struct ho_producer_s {
         int seen[16]; /* error codes already reported */
         size_t n_seen;
         char last_error[1024];
+        bool confluent;         /* values are reframed 00 + id before they are sent */
+        int32_t confluent_id;
+        ho_buf_t frame;
 };
 
 ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
@@ -1899,6 +1902,7 @@ void ho_producer_destroy(ho_producer_t *p) {
         if (p->rk)
                 rd_kafka_destroy(p->rk);
         ho_tset_destroy(p->tset);
+        ho_buf_free(&p->frame);
         free(p->topic);
         free(p);
 }
@@ -1927,10 +1931,27 @@ rd_kafka_t *ho_producer_handle(ho_producer_t *p) {
         return p->rk;
 }
 
+void ho_producer_set_confluent(ho_producer_t *p, int32_t id) {
+        p->confluent = true;
+        p->confluent_id = id;
+}
+
 static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len,
                               const void *value, size_t value_len, int64_t timestamp,
                               ho_pos_t pos, int msgflags, const volatile sig_atomic_t *stop,
                               char *errstr, size_t errstr_size) {
+        if (p->confluent) {
+                /* the same datum behind the registry's header; librdkafka copies it */
+                ho_buf_reset(&p->frame);
+                ho_err_t e = ho_confluent_frame(value, value_len, p->confluent_id, &p->frame);
+                if (e)
+                        return ho_seterr(errstr, errstr_size, e == HO_ERR_NOMEM ? e : HO_ERR_INVALID,
+                                         "cannot reframe a value for the registry: %s",
+                                         ho_err2str(e));
+                value = p->frame.data;
+                value_len = p->frame.len;
+                msgflags = RD_KAFKA_MSG_F_COPY;
+        }
         for (;;) {
                 rd_kafka_resp_err_t err = rd_kafka_producev(
                         p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(msgflags),
@@ -1981,7 +2002,8 @@ ho_err_t ho_producer_send_spooled(ho_producer_t *p, ho_spool_t *sp, const ho_spo
         err = producer_send(p, rec->key, rec->key_len, rec->value, rec->value_len,
                             rec->timestamp, rec->pos, rec->mapped ? 0 : RD_KAFKA_MSG_F_COPY, stop,
                             errstr, errstr_size);
-        if (err && rec->mapped)
+        /* a reframed value was copied: the mapped one is free at once */
+        if ((err || p->confluent) && rec->mapped)
                 ho_spool_release(sp, rec->value);
         return err;
 }

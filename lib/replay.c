@@ -472,6 +472,10 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
         char derr[512];
         ho_err_t err = ho_codec_decode(rp->codec, m->payload, m->len, &rp->report, derr,
                                        sizeof(derr));
+        if (err == HO_ERR_TIMEOUT) /* the registry cannot be asked: not the value's fault */
+                return ho_seterr(errstr, errstr_size, err,
+                                 "\"%s\" [%" PRId32 "] offset %" PRId64 ": %s; nothing switched",
+                                 rp->conf->topic, m->partition, m->offset, derr);
         if (err != HO_OK) {
                 if (!after_cut && !rp->counted) {
                         rp->res->rejected++;
@@ -1315,6 +1319,8 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         }
         if (!(rp->codec = ho_codec_new(errstr, errstr_size)))
                 return HO_ERR_SCHEMA;
+        if (conf->registry)
+                ho_codec_set_registry(rp->codec, conf->registry);
         ho_report_init(&rp->report);
         ho_err_t err = ho_replay_window(rp, errstr, errstr_size);
         if (err)

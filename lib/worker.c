@@ -895,6 +895,23 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
 
 /* ---- messages ---- */
 
+/* A message that cannot be taken now (its dead letter was not delivered, the
+ * registry cannot be asked): apply what came before it, then stall the
+ * partition; the retry re-consumes from that message. */
+static ho_err_t ho_part_hold(ho_worker_t *w, ho_part_t *p) {
+        ho_err_t cerr = ho_part_settle(w, p);
+        if (cerr == HO_ERR_NOMEM)
+                return cerr;
+        if (cerr || p->state != HO_PART_RUNNING)
+                return HO_OK; /* repositioned or stalled: it comes again */
+        cerr = ho_part_commit(w, p);
+        if (cerr == HO_ERR_NOMEM)
+                return cerr;
+        if (cerr == HO_OK)
+                ho_part_stall(w, p, HO_PART_RETRY_DLQ);
+        return HO_OK;
+}
+
 static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm) {
         ho_part_t *p = ho_part_get(w, rkm->partition, false);
         if (!p || p->state != HO_PART_RUNNING || rkm->offset < p->expect)
@@ -922,6 +939,13 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                                         "message has no key (expected the transfer id \"%s\")",
                                         w->report.transfer_id ? w->report.transfer_id : "");
         }
+        if (err == HO_ERR_TIMEOUT) {
+                /* the schema registry cannot be asked: the value is not at fault */
+                ho_warn("\"%s\" [%" PRId32 "] offset %" PRId64 ": %s; not a dead letter: the "
+                        "partition waits and retries",
+                        w->conf.topic, rkm->partition, rkm->offset, errstr);
+                return ho_part_hold(w, p);
+        }
         if (!err) {
                 err = ho_agg_batch_add_move(p->batch, &w->report, rkm->offset, rkm->len);
                 if (err == HO_ERR_NOMEM)
@@ -938,20 +962,8 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                 snprintf(errstr, sizeof(errstr), "report refused by the engine: %s",
                          ho_err2str(err));
         }
-        if (ho_dlq_send(w, rkm, err, errstr) != HO_OK) {
-                /* apply what came before it, then come back for it later */
-                ho_err_t cerr = ho_part_settle(w, p);
-                if (cerr == HO_ERR_NOMEM)
-                        return cerr;
-                if (cerr || p->state != HO_PART_RUNNING)
-                        return HO_OK; /* repositioned or stalled: it comes again */
-                cerr = ho_part_commit(w, p);
-                if (cerr == HO_ERR_NOMEM)
-                        return cerr;
-                if (cerr == HO_OK)
-                        ho_part_stall(w, p, HO_PART_RETRY_DLQ);
-                return HO_OK;
-        }
+        if (ho_dlq_send(w, rkm, err, errstr) != HO_OK)
+                return ho_part_hold(w, p); /* it comes back later */
         ho_agg_batch_reject(p->batch, rkm->offset);
         p->expect = rkm->offset + 1;
         p->consumed = true;
@@ -1300,6 +1312,8 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         w->codec = ho_codec_new(errstr, errstr_size);
         if (!w->codec)
                 goto fail;
+        if (conf->registry)
+                ho_codec_set_registry(w->codec, conf->registry);
         w->producer = ho_client_new(w, RD_KAFKA_PRODUCER, errstr, errstr_size);
         if (!w->producer)
                 goto fail;

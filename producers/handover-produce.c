@@ -24,6 +24,7 @@
 #include "handover/conf.h"
 #include "handover/log.h"
 #include "handover/produce.h"
+#include "handover/registry.h"
 #include "handover/sig.h"
 #include "handover/stdfd.h"
 
@@ -51,6 +52,11 @@ static void usage(FILE *fp) {
                 "  -X key=value         librdkafka property (repeatable); -X list shows them\n"
                 "  -c FILE              librdkafka properties file (key=value lines)\n"
                 "  --schema v1|v2|FILE  writer schema (default: the newest)\n"
+                "  --registry URL       write the Confluent framing (00, schema id, datum):\n"
+                "                       register the writer schema in this schema registry\n"
+                "                       (e.g. \"$HANDOVER_REGISTRY\"; -X registry.KEY=VALUE sets\n"
+                "                       its client, e.g. registry.request.timeout.ms)\n"
+                "  --subject S          registry subject (default TOPIC-value)\n"
                 "  --dry-run            validate and encode everything, send nothing\n"
                 "  --follow             keep reading FILE as it grows (like tail -F) until\n"
                 "                       SIGINT/SIGTERM; each line is validated, then sent\n"
@@ -131,6 +137,8 @@ typedef struct run_s {
         char brokers[1024];
         /* state */
         ho_codec_t *codec;
+        ho_registry_t *registry;
+        int32_t schema_id; /* with a registry: the writer schema's id */
         ho_producer_t *producer;
         ho_spool_t *spool;
         uint64_t *spooled;   /* per input: records in the spool */
@@ -456,7 +464,46 @@ static int conf_int(rd_kafka_conf_t *conf, const char *name, int def) {
         return atoi(v);
 }
 
-enum { OPT_SCHEMA = 256, OPT_DRY_RUN, OPT_FOLLOW, OPT_SKIP_INVALID };
+enum { OPT_SCHEMA = 256, OPT_DRY_RUN, OPT_FOLLOW, OPT_SKIP_INVALID, OPT_REGISTRY, OPT_SUBJECT };
+
+/* Register (or find) the writer schema under the subject: the id every
+ * value carries. Before anything is sent, so a refusal sends nothing. */
+static int registry_setup(run_t *run, const char *url, const char *subject, const char **xs,
+                          size_t n_xs) {
+        char errstr[1024], dflt[512];
+        const ho_schema_t *w = ho_codec_writer(run->codec);
+
+        run->registry = ho_registry_new(url, errstr, sizeof(errstr));
+        if (!run->registry) {
+                fprintf(stderr, PROG ": --registry: %s\n", errstr);
+                return HO_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < n_xs; i++) {
+                if (strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX)))
+                        continue;
+                if (ho_registry_set_kv(run->registry, xs[i], errstr, sizeof(errstr))) {
+                        fprintf(stderr, PROG ": -X: %s\n", errstr);
+                        return HO_EXIT_USAGE;
+                }
+        }
+        if (!subject) {
+                snprintf(dflt, sizeof(dflt), "%s" HO_REGISTRY_SUBJECT_SUFFIX, run->topic);
+                subject = dflt;
+        }
+        if (run->dry_run) {
+                ho_info("dry run: the writer schema %s is not registered under \"%s\"", w->name,
+                        subject);
+                return HO_EXIT_OK;
+        }
+        if (ho_registry_register(run->registry, subject, w->json ? w->json : w->canonical,
+                                 &run->schema_id, errstr, sizeof(errstr))) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                return HO_EXIT_FAIL;
+        }
+        ho_info("registry %s: writer schema %s is id %d under subject \"%s\"",
+                ho_registry_url(run->registry), w->name, (int)run->schema_id, subject);
+        return HO_EXIT_OK;
+}
 
 int main(int argc, char **argv) {
         static const struct option longopts[] = {
@@ -464,6 +511,8 @@ int main(int argc, char **argv) {
                 {"dry-run", no_argument, NULL, OPT_DRY_RUN},
                 {"follow", no_argument, NULL, OPT_FOLLOW},
                 {"skip-invalid", optional_argument, NULL, OPT_SKIP_INVALID},
+                {"registry", required_argument, NULL, OPT_REGISTRY},
+                {"subject", required_argument, NULL, OPT_SUBJECT},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -472,6 +521,7 @@ int main(int argc, char **argv) {
         char errstr[1024];
         double cpu1 = 0;
         const char *brokers = NULL, *schema = NULL, *conf_file = NULL, *rejects_path = NULL;
+        const char *registry = NULL, *subject = NULL;
         const char **xs = calloc((size_t)argc + 1, sizeof(*xs));
         static const char *stdin_path[] = {"-"};
         size_t n_xs = 0;
@@ -519,6 +569,12 @@ int main(int argc, char **argv) {
                 case OPT_SKIP_INVALID:
                         run.skip_invalid = true;
                         rejects_path = optarg;
+                        break;
+                case OPT_REGISTRY:
+                        registry = optarg;
+                        break;
+                case OPT_SUBJECT:
+                        subject = optarg;
                         break;
                 case 'q':
                         run.quiet = true;
@@ -572,8 +628,22 @@ int main(int argc, char **argv) {
         if (conf_file && ho_conf_kafka_file(conf, conf_file, errstr, sizeof(errstr)) != HO_OK)
                 goto usage_err;
         for (size_t i = 0; i < n_xs; i++)
-                if (ho_conf_kafka_set(conf, xs[i], errstr, sizeof(errstr)) != HO_OK)
+                if (strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX)) &&
+                    ho_conf_kafka_set(conf, xs[i], errstr, sizeof(errstr)) != HO_OK)
                         goto usage_err;
+        /* no HANDOVER_REGISTRY here: the framing a producer writes is chosen on its
+         * command line, never by an environment the stack exports for readers */
+        if (subject && !registry) {
+                snprintf(errstr, sizeof(errstr), "--subject needs --registry URL");
+                goto usage_err;
+        }
+        for (size_t i = 0; !registry && i < n_xs; i++) {
+                if (!strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
+                        snprintf(errstr, sizeof(errstr), "-X %.*s needs --registry URL",
+                                 (int)strcspn(xs[i], "="), xs[i]);
+                        goto usage_err;
+                }
+        }
         if (!run.dry_run && !conf_has_brokers(conf)) {
                 snprintf(errstr, sizeof(errstr),
                          "no brokers: give -b BROKERS or set HANDOVER_BROKERS");
@@ -596,6 +666,8 @@ int main(int argc, char **argv) {
         if (schema && ho_codec_set_writer(run.codec, schema, errstr, sizeof(errstr)) != HO_OK)
                 goto usage_err;
         run.schema = schema;
+        if (registry && (rc = registry_setup(&run, registry, subject, xs, n_xs)) != HO_EXIT_OK)
+                goto out;
         if (run.skip_invalid) {
                 run.rejects = rejects_path ? fopen(rejects_path, "a") : stderr;
                 if (!run.rejects) {
@@ -657,6 +729,8 @@ int main(int argc, char **argv) {
                 run.producer = ho_producer_new(conf, run.topic, run.names, run.n_paths, errstr,
                                                sizeof(errstr));
                 conf = NULL; /* handed over */
+                if (run.producer && run.registry)
+                        ho_producer_set_confluent(run.producer, run.schema_id);
                 if (!run.producer) {
                         fprintf(stderr, PROG ": %s\n", errstr);
                         rc = HO_EXIT_FAIL;
@@ -682,6 +756,8 @@ int main(int argc, char **argv) {
                         run.producer = ho_producer_new(conf, run.topic, run.names, run.n_paths,
                                                        errstr, sizeof(errstr));
                         conf = NULL; /* handed over */
+                        if (run.producer && run.registry)
+                                ho_producer_set_confluent(run.producer, run.schema_id);
                 }
                 if (!run.producer) {
                         fprintf(stderr, PROG ": %s\n", errstr);
@@ -814,6 +890,7 @@ out:
         ho_report_clear(&run.report);
         ho_buf_free(&run.value);
         ho_codec_destroy(run.codec);
+        ho_registry_destroy(run.registry);
         if (run.rejects && run.rejects != stderr)
                 fclose(run.rejects);
         free(xs);

@@ -286,6 +286,10 @@ rd_kafka_t *ho_producer_handle(ho_producer_t *p);
 ho_err_t ho_producer_check_topic(ho_producer_t *p, int timeout_ms, char *errstr,
                                  size_t errstr_size);
 
+/* Send every value in the Confluent framing (00, schema id, datum) instead
+ * of the single-object one it is given: id is the writer schema's id in the
+ * registry (the caller registered it). Values are then always copied. */
+void ho_producer_set_confluent(ho_producer_t *p, int32_t id);
 /* Enqueue one message (copied). A full local queue is waited out by polling;
  * *stop (may be NULL) ends the wait with HO_ERR_TIMEOUT. HO_ERR_KAFKA for
  * anything else (a fatal idempotence error included). */

@@ -43,6 +43,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <librdkafka/rdkafka.h>
+#include "handover/registry.h"
 #include "handover/err.h"
 #include "handover/redis.h"
 
@@ -79,6 +80,10 @@ typedef struct ho_replay_conf_s {
         bool progress;            /* a progress line on stderr (a terminal) */
         bool quiet;               /* no summary lines on stderr */
         size_t max_batch_msgs;    /* transfers (or fields) per staging write; 0: 500 */
+        /* NULL, or the registry for values in the Confluent framing
+         * (borrowed). When it cannot be asked the replay fails: nothing is
+         * switched, no value is counted as rejected for it. */
+        ho_registry_t *registry;
 } ho_replay_conf_t;
 
 typedef struct ho_replay_result_s {

@@ -22,6 +22,7 @@
 #include "handover/err.h"
 #include "handover/metrics.h"
 #include "handover/redis.h"
+#include "handover/registry.h"
 
 /* One -X key=value (is_file false) or -c FILE (is_file true). */
 typedef struct ho_worker_kprop_s {
@@ -48,6 +49,11 @@ typedef struct ho_worker_conf_s {
         ho_metrics_t *metrics;  /* NULL: none; else the worker adds its metrics here */
         bool create_dlq;        /* create a missing dead letter topic instead of failing */
         int stats_interval_s;   /* 0: no stats lines */
+        /* NULL, or the schema registry that values in the Confluent framing
+         * name (borrowed: it must outlive the worker). While it cannot be
+         * asked about an id, that partition waits and retries: the value
+         * is not dead-lettered. */
+        ho_registry_t *registry;
 } ho_worker_conf_t;
 
 typedef struct ho_worker_s ho_worker_t;
