@@ -654,18 +654,18 @@ int ho_extract_timeline(const char *line, size_t len, int *py, int *pm, int *pd,
                 snprintf(buf, sizeof(buf), "%04d-%02d-%02d", y, mo, d);
                 if (ho_date_parse(buf, &days))
                         goto out;
+                if (hh >= 0 && pm_ >= 0) {
+                        if (hh < 1 || hh > 12)
+                                goto out; /* "13:00 PM": not a time */
+                        hh = hh % 12 + (pm_ ? 12 : 0);
+                }
+                if (hh > 23 || mi > 59 || ss > 59)
+                        goto out;
                 *py = y;
                 *pm = mo;
                 *pd = d;
                 rc = 1;
                 if (hh >= 0) {
-                        if (pm_ >= 0) {
-                                if (hh < 1 || hh > 12)
-                                        goto out;
-                                hh = hh % 12 + (pm_ ? 12 : 0);
-                        }
-                        if (hh > 23 || mi > 59 || ss > 59)
-                                goto out;
                         rc = 2;
                         if (have_zone) {
                                 *utc_ms = ((int64_t)days * 86400 + hh * 3600 + mi * 60 + ss -
