@@ -13,6 +13,7 @@
  * Every rule looks at a bounded window of tokens, so the time per article
  * grows linearly with its length.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,9 @@ typedef struct {
         ho_extract_result_t *res;
         int *role;
         sent_t *sent;
-        size_t n_sent, ts; /* ts: the transfer sentence */
+        size_t n_sent, cap_sent, ts; /* ts: the transfer sentence */
+        size_t cap_ev;     /* capacity of res->ev */
+        uint32_t *lex;     /* per token: the LX_* lists its word is in */
         int failed;        /* out of memory */
         /* dateline */
         int dl;            /* 1 when found */
@@ -81,8 +84,13 @@ static int is_w(const ctx_t *c, size_t i, const char *w) {
         return ho_xtok_is(&c->t, i, w);
 }
 
-static int in_list(const ctx_t *c, size_t i, const char *const *ws) {
-        return i < c->t.n_tok && ho_xtok_in(&c->t, i, ws) >= 0;
+/* The word lists of the rules, as bits of a token's lexicon mask (built
+ * once per article from one hash table, so a rule's "is this word one of
+ * ..." is a bit test, not a string comparison per list word). */
+enum { LX_transfer_verbs, LX_hedges, LX_negations, LX_person_nouns, LX_dest_preps, LX_cum_verbs, LX_cum_nouns, LX_aircraft_nouns, LX_landing_cues, LX_announce, LX_include_cues, LX_titles, LX_particles, LX_group_nouns, LX_not_names, LX_events, LX__COUNT };
+
+static int has(const ctx_t *c, size_t i, int lx) {
+        return i < c->t.n_tok && (c->lex[i] >> lx & 1u);
 }
 
 /* Exact-case match of a word ("Tuesday", not "tuesday"). */
@@ -107,12 +115,16 @@ static void add_ev(ctx_t *c, unsigned field, size_t start, size_t end, const cha
         va_start(ap, fmt);
         vsnprintf(buf, sizeof(buf), fmt, ap);
         va_end(ap);
-        v = realloc(r->ev, (r->n_ev + 1) * sizeof(*v));
-        if (!v) {
-                c->failed = 1;
-                return;
+        if (r->n_ev == c->cap_ev) {
+                size_t cap = c->cap_ev ? c->cap_ev * 2 : 32;
+                if (!(v = realloc(r->ev, cap * sizeof(*v)))) {
+                        c->failed = 1;
+                        return;
+                }
+                r->ev = v;
+                c->cap_ev = cap;
         }
-        r->ev = v;
+        v = r->ev;
         v[r->n_ev].field = field;
         v[r->n_ev].start = start;
         v[r->n_ev].end = end;
@@ -235,11 +247,15 @@ static int line_is(const ctx_t *c, size_t L, const char *const *list, const char
 
 static int line_has(const ctx_t *c, size_t L, const char *needle) {
         const ho_xline_t *ln = &c->t.line[L];
-        size_t n = strlen(needle), i;
 
-        for (i = ln->start; i + n <= ln->end; i++)
-                if (!memcmp(c->t.s + i, needle, n))
+        const char *p = c->t.s + ln->start, *end = c->t.s + ln->end;
+        size_t n = strlen(needle);
+
+        while ((size_t)(end - p) >= n && (p = memchr(p, needle[0], (size_t)(end - p - (ptrdiff_t)n) + 1))) {
+                if (!memcmp(p, needle, n))
                         return 1;
+                p++;
+        }
         return 0;
 }
 
@@ -501,10 +517,14 @@ static int push_sent(ctx_t *c, size_t tb, size_t te) {
 
         if (te <= tb)
                 return 0;
-        v = realloc(c->sent, (c->n_sent + 1) * sizeof(*v));
-        if (!v)
-                return -1;
-        c->sent = v;
+        if (c->n_sent == c->cap_sent) {
+                size_t cap = c->cap_sent ? c->cap_sent * 2 : 64;
+                if (!(v = realloc(c->sent, cap * sizeof(*v))))
+                        return -1;
+                c->sent = v;
+                c->cap_sent = cap;
+        }
+        v = c->sent;
         v[c->n_sent].tb = tb;
         v[c->n_sent].te = te;
         c->n_sent++;
@@ -525,8 +545,7 @@ static int split_sentences(ctx_t *c) {
                         if (!(is_p(c, i, '.') || is_p(c, i, '!') || is_p(c, i, '?')))
                                 continue;
                         if (is_p(c, i, '.') && i > b &&
-                            ((is_word(c, i - 1) && ho_xtok_in(&c->t, i - 1, abbrevs) >= 0 &&
-                              is_cap(c, i - 1)) ||
+                            ((is_cap(c, i - 1) && ho_xtok_in(&c->t, i - 1, abbrevs) >= 0) ||
                              (is_word(c, i - 1) && TK(c, i - 1)->end - TK(c, i - 1)->start == 1 &&
                               is_cap(c, i - 1))))
                                 continue;
@@ -587,7 +606,7 @@ static long count_at(const ctx_t *c, size_t j, size_t end, size_t *pe) {
         if (j >= 2 && is_w(c, j - 1, "the") && (is_w(c, j - 2, "of") || is_w(c, j - 2, "among")))
                 return -1;
         for (k = j + used; k < end && mods <= 4; k++) {
-                if (in_list(c, k, person_nouns)) {
+                if (has(c, k, LX_person_nouns)) {
                         *pe = k + 1;
                         return v;
                 }
@@ -602,10 +621,10 @@ static int hedged(const ctx_t *c, size_t tb, size_t v) {
         size_t i;
 
         for (i = tb; i < v; i++)
-                if (in_list(c, i, hedges))
+                if (has(c, i, LX_hedges))
                         return 1;
         for (i = v > tb + 3 ? v - 3 : tb; i < v; i++)
-                if (in_list(c, i, negations))
+                if (has(c, i, LX_negations))
                         return 1;
         return 0;
 }
@@ -621,7 +640,7 @@ static int find_dest(ctx_t *c, size_t v, size_t te, int origin) {
                         continue;
                 if (ci != origin) {
                         for (k = i; k-- > v && k + 4 > i;)
-                                if (in_list(c, k, dest_preps)) {
+                                if (has(c, k, LX_dest_preps)) {
                                         c->dest = ci;
                                         c->dst_tb = i;
                                         c->dst_te = i + u;
@@ -645,7 +664,7 @@ static int find_transfer(ctx_t *c) {
                         long best = -1;
                         size_t btb = 0, bte = 0, bdist = (size_t)-1;
                         int origin = -1;
-                        if (!in_list(c, v, transfer_verbs))
+                        if (!has(c, v, LX_transfer_verbs))
                                 continue;
                         if (hedged(c, tb, v)) {
                                 c->hedged = 1;
@@ -724,10 +743,10 @@ static void find_cumulative(ctx_t *c) {
                 if (te - tb > MAX_SENT_TOKENS)
                         continue;
                 for (i = tb; i < te; i++) {
-                        if (in_list(c, i, cum_verbs)) {
+                        if (has(c, i, LX_cum_verbs)) {
                                 /* verb ... total ... to N */
                                 for (j = i + 1; j < te && j <= i + 8; j++)
-                                        if (in_list(c, j, cum_nouns))
+                                        if (has(c, j, LX_cum_nouns))
                                                 break;
                                 if (j < te && j <= i + 8) {
                                         for (k = j + 1; k + 1 < te && k <= j + 16; k++)
@@ -738,7 +757,7 @@ static void find_cumulative(ctx_t *c) {
                                 /* verb to N the total/number */
                                 if (is_w(c, i + 1, "to") && (v = ho_xtok_number(&c->t, i + 2, te, &u)) >= 0) {
                                         for (j = i + 2 + u; j < te && j <= i + 2 + u + 2; j++)
-                                                if (in_list(c, j, cum_nouns)) {
+                                                if (has(c, j, LX_cum_nouns)) {
                                                         k = i + 1;
                                                         goto found_k1;
                                                 }
@@ -976,13 +995,23 @@ static const char *const aircraft_nouns[] = {"aircraft", "planes", "airplanes", 
                                              "jets", "flights", "plane", "airplane", "jet",
                                              "flight", "helicopters", NULL};
 
+/* Does sentence s hold a word of list lx? (a cheap test before a rule's scan) */
+static int sent_has(const ctx_t *c, size_t s, int lx) {
+        size_t i;
+
+        for (i = c->sent[s].tb; i < c->sent[s].te; i++)
+                if (c->lex[i] >> lx & 1u)
+                        return 1;
+        return 0;
+}
+
 static void find_aircraft(ctx_t *c) {
         size_t s, j, k, u;
         long v;
 
         for (s = 0; s < c->n_sent; s++) {
                 size_t tb = c->sent[s].tb, te = c->sent[s].te;
-                if (te - tb > MAX_SENT_TOKENS)
+                if (te - tb > MAX_SENT_TOKENS || !sent_has(c, s, LX_aircraft_nouns))
                         continue;
                 for (j = tb; j < te; j++) {
                         if (j == c->cum_tok || (TK(c, j)->flags & XT_GLUED))
@@ -994,7 +1023,7 @@ static void find_aircraft(ctx_t *c) {
                         if (TK(c, j)->kind == XT_NUM && TK(c, j)->end - TK(c, j)->start == 4)
                                 continue;
                         for (k = j + u; k < te && k <= j + u + 3; k++) {
-                                if (in_list(c, k, aircraft_nouns)) {
+                                if (has(c, k, LX_aircraft_nouns)) {
                                         c->res->report.has_aircraft_count = 1;
                                         c->res->report.aircraft_count = (int32_t)v;
                                         c->res->found |= HO_XF_AIRCRAFT;
@@ -1002,7 +1031,7 @@ static void find_aircraft(ctx_t *c) {
                                             "a number before an aircraft noun");
                                         return;
                                 }
-                                if (!is_word(c, k) || in_list(c, k, person_nouns))
+                                if (!is_word(c, k) || has(c, k, LX_person_nouns))
                                         break;
                         }
                 }
@@ -1030,7 +1059,7 @@ static void find_destinations(ctx_t *c) {
                 if (te - tb > MAX_SENT_TOKENS)
                         continue;
                 for (i = tb; i < te && !cue; i++)
-                        cue = in_list(c, i, landing_cues);
+                        cue = has(c, i, LX_landing_cues);
                 if (!cue)
                         continue;
                 for (i = tb; i < te; i++) {
@@ -1124,7 +1153,7 @@ static int authority_in(ctx_t *c, size_t s) {
         if (te - tb > MAX_SENT_TOKENS)
                 return 0;
         for (i = tb; i < te && !ann; i++)
-                ann = in_list(c, i, announce);
+                ann = has(c, i, LX_announce);
         if (!ann)
                 return 0;
         for (i = tb; i < te; i++) {
@@ -1185,7 +1214,7 @@ static const char *const not_names[] = {"The", "A", "An", "Among", "In", "On", "
 static int name_breaker(const ctx_t *c, size_t i, size_t te, int first) {
         size_t u;
 
-        if (in_list(c, i, not_names) && is_cap(c, i))
+        if (has(c, i, LX_not_names) && is_cap(c, i))
                 return 1;
         if (match(c, i, te, XK_COUNTRY, &u) || match(c, i, te, XK_DEMONYM, &u) ||
             match(c, i, te, XK_MONTH, &u) || match(c, i, te, XK_WEEKDAY, &u) ||
@@ -1204,7 +1233,7 @@ static int name_at(const ctx_t *c, size_t i, size_t te, size_t *pe) {
 
         if (!is_cap(c, i) || (TK(c, i)->flags & XT_ALLCAPS) || name_breaker(c, i, te, 1))
                 return 0;
-        if (i > 0 && is_cap(c, i - 1) && in_list(c, i - 1, titles))
+        if (i > 0 && is_cap(c, i - 1) && has(c, i - 1, LX_titles))
                 return 0;
         while (k < te && words < 6) {
                 if (is_cap(c, k) && !(TK(c, k)->flags & XT_ALLCAPS) && !name_breaker(c, k, te, k == i) &&
@@ -1216,7 +1245,7 @@ static int name_at(const ctx_t *c, size_t i, size_t te, size_t *pe) {
                         k++;
                         continue;
                 }
-                if (is_word(c, k) && in_list(c, k, particles) && !is_cap(c, k) && is_cap(c, k + 1)) {
+                if (is_word(c, k) && has(c, k, LX_particles) && !is_cap(c, k) && is_cap(c, k + 1)) {
                         k++;
                         continue;
                 }
@@ -1224,9 +1253,9 @@ static int name_at(const ctx_t *c, size_t i, size_t te, size_t *pe) {
         }
         if (words < 2 || words > 5 || (TK(c, last)->flags & XT_POSS))
                 return 0;
-        if (in_list(c, last + 1, announce))
+        if (has(c, last + 1, LX_announce))
                 return 0; /* "X said": a speaker */
-        if (in_list(c, last + 1, group_nouns) || (i > 0 && is_w(c, i - 1, "the")))
+        if (has(c, last + 1, LX_group_nouns) || (i > 0 && is_w(c, i - 1, "the")))
                 return 0; /* "the Beltran Leyva cartel": a group */
         *pe = last + 1;
         return 1;
@@ -1245,7 +1274,7 @@ static char *group_in(ctx_t *c, size_t b, size_t e, size_t te, size_t *gb, size_
                         *ge = i + u;
                         return strdup(g->canon);
                 }
-                if (in_list(c, i, group_nouns) && i > b) {
+                if (has(c, i, LX_group_nouns) && i > b) {
                         size_t k = i;
                         while (k > b && is_cap(c, k - 1) && !(TK(c, k - 1)->flags & XT_POSS) &&
                                !is_exact(c, k - 1, "The") && i - k < 5)
@@ -1275,12 +1304,12 @@ static void find_persons(ctx_t *c) {
                 if (te - tb > MAX_SENT_TOKENS)
                         continue;
                 for (i = tb; i < te && cue == (size_t)-1; i++)
-                        if (in_list(c, i, include_cues))
+                        if (has(c, i, LX_include_cues))
                                 cue = i;
                 if (cue == (size_t)-1)
                         continue;
                 for (i = cue + 1; i < te && n < 32; i++) {
-                        if (is_cap(c, i) && in_list(c, i, titles)) {
+                        if (is_cap(c, i) && has(c, i, LX_titles)) {
                                 /* "Security Minister Omar Garcia Harfuch": an official */
                                 while (i + 1 < te && is_cap(c, i + 1))
                                         i++;
@@ -1350,28 +1379,101 @@ static void find_persons(ctx_t *c) {
                 add_ev(c, HO_XF_PERSONS, 0, 0, "no name after \"among\"/\"included\" in the story");
 }
 
+static const char *const events[] = {"transfer", "transfers", "handover", "shipment",
+                                     "expulsion", "batch", "operation", "round", "delivery",
+                                     "group", NULL};
+
 static void find_ordinal(ctx_t *c) {
-        static const char *const events[] = {"transfer", "transfers", "handover", "shipment",
-                                             "expulsion", "batch", "operation", "round",
-                                             "delivery", "group", NULL};
         size_t s, i, k;
         int v;
 
         for (s = 0; s < c->n_sent; s++) {
                 size_t tb = c->sent[s].tb, te = c->sent[s].te;
-                if (te - tb > MAX_SENT_TOKENS)
+                if (te - tb > MAX_SENT_TOKENS || !sent_has(c, s, LX_events))
                         continue;
                 for (i = tb; i < te; i++) {
                         if (!(v = ho_xtok_ordinal(&c->t, i)))
                                 continue;
                         for (k = i + 1; k < te && k <= i + 4; k++)
-                                if (in_list(c, k, events)) {
+                                if (has(c, k, LX_events)) {
                                         c->res->ordinal = v;
                                         EVT(c, 0, i, k + 1, "the transfer's ordinal (not a report field)");
                                         return;
                                 }
                 }
         }
+}
+
+/* ---- the lexicon ------------------------------------------------------------ */
+
+#define LEX_SLOTS 1024 /* a power of two, over twice the words of all lists */
+#define LEX_WORD 24
+
+static const char *const *const lexicons[LX__COUNT] = {transfer_verbs, hedges, negations, person_nouns, dest_preps, cum_verbs, cum_nouns, aircraft_nouns, landing_cues, announce, include_cues, titles, particles, group_nouns, not_names, events};
+static struct {
+        char w[LEX_WORD];
+        uint32_t mask;
+} lex_tab[LEX_SLOTS];
+static pthread_once_t lex_once = PTHREAD_ONCE_INIT;
+
+static unsigned lex_hash(const char *w, size_t n) {
+        unsigned h = 2166136261u;
+        size_t i;
+
+        for (i = 0; i < n; i++)
+                h = (h ^ (unsigned char)w[i]) * 16777619u;
+        return h & (LEX_SLOTS - 1);
+}
+
+/* Lower-case w[0..n) into out; 0 when it is too long to be a list word. */
+static size_t lex_lower(const char *w, size_t n, char *out) {
+        size_t i;
+
+        if (n >= LEX_WORD)
+                return 0;
+        for (i = 0; i < n; i++)
+                out[i] = w[i] >= 'A' && w[i] <= 'Z' ? (char)(w[i] | 0x20) : w[i];
+        out[n] = 0;
+        return n;
+}
+
+static void lex_build(void) {
+        size_t k, j;
+
+        for (k = 0; k < LX__COUNT; k++)
+                for (j = 0; lexicons[k][j]; j++) {
+                        char w[LEX_WORD];
+                        size_t n = lex_lower(lexicons[k][j], strlen(lexicons[k][j]), w);
+                        unsigned h = lex_hash(w, n);
+                        while (lex_tab[h].w[0] && strcmp(lex_tab[h].w, w))
+                                h = (h + 1) & (LEX_SLOTS - 1);
+                        memcpy(lex_tab[h].w, w, n + 1);
+                        lex_tab[h].mask |= 1u << k;
+                }
+}
+
+static uint32_t lex_of(const char *s, size_t n) {
+        char w[LEX_WORD];
+        unsigned h;
+
+        if (!lex_lower(s, n, w))
+                return 0;
+        for (h = lex_hash(w, n); lex_tab[h].w[0]; h = (h + 1) & (LEX_SLOTS - 1))
+                if (!strcmp(lex_tab[h].w, w))
+                        return lex_tab[h].mask;
+        return 0;
+}
+
+static int lex_tokens(ctx_t *c) {
+        size_t i;
+
+        pthread_once(&lex_once, lex_build);
+        if (!(c->lex = calloc(c->t.n_tok ? c->t.n_tok : 1, sizeof(uint32_t))))
+                return -1;
+        for (i = 0; i < c->t.n_tok; i++)
+                if (TK(c, i)->kind == XT_WORD)
+                        c->lex[i] = lex_of(c->t.s + TK(c, i)->start, TK(c, i)->end - TK(c, i)->start);
+        return 0;
 }
 
 /* ---- the whole article --------------------------------------------------- */
@@ -1488,7 +1590,7 @@ ho_err_t ho_extract_article(const char *text, size_t len, const ho_extract_meta_
         c.cum_tok = (size_t)-1;
         if (ho_xtext_init(&c.t, text, len))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
-        if (classify(&c) || split_sentences(&c)) {
+        if (lex_tokens(&c) || classify(&c) || split_sentences(&c)) {
                 c.failed = 1;
                 goto done;
         }
@@ -1547,6 +1649,7 @@ ho_err_t ho_extract_article(const char *text, size_t len, const ho_extract_meta_
 done:
         free(c.role);
         free(c.sent);
+        free(c.lex);
         ho_xtext_free(&c.t);
         if (c.failed) {
                 ho_extract_result_clear(res);

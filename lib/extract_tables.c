@@ -12,6 +12,7 @@
 #include "extract_int.h"
 
 #define NBUCKETS 1024
+#define NUM_BUCKETS 64
 
 typedef struct {
         char *word;
@@ -28,6 +29,7 @@ static struct {
         size_t n_codes;
         numword_t *num;
         size_t n_num;
+        size_t num_first[NUM_BUCKETS], *num_next; /* number words by hash */
         ho_err_t err;
         char errstr[256];
 } T;
@@ -251,6 +253,18 @@ static void load(void) {
         }
         for (i = 0; i < NBUCKETS; i++)
                 T.bucket_first[i] = (size_t)-1;
+        if (!(T.num_next = malloc((T.n_num ? T.n_num : 1) * sizeof(size_t)))) {
+                T.err = HO_ERR_NOMEM;
+                snprintf(T.errstr, sizeof(T.errstr), "out of memory loading the tables");
+                return;
+        }
+        for (i = 0; i < NUM_BUCKETS; i++)
+                T.num_first[i] = (size_t)-1;
+        for (i = T.n_num; i-- > 0;) {
+                unsigned h = hash_word(T.num[i].word, strlen(T.num[i].word)) % NUM_BUCKETS;
+                T.num_next[i] = T.num_first[h];
+                T.num_first[h] = i;
+        }
         /* chain in reverse so that a bucket lists entries in table order */
         for (i = T.n; i-- > 0;) {
                 unsigned h = hash_word(T.e[i].words[0], strlen(T.e[i].words[0]));
@@ -311,12 +325,14 @@ const ho_xentry_t *ho_xtables_match(const ho_xtext_t *t, size_t i, size_t end, i
 }
 
 int ho_xtables_number_word(const char *w, size_t n, char *kind) {
-        size_t i;
+        size_t k;
 
-        for (i = 0; i < T.n_num; i++)
-                if (strlen(T.num[i].word) == n && !strncasecmp(T.num[i].word, w, n)) {
-                        *kind = T.num[i].kind;
-                        return T.num[i].value;
+        if (n < 3 || n > 9) /* "one" .. "seventeen" */
+                return -1;
+        for (k = T.num_first[hash_word(w, n) % NUM_BUCKETS]; k != (size_t)-1; k = T.num_next[k])
+                if (strlen(T.num[k].word) == n && !strncasecmp(T.num[k].word, w, n)) {
+                        *kind = T.num[k].kind;
+                        return T.num[k].value;
                 }
         return -1;
 }
