@@ -150,16 +150,18 @@ static size_t poss_len(const ctx_t *c, size_t i) {
 static char *tok_str(ctx_t *c, size_t tb, size_t te) {
         ho_buf_t b = HO_BUF_INIT;
         size_t i;
+        int bad = 0;
 
         for (i = tb; i < te; i++) {
                 const ho_xtok_t *tk = TK(c, i);
                 size_t prev_end = i > tb ? TK(c, i - 1)->end + poss_len(c, i - 1) : 0;
                 if (i > tb && prev_end != tk->start)
-                        ho_buf_append(&b, " ", 1);
-                ho_buf_append(&b, c->t.s + tk->start, tk->end - tk->start);
-                ho_buf_append(&b, c->t.s + tk->end, poss_len(c, i));
+                        bad |= ho_buf_append(&b, " ", 1) != HO_OK;
+                bad |= ho_buf_append(&b, c->t.s + tk->start, tk->end - tk->start) != HO_OK;
+                bad |= ho_buf_append(&b, c->t.s + tk->end, poss_len(c, i)) != HO_OK;
         }
-        if (!b.data) {
+        if (bad || !b.data) {
+                ho_buf_free(&b);
                 c->failed = 1;
                 return NULL;
         }
@@ -352,14 +354,8 @@ static int parse_dateline(ctx_t *c, size_t L) {
                 c->dl_place_tb = pb;
                 c->dl_place_te = pe;
                 c->dl_country = known;
-                if (known == -2) {
-                        /* a US place: the US */
-                        size_t k;
-                        for (k = 0; k < 400; k++)
-                                if (!strcmp(ho_xtables_country_code((int)k), "US"))
-                                        break;
-                        c->dl_country = strcmp(ho_xtables_country_code((int)k), "US") ? -1 : (int)k;
-                }
+                if (known == -2) /* a US place: the US */
+                        c->dl_country = ho_xtables_country_index("US");
         }
         /* the date: ", Jan 20" or ", January 20, 2026" or ", 20 January" */
         c->dl_date_tb = c->dl_date_te = 0;
@@ -805,7 +801,6 @@ static void find_date(ctx_t *c) {
         size_t wd_tok = 0, rel_tok = 0, date_tb = 0, date_te = 0;
         const ho_xentry_t *e;
         int32_t days;
-        char buf[11];
 
         /* an explicit date next to the verb: "on Jan. 20", "on 20 January" */
         for (i = lo; i < hi && !m; i++) {
@@ -940,8 +935,6 @@ static void find_date(ctx_t *c) {
         }
         r->occurred_on = days;
         c->res->found |= HO_XF_OCCURRED_ON;
-        ho_date_format(days, buf);
-        (void)buf;
 }
 
 static void find_reported_at(ctx_t *c) {
@@ -1125,6 +1118,17 @@ static const char *const announce[] = {"said", "says", "announced", "announces",
                                        "confirmed", "stated", "informed", "according", "statement",
                                        "told", NULL};
 
+/* A lower-case word that joins the parts of a name: "Secretariat of Security and ...". */
+static int org_link(const ctx_t *c, size_t i) {
+        static const char *const links[] = {"of", "for", "and", "de", "y", "on"};
+        size_t k;
+
+        for (k = 0; k < sizeof(links) / sizeof(links[0]); k++)
+                if (is_exact(c, i, links[k]))
+                        return 1;
+        return 0;
+}
+
 /* An organisation phrase with its head at h: capitalised words before it
  * (not a country), "of/for/and" + capitalised words after it. */
 static void org_span(const ctx_t *c, size_t h, size_t tb, size_t te, size_t *ob, size_t *oe) {
@@ -1134,10 +1138,8 @@ static void org_span(const ctx_t *c, size_t h, size_t tb, size_t te, size_t *ob,
                !is_exact(c, b - 1, "The") && h - b < 5)
                 b--;
         /* "Attorney General's Office": a possessive inside the name is kept */
-        while (e + 1 < te && e - h < 10 && is_exact(c, e, "of") + is_exact(c, e, "for") +
-                                                       is_exact(c, e, "and") + is_exact(c, e, "de") +
-                                                       is_exact(c, e, "y") + is_exact(c, e, "on") &&
-               is_cap(c, e + 1) && country_at(c, e + 1, te, &u) < 0) {
+        while (e + 1 < te && e - h < 10 && org_link(c, e) && is_cap(c, e + 1) &&
+               country_at(c, e + 1, te, &u) < 0) {
                 e += 2;
                 while (e < te && is_cap(c, e) && e - h < 12)
                         e++;

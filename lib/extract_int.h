@@ -95,8 +95,9 @@ const ho_xentry_t *ho_xtables_match(const ho_xtext_t *t, size_t i, size_t end, i
  * kind ('u' unit, 't' teen, 'T' ten, 's' scale, 'd' dozen, 'o' ordinal), or -1. */
 int ho_xtables_number_word(const char *w, size_t n, char *kind);
 
-/* A country's ISO code by table index. */
+/* A country's ISO code by table index ("" for none), and the reverse (-1). */
 const char *ho_xtables_country_code(int idx);
+int ho_xtables_country_index(const char *code);
 
 /* ---- files compiled in by cmake/embed_extract.cmake ---------------------- */
 

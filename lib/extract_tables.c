@@ -340,3 +340,12 @@ int ho_xtables_number_word(const char *w, size_t n, char *kind) {
 const char *ho_xtables_country_code(int idx) {
         return idx >= 0 && (size_t)idx < T.n_codes ? T.codes[idx] : "";
 }
+
+int ho_xtables_country_index(const char *code) {
+        size_t i;
+
+        for (i = 0; i < T.n_codes; i++)
+                if (!strcmp(T.codes[i], code))
+                        return (int)i;
+        return -1;
+}

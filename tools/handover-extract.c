@@ -360,7 +360,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, PROG ": cannot write the reports: %s\n", strerror(errno));
                 run.failed++;
         }
-        if (run.evidence && (fclose(run.evidence) || 0)) {
+        if (run.evidence && fclose(run.evidence)) {
                 fprintf(stderr, PROG ": cannot write the evidence to \"%s\": %s\n", evidence,
                         strerror(errno));
                 run.failed++;
