@@ -1514,6 +1514,26 @@ void ho_extract_result_clear(ho_extract_result_t *res) {
         ho_extract_result_init(res);
 }
 
+/* Is the number at j hedged by the words before it ("more than 30", "some
+ * 37", "at least 35", "nearly 40")? "handed over 26" is not. */
+static int approximate(const ctx_t *c, size_t j) {
+        static const char *const one[] = {"about", "around", "roughly", "nearly", "almost",
+                                          "some", "approximately", "estimated", "over", NULL};
+        static const char *const two_first[] = {"more", "fewer", "less", "at", "up", NULL};
+        static const char *const two_second[] = {"than", "than", "than", "least", "to", NULL};
+        int k;
+
+        if (j >= 1 && (k = ho_xtok_in(&c->t, j - 1, one)) >= 0) {
+                if (!strcmp(one[k], "over") && j >= 2 && (has(c, j - 2, LX_transfer_verbs) ||
+                                                          is_w(c, j - 2, "turned")))
+                        return 0; /* "handed over 26", "turned over 26" */
+                return 1;
+        }
+        if (j >= 2 && (k = ho_xtok_in(&c->t, j - 2, two_first)) >= 0 && is_w(c, j - 1, two_second[k]))
+                return 1;
+        return 0;
+}
+
 static void set_countries(ctx_t *c) {
         ho_report_t *r = &c->res->report;
 
@@ -1533,6 +1553,13 @@ static void set_countries(ctx_t *c) {
         c->res->found |= HO_XF_DESTINATION;
         EVT(c, HO_XF_DESTINATION, c->dst_tb, c->dst_te,
             "the country after \"to\"/\"into\"/\"in\" following the transfer verb");
+        if (approximate(c, c->cnt_tb)) {
+                /* "more than 30", "about 37": a bound is not the count */
+                r->inmate_count = 0;
+                EVT(c, HO_XF_INMATES, c->cnt_tb > 2 ? c->cnt_tb - 2 : 0, c->cnt_te,
+                    "an approximate count (\"more than\", \"about\", \"at least\", ...) is not this transfer's count");
+                return;
+        }
         c->res->found |= HO_XF_INMATES;
         EVT(c, HO_XF_INMATES, c->cnt_tb, c->cnt_te, "the count of people beside the transfer verb \"%.*s\"",
             (int)(TK(c, c->verb)->end - TK(c, c->verb)->start), c->t.s + TK(c, c->verb)->start);

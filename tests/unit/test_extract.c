@@ -232,6 +232,15 @@ static void test_counts_digits_and_words(void **state) {
         assert_int_equal(R.report.aircraft_count, 3);
         run(story(TL, DL, "Mexico sent 37 people to the United States on seven military aircraft, officials said."));
         assert_int_equal(R.report.aircraft_count, 7);
+        /* a bound is no count: the report is incomplete, not a guess */
+        assert_int_equal(run(story(TL, DL, "Mexico sent more than 30 prisoners to the United States, officials said.")),
+                         HO_EXTRACT_INCOMPLETE);
+        assert_true(R.missing & HO_XF_INMATES);
+        assert_int_equal(run(story(TL, DL, "Mexico sent at least 35 people to the United States, officials said.")),
+                         HO_EXTRACT_INCOMPLETE);
+        assert_int_equal(run(story(TL, DL, "Mexico handed over 26 prisoners to the United States, officials said.")),
+                         HO_EXTRACT_COMPLETE);
+        assert_int_equal(R.report.inmate_count, 26);
         /* a 37-year-old is no count */
         run(story(TL, DL, "Mexico sent a 52-year-old and 36 other suspects to the United States, officials said."));
         assert_int_equal(R.report.inmate_count, 36);
