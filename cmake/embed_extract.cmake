@@ -1,0 +1,20 @@
+# Turns every schemas/extract/*.tsv (the extractor's gazetteer, number words,
+# months and time zones) into a C array, so handover-extract needs no data
+# files at run time. Run by lib/CMakeLists.txt.
+file(GLOB tsv_files "${TABLE_DIR}/*.tsv")
+list(SORT tsv_files)
+set(out "/* generated from the schemas/extract/ tables by cmake/embed_extract.cmake: do not edit */\n")
+string(APPEND out "#include <stddef.h>\n#include \"extract_int.h\"\n\n")
+set(entries "")
+set(i 0)
+foreach(f IN LISTS tsv_files)
+  get_filename_component(name "${f}" NAME)
+  file(READ "${f}" hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
+  string(APPEND out "static const char table_${i}[] = {${hex}0x00};\n")
+  string(APPEND entries "    {\"${name}\", table_${i}, sizeof(table_${i}) - 1},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND out "\nconst ho_extract_file_t ho_extract_files[] = {\n${entries}    {0, 0, 0}\n};\n")
+file(WRITE "${OUT_FILE}.tmp" "${out}")
+file(COPY_FILE "${OUT_FILE}.tmp" "${OUT_FILE}" ONLY_IF_DIFFERENT)
