@@ -367,13 +367,13 @@ static int parse_dateline(ctx_t *c, size_t L) {
                         i += u;
                         if (is_p(c, i, '.'))
                                 i++;
-                        if (TK(c, i)->kind == XT_NUM && (d = atoi(c->t.s + TK(c, i)->start)) >= 1 &&
+                        if (TK(c, i)->kind == XT_NUM && (d = (int)ho_xtok_digits(&c->t, i)) >= 1 &&
                             d <= 31)
                                 i++;
                         else
                                 return 0;
                 } else if (i < end && TK(c, i)->kind == XT_NUM &&
-                           (d = atoi(c->t.s + TK(c, i)->start)) >= 1 && d <= 31 &&
+                           (d = (int)ho_xtok_digits(&c->t, i)) >= 1 && d <= 31 &&
                            (e = match(c, i + 1, end, XK_MONTH, &u))) {
                         m = e->value;
                         i += 1 + u;
@@ -384,7 +384,7 @@ static int parse_dateline(ctx_t *c, size_t L) {
                 }
                 if (is_p(c, i, ',') && i + 1 < end && TK(c, i + 1)->kind == XT_NUM &&
                     TK(c, i + 1)->end - TK(c, i + 1)->start == 4) {
-                        y = atoi(c->t.s + TK(c, i + 1)->start);
+                        y = (int)ho_xtok_digits(&c->t, i + 1);
                         i += 2;
                 }
                 c->dl_date_tb = db;
@@ -811,18 +811,18 @@ static void find_date(ctx_t *c) {
                         if (is_p(c, k, '.'))
                                 k++;
                         if (k < te && TK(c, k)->kind == XT_NUM && !(TK(c, k)->flags & XT_GLUED) &&
-                            (d = atoi(c->t.s + TK(c, k)->start)) >= 1 && d <= 31) {
+                            (d = (int)ho_xtok_digits(&c->t, k)) >= 1 && d <= 31) {
                                 m = e->value;
                                 date_tb = i + 1;
                                 date_te = k + 1;
                                 if (is_p(c, k + 1, ',') && k + 2 < te && TK(c, k + 2)->kind == XT_NUM &&
                                     TK(c, k + 2)->end - TK(c, k + 2)->start == 4) {
-                                        y = atoi(c->t.s + TK(c, k + 2)->start);
+                                        y = (int)ho_xtok_digits(&c->t, k + 2);
                                         date_te = k + 3;
                                 }
                         }
                 } else if (i + 2 < te && TK(c, i + 1)->kind == XT_NUM &&
-                           (d = atoi(c->t.s + TK(c, i + 1)->start)) >= 1 && d <= 31 &&
+                           (d = (int)ho_xtok_digits(&c->t, i + 1)) >= 1 && d <= 31 &&
                            (e = match(c, i + 2, te, XK_MONTH, &u)) && is_cap(c, i + 2)) {
                         m = e->value;
                         date_tb = i + 1;

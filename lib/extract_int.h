@@ -53,6 +53,9 @@ int ho_xtok_is(const ho_xtext_t *t, size_t i, const char *w);
 int ho_xtok_in(const ho_xtext_t *t, size_t i, const char *const *ws);
 /* Parse a number at token i (digits or words): value and tokens used, or -1. */
 long ho_xtok_number(const ho_xtext_t *t, size_t i, size_t end, size_t *used);
+/* The leading decimal digits of token i as a number, read within the token
+ * (the input need not end in a NUL), capped at 999,999,999. */
+long ho_xtok_digits(const ho_xtext_t *t, size_t i);
 /* An ordinal at token i ("third", "3rd"): its value, or 0. */
 int ho_xtok_ordinal(const ho_xtext_t *t, size_t i);
 

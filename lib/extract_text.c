@@ -428,7 +428,7 @@ int ho_xtok_ordinal(const ho_xtext_t *t, size_t i) {
             tk->end - tk->start <= 2) {
                 if (ho_xtok_is(t, i + 1, "st") || ho_xtok_is(t, i + 1, "nd") ||
                     ho_xtok_is(t, i + 1, "rd") || ho_xtok_is(t, i + 1, "th"))
-                        return atoi(t->s + tk->start);
+                        return (int)ho_xtok_digits(t, i);
         }
         return 0;
 }
@@ -678,4 +678,13 @@ int ho_extract_timeline(const char *line, size_t len, int *py, int *pm, int *pd,
 out:
         ho_xtext_free(&t);
         return rc;
+}
+
+long ho_xtok_digits(const ho_xtext_t *t, size_t i) {
+        const ho_xtok_t *tk = &t->tok[i];
+        long v = 0;
+        for (size_t k = tk->start; k < tk->end && t->s[k] >= '0' && t->s[k] <= '9'; k++)
+                if ((v = v * 10 + (t->s[k] - '0')) > 999999999L)
+                        return 999999999L;
+        return v;
 }
