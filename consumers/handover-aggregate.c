@@ -27,8 +27,9 @@ static void usage(FILE *fp, const char *prog) {
                 "  -b BROKERS         bootstrap brokers (env HANDOVER_BROKERS)\n"
                 "  -t TOPIC           source topic (env HANDOVER_TOPIC, default %s)\n"
                 "  -g GROUP           consumer group (env HANDOVER_GROUP, default %s)\n"
-                "  -r REDIS_URL       redis://[user:password@]host:port[/db] or unix:///path\n"
-                "                     (env HANDOVER_REDIS)\n"
+                "  -r REDIS_URL       redis://[user:password@]host:port[/db] or unix:///path,\n"
+                "                     or @FILE holding it (env HANDOVER_REDIS; password\n"
+                "                     from a file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX          Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
                 "  -X key=value       librdkafka property (repeatable; -X list shows them)\n"
                 "  -c FILE            librdkafka properties file (key=value lines)\n"
@@ -88,7 +89,7 @@ int main(int argc, char **argv) {
         const char *brokers = ho_env("HANDOVER_BROKERS", NULL);
         const char *topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC);
         const char *group = ho_env("HANDOVER_GROUP", HO_DEFAULT_GROUP);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL);
+        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
         const char *prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX);
         const char *dlq = NULL;
         long long batch_max = 0, batch_bytes = 0, batch_ms = 0, stats_s = 10;
@@ -119,7 +120,7 @@ int main(int argc, char **argv) {
                 case 'b': brokers = optarg; break;
                 case 't': topic = optarg; break;
                 case 'g': group = optarg; break;
-                case 'r': redis = optarg; break;
+                case 'r': redis = optarg; redis_src = "-r"; break;
                 case 'p': prefix = optarg; break;
                 case 'X':
                 case 'c':
@@ -215,8 +216,9 @@ int main(int argc, char **argv) {
                 return HO_EXIT_USAGE;
         }
         ho_redis_url_t url;
-        if (ho_redis_url_parse(redis, &url, errstr, sizeof(errstr))) {
-                fprintf(stderr, "%s: -r \"%s\": %s\n", prog, redis, errstr);
+        if (ho_redis_url_load(redis, redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url,
+                              errstr, sizeof(errstr))) {
+                fprintf(stderr, "%s: %s\n", prog, errstr);
                 free(kprops);
                 return HO_EXIT_USAGE;
         }

@@ -28,8 +28,9 @@ static void usage(FILE *fp, const char *prog) {
                 "options:\n"
                 "  -b BROKERS        bootstrap brokers (env HANDOVER_BROKERS)\n"
                 "  -t TOPIC          topic to replay (env HANDOVER_TOPIC, default %s)\n"
-                "  -r REDIS_URL      redis://[user:password@]host:port[/db] or unix:///path\n"
-                "                    (env HANDOVER_REDIS)\n"
+                "  -r REDIS_URL      redis://[user:password@]host:port[/db] or unix:///path,\n"
+                "                    or @FILE holding it (env HANDOVER_REDIS; password from a\n"
+                "                    file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX         Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
                 "  -X key=value      librdkafka property (repeatable; -X list shows them)\n"
                 "  -c FILE           librdkafka properties file (key=value lines)\n"
@@ -65,7 +66,7 @@ int main(int argc, char **argv) {
         const char *prog = argv[0];
         ho_log_init(prog);
         const char *brokers = ho_env("HANDOVER_BROKERS", NULL);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL);
+        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
         ho_replay_conf_t conf = {.topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC),
                                  .prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX),
                                  .until_ms = -1};
@@ -101,7 +102,7 @@ int main(int argc, char **argv) {
                 switch (opt) {
                 case 'b': brokers = optarg; break;
                 case 't': conf.topic = optarg; break;
-                case 'r': redis = optarg; break;
+                case 'r': redis = optarg; redis_src = "-r"; break;
                 case 'p': conf.prefix = optarg; break;
                 case 'X':
                         if (!strcmp(optarg, "list")) {
@@ -174,7 +175,9 @@ int main(int argc, char **argv) {
                            "--dry-run or --export",
                            conf.prefix);
         if (!conf.export_path) {
-                if (ho_redis_url_parse(redis, &url, errstr, sizeof(errstr)))
+                if (ho_redis_url_load(redis, redis_src,
+                                      ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url, errstr,
+                                      sizeof(errstr)))
                         USAGE_FAIL("%s", errstr);
                 have_url = true;
         }

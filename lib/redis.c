@@ -1,9 +1,13 @@
 /* redis.c: Redis URL parsing and ready-to-use connections (see redis.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
+#include "handover/log.h"
 #include "handover/redis.h"
 
 void ho_redis_url_clear(ho_redis_url_t *u) {
@@ -45,24 +49,49 @@ static int ho_parse_db(const char *s, int *db) {
         return 0;
 }
 
+char *ho_redis_url_redact(const char *url, char *buf, size_t size) {
+        if (!size)
+                return buf;
+        buf[0] = '\0';
+        if (!url)
+                return buf;
+        /* whatever the parser could take for userinfo: after "scheme://" (or
+         * from the start) up to the last '@'; its password is after the first
+         * ':' in it, or all of it when there is no ':' (redis://secret@host) */
+        const char *p = strstr(url, "://");
+        p = p ? p + 3 : url;
+        const char *at = strrchr(p, '@');
+        if (!at) {
+                snprintf(buf, size, "%s", url);
+                return buf;
+        }
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *cut = colon ? colon + 1 : p;
+        snprintf(buf, size, "%.*s***%s", (int)(cut - url), url, at);
+        return buf;
+}
+
 ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                             size_t errstr_size) {
         memset(out, 0, sizeof(*out));
         if (!url || !*url)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "no Redis URL (give -r URL or set HANDOVER_REDIS)");
+        /* every message below shows the URL as ho_redis_url_redact() leaves it */
+        char shown[1024];
+        ho_redis_url_redact(url, shown, sizeof(shown));
         if (!strncmp(url, "unix://", 7)) {
                 const char *p = url + 7, *q = strchr(p, '?');
                 size_t n = q ? (size_t)(q - p) : strlen(p);
                 if (n == 0 || p[0] != '/')
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                         "Redis URL \"%s\": expected unix:///path/to/socket", url);
+                                         "Redis URL \"%s\": expected unix:///path/to/socket", shown);
                 out->unix_path = strndup(p, n);
                 if (q) {
                         if (strncmp(q, "?db=", 4) || ho_parse_db(q + 4, &out->db)) {
                                 ho_redis_url_clear(out);
                                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                                 "Redis URL \"%s\": expected ?db=N", url);
+                                                 "Redis URL \"%s\": expected ?db=N", shown);
                         }
                 }
                 return out->unix_path ? HO_OK : HO_ERR_NOMEM;
@@ -71,7 +100,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "Redis URL \"%s\": expected redis://[user:password@]host:port[/db] "
                                  "or unix:///path",
-                                 url);
+                                 shown);
         const char *p = url + 8;
         const char *at = strrchr(p, '@');
         if (at) {
@@ -92,7 +121,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
         if (hostport_len == 0 || hostport_len >= sizeof(hostport)) {
                 ho_redis_url_clear(out);
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "Redis URL \"%s\": missing host", url);
+                                 "Redis URL \"%s\": missing host", shown);
         }
         memcpy(hostport, p, hostport_len);
         hostport[hostport_len] = '\0';
@@ -105,7 +134,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 if (end == colon + 1 || *end || port <= 0 || port > 65535) {
                         ho_redis_url_clear(out);
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                         "Redis URL \"%s\": port must be 1..65535", url);
+                                         "Redis URL \"%s\": port must be 1..65535", shown);
                 }
                 out->port = (int)port;
         }
@@ -119,14 +148,16 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
         if (slash && slash[1] && ho_parse_db(slash + 1, &out->db)) {
                 ho_redis_url_clear(out);
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "Redis URL \"%s\": database must be a number", url);
+                                 "Redis URL \"%s\": database must be a number", shown);
         }
         return out->host ? HO_OK : HO_ERR_NOMEM;
 }
 
 char *ho_redis_url_display(const ho_redis_url_t *u) {
-        char buf[1024];
-        const char *auth = u->password ? "***@" : "";
+        char buf[1024], auth[300] = "";
+        /* the user stays (it says which ACL user was refused), never the password */
+        if (u->password)
+                snprintf(auth, sizeof(auth), "%s:***@", u->user ? u->user : "");
         if (u->unix_path)
                 snprintf(buf, sizeof(buf), "unix://%s?db=%d", u->unix_path, u->db);
         else if (u->host && strchr(u->host, ':')) /* IPv6 literal */
@@ -135,6 +166,90 @@ char *ho_redis_url_display(const ho_redis_url_t *u) {
                 snprintf(buf, sizeof(buf), "redis://%s%s:%d/%d", auth, u->host ? u->host : "",
                          u->port, u->db);
         return strdup(buf);
+}
+
+/* Read a small secret file: its content without the trailing newline. NULL
+ * and errstr when it cannot be read, is empty, or holds more than one line. */
+static char *ho_read_secret_file(const char *path, const char *what, char *errstr,
+                                 size_t errstr_size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                ho_seterr(errstr, errstr_size, HO_ERR_IO, "%s \"%s\": %s", what, path,
+                          strerror(errno));
+                return NULL;
+        }
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+                ho_warn("%s \"%s\" can be read by other users (chmod 600 it)", what, path);
+        char buf[4097];
+        size_t n = 0;
+        ssize_t r;
+        while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0) {
+                        ho_seterr(errstr, errstr_size, HO_ERR_IO, "%s \"%s\": %s", what, path,
+                                  strerror(errno));
+                        close(fd);
+                        return NULL;
+                }
+                n += (size_t)r;
+        }
+        close(fd);
+        if (n == sizeof(buf) - 1) {
+                ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s \"%s\": longer than 4096 bytes",
+                          what, path);
+                return NULL;
+        }
+        buf[n] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                buf[--n] = '\0';
+        if (n == 0 || strlen(buf) != n || strchr(buf, '\n')) {
+                ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s \"%s\": expected one line, %s",
+                          what, path, n == 0 ? "the file is empty" : "found several (or a NUL)");
+                return NULL;
+        }
+        char *out = strdup(buf);
+        memset(buf, 0, sizeof(buf));
+        if (!out)
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        return out;
+}
+
+ho_err_t ho_redis_url_load(const char *spec, const char *source, const char *password_file,
+                           ho_redis_url_t *out, char *errstr, size_t errstr_size) {
+        memset(out, 0, sizeof(*out));
+        if (!spec || !*spec)
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                 "no Redis URL (give -r URL or set HANDOVER_REDIS)");
+        char *fromfile = NULL, perr[1200];
+        const char *url = spec;
+        if (spec[0] == '@') {
+                if (!(fromfile = ho_read_secret_file(spec + 1, "Redis URL file", perr, sizeof(perr))))
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s: %s", source, perr);
+                url = fromfile;
+        }
+        ho_err_t err = ho_redis_url_parse(url, out, perr, sizeof(perr));
+        free(fromfile); /* parse copied what it keeps; the message is redacted */
+        if (err)
+                return ho_seterr(errstr, errstr_size, err, "%s%s%s: %s", source,
+                                 spec[0] == '@' ? " " : "", spec[0] == '@' ? spec : "", perr);
+        if (password_file && *password_file) {
+                if (out->password) {
+                        ho_redis_url_clear(out);
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                         "%s: the URL has a password and "
+                                         "HANDOVER_REDIS_PASSWORD_FILE gives one too: keep one",
+                                         source);
+                }
+                out->password = ho_read_secret_file(password_file, "HANDOVER_REDIS_PASSWORD_FILE",
+                                                    perr, sizeof(perr));
+                if (!out->password) {
+                        ho_redis_url_clear(out);
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s", perr);
+                }
+        }
+        return HO_OK;
 }
 
 redisReply *ho_redis_cmd(redisContext *c, char *errstr, size_t errstr_size, int argc,

@@ -26,8 +26,9 @@ static void usage(FILE *fp, const char *prog) {
                 "Show the live counters a prefix holds in Redis.\n"
                 "\n"
                 "options:\n"
-                "  -r REDIS_URL     redis://[user:password@]host:port[/db] or unix:///path\n"
-                "                   (env HANDOVER_REDIS)\n"
+                "  -r REDIS_URL     redis://[user:password@]host:port[/db] or unix:///path,\n"
+                "                   or @FILE holding it (env HANDOVER_REDIS; password from a\n"
+                "                   file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX        Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
                 "  -b BROKERS       also show how far the stored offsets lag behind the topic\n"
                 "  -t TOPIC         topic for the lag (env HANDOVER_TOPIC, default %s)\n"
@@ -222,7 +223,7 @@ static int ho_watch(ho_stats_run_t *run, double interval) {
 int main(int argc, char **argv) {
         const char *prog = argv[0];
         ho_log_init(prog);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL);
+        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
         const char *brokers = NULL, *transfer = NULL;
         double interval = 2.0;
         long long top = 10;
@@ -246,7 +247,7 @@ int main(int argc, char **argv) {
         while ((opt = getopt_long(argc, argv, "r:p:b:t:X:c:hV", longopts, NULL)) != -1) {
                 char *end;
                 switch (opt) {
-                case 'r': redis = optarg; break;
+                case 'r': redis = optarg; redis_src = "-r"; break;
                 case 'p': run.prefix = optarg; break;
                 case 'b': brokers = optarg; break;
                 case 't': run.topic = optarg; break;
@@ -335,7 +336,8 @@ int main(int argc, char **argv) {
                 return HO_EXIT_USAGE;
         }
         run.top = (size_t)top;
-        if (ho_redis_url_parse(redis, &run.url, errstr, sizeof(errstr))) {
+        if (ho_redis_url_load(redis, redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL),
+                              &run.url, errstr, sizeof(errstr))) {
                 fprintf(stderr, "handover-stats: %s\n", errstr);
                 rd_kafka_conf_destroy(kconf);
                 return HO_EXIT_USAGE;
