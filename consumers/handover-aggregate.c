@@ -32,7 +32,8 @@ static void usage(FILE *fp, const char *prog) {
                 "                     from a file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX          Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
                 "  -X key=value       librdkafka property (repeatable; -X list shows them)\n"
-                "  -c FILE            librdkafka properties file (key=value lines)\n"
+                "  -c FILE            librdkafka properties file (key=value lines;\n"
+                "                     default: env HANDOVER_KAFKA_CONFIG)\n"
                 "  --dlq TOPIC        dead letter topic (default TOPIC%s)\n"
                 "  --batch-max N      max messages per batch (default 5000)\n"
                 "  --batch-bytes N    max encoded bytes per batch (default 8388608)\n"
@@ -96,8 +97,8 @@ int main(int argc, char **argv) {
         int verbosity = 0;
         char errstr[512];
 
-        /* at most one -X/-c per argument */
-        ho_worker_kprop_t *kprops = calloc((size_t)argc, sizeof(*kprops));
+        /* at most one -X/-c per argument, and the default -c */
+        ho_worker_kprop_t *kprops = calloc((size_t)argc + 1, sizeof(*kprops));
         size_t n_kprops = 0;
         if (!kprops) {
                 fprintf(stderr, "%s: out of memory\n", prog);
@@ -131,7 +132,8 @@ int main(int argc, char **argv) {
                         }
                         /* check now, so a typo is a usage error before anything starts */
                         if (ho_check_kprop(opt == 'c', optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, "%s: -%c %s: %s\n", prog, opt, optarg, errstr);
+                                fprintf(stderr, "%s: %s%s\n", prog, opt == 'c' ? "-c: " : "",
+                                        errstr);
                                 free(kprops);
                                 return HO_EXIT_USAGE;
                         }
@@ -199,6 +201,21 @@ int main(int argc, char **argv) {
         else if (verbosity > 0)
                 ho_log_set_level(HO_LOG_DEBUG);
 
+        bool have_file = false;
+        for (size_t i = 0; i < n_kprops; i++)
+                have_file |= kprops[i].is_file;
+        const char *def_file = ho_env("HANDOVER_KAFKA_CONFIG", NULL);
+        if (!have_file && def_file) { /* the default -c, under everything the flags say */
+                if (ho_check_kprop(true, def_file, errstr, sizeof(errstr))) {
+                        fprintf(stderr, "%s: HANDOVER_KAFKA_CONFIG: %s\n", prog, errstr);
+                        free(kprops);
+                        return HO_EXIT_USAGE;
+                }
+                memmove(kprops + 1, kprops, n_kprops * sizeof(*kprops));
+                kprops[0].is_file = true;
+                kprops[0].value = def_file;
+                n_kprops++;
+        }
         if (!brokers && !ho_kprops_have_brokers(kprops, n_kprops)) {
                 fprintf(stderr, "%s: no brokers: give -b BROKERS or set HANDOVER_BROKERS\n", prog);
                 free(kprops);
@@ -245,6 +262,7 @@ int main(int argc, char **argv) {
                 return HO_EXIT_USAGE;
         }
 
+        ho_conf_hide_argv(argc, argv); /* the clients hold their settings now */
         ho_sig_install();
 
         ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));

@@ -33,7 +33,8 @@ static void usage(FILE *fp, const char *prog) {
                 "                    file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX         Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
                 "  -X key=value      librdkafka property (repeatable; -X list shows them)\n"
-                "  -c FILE           librdkafka properties file (key=value lines)\n"
+                "  -c FILE           librdkafka properties file (key=value lines;\n"
+                "                    default: env HANDOVER_KAFKA_CONFIG)\n"
                 "  --from WHERE      earliest (default), PARTITION:OFFSET[,...] (unlisted\n"
                 "                    partitions from earliest), or a time: RFC 3339 or\n"
                 "                    YYYY-MM-DD (00:00Z), by message timestamp (= reported_at)\n"
@@ -78,6 +79,14 @@ int main(int argc, char **argv) {
 
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
+        /* -X and -c in order, applied after the default -c (conf.h) */
+        ho_conf_kprop_t *kprops = calloc((size_t)argc, sizeof(*kprops));
+        size_t n_kprops = 0;
+        if (!kprops) {
+                rd_kafka_conf_destroy(kconf);
+                fprintf(stderr, "handover-replay: out of memory\n");
+                return HO_EXIT_FAIL;
+        }
         enum { OPT_FROM = 256, OPT_UNTIL, OPT_INTO, OPT_DRY, OPT_EXPORT, OPT_BATCH };
         static const struct option longopts[] = {
                 {"from", required_argument, NULL, OPT_FROM},
@@ -109,12 +118,10 @@ int main(int argc, char **argv) {
                                 ho_conf_kafka_list(stdout);
                                 goto done;
                         }
-                        if (ho_conf_kafka_set(kconf, optarg, errstr, sizeof(errstr)))
-                                USAGE_FAIL("-X %s: %s", optarg, errstr);
+                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
                         break;
                 case 'c':
-                        if (ho_conf_kafka_file(kconf, optarg, errstr, sizeof(errstr)))
-                                USAGE_FAIL("%s", errstr);
+                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
                         break;
                 case OPT_FROM:
                         free(offsets);
@@ -146,6 +153,9 @@ int main(int argc, char **argv) {
         }
         if (optind < argc)
                 USAGE_FAIL("unexpected argument \"%s\" (see -h)", argv[optind]);
+        if (ho_conf_kafka_apply(kconf, kprops, n_kprops, errstr, sizeof(errstr)))
+                USAGE_FAIL("%s%s", ho_conf_kafka_default_file(kprops, n_kprops)
+                                           ? "HANDOVER_KAFKA_CONFIG: " : "", errstr);
         if (!brokers) {
                 char v[512];
                 size_t vsz = sizeof(v);
@@ -182,6 +192,7 @@ int main(int argc, char **argv) {
                 have_url = true;
         }
         conf.progress = !conf.quiet && isatty(STDERR_FILENO);
+        ho_conf_hide_argv(argc, argv); /* kconf and url hold their own copies */
 
         ho_sig_install();
 
@@ -212,6 +223,7 @@ int main(int argc, char **argv) {
 done:
         if (kconf)
                 rd_kafka_conf_destroy(kconf);
+        free(kprops);
         free(offsets);
         if (have_url)
                 ho_redis_url_clear(&url);

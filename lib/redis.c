@@ -49,25 +49,33 @@ static int ho_parse_db(const char *s, int *db) {
         return 0;
 }
 
-char *ho_redis_url_redact(const char *url, char *buf, size_t size) {
-        if (!size)
-                return buf;
-        buf[0] = '\0';
-        if (!url)
-                return buf;
+size_t ho_redis_url_password_at(const char *url, size_t *len) {
+        *len = 0;
         /* whatever the parser could take for userinfo: after "scheme://" (or
          * from the start) up to the last '@'; its password is after the first
          * ':' in it, or all of it when there is no ':' (redis://secret@host) */
         const char *p = strstr(url, "://");
         p = p ? p + 3 : url;
         const char *at = strrchr(p, '@');
-        if (!at) {
-                snprintf(buf, size, "%s", url);
-                return buf;
-        }
+        if (!at)
+                return 0;
         const char *colon = memchr(p, ':', (size_t)(at - p));
         const char *cut = colon ? colon + 1 : p;
-        snprintf(buf, size, "%.*s***%s", (int)(cut - url), url, at);
+        *len = (size_t)(at - cut);
+        return (size_t)(cut - url);
+}
+
+char *ho_redis_url_redact(const char *url, char *buf, size_t size) {
+        if (!size)
+                return buf;
+        buf[0] = '\0';
+        if (!url)
+                return buf;
+        size_t len, at = ho_redis_url_password_at(url, &len);
+        if (at == 0 && len == 0)
+                snprintf(buf, size, "%s", url);
+        else
+                snprintf(buf, size, "%.*s***%s", (int)at, url, url + at + len);
         return buf;
 }
 

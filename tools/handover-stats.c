@@ -33,7 +33,8 @@ static void usage(FILE *fp, const char *prog) {
                 "  -b BROKERS       also show how far the stored offsets lag behind the topic\n"
                 "  -t TOPIC         topic for the lag (env HANDOVER_TOPIC, default %s)\n"
                 "  -X key=value     librdkafka property for the lag query (repeatable)\n"
-                "  -c FILE          librdkafka properties file\n"
+                "  -c FILE          librdkafka properties file (default: env\n"
+                "                   HANDOVER_KAFKA_CONFIG)\n"
                 "  --json           one JSON object (totals, the by-* counters,\n"
                 "                   largest_transfers, audit, and lag with -b)\n"
                 "  --top N          rows of the long lists and largest transfers (default 10,\n"
@@ -232,6 +233,10 @@ int main(int argc, char **argv) {
                               .topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC)};
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         int opt, rc = HO_EXIT_OK;
+        /* -X and -c in order, applied after the default -c (conf.h); at most
+         * one per argument */
+        ho_conf_kprop_t kprops[argc];
+        size_t n_kprops = 0;
 
         enum { OPT_JSON = 256, OPT_WATCH, OPT_INTERVAL, OPT_AUDIT, OPT_TRANSFER, OPT_TOP };
         static const struct option longopts[] = {
@@ -257,18 +262,10 @@ int main(int argc, char **argv) {
                                 rd_kafka_conf_destroy(kconf);
                                 return HO_EXIT_OK;
                         }
-                        if (ho_conf_kafka_set(kconf, optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, "handover-stats: -X %s: %s\n", optarg, errstr);
-                                rd_kafka_conf_destroy(kconf);
-                                return HO_EXIT_USAGE;
-                        }
+                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
                         break;
                 case 'c':
-                        if (ho_conf_kafka_file(kconf, optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, "handover-stats: %s\n", errstr);
-                                rd_kafka_conf_destroy(kconf);
-                                return HO_EXIT_USAGE;
-                        }
+                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
                         break;
                 case OPT_JSON: run.json = true; break;
                 case OPT_WATCH: run.watch = true; break;
@@ -336,6 +333,13 @@ int main(int argc, char **argv) {
                 return HO_EXIT_USAGE;
         }
         run.top = (size_t)top;
+        if (ho_conf_kafka_apply(kconf, kprops, n_kprops, errstr, sizeof(errstr))) {
+                fprintf(stderr, "handover-stats: %s%s\n",
+                        ho_conf_kafka_default_file(kprops, n_kprops) ? "HANDOVER_KAFKA_CONFIG: " : "",
+                        errstr);
+                rd_kafka_conf_destroy(kconf);
+                return HO_EXIT_USAGE;
+        }
         if (ho_redis_url_load(redis, redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL),
                               &run.url, errstr, sizeof(errstr))) {
                 fprintf(stderr, "handover-stats: %s\n", errstr);
@@ -362,6 +366,7 @@ int main(int argc, char **argv) {
         }
         if (kconf)
                 rd_kafka_conf_destroy(kconf);
+        ho_conf_hide_argv(argc, argv); /* the URL and the client hold their own copies */
         run.tty = isatty(STDOUT_FILENO);
 
         if (transfer) {

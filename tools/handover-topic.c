@@ -43,7 +43,8 @@ static void usage(FILE *fp) {
                 "  -r REPLICATION   replication factor (default -1: broker's default.replication.factor)\n"
                 "  -C key=value     topic config, e.g. -C retention.ms=-1 (repeatable)\n"
                 "  -X key=value     librdkafka property (repeatable; -X list shows them)\n"
-                "  -c FILE          librdkafka properties file (key=value lines)\n"
+                "  -c FILE          librdkafka properties file (key=value lines;\n"
+                "                   default: env HANDOVER_KAFKA_CONFIG)\n"
                 "  -T SECONDS       bound on each request (default 30)\n"
                 "  -h               this help\n"
                 "  -V               versions\n"
@@ -340,6 +341,10 @@ int main(int argc, char **argv) {
         cmd = argv[1];
         argv++;
         argc--;
+        /* -X and -c in order, applied after the default -c (conf.h); at most
+         * one per argument */
+        ho_conf_kprop_t kprops[argc];
+        size_t n_kprops = 0;
 
         while ((opt = getopt_long(argc, argv, "b:p:r:C:X:c:T:hV", longopts, NULL)) != -1) {
                 switch (opt) {
@@ -377,16 +382,10 @@ int main(int argc, char **argv) {
                                 rd_kafka_conf_destroy(conf);
                                 return HO_EXIT_OK;
                         }
-                        if (ho_conf_kafka_set(conf, optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, PROG ": -X %s: %s\n", optarg, errstr);
-                                goto usage_err;
-                        }
+                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
                         break;
                 case 'c':
-                        if (ho_conf_kafka_file(conf, optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, PROG ": %s\n", errstr);
-                                goto usage_err;
-                        }
+                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
                         break;
                 case 'T':
                         if (parse_int(optarg, 1, 3600, &timeout_s)) {
@@ -433,6 +432,12 @@ int main(int argc, char **argv) {
                 goto usage_err;
         }
 
+        if (ho_conf_kafka_apply(conf, kprops, n_kprops, errstr, sizeof(errstr))) {
+                fprintf(stderr, PROG ": %s%s\n",
+                        ho_conf_kafka_default_file(kprops, n_kprops) ? "HANDOVER_KAFKA_CONFIG: " : "",
+                        errstr);
+                goto usage_err;
+        }
         if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
             rd_kafka_conf_set(conf, "client.id", PROG, errstr, sizeof(errstr))) {
                 fprintf(stderr, PROG ": %s\n", errstr);
@@ -445,6 +450,7 @@ int main(int argc, char **argv) {
                 return HO_EXIT_FAIL;
         }
         conf = NULL; /* owned by rk */
+        ho_conf_hide_argv(optind, argv); /* the topic names after optind stay */
 
         if (!strcmp(cmd, "create"))
                 rc = cmd_create(rk, brokers, argv + optind, argc - optind, partitions, replication,

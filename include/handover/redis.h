@@ -31,6 +31,9 @@ char *ho_redis_url_display(const ho_redis_url_t *u);
  * the text between "scheme://" (or the start) and the last '@', after its
  * first ':' (all of it without a ':'). Returns buf. */
 char *ho_redis_url_redact(const char *url, char *buf, size_t size);
+/* Where that password is in url: its offset, and its length in *len (0 and
+ * *len 0 when the URL has no '@'). */
+size_t ho_redis_url_password_at(const char *url, size_t *len);
 
 /* The programs' way to a URL: spec is a URL, or "@PATH" for a file whose one
  * line is the URL (so a password need not sit on the command line). source
