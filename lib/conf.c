@@ -153,6 +153,39 @@ void ho_conf_hide_argv(int argc, char **argv) {
         }
 }
 
+bool ho_kafka_err_is_auth(int err) {
+        return err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL;
+}
+
+void ho_kafka_auth_format(int err, const char *reason, char *buf, size_t size) {
+        if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION)
+                snprintf(buf, size,
+                         "kafka: authentication failed: %s (check sasl.mechanisms, sasl.username "
+                         "and sasl.password; retrying will not help)",
+                         reason);
+        else
+                snprintf(buf, size,
+                         "kafka: TLS failed: %s (check ssl.ca.location and security.protocol; "
+                         "retrying will not help)",
+                         reason);
+}
+
+static void ho_auth_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+        (void)rk;
+        ho_kafka_auth_t *a = opaque;
+        if (a->failed || !ho_kafka_err_is_auth(err))
+                return; /* librdkafka's log says the rest */
+        ho_kafka_auth_format(err, reason, a->reason, sizeof(a->reason));
+        a->failed = true;
+}
+
+void ho_conf_kafka_auth_watch(rd_kafka_conf_t *conf, ho_kafka_auth_t *a) {
+        a->failed = false;
+        a->reason[0] = '\0';
+        rd_kafka_conf_set_opaque(conf, a);
+        rd_kafka_conf_set_error_cb(conf, ho_auth_error_cb);
+}
+
 void ho_conf_kafka_list(FILE *fp) {
         rd_kafka_conf_properties_show(fp);
 }

@@ -8,6 +8,7 @@
 #include <avro.h>
 #include "handover/agg.h"
 #include "handover/codec.h"
+#include "handover/conf.h"
 #include "handover/kfetch.h"
 #include "handover/log.h"
 #include "handover/replay.h"
@@ -122,6 +123,7 @@ typedef struct ho_replay_s {
         const ho_replay_conf_t *conf;
         const char *target; /* the prefix built and promoted */
         rd_kafka_t *rk;
+        ho_kafka_auth_t auth; /* a refused login or TLS failure, for the message */
         ho_rpart_t *parts;
         int np;
         ho_codec_t *codec;
@@ -194,6 +196,9 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
                                  conf->topic, rd_kafka_err2str(rd_kafka_last_error()));
         kerr = rd_kafka_metadata(rp->rk, 0, rkt, &md, 10000);
         rd_kafka_topic_destroy(rkt);
+        rd_kafka_poll(rp->rk, 0); /* serves the error callback: rp->auth */
+        if (kerr && rp->auth.failed)
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s", rp->auth.reason);
         if (kerr)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
                                  "metadata of topic \"%s\": %s (is -b right?)", conf->topic,
@@ -816,6 +821,7 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         size_t gsz = sizeof(gid);
         if (rd_kafka_conf_get(kconf, "group.id", gid, &gsz) != RD_KAFKA_CONF_OK || !gid[0])
                 rd_kafka_conf_set(kconf, "group.id", "handover-replay", e, sizeof(e));
+        ho_conf_kafka_auth_watch(kconf, &rp->auth);
         rp->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, e, sizeof(e));
         if (!rp->rk) {
                 rd_kafka_conf_destroy(kconf);

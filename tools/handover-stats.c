@@ -67,6 +67,7 @@ typedef struct ho_stats_run_s {
         ho_redis_url_t url;
         redisContext *c;
         rd_kafka_t *rk; /* NULL without -b */
+        ho_kafka_auth_t auth; /* a refused login or TLS failure of rk */
 } ho_stats_run_t;
 
 /* One rendering of the counters. Returns an exit code: 0, 1, or 3 for a
@@ -86,9 +87,13 @@ static int ho_stats_once(ho_stats_run_t *run) {
                 }
         }
         err = ho_stats_snapshot(run->c, run->prefix, "", run->top, &snap, errstr, sizeof(errstr));
-        if (err == HO_OK && run->rk)
-                err = ho_stats_lag(run->rk, run->topic, json_object_get(snap, "offsets"), 5000,
-                                   &lag, errstr, sizeof(errstr));
+        if (err == HO_OK && run->rk &&
+            (err = ho_stats_lag(run->rk, run->topic, json_object_get(snap, "offsets"), 5000,
+                                &lag, errstr, sizeof(errstr))) != HO_OK) {
+                rd_kafka_poll(run->rk, 0); /* serves the error callback: run->auth */
+                if (run->auth.failed)
+                        snprintf(errstr, sizeof(errstr), "%s", run->auth.reason);
+        }
         if (err == HO_OK && (run->json || run->audit))
                 err = ho_stats_audit_scan(run->c, run->prefix, "", &audit, errstr,
                                           sizeof(errstr));
@@ -355,6 +360,7 @@ int main(int argc, char **argv) {
                         return HO_EXIT_USAGE;
                 }
                 /* only watermark queries: no group, nothing consumed */
+                ho_conf_kafka_auth_watch(kconf, &run.auth);
                 run.rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
                 if (!run.rk) {
                         fprintf(stderr, "handover-stats: kafka: %s\n", errstr);

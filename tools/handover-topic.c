@@ -443,6 +443,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 goto usage_err;
         }
+        ho_kafka_auth_t auth;
+        ho_conf_kafka_auth_watch(conf, &auth);
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!rk) {
                 fprintf(stderr, PROG ": cannot create the Kafka client: %s\n", errstr);
@@ -460,6 +462,9 @@ int main(int argc, char **argv) {
                                 timeout_s * 1000);
         else
                 rc = cmd_list(rk, brokers, timeout_s * 1000);
+        rd_kafka_poll(rk, 0); /* serves the error callback: auth */
+        if (rc != HO_EXIT_OK && auth.failed)
+                fprintf(stderr, PROG ": %s\n", auth.reason);
         rd_kafka_destroy(rk);
         return rc;
 

@@ -57,6 +57,27 @@ ho_err_t ho_conf_kafka_apply(rd_kafka_conf_t *conf, const ho_conf_kprop_t *kp, s
  * [-X]key=value for a secret key. Call it once the program has copied what
  * it needs from argv: anything still pointing into argv sees the stars. */
 void ho_conf_hide_argv(int argc, char **argv);
+/* Kafka errors that retrying cannot fix, so a program stops on them (exit 1)
+ * instead of retrying forever: the broker refused the SASL credentials
+ * (RD_KAFKA_RESP_ERR__AUTHENTICATION), or TLS failed (RD_KAFKA_RESP_ERR__SSL:
+ * the broker's certificate did not verify against ssl.ca.location, no shared
+ * protocol, ...). librdkafka reports disconnects during a handshake as
+ * transport errors, which stay retriable. */
+bool ho_kafka_err_is_auth(int err);
+
+/* What a client without an error callback of its own records of such errors:
+ * the first one, for the program's message. */
+typedef struct ho_kafka_auth_s {
+        bool failed;
+        char reason[512];
+} ho_kafka_auth_t;
+/* Set conf's error callback (and opaque) to record into a; the program calls
+ * rd_kafka_poll(rk, 0) to serve it (after a request timed out, say). */
+void ho_conf_kafka_auth_watch(rd_kafka_conf_t *conf, ho_kafka_auth_t *a);
+/* "kafka: authentication failed: REASON ..." or "kafka: TLS failed: ...", with
+ * the settings to check, into buf. */
+void ho_kafka_auth_format(int err, const char *reason, char *buf, size_t size);
+
 /* Print librdkafka's property table (for "-X list"). */
 void ho_conf_kafka_list(FILE *fp);
 /* Print "PROG handover X.Y.Z (librdkafka A, avro-c B, hiredis C, jansson D)" for -V. */
