@@ -9,6 +9,10 @@
 #include <unistd.h>
 #include "handover/log.h"
 #include "handover/redis.h"
+#ifdef HO_HAVE_HIREDIS_SSL
+#include <pthread.h>
+#include <hiredis/hiredis_ssl.h>
+#endif
 
 void ho_redis_url_clear(ho_redis_url_t *u) {
         free(u->host);
@@ -104,12 +108,23 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 }
                 return out->unix_path ? HO_OK : HO_ERR_NOMEM;
         }
-        if (strncmp(url, "redis://", 8))
+        if (!strncmp(url, "rediss://", 9)) {
+#ifdef HO_HAVE_HIREDIS_SSL
+                out->tls = 1;
+#else
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                 "Redis URL \"%s\": rediss:// (TLS) needs hiredis >= 1.0 with "
+                                 "hiredis_ssl, and this build has hiredis %d.%d.%d: connect "
+                                 "through a local stunnel tunnel instead (docs/security.md)",
+                                 shown, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+#endif
+        }
+        if (strncmp(url, "redis://", 8) && !out->tls)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "Redis URL \"%s\": expected redis://[user:password@]host:port[/db] "
                                  "or unix:///path",
                                  shown);
-        const char *p = url + 8;
+        const char *p = url + (out->tls ? 9 : 8);
         const char *at = strrchr(p, '@');
         if (at) {
                 const char *colon = memchr(p, ':', (size_t)(at - p));
@@ -169,10 +184,11 @@ char *ho_redis_url_display(const ho_redis_url_t *u) {
         if (u->unix_path)
                 snprintf(buf, sizeof(buf), "unix://%s?db=%d", u->unix_path, u->db);
         else if (u->host && strchr(u->host, ':')) /* IPv6 literal */
-                snprintf(buf, sizeof(buf), "redis://%s[%s]:%d/%d", auth, u->host, u->port, u->db);
+                snprintf(buf, sizeof(buf), "%s://%s[%s]:%d/%d", u->tls ? "rediss" : "redis", auth,
+                         u->host, u->port, u->db);
         else
-                snprintf(buf, sizeof(buf), "redis://%s%s:%d/%d", auth, u->host ? u->host : "",
-                         u->port, u->db);
+                snprintf(buf, sizeof(buf), "%s://%s%s:%d/%d", u->tls ? "rediss" : "redis", auth,
+                         u->host ? u->host : "", u->port, u->db);
         return strdup(buf);
 }
 
@@ -276,6 +292,38 @@ redisReply *ho_redis_cmd(redisContext *c, char *errstr, size_t errstr_size, int 
         return r;
 }
 
+#ifdef HO_HAVE_HIREDIS_SSL
+/* One TLS context for the process (hiredis >= 1.0): every connection uses it,
+ * so it lives until exit. Its files: HANDOVER_REDIS_TLS_CA (the CA that signed
+ * the server's certificate; NULL: the system's), _CERT and _KEY (a client
+ * certificate, when the server asks for one). */
+static pthread_once_t ho_tls_once = PTHREAD_ONCE_INIT;
+static redisSSLContext *ho_tls_ctx;
+static redisSSLContextError ho_tls_err = REDIS_SSL_CTX_NONE;
+
+static void ho_tls_init(void) {
+        redisInitOpenSSL();
+        ho_tls_ctx = redisCreateSSLContext(getenv("HANDOVER_REDIS_TLS_CA"), NULL,
+                                           getenv("HANDOVER_REDIS_TLS_CERT"),
+                                           getenv("HANDOVER_REDIS_TLS_KEY"), NULL, &ho_tls_err);
+}
+
+static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr,
+                              size_t errstr_size) {
+        (void)host; /* the server name: hiredis checks the certificate's chain, not its name */
+        pthread_once(&ho_tls_once, ho_tls_init);
+        if (!ho_tls_ctx) {
+                snprintf(errstr, errstr_size, "TLS: %s", redisSSLContextGetError(ho_tls_err));
+                return -1;
+        }
+        if (redisInitiateSSLWithContext(c, ho_tls_ctx) != REDIS_OK) {
+                snprintf(errstr, errstr_size, "TLS: %s", c->errstr[0] ? c->errstr : "handshake failed");
+                return -1;
+        }
+        return 0;
+}
+#endif
+
 redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *errstr,
                                size_t errstr_size) {
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
@@ -292,6 +340,10 @@ redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *er
         }
         redisSetTimeout(c, tv);
         char cerr[512];
+#ifdef HO_HAVE_HIREDIS_SSL
+        if (u->tls && ho_redis_tls_start(c, u->host, cerr, sizeof(cerr)))
+                goto fail;
+#endif
         if (u->password) {
                 const char *argv[3] = {"AUTH", u->user ? u->user : u->password, u->password};
                 int argc = u->user ? 3 : 2;

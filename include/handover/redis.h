@@ -3,6 +3,10 @@
  * redis://[user:password@]host:port[/db] or unix:///path/to/socket[?db=N]
  * (a password alone: redis://:secret@host:port). Connecting runs AUTH and
  * SELECT as the URL asks, so callers get a ready context or an error.
+ * rediss:// (TLS) is there only when built against hiredis >= 1.0 with
+ * hiredis_ssl (HO_HAVE_HIREDIS_SSL; the CA, client certificate and key from
+ * HANDOVER_REDIS_TLS_CA, _CERT, _KEY); otherwise a TLS Redis is reached
+ * through a stunnel tunnel (docs/security.md).
  */
 #ifndef HO_REDIS_H
 #define HO_REDIS_H
@@ -17,6 +21,7 @@ typedef struct ho_redis_url_s {
         char *user;      /* NULL: default user */
         char *password;  /* NULL: no AUTH */
         int db;
+        int tls;         /* rediss://: only with HO_HAVE_HIREDIS_SSL (hiredis >= 1.0) */
 } ho_redis_url_t;
 
 /* Parse a URL into out (cleared first; free with ho_redis_url_clear). Error

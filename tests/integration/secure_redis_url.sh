@@ -34,7 +34,7 @@ bad_urls=(
   "redis://u:$PW@127.0.0.1:6379/0?timeout=5|database must be a number"
   "redis://:$PW@127.0.0.1:6379/a/b|database must be a number"
   "redis://u:$PW@|missing host"
-  "rediss://u:$PW@127.0.0.1:6379|expected redis://"
+  "rediss://u:$PW@127.0.0.1:6379|rediss:// (TLS) needs hiredis >= 1.0"
   "http://u:$PW@127.0.0.1:6379|expected redis://"
   "u:$PW@127.0.0.1:6379|expected redis://"
   "unix://:$PW@relative/path|expected unix:///path"

@@ -86,7 +86,7 @@ static void test_errors_hide_password(void **state) {
                 {"redis://u:" SECRET "@h:1/zero", "database must be a number"},
                 {"redis://u:" SECRET "@h:1/0?timeout=1", "database must be a number"},
                 {"redis://u:" SECRET "@", "missing host"},
-                {"rediss://u:" SECRET "@h:1", "expected redis://"},
+                {"rediss://u:" SECRET "@h:1", "needs hiredis >= 1.0"},
                 {"http://u:" SECRET "@h:1", "expected redis://"},
                 {"u:" SECRET "@h:1", "expected redis://"},
                 {"unix://:" SECRET "@relative", "expected unix:///path"},
