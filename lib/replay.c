@@ -194,9 +194,16 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
         if (!rkt)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s",
                                  conf->topic, rd_kafka_err2str(rd_kafka_last_error()));
-        kerr = rd_kafka_metadata(rp->rk, 0, rkt, &md, 10000);
+        /* 10 s in 1 s slices: a refused login or certificate (the error callback
+         * fills rp->auth) ends the wait at once */
+        int64_t until = ho_mono_ms() + 10000;
+        do {
+                kerr = rd_kafka_metadata(rp->rk, 0, rkt, &md, 1000);
+                if (kerr != RD_KAFKA_RESP_ERR__TIMED_OUT && kerr != RD_KAFKA_RESP_ERR__TRANSPORT)
+                        break;
+                rd_kafka_poll(rp->rk, 100);
+        } while (!rp->auth.failed && ho_mono_ms() < until);
         rd_kafka_topic_destroy(rkt);
-        rd_kafka_poll(rp->rk, 0); /* serves the error callback: rp->auth */
         if (kerr && rp->auth.failed)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s", rp->auth.reason);
         if (kerr)
