@@ -312,6 +312,8 @@ int main(int argc, char **argv) {
                 {NULL, 0, NULL, 0},
         };
         const char *brokers = ho_env("HANDOVER_BROKERS", "localhost:9092"), *cmd;
+        bool brokers_given = ho_env("HANDOVER_BROKERS", NULL) != NULL;
+        char file_brokers[1024];
         char *configs[MAX_CONFIGS];
         int config_cnt = 0, partitions = 6, replication = -1, timeout_s = 30;
         int if_not_exists = 0, if_exists = 0, opt, rc;
@@ -350,6 +352,7 @@ int main(int argc, char **argv) {
                 switch (opt) {
                 case 'b':
                         brokers = optarg;
+                        brokers_given = true;
                         break;
                 case 'p':
                         if (parse_int(optarg, -1, 100000, &partitions) || partitions == 0) {
@@ -437,6 +440,17 @@ int main(int argc, char **argv) {
                         ho_conf_kafka_default_file(kprops, n_kprops) ? "HANDOVER_KAFKA_CONFIG: " : "",
                         errstr);
                 goto usage_err;
+        }
+        {
+                /* the file's bootstrap.servers beats the localhost default, not -b or the env */
+                char v[1024];
+                size_t vsz = sizeof(v);
+                if (!brokers_given &&
+                    rd_kafka_conf_get(conf, "bootstrap.servers", v, &vsz) == RD_KAFKA_CONF_OK &&
+                    v[0] && strlen(v) < sizeof(file_brokers)) {
+                        strcpy(file_brokers, v);
+                        brokers = file_brokers;
+                }
         }
         if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
             rd_kafka_conf_set(conf, "client.id", PROG, errstr, sizeof(errstr))) {
