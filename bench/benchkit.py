@@ -56,6 +56,81 @@ def vm_hwm_kb(pid):
         return None
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_s(pid):
+        """User + system CPU seconds of a live process (its threads included); None once gone."""
+        try:
+                with open("/proc/%d/stat" % pid) as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        except (OSError, IndexError, ValueError):
+                return None
+
+
+def port_pid(port):
+        """The pid listening on 127.0.0.1:port (ss from iproute2), or None."""
+        try:
+                out = subprocess.run(["ss", "-ltnpH", "sport = :%d" % port], capture_output=True,
+                                     text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+                return None
+        i = out.find("pid=")
+        if i < 0:
+                return None
+        return int(out[i + 4:].split(",", 1)[0])
+
+
+class Probe:
+        """CPU of Redis (INFO cpu) and of the broker (/proc), Redis's per-command time (INFO
+        commandstats) and memory, read before and after a step: the cost per report of each
+        process, the steadier figure on shared cores."""
+
+        def __init__(self, r, broker_port):
+                self.r = r
+                self.broker = port_pid(broker_port) if broker_port else None
+
+        def info(self, section):
+                text = self.r.call("INFO", section)
+                if isinstance(text, bytes):
+                        text = text.decode()
+                out = {}
+                for line in text.split("\r\n"):
+                        if ":" in line and not line.startswith("#"):
+                                k, v = line.split(":", 1)
+                                out[k] = v
+                return out
+
+        def snap(self):
+                cpu = self.info("cpu")
+                mem = self.info("memory")
+                cmds = {}
+                for k, v in self.info("commandstats").items():
+                        if k.startswith("cmdstat_"):
+                                f = dict(x.split("=") for x in v.split(","))
+                                cmds[k[8:]] = (int(f["calls"]), int(f["usec"]))
+                return {"redis_cpu": float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]),
+                        "broker_cpu": proc_cpu_s(self.broker) if self.broker else None,
+                        "used_memory": int(mem["used_memory"]), "cmds": cmds}
+
+        @staticmethod
+        def diff(a, b, reports):
+                """Per-report figures between snapshots a and b (microseconds, bytes)."""
+                us = lambda s: round(s * 1e6 / reports, 2) if reports and s is not None else None
+                cmds = {}
+                for k, (calls, usec) in b["cmds"].items():
+                        c0, u0 = a["cmds"].get(k, (0, 0))
+                        if usec - u0 > 0:
+                                cmds[k] = {"calls": calls - c0, "us_per_report": round((usec - u0) / reports, 3)}
+                return {"redis_cpu_us_per_report": us(b["redis_cpu"] - a["redis_cpu"]),
+                        "broker_cpu_us_per_report": us(b["broker_cpu"] - a["broker_cpu"])
+                        if a["broker_cpu"] is not None and b["broker_cpu"] is not None else None,
+                        "redis_memory_bytes_per_report": round((b["used_memory"] - a["used_memory"]) / reports, 1)
+                        if reports else None,
+                        "redis_commands": dict(sorted(cmds.items(), key=lambda kv: -kv[1]["us_per_report"])[:6])}
+
+
 PERF = ["perf", "record", "--call-graph", "dwarf,16384", "-F", "499", "-q"]
 
 
@@ -80,13 +155,21 @@ def child_pid(pid, timeout=5.0):
 
 
 def cmd_run(argv):
-        if not argv or argv[0] != "--" or len(argv) < 2:
-                die("usage: benchkit.py run -- CMD...", 2)
+        o, cmd = parse_opts(argv, {"--redis": str, "--broker-port": int, "--reports": int})
+        if not cmd:
+                die("usage: benchkit.py run [--redis URL --reports N [--broker-port P]] -- CMD...", 2)
+        probe = Probe(Resp(o["redis"]), o.get("broker_port")) if o.get("redis") else None
+        snap0 = probe.snap() if probe else None
         t0 = time.monotonic()
-        rc = subprocess.call(argv[1:])
+        rc = subprocess.call(cmd)
         dt = time.monotonic() - t0
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        print(json.dumps({"seconds": round(dt, 4), "rc": rc, "maxrss_kb": rss}))
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out = {"seconds": round(dt, 4), "rc": rc, "maxrss_kb": ru.ru_maxrss,
+               "cpu_s": round(ru.ru_utime + ru.ru_stime, 3)}
+        if probe and o.get("reports"):
+                out["cpu_us_per_report"] = round((ru.ru_utime + ru.ru_stime) * 1e6 / o["reports"], 2)
+                out["cost"] = Probe.diff(snap0, probe.snap(), o["reports"])
+        print(json.dumps(out))
         return 0
 
 
@@ -149,13 +232,15 @@ def offsets_sum(r, prefix):
 def cmd_agg(argv):
         o, cmd = parse_opts(argv, {"--workers": int, "--redis": str, "--prefix": str, "--total": int,
                                    "--small": int, "--timeout": float, "--log-dir": str,
-                                   "--perf": str})
+                                   "--perf": str, "--broker-port": int})
         for k in ("workers", "redis", "prefix", "total", "small", "log_dir"):
                 if k not in o:
                         die("agg needs --%s" % k.replace("_", "-"), 2)
         if not cmd:
                 die("agg needs -- WORKER_CMD...", 2)
         r = Resp(o["redis"])
+        probe = Probe(r, o.get("broker_port"))
+        snap0 = probe.snap()
         procs = []
         t0 = time.monotonic()
         for i in range(o["workers"]):
@@ -196,6 +281,8 @@ def cmd_agg(argv):
                                 die("workers did %d of %d reports in %.0f s" % (done, o["total"], now - t0))
                         time.sleep(0.02)
                 hwm_final = [vm_hwm_kb(p.pid) for p in workers]
+                worker_cpu = [proc_cpu_s(p.pid) for p in workers]
+                snap1 = probe.snap()
         finally:
                 for p, w in zip(procs, workers):
                         if p.poll() is None:
@@ -215,7 +302,10 @@ def cmd_agg(argv):
                 "seconds_after_first_batch": round(t_done - t_first, 4),
                 "seconds_to_small": round(t_small - t0, 4) if t_small else None,
                 "vmhwm_kb_small": hwm_small, "vmhwm_kb_final": hwm_final,
-                "vmhwm_kb_by_tenth": curve, "exit_codes": rcs}))
+                "vmhwm_kb_by_tenth": curve, "exit_codes": rcs,
+                "worker_cpu_us_per_report": [round(c * 1e6 / done, 2) if c is not None else None
+                                             for c in worker_cpu],
+                "cost": Probe.diff(snap0, snap1, done)}))
         return 0 if all(rc == 0 for rc in rcs) else 1
 
 
@@ -464,6 +554,30 @@ def cmd_report(argv):
                 res["latency"] = dict(lat, worker_peak_rss_mb=mb(lat_hwm))
                 targets["latency_p99_lt_50ms"] = lat["p99_ms"] < 50
                 mem_rows.append("| handover-aggregate, latency run | | %s MB | |" % mb(lat_hwm))
+        # CPU per report per process, Redis's time per command, Redis memory per report
+        cost_rows = []
+        for name, a in (("aggregate, 1 worker", a1), ("aggregate, 2 workers", a2)):
+                if a and a.get("cost"):
+                        c = a["cost"]
+                        cost_rows.append((name, " + ".join("%.2f" % x for x in a["worker_cpu_us_per_report"]
+                                                           if x is not None),
+                                          c["redis_cpu_us_per_report"], c["broker_cpu_us_per_report"],
+                                          c["redis_memory_bytes_per_report"], c["redis_commands"]))
+        if rp and rp.get("cost"):
+                c = rp["cost"]
+                cost_rows.append(("replay, full rebuild", "%.2f" % rp["cpu_us_per_report"],
+                                  c["redis_cpu_us_per_report"], c["broker_cpu_us_per_report"],
+                                  c["redis_memory_bytes_per_report"], c["redis_commands"]))
+        if cost_rows:
+                res["cost_per_report"] = {r[0]: {"program_cpu_us": r[1], "redis_cpu_us": r[2],
+                                                 "broker_cpu_us": r[3], "redis_memory_bytes": r[4],
+                                                 "redis_commands": r[5]} for r in cost_rows}
+                a1c = (a1 or {}).get("cost")
+                if a1c:
+                        targets["redis_cpu_le_1.5us_per_report"] = a1c["redis_cpu_us_per_report"] <= 1.5
+                        w = (a1.get("worker_cpu_us_per_report") or [None])[0]
+                        if w is not None:
+                                targets["worker_cpu_le_2.5us_per_report"] = w <= 2.5
         res["targets"] = targets
         res["exact"] = exacts
         with open(o["json"], "w") as f:
@@ -482,6 +596,14 @@ def cmd_report(argv):
                           % (lat["rate"], lat["sent"]), "|---|---:|---:|---:|---:|",
                           "| produce -> visible in Redis | %.1f ms | %.1f ms | %.1f ms | %.1f ms |"
                           % (lat["p50_ms"], lat["p90_ms"], lat["p99_ms"], lat["max_ms"])]
+        if cost_rows:
+                lines += ["", "| CPU and memory per report | handover (µs) | redis-server (µs) | broker (µs) "
+                          "| Redis memory (B) | Redis time by command (µs per report) |",
+                          "|---|---:|---:|---:|---:|---|"]
+                for r in cost_rows:
+                        lines.append("| %s | %s | %s | %s | %s | %s |" % (
+                                r[0], r[1], r[2], r[3] if r[3] is not None else "?", r[4],
+                                ", ".join("%s %.2f" % (k, v["us_per_report"]) for k, v in r[5].items())))
         if mem_rows:
                 lines += ["", "| peak RSS (VmHWM) | after %s reports | after %s reports | growth |" %
                           ("{:,}".format(small), "{:,}".format(n)), "|---|---:|---:|---:|"] + mem_rows

@@ -1,7 +1,7 @@
 /*
  * agg.c: the aggregation engine (see agg.h and docs/aggregate.md). This file
- * holds the Redis half: connection, the pipelined read, building the apply
- * script's arguments from the fold (lib/agg_fold.c) and reading its verdict.
+ * holds the Redis half: connection, the watched read, and the batch's one
+ * MULTI/EXEC built from the fold (lib/agg_fold.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,33 +15,56 @@
 #include "handover/buf.h"
 #include "handover/jreport.h"
 #include "handover/log.h"
+#include "handover/resp.h"
 
 #define HO_AGG_DEF_MSGS 5000
 #define HO_AGG_DEF_BYTES (8u << 20)
 #define HO_AGG_DEF_MS 50
 #define HO_AGG_DEF_TIMEOUT_MS 5000
 #define HO_AGG_DEF_CONFLICTS 16
+/* re-reads when the stored partition count moved since the homes were
+ * computed (it only grows, so this is a bound, not a tuning knob) */
+#define HO_AGG_MAX_LAYOUT_RETRIES 8
+/* The batch age cap is read for every message and every poll: the coarse
+ * clock (a few ms of resolution, far finer than the 50 ms cap) costs a
+ * fraction of the precise one, which was 5 % of the worker's profile. */
+#define HO_AGG_BATCH_CLOCK CLOCK_MONOTONIC_COARSE
 
-/* An argv built in one arena: strings are appended to data and pointed at
- * only when the command is complete, so the arena may move while it grows.
- * Reused across commands and batches: no allocation once warm. */
-typedef struct ho_argv_s {
-        ho_buf_t data;
-        size_t *off, *len;
-        const char **argv;
-        size_t n, cap;
-} ho_argv_t;
+/* The stored digests of a batch's transfers as an open-addressing set of
+ * (transfer index, digest): a duplicate check is one probe, whatever the
+ * number of reports a transfer has had. Kept across batches. */
+typedef struct ho_digset_s {
+        uint64_t *dig;
+        uint32_t *xfer; /* transfer index + 1; 0: empty */
+        size_t cap, n;
+} ho_digset_t;
 
 struct ho_agg_s {
         ho_agg_conf_t conf;
         char *prefix, *ns;
         ho_redis_url_t url;
         redisContext *rc;
-        char sha[41];
+        bool legacy_checked;
         char *keys[HO_AGG_K__COUNT];
+        char *layout_key;  /* "{P}:" NS "layout": partitions used for homes */
+        char *fence_fmt;   /* "{P}:" NS "fence:" (then the partition) */
         char *channel;
-        ho_argv_t cmd;
-        ho_buf_t json; /* one state's JSON, reused */
+        int32_t layout;    /* the stored partition count last read (0: none) */
+        ho_buf_t out;      /* the request being built, kept across batches */
+        ho_buf_t json;     /* one state's JSON, reused */
+        ho_buf_t ids;      /* the batch's stored digests, per transfer */
+        uint64_t *dig;     /* per fold id: its digest */
+        size_t cap_dig;
+        int32_t *homes;    /* per fold transfer: its home partition */
+        size_t cap_homes;
+        uint8_t *watched;  /* per partition: its fence is in this attempt's WATCH */
+        int32_t *fences;   /* the partitions whose fences this attempt watches */
+        size_t cap_fences, n_fences;
+        size_t *gstart;    /* per fold transfer: where its new digests start in grp */
+        size_t cap_gstart;
+        uint64_t *grp;     /* the batch's new digests, grouped by transfer */
+        size_t cap_grp;
+        ho_digset_t seen;
         ho_delta_t delta;
         ho_agg_stats_t stats;
 };
@@ -73,65 +96,92 @@ static int64_t ho_now_ms(clockid_t clk) {
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void ho_argv_reset(ho_argv_t *a) {
-        ho_buf_reset(&a->data);
-        a->n = 0;
+static ho_err_t ho_grow(void **p, size_t *cap, size_t need, size_t elem) {
+        if (need <= *cap)
+                return HO_OK;
+        size_t c = *cap ? *cap : 64;
+        while (c < need)
+                c *= 2;
+        void *q = realloc(*p, c * elem);
+        if (!q)
+                return HO_ERR_NOMEM;
+        *p = q;
+        *cap = c;
+        return HO_OK;
 }
 
-static void ho_argv_free(ho_argv_t *a) {
-        ho_buf_free(&a->data);
-        free(a->off);
-        free(a->len);
-        free(a->argv);
-        memset(a, 0, sizeof(*a));
+static uint64_t ho_load_le64(const char *p) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--)
+                v = (v << 8) | (uint8_t)p[i];
+        return v;
 }
 
-static int ho_argv_add(ho_argv_t *a, const char *s, size_t len) {
-        if (a->n == a->cap) {
-                size_t cap = a->cap ? a->cap * 2 : 256;
-                size_t *off = realloc(a->off, cap * sizeof(*off));
-                if (off)
-                        a->off = off;
-                size_t *ln = realloc(a->len, cap * sizeof(*ln));
-                if (ln)
-                        a->len = ln;
-                const char **argv = realloc(a->argv, cap * sizeof(*argv));
-                if (argv)
-                        a->argv = argv;
-                if (!off || !ln || !argv)
-                        return -1;
-                a->cap = cap;
+static void ho_store_le64(char *p, uint64_t v) {
+        for (int i = 0; i < 8; i++, v >>= 8)
+                p[i] = (char)(v & 0xff);
+}
+
+static size_t ho_digset_slot(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
+        uint64_t h = (d ^ ((uint64_t)xfer * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
+        return (size_t)(h >> 17) & (s->cap - 1);
+}
+
+/* Empty the set and size it for n entries (load <= 1/2). */
+static ho_err_t ho_digset_reset(ho_digset_t *s, size_t n) {
+        size_t cap = 64;
+        while (cap < 2 * n)
+                cap *= 2;
+        if (cap > s->cap || cap * 8 < s->cap) {
+                uint64_t *dig = realloc(s->dig, cap * sizeof(*dig));
+                if (dig)
+                        s->dig = dig;
+                uint32_t *x = realloc(s->xfer, cap * sizeof(*x));
+                if (x)
+                        s->xfer = x;
+                if (!dig || !x)
+                        return HO_ERR_NOMEM;
+                s->cap = cap;
         }
-        a->off[a->n] = a->data.len;
-        a->len[a->n] = len;
-        /* NUL between strings: not needed by Redis, but it keeps argv[i]
-         * printable in a debugger */
-        if (ho_buf_append(&a->data, s, len) || ho_buf_append(&a->data, "", 1))
-                return -1;
-        a->n++;
-        return 0;
+        memset(s->xfer, 0, s->cap * sizeof(*s->xfer));
+        s->n = 0;
+        return HO_OK;
 }
 
-static int ho_argv_adds(ho_argv_t *a, const char *s) {
-        return ho_argv_add(a, s, strlen(s));
+static void ho_digset_add(ho_digset_t *s, uint32_t xfer, uint64_t d) {
+        size_t i = ho_digset_slot(s, xfer, d);
+        while (s->xfer[i]) {
+                if (s->xfer[i] == xfer + 1 && s->dig[i] == d)
+                        return;
+                i = (i + 1) & (s->cap - 1);
+        }
+        s->xfer[i] = xfer + 1;
+        s->dig[i] = d;
+        s->n++;
 }
 
-static int ho_argv_addll(ho_argv_t *a, int64_t v) {
-        char tmp[32];
-        int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-        return ho_argv_add(a, tmp, (size_t)n);
-}
-
-static const char **ho_argv_finish(ho_argv_t *a) {
-        for (size_t i = 0; i < a->n; i++)
-                a->argv[i] = a->data.data + a->off[i];
-        return a->argv;
+static bool ho_digset_has(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
+        size_t i = ho_digset_slot(s, xfer, d);
+        while (s->xfer[i]) {
+                if (s->xfer[i] == xfer + 1 && s->dig[i] == d)
+                        return true;
+                i = (i + 1) & (s->cap - 1);
+        }
+        return false;
 }
 
 /* ---- object life ---- */
 
 static bool ho_name_ok(const char *s) {
         return !strpbrk(s, "{}");
+}
+
+static char *ho_agg_key_new(const ho_agg_t *agg, const char *name) {
+        size_t n = strlen(agg->prefix) + strlen(agg->ns) + strlen(name) + 4;
+        char *k = malloc(n);
+        if (k)
+                ho_agg_key(agg, name, k, n);
+        return k;
 }
 
 ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char *errstr,
@@ -181,16 +231,13 @@ ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char 
         if ((url->host && !agg->url.host) || (url->unix_path && !agg->url.unix_path) ||
             (url->user && !agg->url.user) || (url->password && !agg->url.password))
                 goto nomem;
-        for (int k = 0; k < HO_AGG_K__COUNT; k++) {
-                size_t n = strlen(agg->prefix) + strlen(agg->ns) + strlen(ho_agg_key_names[k]) + 4;
-                if (!(agg->keys[k] = malloc(n)))
+        for (int k = 0; k < HO_AGG_K__COUNT; k++)
+                if (!(agg->keys[k] = ho_agg_key_new(agg, ho_agg_key_names[k])))
                         goto nomem;
-                ho_agg_key(agg, ho_agg_key_names[k], agg->keys[k], n);
-        }
-        size_t n = strlen(agg->prefix) + strlen(agg->ns) + 16;
-        if (!(agg->channel = malloc(n)))
+        if (!(agg->channel = ho_agg_key_new(agg, "updates")) ||
+            !(agg->layout_key = ho_agg_key_new(agg, "layout")) ||
+            !(agg->fence_fmt = ho_agg_key_new(agg, "fence:")))
                 goto nomem;
-        ho_agg_key(agg, "updates", agg->channel, n);
         return agg;
 nomem:
         ho_agg_destroy(agg);
@@ -206,11 +253,22 @@ void ho_agg_destroy(ho_agg_t *agg) {
         for (int k = 0; k < HO_AGG_K__COUNT; k++)
                 free(agg->keys[k]);
         free(agg->channel);
+        free(agg->layout_key);
+        free(agg->fence_fmt);
         free(agg->prefix);
         free(agg->ns);
         ho_redis_url_clear(&agg->url);
-        ho_argv_free(&agg->cmd);
+        ho_buf_free(&agg->out);
         ho_buf_free(&agg->json);
+        ho_buf_free(&agg->ids);
+        free(agg->dig);
+        free(agg->homes);
+        free(agg->watched);
+        free(agg->fences);
+        free(agg->gstart);
+        free(agg->grp);
+        free(agg->seen.dig);
+        free(agg->seen.xfer);
         ho_delta_free(&agg->delta);
         free(agg);
 }
@@ -241,31 +299,51 @@ static ho_err_t ho_agg_conn_lost(ho_agg_t *agg, char *errstr, size_t errstr_size
 /* Error replies that mean "this server cannot take writes now" (a replica
  * after a failover, a server loading its dataset): drop the connection too,
  * so the retry reconnects and may reach the new primary behind the URL. */
-static void ho_agg_error_reply(ho_agg_t *agg, const redisReply *r) {
+static bool ho_agg_must_drop(const redisReply *r) {
         static const char *const drop[] = {"READONLY", "LOADING", "MASTERDOWN"};
         for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-                if (!strncmp(r->str, drop[i], strlen(drop[i]))) {
-                        redisFree(agg->rc);
-                        agg->rc = NULL;
-                        return;
-                }
+                if (!strncmp(r->str, drop[i], strlen(drop[i])))
+                        return true;
+        return false;
 }
 
-static ho_err_t ho_agg_script_load(ho_agg_t *agg, char *errstr, size_t errstr_size) {
-        const char *argv[] = {"SCRIPT", "LOAD", ho_agg_lua};
-        size_t lens[] = {6, 4, strlen(ho_agg_lua)};
-        redisReply *r = redisCommandArgv(agg->rc, 3, argv, lens);
-        if (!r)
-                return ho_agg_conn_lost(agg, errstr, errstr_size, "SCRIPT LOAD");
-        ho_err_t err = HO_OK;
-        if (r->type != REDIS_REPLY_STRING || r->len != 40)
-                err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
-                                "redis SCRIPT LOAD of the apply script: %s",
-                                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        else
-                memcpy(agg->sha, r->str, 41);
-        freeReplyObject(r);
-        return err;
+static void ho_agg_error_reply(ho_agg_t *agg, const redisReply *r) {
+        if (agg->rc && ho_agg_must_drop(r)) {
+                redisFree(agg->rc);
+                agg->rc = NULL;
+        }
+}
+
+/* A prefix written by an engine before {P}:transfer_ids keeps its report
+ * ids where this one does not look: applying on top would count every
+ * earlier report again. Checked once per engine. */
+static ho_err_t ho_agg_check_legacy(ho_agg_t *agg, char *errstr, size_t errstr_size) {
+        for (int k = 0; ho_agg_legacy_key_names[k]; k++) {
+                char key[512];
+                ho_agg_key(agg, ho_agg_legacy_key_names[k], key, sizeof(key));
+                const char *argv[] = {"EXISTS", key};
+                redisReply *r = redisCommandArgv(agg->rc, 2, argv, NULL);
+                if (!r)
+                        return ho_agg_conn_lost(agg, errstr, errstr_size, "EXISTS");
+                bool found = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+                ho_err_t err = HO_OK;
+                if (r->type == REDIS_REPLY_ERROR) {
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS, "redis EXISTS %s: %s",
+                                        key, r->str);
+                        ho_agg_error_reply(agg, r);
+                }
+                freeReplyObject(r);
+                if (err)
+                        return err;
+                if (found)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_JSON,
+                                         "prefix \"%s\" holds \"%s\", the report ids of an "
+                                         "earlier handover: rebuild it once with handover-replay "
+                                         "(docs/aggregate.md, \"Moving existing data\")",
+                                         agg->prefix, key);
+        }
+        agg->legacy_checked = true;
+        return HO_OK;
 }
 
 static ho_err_t ho_agg_connect(ho_agg_t *agg, char *errstr, size_t errstr_size) {
@@ -278,13 +356,9 @@ static ho_err_t ho_agg_connect(ho_agg_t *agg, char *errstr, size_t errstr_size) 
          * buffer over 16 kB once empty, and every batch's read (states of a
          * few thousand transfers, ~1 MB) grew a fresh one page by page */
         agg->rc->reader->maxbuf = 0;
-        ho_err_t err = ho_agg_script_load(agg, errstr, errstr_size);
-        if (err && agg->rc) {
-                /* connected but unusable (e.g. LOADING): start over next time */
-                redisFree(agg->rc);
-                agg->rc = NULL;
-        }
-        return err;
+        if (!agg->legacy_checked)
+                return ho_agg_check_legacy(agg, errstr, errstr_size);
+        return HO_OK;
 }
 
 static ho_err_t ho_parse_offset(const redisReply *r, int64_t *out, const char *what, char *errstr,
@@ -368,7 +442,7 @@ void ho_agg_batch_reset(ho_agg_batch_t *b, int64_t start_offset) {
 
 static void ho_agg_batch_note(ho_agg_batch_t *b, int64_t offset, size_t bytes) {
         if (!b->count)
-                clock_gettime(CLOCK_MONOTONIC, &b->first);
+                clock_gettime(HO_AGG_BATCH_CLOCK, &b->first);
         b->count++;
         b->bytes += bytes;
         if (offset > b->last)
@@ -416,7 +490,7 @@ int ho_agg_batch_remaining_ms(const ho_agg_batch_t *b) {
         if (!b->count)
                 return -1;
         struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
+        clock_gettime(HO_AGG_BATCH_CLOCK, &now);
         int64_t el = (int64_t)(now.tv_sec - b->first.tv_sec) * 1000 +
                      (now.tv_nsec - b->first.tv_nsec) / 1000000;
         int64_t left = b->agg->conf.max_batch_ms - el;
@@ -433,101 +507,240 @@ bool ho_agg_batch_full(const ho_agg_batch_t *b) {
 
 /* ---- commit ---- */
 
-/* Step 1: one pipelined round trip. Fills the fold's stored states, revs and
- * seen flags, and *stored with the partition's stored offset. */
-static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int64_t *stored, char *errstr,
-                           size_t errstr_size) {
+/* The Redis type each key must have (or "none"): checked in every read, so a
+ * key someone overwrote with another type stops the batch before anything
+ * of it is written. */
+static const char *ho_agg_key_type(int k) {
+        return k == HO_AGG_K_LARGEST || k == HO_AGG_K_DATES ? "zset" : "hash";
+}
+
+static void ho_agg_fence_key(const ho_agg_t *agg, int32_t partition, char *out, size_t n) {
+        snprintf(out, n, "%s%" PRId32, agg->fence_fmt, partition);
+}
+
+/* The attempt's fences: the batch's own partition (its offset) and the home
+ * of every transfer it touches, computed with `parts` partitions. */
+static ho_err_t ho_agg_plan(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts) {
         ho_fold_t *f = &b->fold;
-        ho_argv_t *a = &agg->cmd;
-        int ncmd = 1;
-        ho_err_t err = HO_OK;
-
-        /* out of memory after a command was appended would leave replies
-         * unread on the connection: drop it then (nomem below) */
-        ho_argv_reset(a);
-        if (ho_argv_adds(a, "HGET") || ho_argv_adds(a, agg->keys[HO_AGG_K_OFFSETS]) ||
-            ho_argv_adds(a, b->field))
-                goto nomem;
-        if (redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len) != REDIS_OK)
-                goto nomem;
-        if (f->n_xfers) {
-                static const int hk[2] = {HO_AGG_K_TRANSFERS, HO_AGG_K_REVS};
-                for (int k = 0; k < 2; k++) {
-                        ho_argv_reset(a);
-                        if (ho_argv_adds(a, "HMGET") || ho_argv_adds(a, agg->keys[hk[k]]))
-                                goto nomem;
-                        for (size_t i = 0; i < f->n_xfers; i++)
-                                if (ho_argv_adds(a, f->xfers[i].latest.transfer_id))
-                                        goto nomem;
-                        if (redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a),
-                                                   a->len) != REDIS_OK)
-                                goto nomem;
+        if (ho_grow((void **)&agg->homes, &agg->cap_homes, f->n_xfers + 1, sizeof(*agg->homes)) ||
+            ho_grow((void **)&agg->fences, &agg->cap_fences, (size_t)parts + 1,
+                    sizeof(*agg->fences)))
+                return HO_ERR_NOMEM;
+        uint8_t *w = calloc((size_t)parts + 1, 1);
+        if (!w)
+                return HO_ERR_NOMEM;
+        free(agg->watched);
+        agg->watched = w;
+        agg->n_fences = 0;
+        if (agg->conf.exclusive)
+                return HO_OK;
+        agg->fences[agg->n_fences++] = b->partition;
+        w[b->partition] = 1;
+        for (size_t i = 0; i < f->n_xfers; i++) {
+                const char *tid = f->xfers[i].latest.transfer_id;
+                int32_t h = ho_agg_home(tid, strlen(tid), parts);
+                agg->homes[i] = h;
+                if (!w[h]) {
+                        w[h] = 1;
+                        agg->fences[agg->n_fences++] = h;
                 }
-                ho_argv_reset(a);
-                if (ho_argv_adds(a, "SMISMEMBER") ||
-                    ho_argv_adds(a, agg->keys[HO_AGG_K_REPORT_IDS]))
-                        goto nomem;
-                for (size_t i = 0; i < f->n_ids; i++)
-                        if (ho_argv_add(a, ho_fold_member(f, i), f->ids[i].len))
-                                goto nomem;
-                if (redisAppendCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len) !=
-                    REDIS_OK)
-                        goto nomem;
-                ncmd = 4;
         }
+        return HO_OK;
+}
 
-        redisReply *rep[4] = {NULL, NULL, NULL, NULL};
+/* Step 1: one pipelined round trip. WATCH the layout and the fences first, so
+ * that whatever is read after it is what EXEC will find, or EXEC refuses.
+ * Fills *stored (the partition's stored offset), *layout (the stored
+ * partition count, 0 when none), the fold's stored states, revisions, seen
+ * flags and agg->ids. States and digests are only parsed when the fence
+ * passes. */
+static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int64_t *stored,
+                           int32_t *layout, char *errstr, size_t errstr_size) {
+        ho_fold_t *f = &b->fold;
+        ho_buf_t *o = &agg->out;
+        char key[512];
+        ho_err_t err = HO_OK;
+        bool bad = false;
+
+        /* reply indexes: what is not sent (exclusive) has index -1 */
+        bool fenced = !agg->conf.exclusive;
+        int ncmd = 0, i_layout = -1, i_offset, i_types, n_types, i_states = -1;
+        ho_buf_reset(o);
+        if (fenced) {
+                bad |= ho_resp_cmd(o, 1) || ho_resp_str(o, "UNWATCH");
+                bad |= ho_resp_cmd(o, 2 + agg->n_fences) || ho_resp_str(o, "WATCH") ||
+                       ho_resp_str(o, agg->layout_key);
+                for (size_t i = 0; i < agg->n_fences; i++) {
+                        ho_agg_fence_key(agg, agg->fences[i], key, sizeof(key));
+                        bad |= ho_resp_str(o, key);
+                }
+                bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "GET") || ho_resp_str(o, agg->layout_key);
+                i_layout = 2;
+                ncmd = 3;
+        }
+        bad |= ho_resp_cmd(o, 3) || ho_resp_str(o, "HGET") ||
+               ho_resp_str(o, agg->keys[HO_AGG_K_OFFSETS]) || ho_resp_str(o, b->field);
+        i_offset = ncmd++;
+        i_types = ncmd;
+        for (int k = 0; k < HO_AGG_K__COUNT; k++)
+                bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "TYPE") || ho_resp_str(o, agg->keys[k]);
+        n_types = HO_AGG_K__COUNT;
+        if (fenced) {
+                bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "TYPE") ||
+                       ho_resp_str(o, agg->layout_key);
+                for (size_t i = 0; i < agg->n_fences; i++) {
+                        ho_agg_fence_key(agg, agg->fences[i], key, sizeof(key));
+                        bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "TYPE") || ho_resp_str(o, key);
+                }
+                n_types += 1 + (int)agg->n_fences;
+        }
+        ncmd += n_types;
+        if (f->n_xfers) {
+                static const int hk[2] = {HO_AGG_K_TRANSFERS, HO_AGG_K_TRANSFER_IDS};
+                for (int k = 0; k < 2; k++) {
+                        bad |= ho_resp_cmd(o, 2 + f->n_xfers) || ho_resp_str(o, "HMGET") ||
+                               ho_resp_str(o, agg->keys[hk[k]]);
+                        for (size_t i = 0; i < f->n_xfers && !bad; i++)
+                                bad |= ho_resp_str(o, f->xfers[i].latest.transfer_id);
+                }
+                i_states = ncmd;
+                ncmd += 2;
+        }
+        if (bad)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        if ((err = ho_resp_send(agg->rc, o, errstr, errstr_size)))
+                return ho_agg_conn_lost(agg, errstr, errstr_size, "write of the batch read");
+
+        redisReply **rep = calloc((size_t)ncmd, sizeof(*rep));
+        if (!rep) {
+                /* the replies stay unread on the connection: drop it */
+                redisFree(agg->rc);
+                agg->rc = NULL;
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        }
         for (int i = 0; i < ncmd; i++) {
                 void *r = NULL;
                 if (redisGetReply(agg->rc, &r) != REDIS_OK) {
                         for (int j = 0; j < i; j++)
                                 freeReplyObject(rep[j]);
+                        free(rep);
                         return ho_agg_conn_lost(agg, errstr, errstr_size, "read of the batch state");
                 }
                 rep[i] = r;
         }
         for (int i = 0; i < ncmd && !err; i++)
-                if (rep[i]->type == REDIS_REPLY_ERROR)
+                if (rep[i]->type == REDIS_REPLY_ERROR) {
                         err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                         "redis read of the batch state: %s", rep[i]->str);
-        for (int i = 0; i < ncmd && err == HO_ERR_REDIS && agg->rc; i++)
-                if (rep[i]->type == REDIS_REPLY_ERROR)
                         ho_agg_error_reply(agg, rep[i]);
+                }
+        /* layout */
+        const redisReply *lr = err || i_layout < 0 ? NULL : rep[i_layout];
+        *layout = 0;
+        if (lr && lr->type == REDIS_REPLY_STRING) {
+                char *end;
+                errno = 0;
+                long v = strtol(lr->str, &end, 10);
+                if (errno || end == lr->str || *end || v < 1 || v > 1000000)
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
+                                        "\"%s\" holds \"%s\": expected a partition count",
+                                        agg->layout_key, lr->str);
+                else
+                        *layout = (int32_t)v;
+        }
         if (!err)
-                err = ho_parse_offset(rep[0], stored, b->field, errstr, errstr_size);
-        if (!err && ncmd == 4 &&
-            (rep[1]->type != REDIS_REPLY_ARRAY || rep[1]->elements != f->n_xfers ||
-             rep[2]->type != REDIS_REPLY_ARRAY || rep[2]->elements != f->n_xfers ||
-             rep[3]->type != REDIS_REPLY_ARRAY || rep[3]->elements != f->n_ids))
+                err = ho_parse_offset(rep[i_offset], stored, b->field, errstr, errstr_size);
+        /* types: a wrong one is data someone else wrote, not retriable */
+        for (int i = 0; i < n_types && !err; i++) {
+                const redisReply *t = rep[i_types + i];
+                const char *want = i < HO_AGG_K__COUNT ? ho_agg_key_type(i) : "string";
+                if (t->type != REDIS_REPLY_STATUS ||
+                    (strcmp(t->str, "none") && strcmp(t->str, want))) {
+                        if (i < HO_AGG_K__COUNT)
+                                snprintf(key, sizeof(key), "%s", agg->keys[i]);
+                        else if (i == HO_AGG_K__COUNT)
+                                snprintf(key, sizeof(key), "%s", agg->layout_key);
+                        else
+                                ho_agg_fence_key(agg, agg->fences[i - HO_AGG_K__COUNT - 1], key,
+                                                 sizeof(key));
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
+                                        "key \"%s\" is a %s: expected a %s (or no key); "
+                                        "nothing of the batch of \"%s\" was written",
+                                        key, t->type == REDIS_REPLY_STATUS ? t->str : "?", want,
+                                        b->field);
+                }
+        }
+        const redisReply *sr = i_states >= 0 ? rep[i_states] : NULL;
+        const redisReply *ir = i_states >= 0 ? rep[i_states + 1] : NULL;
+        if (!err && f->n_xfers &&
+            (sr->type != REDIS_REPLY_ARRAY || sr->elements != f->n_xfers ||
+             ir->type != REDIS_REPLY_ARRAY || ir->elements != f->n_xfers))
                 err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                 "redis read of the batch state: unexpected reply shape");
-        /* Only parse states when the fence passes: a stale or replayed batch
-         * stops here without paying for it. */
-        if (!err && ncmd == 4 && *stored == b->start) {
+        int32_t need = *layout > b->partition ? *layout : b->partition + 1;
+        /* Only parse when the homes hold and the fence passes: a stale or
+         * replayed batch stops here without paying for it. */
+        if (!err && f->n_xfers && need == parts && *stored == b->start) {
                 ho_fold_forget_stored(f);
-                for (size_t i = 0; i < f->n_ids; i++) {
-                        const redisReply *e = rep[3]->element[i];
-                        f->ids[i].seen = e->type == REDIS_REPLY_INTEGER && e->integer == 1;
-                        f->xfers[f->ids[i].xfer].n_new += !f->ids[i].seen;
+                ho_buf_reset(&agg->ids);
+                size_t total = 0;
+                for (size_t i = 0; i < f->n_xfers && !err; i++) {
+                        ho_fold_xfer_t *x = &f->xfers[i];
+                        const redisReply *s = sr->element[i], *v = ir->element[i];
+                        bool has_ids = v->type == REDIS_REPLY_STRING;
+                        x->ids_off = agg->ids.len;
+                        if (has_ids != (s->type == REDIS_REPLY_STRING)) {
+                                err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
+                                                "transfer \"%s\" has %s in \"%s\" but %s in "
+                                                "\"%s\"",
+                                                x->latest.transfer_id,
+                                                has_ids ? "no state" : "a state",
+                                                agg->keys[HO_AGG_K_TRANSFERS],
+                                                has_ids ? "report ids" : "no report ids",
+                                                agg->keys[HO_AGG_K_TRANSFER_IDS]);
+                                break;
+                        }
+                        if (!has_ids)
+                                continue;
+                        if (!v->len || v->len % 8) {
+                                err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
+                                                "report ids of transfer \"%s\" in \"%s\": %zu "
+                                                "bytes, expected a multiple of 8",
+                                                x->latest.transfer_id,
+                                                agg->keys[HO_AGG_K_TRANSFER_IDS], v->len);
+                                break;
+                        }
+                        if (ho_buf_append(&agg->ids, v->str, v->len)) {
+                                err = HO_ERR_NOMEM;
+                                break;
+                        }
+                        x->stored_rev = (int64_t)(v->len / 8);
+                        total += v->len / 8;
+                }
+                /* seen: each id's digest among its transfer's stored ones */
+                if (!err && (ho_digset_reset(&agg->seen, total) ||
+                             ho_grow((void **)&agg->dig, &agg->cap_dig, f->n_ids + 1,
+                                     sizeof(*agg->dig))))
+                        err = HO_ERR_NOMEM;
+                for (size_t i = 0; i < f->n_xfers && !err; i++)
+                        for (int64_t j = 0; j < f->xfers[i].stored_rev; j++)
+                                ho_digset_add(&agg->seen, (uint32_t)i,
+                                              ho_load_le64(agg->ids.data + f->xfers[i].ids_off +
+                                                           8 * (size_t)j));
+                for (size_t i = 0; i < f->n_ids && !err; i++) {
+                        const ho_fold_id_t *id = &f->ids[i];
+                        size_t tl = strlen(f->xfers[id->xfer].latest.transfer_id);
+                        const char *m = ho_fold_member(f, i);
+                        agg->dig[i] = ho_agg_digest(m + tl + 1, id->len - tl - 1);
+                        f->ids[i].seen = ho_digset_has(&agg->seen, (uint32_t)id->xfer, agg->dig[i]);
+                        f->xfers[id->xfer].n_new += !f->ids[i].seen;
                 }
                 for (size_t i = 0; i < f->n_xfers && !err; i++) {
                         ho_fold_xfer_t *x = &f->xfers[i];
-                        const redisReply *s = rep[1]->element[i], *v = rep[2]->element[i];
-                        if (v->type == REDIS_REPLY_STRING) {
-                                char *end;
-                                errno = 0;
-                                long long rev = strtoll(v->str, &end, 10);
-                                if (errno || end == v->str || *end || rev < 0)
-                                        err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
-                                                        "revision of transfer \"%s\" in \"%s\": "
-                                                        "expected an integer, got \"%s\"",
-                                                        x->latest.transfer_id,
-                                                        agg->keys[HO_AGG_K_REVS], v->str);
-                                x->stored_rev = rev;
-                        }
+                        const redisReply *s = sr->element[i];
                         /* a transfer with only duplicates changes nothing: its
                          * state is not even parsed (the cheap path of re-reads) */
-                        if (err || s->type != REDIS_REPLY_STRING || !x->n_new)
+                        if (s->type != REDIS_REPLY_STRING || !x->n_new)
                                 continue;
                         int64_t reports;
                         if (!ho_agg_state_parse(s->str, s->len, &x->stored, &reports)) {
@@ -536,16 +749,16 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int64_t *stored, c
                         }
                         /* not the form we write: the slow path validates and explains */
                         json_error_t jerr;
-                        json_t *o = json_loadb(s->str, s->len, 0, &jerr);
+                        json_t *jo = json_loadb(s->str, s->len, 0, &jerr);
                         char why[256] = "not a JSON object";
                         ho_err_t e = HO_ERR_JSON;
-                        if (o && json_is_object(o)) {
-                                json_object_del(o, "reports");
-                                e = ho_report_from_jansson(o, &x->stored, why, sizeof(why));
-                        } else if (!o) {
+                        if (jo && json_is_object(jo)) {
+                                json_object_del(jo, "reports");
+                                e = ho_report_from_jansson(jo, &x->stored, why, sizeof(why));
+                        } else if (!jo) {
                                 snprintf(why, sizeof(why), "%s", jerr.text);
                         }
-                        json_decref(o);
+                        json_decref(jo);
                         if (e == HO_ERR_NOMEM)
                                 err = HO_ERR_NOMEM;
                         else if (e)
@@ -560,13 +773,10 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int64_t *stored, c
         }
         for (int i = 0; i < ncmd; i++)
                 freeReplyObject(rep[i]);
+        free(rep);
         if (err == HO_ERR_NOMEM)
                 ho_seterr(errstr, errstr_size, err, "out of memory");
         return err;
-nomem:
-        redisFree(agg->rc);
-        agg->rc = NULL;
-        return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
 }
 
 /* Whether x's score in largest_transfers must be written: a new transfer, or
@@ -576,13 +786,17 @@ static bool ho_agg_score_moves(const ho_fold_xfer_t *x) {
         return x->changed && (!x->has_stored || x->stored.inmate_count != x->latest.inmate_count);
 }
 
-/* Step 2 and the script's ARGV (layout in lib/agg_lua.c). */
+/* Step 2 and 3: compute, then write the transaction into agg->out:
+ *   MULTI, HSET transfers, HSET transfer_ids, ZADD largest_transfers,
+ *   EVAL (counters), HSET offsets, [SET layout], INCR fences, PUBLISH, EXEC.
+ * *queued is the number of commands between MULTI and EXEC. */
 static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int64_t now,
-                             size_t *n_touched, size_t *n_new) {
+                             int32_t raise_to, size_t *queued, size_t *n_touched, size_t *n_new) {
         ho_fold_t *f = &b->fold;
-        ho_argv_t *a = &agg->cmd;
+        ho_buf_t *o = &agg->out;
         ho_delta_t *d = &agg->delta;
         ho_err_t err;
+        char key[512];
 
         ho_delta_clear(d);
         if ((err = ho_fold_compute(f, d)))
@@ -598,6 +812,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
                 nm += !f->ids[i].seen;
         *n_touched = nx;
         *n_new = nm;
+        *queued = 0;
 
         json_t *msg = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I}", "topic", b->topic, "partition",
                                 (int)b->partition, "offset", (json_int_t)next, "reports",
@@ -608,78 +823,133 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         if (!msgtext)
                 return HO_ERR_NOMEM;
 
-        ho_argv_reset(a);
-        int bad = ho_argv_adds(a, "EVALSHA") || ho_argv_adds(a, agg->sha) ||
-                  ho_argv_addll(a, HO_AGG_K__COUNT);
-        for (int k = 0; k < HO_AGG_K__COUNT; k++)
-                bad |= ho_argv_adds(a, agg->keys[k]);
-        bad |= ho_argv_adds(a, b->field) || ho_argv_addll(a, b->start) ||
-               ho_argv_addll(a, next) || ho_argv_addll(a, now) || ho_argv_adds(a, agg->channel) ||
-               ho_argv_adds(a, msgtext);
-        free(msgtext);
-        for (int t = 0; t < HO_AGG_T__COUNT; t++)
-                bad |= ho_argv_addll(a, d->totals[t]);
-
-        /* touched transfers: their ids, expected revisions, states, new
-         * revisions, each a contiguous section (see lib/agg_lua.c) */
-        bad |= ho_argv_addll(a, (int64_t)nx);
-        for (size_t i = 0; i < f->n_xfers && !bad; i++)
-                if (f->xfers[i].n_new)
-                        bad |= ho_argv_adds(a, f->xfers[i].latest.transfer_id);
-        for (size_t i = 0; i < f->n_xfers && !bad; i++)
-                if (f->xfers[i].n_new)
-                        bad |= ho_argv_addll(a, f->xfers[i].stored_rev);
-        for (size_t i = 0; i < f->n_xfers && !bad; i++) {
-                ho_fold_xfer_t *x = &f->xfers[i];
-                if (!x->n_new)
-                        continue;
-                ho_buf_reset(&agg->json);
-                if (ho_agg_state_json(ho_fold_current(x), x->new_rev, &agg->json))
+        ho_buf_reset(o);
+        bool bad = ho_resp_cmd(o, 1) || ho_resp_str(o, "MULTI");
+        if (nx) {
+                bad |= ho_resp_cmd(o, 2 + 2 * nx) || ho_resp_str(o, "HSET") ||
+                       ho_resp_str(o, agg->keys[HO_AGG_K_TRANSFERS]);
+                for (size_t i = 0; i < f->n_xfers && !bad; i++) {
+                        ho_fold_xfer_t *x = &f->xfers[i];
+                        if (!x->n_new)
+                                continue;
+                        ho_buf_reset(&agg->json);
+                        bad |= ho_agg_state_json(ho_fold_current(x), x->new_rev, &agg->json) ||
+                               ho_resp_str(o, x->latest.transfer_id) ||
+                               ho_resp_arg(o, agg->json.data, agg->json.len);
+                }
+                /* each touched transfer's digests: the stored ones, then the
+                 * batch's new ones in the batch's order */
+                bad |= ho_resp_cmd(o, 2 + 2 * nx) || ho_resp_str(o, "HSET") ||
+                       ho_resp_str(o, agg->keys[HO_AGG_K_TRANSFER_IDS]);
+                /* the new digests grouped by transfer (ids of one transfer are
+                 * not contiguous in the fold) */
+                if (ho_grow((void **)&agg->gstart, &agg->cap_gstart, f->n_xfers + 1,
+                            sizeof(*agg->gstart)) ||
+                    ho_grow((void **)&agg->grp, &agg->cap_grp, nm + 1, sizeof(*agg->grp))) {
+                        free(msgtext);
                         return HO_ERR_NOMEM;
-                bad |= ho_argv_adds(a, x->latest.transfer_id) ||
-                       ho_argv_add(a, agg->json.data, agg->json.len);
+                }
+                size_t at = 0;
+                for (size_t i = 0; i < f->n_xfers; i++) {
+                        agg->gstart[i] = at;
+                        at += f->xfers[i].n_new;
+                }
+                for (size_t j = 0; j < f->n_ids; j++)
+                        if (!f->ids[j].seen)
+                                agg->grp[agg->gstart[f->ids[j].xfer]++] = agg->dig[j];
+                /* gstart[i] now points past transfer i's digests */
+                for (size_t i = 0; i < f->n_xfers && !bad; i++) {
+                        ho_fold_xfer_t *x = &f->xfers[i];
+                        if (!x->n_new)
+                                continue;
+                        size_t have = 8 * (size_t)x->stored_rev;
+                        bad |= ho_resp_str(o, x->latest.transfer_id) ||
+                               ho_resp_arg_begin(o, have + 8 * x->n_new) ||
+                               ho_buf_append(o, agg->ids.data + x->ids_off, have);
+                        for (size_t j = agg->gstart[i] - x->n_new; j < agg->gstart[i] && !bad;
+                             j++) {
+                                char le[8];
+                                ho_store_le64(le, agg->grp[j]);
+                                bad |= ho_buf_append(o, le, 8);
+                        }
+                        bad |= ho_resp_arg_end(o);
+                }
+                *queued += 2;
         }
-        for (size_t i = 0; i < f->n_xfers && !bad; i++)
-                if (f->xfers[i].n_new)
-                        bad |= ho_argv_adds(a, f->xfers[i].latest.transfer_id) ||
-                               ho_argv_addll(a, f->xfers[i].new_rev);
-        bad |= ho_argv_addll(a, (int64_t)nz);
-        for (size_t i = 0; i < f->n_xfers && !bad; i++)
-                if (ho_agg_score_moves(&f->xfers[i]))
-                        bad |= ho_argv_addll(a, f->xfers[i].latest.inmate_count) ||
-                               ho_argv_adds(a, f->xfers[i].latest.transfer_id);
-        bad |= ho_argv_addll(a, (int64_t)nm);
-        for (size_t i = 0; i < f->n_ids && !bad; i++)
-                if (!f->ids[i].seen)
-                        bad |= ho_argv_add(a, ho_fold_member(f, i), f->ids[i].len);
+        if (nz) {
+                bad |= ho_resp_cmd(o, 2 + 2 * nz) || ho_resp_str(o, "ZADD") ||
+                       ho_resp_str(o, agg->keys[HO_AGG_K_LARGEST]);
+                for (size_t i = 0; i < f->n_xfers && !bad; i++)
+                        if (ho_agg_score_moves(&f->xfers[i]))
+                                bad |= ho_resp_ll(o, f->xfers[i].latest.inmate_count) ||
+                                       ho_resp_str(o, f->xfers[i].latest.transfer_id);
+                *queued += 1;
+        }
 
-        /* Deltas that sum to 0 are left out: the field keeps its value (and a
-         * field absent at 0 stays absent). Counted first: the script reads
-         * the count before the entries. */
+        /* the counters script; deltas that sum to 0 are left out (the field
+         * keeps its value, and a field absent at 0 stays absent) */
         size_t nd = 0, nt = 0;
         for (size_t i = 0; i < d->fields.cap; i++)
                 nd += ho_strmap_slot_key(&d->fields, i) && d->fields.vals[i];
         for (size_t i = 0; i < d->dates.cap; i++)
                 nt += ho_strmap_slot_key(&d->dates, i) && d->dates.vals[i];
-        bad |= ho_argv_addll(a, (int64_t)nd);
+        char names[128] = "";
+        for (int t = 0; t < HO_AGG_T__COUNT; t++) {
+                strcat(names, ho_agg_total_names[t]);
+                strcat(names, " ");
+        }
+        /* EVAL script numkeys KEYS, then ARGV as lib/agg_lua.c lays it out */
+        bad |= ho_resp_cmd(o, 3 + HO_AGG_K__COUNT + 4 + HO_AGG_T__COUNT + 2 + 3 * nd + 1 +
+                                      3 * nt) ||
+               ho_resp_str(o, "EVAL") || ho_resp_str(o, ho_agg_lua) ||
+               ho_resp_ll(o, HO_AGG_K__COUNT);
+        for (int k = 0; k < HO_AGG_K__COUNT; k++)
+                bad |= ho_resp_str(o, agg->keys[k]);
+        bad |= ho_resp_ll(o, HO_AGG_K_TOTALS + 1) || ho_resp_ll(o, HO_AGG_K_BY_DATE + 1) ||
+               ho_resp_ll(o, HO_AGG_K_DATES + 1) || ho_resp_ll(o, now);
+        for (int t = 0; t < HO_AGG_T__COUNT; t++)
+                bad |= ho_resp_ll(o, d->totals[t]);
+        bad |= ho_resp_str(o, names) || ho_resp_ll(o, (int64_t)nd);
         for (size_t i = 0; i < d->fields.cap && !bad; i++) {
                 const char *k = ho_strmap_slot_key(&d->fields, i);
                 if (!k || !d->fields.vals[i])
                         continue;
-                bad |= ho_argv_addll(a, (k[0] - 'A') + 1) || ho_argv_adds(a, k + 1) ||
-                       ho_argv_addll(a, d->fields.vals[i]);
+                bad |= ho_resp_ll(o, (k[0] - 'A') + 1) || ho_resp_str(o, k + 1) ||
+                       ho_resp_ll(o, d->fields.vals[i]);
         }
-        bad |= ho_argv_addll(a, (int64_t)nt);
+        bad |= ho_resp_ll(o, (int64_t)nt);
         for (size_t i = 0; i < d->dates.cap && !bad; i++) {
                 const char *k = ho_strmap_slot_key(&d->dates, i);
                 int32_t days;
                 if (!k || !d->dates.vals[i])
                         continue;
-                if (ho_date_parse(k, &days))
+                if (ho_date_parse(k, &days)) {
+                        free(msgtext);
                         return HO_ERR_INVALID; /* we formatted it: cannot happen */
-                bad |= ho_argv_adds(a, k) || ho_argv_addll(a, days) ||
-                       ho_argv_addll(a, d->dates.vals[i]);
+                }
+                bad |= ho_resp_str(o, k) || ho_resp_ll(o, days) || ho_resp_ll(o, d->dates.vals[i]);
         }
+        *queued += 1;
+
+        bad |= ho_resp_cmd(o, 4) || ho_resp_str(o, "HSET") ||
+               ho_resp_str(o, agg->keys[HO_AGG_K_OFFSETS]) || ho_resp_str(o, b->field) ||
+               ho_resp_ll(o, next);
+        *queued += 1;
+        if (raise_to) {
+                bad |= ho_resp_cmd(o, 3) || ho_resp_str(o, "SET") ||
+                       ho_resp_str(o, agg->layout_key) || ho_resp_ll(o, raise_to);
+                *queued += 1;
+        }
+        for (size_t i = 0; i < agg->n_fences; i++) {
+                ho_agg_fence_key(agg, agg->fences[i], key, sizeof(key));
+                bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "INCR") || ho_resp_str(o, key);
+                *queued += 1;
+        }
+        bad |= ho_resp_cmd(o, 3) || ho_resp_str(o, "PUBLISH") || ho_resp_str(o, agg->channel) ||
+               ho_resp_str(o, msgtext);
+        *queued += 1;
+        bad |= ho_resp_cmd(o, 1) || ho_resp_str(o, "EXEC");
+        free(msgtext);
         return bad ? HO_ERR_NOMEM : HO_OK;
 }
 
@@ -690,6 +960,63 @@ static void ho_agg_batch_done(ho_agg_batch_t *b, int64_t next) {
 ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errstr,
                              size_t errstr_size) {
         return ho_agg_batch_commit_via(b->agg, b, next_offset, errstr, errstr_size);
+}
+
+/* Read the transaction's replies: MULTI's, one per queued command, EXEC's.
+ * *ran is false when EXEC refused (a watched key moved: nothing written). */
+static ho_err_t ho_agg_exec_replies(ho_agg_t *agg, ho_agg_batch_t *b, size_t queued, bool *ran,
+                                    char *errstr, size_t errstr_size) {
+        ho_err_t err = HO_OK;
+        bool drop = false;
+        *ran = false;
+        for (size_t i = 0; i < queued + 2; i++) {
+                void *v = NULL;
+                if (redisGetReply(agg->rc, &v) != REDIS_OK)
+                        return ho_agg_conn_lost(agg, errstr, errstr_size,
+                                                "EXEC of the batch's transaction");
+                redisReply *r = v;
+                if (i < queued + 1) {
+                        /* +OK / +QUEUED; an error here (OOM, a bad command) makes
+                         * EXEC abort the whole transaction */
+                        if (r->type == REDIS_REPLY_ERROR && !err) {
+                                err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
+                                                "redis transaction for \"%s\": %s", b->field,
+                                                r->str);
+                                drop = drop || ho_agg_must_drop(r);
+                        }
+                        freeReplyObject(r);
+                        continue;
+                }
+                if (r->type == REDIS_REPLY_NIL) {
+                        /* refused by WATCH: nothing written */
+                } else if (r->type == REDIS_REPLY_ERROR) {
+                        if (!err)
+                                err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
+                                                "redis transaction for \"%s\": %s", b->field,
+                                                r->str);
+                        drop = drop || ho_agg_must_drop(r);
+                } else if (r->type == REDIS_REPLY_ARRAY) {
+                        *ran = true;
+                        for (size_t j = 0; j < r->elements; j++)
+                                if (r->element[j]->type == REDIS_REPLY_ERROR) {
+                                        /* executed: the other commands wrote */
+                                        err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
+                                                        "the batch of \"%s\" was applied only "
+                                                        "in part (command %zu of its "
+                                                        "transaction failed: %s): the counters "
+                                                        "need a rebuild with handover-replay",
+                                                        b->field, j + 1, r->element[j]->str);
+                                        break;
+                                }
+                }
+                freeReplyObject(r);
+        }
+        if (drop) {
+                /* only once every reply was read */
+                redisFree(agg->rc);
+                agg->rc = NULL;
+        }
+        return err;
 }
 
 ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_offset,
@@ -709,12 +1036,18 @@ ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_
         if (!b->count && next_offset == b->start)
                 return HO_OK;
 
-        for (int attempt = 0;; attempt++) {
+        int layout_retries = 0;
+        for (int attempt = 0;;) {
                 int64_t stored;
+                int32_t layout;
                 if ((err = ho_agg_connect(agg, errstr, errstr_size)))
                         return err;
-                if ((err = ho_agg_read(agg, b, &stored, errstr, errstr_size)))
+                int32_t parts = agg->layout > b->partition ? agg->layout : b->partition + 1;
+                if ((err = ho_agg_plan(agg, b, parts)))
+                        return ho_seterr(errstr, errstr_size, err, "out of memory");
+                if ((err = ho_agg_read(agg, b, parts, &stored, &layout, errstr, errstr_size)))
                         return err;
+                agg->layout = layout;
                 if (stored == next_offset) {
                         agg->stats.already++;
                         ho_agg_batch_done(b, next_offset);
@@ -729,89 +1062,48 @@ ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_
                         ho_agg_batch_reset(b, b->start);
                         return err;
                 }
+                int32_t need = layout > b->partition ? layout : b->partition + 1;
+                if (need != parts) {
+                        /* the homes were computed with another partition count */
+                        if (++layout_retries > HO_AGG_MAX_LAYOUT_RETRIES)
+                                return ho_seterr(errstr, errstr_size, HO_ERR_CONFLICT,
+                                                 "batch of \"%s\": the partition count in "
+                                                 "\"%s\" kept moving",
+                                                 b->field, agg->layout_key);
+                        continue;
+                }
                 if (ho_agg_test_after_read)
                         ho_agg_test_after_read(ho_agg_test_after_read_arg);
-                size_t n_touched, n_new;
-                if ((err = ho_agg_build(agg, b, next_offset, ho_now_ms(CLOCK_REALTIME), &n_touched,
-                                        &n_new)))
+                size_t queued, n_touched, n_new;
+                if ((err = ho_agg_build(agg, b, next_offset, ho_now_ms(CLOCK_REALTIME),
+                                        !agg->conf.exclusive && layout < need ? need : 0,
+                                        &queued, &n_touched, &n_new)))
                         return err == HO_ERR_NOMEM
                                        ? ho_seterr(errstr, errstr_size, err, "out of memory")
                                        : err;
-
-                ho_argv_t *a = &agg->cmd;
-                redisReply *r = NULL;
-                for (int load = 0; load < 2; load++) {
-                        r = redisCommandArgv(agg->rc, (int)a->n, ho_argv_finish(a), a->len);
-                        if (!r)
-                                return ho_agg_conn_lost(agg, errstr, errstr_size,
-                                                        "EVALSHA of the apply script");
-                        if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8))
-                                break;
-                        /* script cache flushed or a failover: load it again */
-                        freeReplyObject(r);
-                        r = NULL;
-                        if ((err = ho_agg_script_load(agg, errstr, errstr_size)))
-                                return err;
-                        memcpy((char *)a->data.data + a->off[1], agg->sha, 40);
-                }
-                if (!r)
-                        return ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
-                                         "redis: the apply script is not loadable");
-                if (r->type == REDIS_REPLY_ERROR) {
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
-                                        "redis apply script for \"%s\": %s", b->field, r->str);
-                        ho_agg_error_reply(agg, r);
-                        freeReplyObject(r);
+                if ((err = ho_resp_send(agg->rc, &agg->out, errstr, errstr_size)))
+                        return ho_agg_conn_lost(agg, errstr, errstr_size,
+                                                "write of the batch's transaction");
+                bool ran;
+                if ((err = ho_agg_exec_replies(agg, b, queued, &ran, errstr, errstr_size)))
                         return err;
-                }
-                const char *verdict = "", *arg = "";
-                if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-                    r->element[0]->type == REDIS_REPLY_STRING &&
-                    r->element[1]->type == REDIS_REPLY_STRING) {
-                        verdict = r->element[0]->str;
-                        arg = r->element[1]->str;
-                }
-                if (!strcmp(verdict, "ok") || !strcmp(verdict, "applied")) {
-                        if (!strcmp(verdict, "ok")) {
-                                agg->stats.batches++;
-                                agg->stats.reports += n_new;
-                                agg->stats.rejected += (uint64_t)b->rejected;
-                                agg->stats.duplicates +=
-                                        b->fold.dup_in_batch + (b->fold.n_ids - n_new);
-                        } else {
-                                agg->stats.already++;
-                        }
-                        freeReplyObject(r);
+                if (ran) {
+                        agg->stats.batches++;
+                        agg->stats.reports += n_new;
+                        agg->stats.rejected += (uint64_t)b->rejected;
+                        agg->stats.duplicates += b->fold.dup_in_batch + (b->fold.n_ids - n_new);
+                        agg->layout = need;
                         ho_agg_batch_done(b, next_offset);
                         return HO_OK;
                 }
-                if (!strcmp(verdict, "fenced")) {
-                        agg->stats.fenced++;
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
-                                        "batch of \"%s\" from offset %" PRId64
-                                        " is stale: the stored offset is %s",
-                                        b->field, b->start, arg);
-                        freeReplyObject(r);
-                        ho_agg_batch_reset(b, b->start);
-                        return err;
-                }
-                if (!strcmp(verdict, "conflict")) {
-                        agg->stats.conflicts++;
-                        ho_debug("transfer \"%s\" moved under the batch of \"%s\": refolding",
-                                 arg, b->field);
-                        if (attempt + 1 >= agg->conf.max_conflicts) {
-                                err = ho_seterr(errstr, errstr_size, HO_ERR_CONFLICT,
-                                                "batch of \"%s\": transfer \"%s\" kept moving "
-                                                "(%d attempts)",
-                                                b->field, arg, attempt + 1);
-                                freeReplyObject(r);
-                                return err;
-                        }
-                        freeReplyObject(r);
-                        continue;
-                }
-                freeReplyObject(r);
-                return ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
-                                 "redis apply script for \"%s\": unexpected reply", b->field);
+                /* a fence or the layout moved between the read and EXEC: someone
+                 * else wrote this partition or one of the batch's transfers */
+                agg->stats.conflicts++;
+                ho_debug("a fence of the batch of \"%s\" moved: reading again", b->field);
+                if (++attempt >= agg->conf.max_conflicts)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_CONFLICT,
+                                         "batch of \"%s\": its transfers kept moving (%d "
+                                         "attempts)",
+                                         b->field, attempt);
         }
 }

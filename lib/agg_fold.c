@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#include <zlib.h>
 #include "handover/agg.h"
 #include "handover/agg_fold.h"
 
@@ -16,12 +17,13 @@ const char *const ho_agg_key_names[] = {
         [HO_AGG_K_LARGEST] = "largest_transfers",
         [HO_AGG_K_TRANSFERS] = "transfers",
         [HO_AGG_K_OFFSETS] = "offsets",
-        [HO_AGG_K_REVS] = "transfer_revs",
-        [HO_AGG_K_REPORT_IDS] = "report_ids",
+        [HO_AGG_K_TRANSFER_IDS] = "transfer_ids",
         [HO_AGG_K_BY_DATE] = "transfers_by_date",
         [HO_AGG_K_DATES] = "transfer_dates",
         [HO_AGG_K__COUNT] = NULL,
 };
+
+const char *const ho_agg_legacy_key_names[] = {"transfer_revs", "report_ids", NULL};
 
 const char *const ho_agg_total_names[HO_AGG_T__COUNT] = {
         [HO_AGG_T_TRANSFERS] = "transfers", [HO_AGG_T_INMATES] = "inmates",
@@ -439,6 +441,17 @@ const ho_report_t *ho_fold_current(const ho_fold_xfer_t *x) {
         return x->has_stored ? &x->stored : NULL;
 }
 
+uint64_t (*ho_agg_test_digest)(const char *report_id, size_t len);
+
 uint64_t ho_agg_digest(const char *report_id, size_t len) {
+        if (ho_agg_test_digest)
+                return ho_agg_test_digest(report_id, len);
         return (uint64_t)XXH3_64bits(report_id, len);
+}
+
+int32_t ho_agg_home(const char *transfer_id, size_t len, int32_t n) {
+        if (n <= 1)
+                return 0;
+        uLong c = crc32(0L, (const Bytef *)transfer_id, (uInt)len);
+        return (int32_t)(c % (uLong)n);
 }

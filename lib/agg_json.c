@@ -62,8 +62,7 @@ static int put_raw(ho_buf_t *b, const char *s) {
 
 static int put_int(ho_buf_t *b, long long v) {
         char tmp[24];
-        int n = snprintf(tmp, sizeof(tmp), "%lld", v);
-        return ho_buf_append(b, tmp, (size_t)n) ? -1 : 0;
+        return ho_buf_append(b, tmp, ho_fmt_ll(tmp, v)) ? -1 : 0;
 }
 
 ho_err_t ho_agg_state_json(const ho_report_t *r, int64_t reports, ho_buf_t *b) {

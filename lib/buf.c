@@ -75,3 +75,19 @@ char *ho_buf_steal(ho_buf_t *b, size_t *lenp) {
         ho_buf_init(b);
         return p;
 }
+
+size_t ho_fmt_ll(char *out, int64_t v) {
+        char tmp[24];
+        size_t n = 0, len = 0;
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        do {
+                tmp[n++] = (char)('0' + u % 10);
+                u /= 10;
+        } while (u);
+        if (v < 0)
+                out[len++] = '-';
+        while (n)
+                out[len++] = tmp[--n];
+        out[len] = '\0';
+        return len;
+}

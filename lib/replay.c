@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <avro.h>
 #include "handover/agg.h"
+#include "handover/agg_fold.h"
 #include "handover/codec.h"
 #include "handover/conf.h"
 #include "handover/kfetch.h"
@@ -628,6 +629,19 @@ static const char ho_promote_lua[] =
         "if redis.call('EXISTS', ARGV[4]) == 0 then\n"
         "  return redis.error_reply('no build to switch in: ' .. ARGV[4] .. ' is missing')\n"
         "end\n"
+        /* every partition either side knows: INCR its fence, so a worker's
+         * commit in flight (WATCH, lib/agg.c) aborts and reads again */
+        "local fenced = {}\n"
+        "for _, off in ipairs({ARGV[4], ARGV[6]}) do\n"
+        "  for _, f in ipairs(redis.call('HKEYS', off)) do\n"
+        "    local p = string.match(f, ':(%d+)$')\n"
+        "    if p and not fenced[p] then\n"
+        "      fenced[p] = true\n"
+        "      redis.call('INCR', ARGV[5] .. p)\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "for i = 7, #ARGV do redis.call('DEL', ARGV[i]) end\n"
         "for i = 1, #KEYS, 2 do\n"
         "  if redis.call('EXISTS', KEYS[i]) == 1 then\n"
         "    redis.call('RENAME', KEYS[i], KEYS[i + 1])\n"
@@ -639,7 +653,7 @@ static const char ho_promote_lua[] =
         "return #KEYS / 2\n";
 
 static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_size) {
-        const char *argv[2 * 64 + 12];
+        const char *argv[2 * 64 + 20];
         char keys[2 * 64][512], nkeys[16], chan[512], msg[512], offsets[512];
         int n = 0, nk = 0;
         ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
@@ -667,6 +681,16 @@ static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_s
         argv[n++] = msg;
         argv[n++] = rp->lock_token;
         argv[n++] = offsets;
+        char fence[512], live_offsets[512], legacy[4][512];
+        ho_stats_key(rp->target, "", "fence:", fence, sizeof(fence));
+        ho_stats_key(rp->target, "", "offsets", live_offsets, sizeof(live_offsets));
+        argv[n++] = fence;
+        argv[n++] = live_offsets;
+        for (int k = 0; ho_agg_legacy_key_names[k] && k < 4; k++) {
+                ho_stats_key(rp->target, "", ho_agg_legacy_key_names[k], legacy[k],
+                             sizeof(legacy[k]));
+                argv[n++] = legacy[k];
+        }
         redisReply *r = ho_redis_cmd(rp->c, errstr, errstr_size, n, argv, NULL);
         if (!r)
                 return HO_ERR_REDIS;
@@ -843,7 +867,7 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         if (conf->export_path)
                 return ho_replay_export_open(rp, errstr, errstr_size);
 
-        ho_agg_conf_t ac = {.prefix = rp->target, .ns = HO_REPLAY_NS,
+        ho_agg_conf_t ac = {.prefix = rp->target, .ns = HO_REPLAY_NS, .exclusive = true,
                             .max_batch_msgs = conf->max_batch_msgs};
         if (!(rp->agg = ho_agg_new(&ac, rp->url, errstr, errstr_size)))
                 return HO_ERR_USAGE;

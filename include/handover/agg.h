@@ -9,17 +9,22 @@
  * hash tag, so one script may touch them all) and NS is "" for the live keys
  * or a namespace such as "staging:" used by replay while it builds.
  *
- * One apply, per batch (ho_agg_batch_commit):
- *   1. read (one pipelined round trip): the stored offset, the current state
- *      JSON of every transfer the batch touches (HMGET {P}:transfers), their
- *      revisions (HMGET {P}:transfer_revs), and which of the batch's report
- *      ids were applied before (SMISMEMBER {P}:report_ids "tid rid");
- *   2. compute in C: new current states and the summed counter deltas;
- *   3. EVALSHA one Lua script that checks the fence (stored offset of
- *      "topic:partition" == the batch's start offset, absent when the batch
- *      starts from HO_OFFSET_NONE) and the revisions read in step 1, and only
- *      then writes states, deltas, report ids and the new offset, and
- *      PUBLISHes to {P}:updates.
+ * One apply, per batch (ho_agg_batch_commit), on one connection:
+ *   1. read (one pipelined round trip): WATCH the partition-count key and the
+ *      fence keys "{P}:" NS "fence:N" of the batch's partition and of the
+ *      home partition of every transfer it touches (ho_agg_home), then the
+ *      stored offset, every key's type, the current state JSON of each
+ *      transfer (HMGET {P}:transfers) and its report digests
+ *      (HMGET {P}:transfer_ids);
+ *   2. compute in C: duplicates (digests), new current states and the summed
+ *      counter deltas;
+ *   3. one MULTI/EXEC: the states, digests and scores as plain variadic
+ *      commands, a small counters script, the new offset, INCR of every
+ *      watched fence, PUBLISH {P}:updates. EXEC refuses when any watched key
+ *      moved since step 1 (another writer of the partition or of one of the
+ *      batch's transfers): nothing is written, and the commit reads again.
+ * The stored offset is the fence as before: equal to the batch's next offset
+ * means already applied, anything but its start means stale.
  *
  * Threads: an ho_agg_t is used from one thread at a time, and so is each batch;
  * batches of one engine may be filled on one thread while others are
@@ -38,10 +43,11 @@
 
 #define HO_OFFSET_NONE (-1) /* no stored offset: start from the beginning */
 
-/* Key names after "{P}:" NS, NULL-terminated. Every key the engine writes,
- * including internal bookkeeping (transfer_revs, report_ids, transfers_by_date,
+/* Key names after "{P}:" NS, NULL-terminated. Every data key the engine
+ * writes, including internal bookkeeping (transfer_ids, transfers_by_date,
  * transfer_dates) and offsets, so replay can build and promote a complete set.
- * The pub/sub channel "updates" is not a key and is not listed. */
+ * Not listed: the pub/sub channel "updates", and the coordination keys
+ * "layout" and "fence:N" (not data: a replay's switch INCRs the fences). */
 extern const char *const ho_agg_key_names[];
 
 typedef struct ho_agg_conf_s {
@@ -52,6 +58,9 @@ typedef struct ho_agg_conf_s {
         int max_batch_ms;       /* 0: default (50 ms from the first message) */
         int timeout_ms;         /* Redis connect/command timeout; 0: default (5000) */
         int max_conflicts;      /* refolds per commit before HO_ERR_CONFLICT; 0: default (16) */
+        /* the caller is the only writer of this namespace (replay's staging
+         * build, under its lock): no fences, no layout, the offset check only */
+        bool exclusive;
 } ho_agg_conf_t;
 
 typedef struct ho_agg_s ho_agg_t;
@@ -132,8 +141,10 @@ int ho_agg_batch_remaining_ms(const ho_agg_batch_t *b);
  *     or unknown; the batch is kept: retry the SAME commit after a backoff.
  *   HO_ERR_CONFLICT: transfers kept moving under us (other partitions writing
  *     them) more than max_conflicts times; the batch is kept: retry.
- *   HO_ERR_JSON: a value in {P}:transfers or {P}:transfer_revs that this
- *     engine did not write (corrupt data): not retriable; the batch is kept.
+ *   HO_ERR_JSON: a key of the wrong type, a value in {P}:transfers or
+ *     {P}:transfer_ids that this engine did not write, a prefix of an earlier
+ *     layout, or (in a race with someone writing our keys) a transaction that
+ *     ran in part: corrupt data, not retriable; the batch is kept.
  *   HO_ERR_USAGE: next_offset does not follow the batch (a caller bug).
  *   HO_ERR_NOMEM: fatal.
  * An empty batch with next_offset == start offset is HO_OK without a round

@@ -28,8 +28,7 @@ enum {
         HO_AGG_K_LARGEST,
         HO_AGG_K_TRANSFERS,
         HO_AGG_K_OFFSETS,
-        HO_AGG_K_REVS,
-        HO_AGG_K_REPORT_IDS,
+        HO_AGG_K_TRANSFER_IDS,
         HO_AGG_K_BY_DATE,
         HO_AGG_K_DATES,
         HO_AGG_K__COUNT
@@ -47,9 +46,14 @@ enum {
 };
 extern const char *const ho_agg_total_names[HO_AGG_T__COUNT];
 
+/* Internal keys of earlier versions (NULL-terminated): a prefix that still
+ * has one was written by an engine before {P}:transfer_ids and is rebuilt
+ * by one replay, whose switch deletes them. */
+extern const char *const ho_agg_legacy_key_names[];
+
 /* Tests only: called by ho_agg_batch_commit between its read and its
- * EVALSHA, so a test can move a transfer under a batch (the conflict path).
- * NULL in production. */
+ * transaction, so a test can move a transfer under a batch (the conflict
+ * path). NULL in production. */
 extern void (*ho_agg_test_after_read)(void *arg);
 extern void *ho_agg_test_after_read_arg;
 
@@ -58,9 +62,19 @@ extern void *ho_agg_test_after_read_arg;
  * there is its applied reports' digests, 8 bytes each, little-endian, in the
  * order they were applied (so its revision is the value's length / 8). */
 uint64_t ho_agg_digest(const char *report_id, size_t len);
+/* Tests only: when set, ho_agg_digest returns this instead (to force a
+ * collision). NULL in production. */
+extern uint64_t (*ho_agg_test_digest)(const char *report_id, size_t len);
 
-/* The apply script (lib/agg_lua.c: its ARGV layout is documented there). */
+/* The counters script run inside each batch's transaction (lib/agg_lua.c:
+ * its KEYS and ARGV layout are documented there). */
 extern const char ho_agg_lua[];
+
+/* The home partition of a transfer: where a producer using librdkafka's
+ * default partitioner (consistent_random: CRC-32 of the key) puts its
+ * reports when the topic has n partitions. Every write of a transfer
+ * touches its home's fence key (docs/aggregate.md). */
+int32_t ho_agg_home(const char *transfer_id, size_t len, int32_t n);
 
 /* A string-keyed map to int64 (open addressing). Keys are copied into one
  * arena, so inserting and clearing never malloc/free per key; clearing keeps
@@ -102,19 +116,19 @@ typedef struct ho_fold_xfer_s {
         bool has_stored;
         ho_report_t stored; /* the stored current state when has_stored (owned) */
         int64_t stored_rev; /* 0 when absent */
+        size_t ids_off;     /* the caller's: where its stored digests are kept */
         /* results of ho_fold_compute() */
         size_t n_new;       /* ids not applied before: > 0 means "touched" */
         bool changed;       /* the current state becomes latest */
         int64_t new_rev;    /* stored_rev + n_new */
 } ho_fold_xfer_t;
 
-/* One distinct (transfer, report) of the batch: member is "tid rid", the
- * form kept in {P}:report_ids. */
+/* One distinct (transfer, report) of the batch: member is "tid rid". */
 typedef struct ho_fold_id_s {
         size_t moff;  /* the member's offset in by_member's arena (ho_fold_member) */
         size_t len;
         size_t xfer;  /* index into ho_fold_t.xfers */
-        bool seen;    /* filled by the caller: applied before (SMISMEMBER) */
+        bool seen;    /* filled by the caller: applied before (its digest is stored) */
 } ho_fold_id_t;
 
 typedef struct ho_fold_s {

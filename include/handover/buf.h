@@ -25,6 +25,9 @@ ho_err_t ho_buf_append(ho_buf_t *b, const void *p, size_t n);
 ho_err_t ho_buf_append_str(ho_buf_t *b, const char *s);
 ho_err_t ho_buf_printf(ho_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hand the data to the caller (who frees it with free()); b is left empty. */
+/* The decimal digits of v into out (at least 21 bytes, NUL-terminated);
+ * returns the length. printf's machinery costs more than the digits. */
+size_t ho_fmt_ll(char *out, int64_t v);
 char *ho_buf_steal(ho_buf_t *b, size_t *lenp);
 
 #endif

@@ -261,6 +261,33 @@ static long long hget_ll(const char *key, const char *field) {
         return v;
 }
 
+/* A transfer's revision: how many report digests {P}:transfer_ids holds for it. */
+static long long revision(const char *key, const char *field) {
+        redisReply *r = cmd("HSTRLEN %s %s", key, field);
+        long long v = r->integer % 8 ? -1 : r->integer / 8;
+        freeReplyObject(r);
+        return v;
+}
+
+static int u64_cmp(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* A transfer_ids value as its digests in hex, sorted: the set it stands for
+ * (the order follows the order reports were applied in). */
+static char *digests_text(const redisReply *v) {
+        size_t n = v->len / 8;
+        uint64_t *d = calloc(n + 1, sizeof(*d));
+        char *out = calloc(n * 17 + 2, 1);
+        memcpy(d, v->str, n * 8);
+        qsort(d, n, sizeof(*d), u64_cmp);
+        for (size_t i = 0; i < n; i++)
+                sprintf(out + 17 * i, "%016llx ", (unsigned long long)d[i]);
+        free(d);
+        return out;
+}
+
 static bool hexists(const char *key, const char *field) {
         redisReply *r = cmd("HEXISTS %s %s", key, field);
         bool v = r->integer == 1;
@@ -309,11 +336,15 @@ static char *dump(const char *prefix, bool skip_offsets) {
                 for (size_t i = 0; i < n; i++) {
                         const char *f = r->element[pairs ? 2 * i : i]->str;
                         const char *v = pairs ? r->element[2 * i + 1]->str : "";
+                        char *hex = NULL;
                         if (k == HO_AGG_K_TOTALS && !strcmp(f, "updated_at"))
                                 continue;
+                        if (k == HO_AGG_K_TRANSFER_IDS)
+                                v = hex = digests_text(r->element[2 * i + 1]);
                         if (asprintf(&lines[nl++], "%s %s = %s\n", ho_agg_key_names[k], f, v) <
                             0)
                                 fail();
+                        free(hex);
                 }
                 qsort(lines, nl, sizeof(*lines), strp_cmp);
                 for (size_t i = 0; i < nl; i++) {
@@ -417,7 +448,7 @@ static void test_sample(void **state) {
         redisReply *r = cmd("ZSCORE {sample}:largest_transfers mx-us-2026-01-20");
         assert_string_equal(r->str, "37");
         freeReplyObject(r);
-        assert_int_equal(hget_ll("{sample}:transfer_revs", "mx-us-2026-01-20"), 1);
+        assert_int_equal(revision("{sample}:transfer_ids", "mx-us-2026-01-20"), 1);
 
         /* the whole sample again at later offsets (a producer re-run): nothing changes */
         char *before = dump("sample", true);
@@ -664,46 +695,55 @@ static void test_fence_and_applied_retry(void **state) {
         msgs_free(m, n);
 }
 
-/* The conflict path: between engine A's read and its script, engine B (another
- * partition) applies a report to the same transfer. A must refold. */
-struct conflict_ctx {
+/* The conflict path: between engine A's read and its transaction, engine B
+ * commits one report from another partition (the hook runs once). */
+struct commit_ctx {
         ho_agg_t *b;
         const ho_report_t *r;
+        int32_t partition;
 };
 
-static void conflict_hook(void *arg) {
-        struct conflict_ctx *c = arg;
+static void commit_hook(void *arg) {
+        struct commit_ctx *c = arg;
         char err[256];
         ho_agg_test_after_read = NULL; /* B's own commit must not recurse */
-        ho_agg_batch_t *bb = ho_agg_batch_new(c->b, "t", 1, HO_OFFSET_NONE);
+        ho_agg_batch_t *bb = ho_agg_batch_new(c->b, "t", c->partition, HO_OFFSET_NONE);
         assert_int_equal(ho_agg_batch_add(bb, c->r, 0, 10), HO_OK);
         assert_int_equal(ho_agg_batch_commit(bb, 1, err, sizeof(err)), HO_OK);
         ho_agg_batch_destroy(bb);
 }
 
+/* Commit ba (of engine a) while c's commit lands between its read and its
+ * transaction; a's conflicts counter must then read want. */
+static void commit_racing(ho_agg_t *a, ho_agg_batch_t *ba, int64_t next, struct commit_ctx *c,
+                          uint64_t want) {
+        char err[256];
+        ho_agg_test_after_read = commit_hook;
+        ho_agg_test_after_read_arg = c;
+        assert_int_equal(ho_agg_batch_commit(ba, next, err, sizeof(err)), HO_OK);
+        assert_null(ho_agg_test_after_read);
+        ho_agg_stats_t s;
+        ho_agg_stats(a, &s);
+        assert_int_equal(s.conflicts, want);
+}
+
+/* B applies a report of the same transfer from partition 1: A must refold. */
 static void test_conflict_refold(void **state) {
         (void)state;
-        char err[256];
         ho_report_t r1, r2;
         mkr(&r1, "x", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, "[\"Houston\"]", NULL,
             NULL);
         mkr(&r2, "x", "r2", "2025-06-01", "2025-06-01T10:00:00Z", 12, "[\"San Diego\"]", NULL,
             NULL);
         ho_agg_t *a = engine("confl"), *b = engine("confl");
-        struct conflict_ctx c = {b, &r2};
+        struct commit_ctx c = {b, &r2, 1};
         ho_agg_batch_t *ba = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);
         assert_int_equal(ho_agg_batch_add(ba, &r1, 0, 10), HO_OK);
-        ho_agg_test_after_read = conflict_hook;
-        ho_agg_test_after_read_arg = &c;
-        assert_int_equal(ho_agg_batch_commit(ba, 1, err, sizeof(err)), HO_OK);
-        assert_null(ho_agg_test_after_read);
-        ho_agg_stats_t s;
-        ho_agg_stats(a, &s);
-        assert_int_equal(s.conflicts, 1);
+        commit_racing(a, ba, 1, &c, 1);
         assert_int_equal(hget_ll("{confl}:totals", "transfers"), 1);
         assert_int_equal(hget_ll("{confl}:totals", "inmates"), 12);
         assert_int_equal(hget_ll("{confl}:totals", "reports"), 2);
-        assert_int_equal(hget_ll("{confl}:transfer_revs", "x"), 2);
+        assert_int_equal(revision("{confl}:transfer_ids", "x"), 2);
         assert_int_equal(hget_ll("{confl}:inmates_by_month", "2025-06"), 12);
         assert_false(hexists("{confl}:inmates_by_month", "2025-05"));
         assert_false(hexists("{confl}:transfers_by_destination", "Houston"));
@@ -714,6 +754,143 @@ static void test_conflict_refold(void **state) {
         ho_agg_destroy(b);
         ho_report_clear(&r1);
         ho_report_clear(&r2);
+}
+
+/* A forced digest collision: a second report of one transfer whose id
+ * hashes like the first is taken for a duplicate (the documented cost of
+ * 8-byte digests: that report is not counted). The same digest under
+ * another transfer is another report. */
+static uint64_t collide(const char *rid, size_t len) {
+        (void)len;
+        return !strncmp(rid, "c", 1) ? 42 : (uint64_t)rid[0] * 1000003u + len;
+}
+
+static void test_digest_collision(void **state) {
+        (void)state;
+        char err[256];
+        ho_report_t r1, r2, r3;
+        mkr(&r1, "x", "c-one", "2025-05-01", "2025-05-01T10:00:00Z", 10, NULL, NULL, NULL);
+        mkr(&r2, "x", "c-two", "2025-05-01", "2025-05-02T10:00:00Z", 12, NULL, NULL, NULL);
+        mkr(&r3, "y", "c-two", "2025-05-01", "2025-05-02T10:00:00Z", 7, NULL, NULL, NULL);
+        ho_agg_test_digest = collide;
+        ho_agg_t *a = engine("coll");
+        ho_agg_batch_t *b = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);
+        assert_int_equal(ho_agg_batch_add(b, &r1, 0, 10), HO_OK);
+        assert_int_equal(ho_agg_batch_commit(b, 1, err, sizeof(err)), HO_OK);
+        assert_int_equal(ho_agg_batch_add(b, &r2, 1, 10), HO_OK);
+        assert_int_equal(ho_agg_batch_add(b, &r3, 2, 10), HO_OK);
+        assert_int_equal(ho_agg_batch_commit(b, 3, err, sizeof(err)), HO_OK);
+        ho_agg_test_digest = NULL;
+        assert_int_equal(hget_ll("{coll}:totals", "reports"), 2);
+        assert_int_equal(hget_ll("{coll}:totals", "inmates"), 17); /* 10 for x, 7 for y */
+        assert_int_equal(revision("{coll}:transfer_ids", "x"), 1);
+        assert_int_equal(revision("{coll}:transfer_ids", "y"), 1);
+        ho_agg_stats_t s;
+        ho_agg_stats(a, &s);
+        assert_int_equal(s.duplicates, 1);
+        ho_agg_batch_destroy(b);
+        ho_agg_destroy(a);
+        ho_report_clear(&r1);
+        ho_report_clear(&r2);
+        ho_report_clear(&r3);
+}
+
+/* A key of the wrong type stops the batch before its first write, naming
+ * the key; once fixed, the same batch applies exactly. */
+static void test_wrong_type_writes_nothing(void **state) {
+        (void)state;
+        char err[512];
+        size_t n;
+        msg_t *m = synth(20, &n, false);
+        freeReplyObject(cmd("SET {wt}:totals oops"));
+        ho_agg_t *a = engine("wt");
+        ho_agg_batch_t *b = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(ho_agg_batch_add(b, &m[i].r, (int64_t)i, 10), HO_OK);
+        assert_int_equal(ho_agg_batch_commit(b, (int64_t)n, err, sizeof(err)), HO_ERR_JSON);
+        assert_non_null(strstr(err, "{wt}:totals"));
+        assert_non_null(strstr(err, "expected a hash"));
+        redisReply *r = cmd("EXISTS {wt}:transfers {wt}:transfer_ids {wt}:offsets");
+        assert_int_equal(r->integer, 0);
+        freeReplyObject(r);
+        assert_int_equal(ho_agg_batch_count(b), n); /* kept */
+        freeReplyObject(cmd("DEL {wt}:totals"));
+        assert_int_equal(ho_agg_batch_commit(b, (int64_t)n, err, sizeof(err)), HO_OK);
+        check_ground_truth("wt", m, n);
+        ho_agg_batch_destroy(b);
+        ho_agg_destroy(a);
+        msgs_free(m, n);
+}
+
+/* A prefix of the earlier layout (a global report id set) is refused, with
+ * the way out in the message. */
+static void test_legacy_layout_refused(void **state) {
+        (void)state;
+        char err[512];
+        ho_report_t r1;
+        mkr(&r1, "x", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, NULL, NULL, NULL);
+        freeReplyObject(cmd("SADD {leg}:report_ids %s", "x r0"));
+        ho_agg_t *a = engine("leg");
+        ho_agg_batch_t *b = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);
+        assert_int_equal(ho_agg_batch_add(b, &r1, 0, 10), HO_OK);
+        assert_int_equal(ho_agg_batch_commit(b, 1, err, sizeof(err)), HO_ERR_JSON);
+        assert_non_null(strstr(err, "{leg}:report_ids"));
+        assert_non_null(strstr(err, "handover-replay"));
+        assert_false(hexists("{leg}:transfers", "x"));
+        ho_agg_batch_destroy(b);
+        ho_agg_destroy(a);
+        ho_report_clear(&r1);
+}
+
+/* Partitions added: a batch whose homes were computed with the old count
+ * must not land after another raised it (its EXEC refuses, it reads again
+ * with the new count). Then a transfer written from two partitions that
+ * are neither its home still conflicts through the home's fence. */
+/* A transfer id whose home among n partitions is h. */
+static void tid_with_home(int32_t h, int32_t n, char *out, size_t size) {
+        for (int i = 0;; i++) {
+                snprintf(out, size, "home-%d", i);
+                if (ho_agg_home(out, strlen(out), n) == h)
+                        return;
+        }
+}
+
+static void test_partitions_grow_and_homes(void **state) {
+        (void)state;
+        char tid[32];
+        ho_report_t r1, r2, r3, r4;
+        mkr(&r1, "g1", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, NULL, NULL, NULL);
+        mkr(&r2, "g2", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 5, NULL, NULL, NULL);
+        ho_agg_t *a = engine("grow"), *b = engine("grow");
+        struct commit_ctx c = {b, &r2, 5};
+        ho_agg_batch_t *ba = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);
+        assert_int_equal(ho_agg_batch_add(ba, &r1, 0, 10), HO_OK);
+        commit_racing(a, ba, 1, &c, 1);
+        redisReply *r = cmd("GET {grow}:layout");
+        assert_string_equal(r->str, "6");
+        freeReplyObject(r);
+        assert_int_equal(hget_ll("{grow}:totals", "inmates"), 15);
+
+        /* home 3 of 6; written from partitions 1 and 2 at once */
+        tid_with_home(3, 6, tid, sizeof(tid));
+        mkr(&r3, tid, "a", "2025-06-01", "2025-06-01T10:00:00Z", 20, NULL, NULL, NULL);
+        mkr(&r4, tid, "b", "2025-06-01", "2025-06-02T10:00:00Z", 30, NULL, NULL, NULL);
+        struct commit_ctx c2 = {b, &r4, 2};
+        ho_agg_batch_t *b1 = ho_agg_batch_new(a, "t", 1, HO_OFFSET_NONE);
+        assert_int_equal(ho_agg_batch_add(b1, &r3, 0, 10), HO_OK);
+        commit_racing(a, b1, 1, &c2, 2);
+        assert_int_equal(revision("{grow}:transfer_ids", tid), 2);
+        assert_int_equal(hget_ll("{grow}:totals", "inmates"), 15 + 30);
+        assert_int_equal(hget_ll("{grow}:totals", "transfers"), 3);
+        assert_int_equal(hget_ll("{grow}:totals", "reports"), 4);
+        ho_agg_batch_destroy(ba);
+        ho_agg_batch_destroy(b1);
+        ho_agg_destroy(a);
+        ho_agg_destroy(b);
+        ho_report_clear(&r1);
+        ho_report_clear(&r2);
+        ho_report_clear(&r3);
+        ho_report_clear(&r4);
 }
 
 /* Counts reaching zero are removed; first/last dates follow revisions. */
@@ -980,6 +1157,10 @@ int main(void) {
                 cmocka_unit_test(test_commit_via),
                 cmocka_unit_test(test_fence_and_applied_retry),
                 cmocka_unit_test(test_conflict_refold),
+                cmocka_unit_test(test_digest_collision),
+                cmocka_unit_test(test_wrong_type_writes_nothing),
+                cmocka_unit_test(test_legacy_layout_refused),
+                cmocka_unit_test(test_partitions_grow_and_homes),
                 cmocka_unit_test(test_zero_removal_and_dates),
                 cmocka_unit_test(test_rejects_only_and_empty),
                 cmocka_unit_test(test_reconnect_and_noscript),
