@@ -4,8 +4,7 @@
  * the input: the redacted copy is the input with exactly the password span
  * (ho_redis_url_password_at) replaced by "***"; a parsed password comes from
  * that span; an error message quotes the URL only as that redacted copy; and
- * the display form never holds the span's text unless the rest of the URL
- * holds it too.
+ * the display form is the same whatever the password is.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,17 +34,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (strcmp(red, want))
                 abort();
 
-        char *span = strndup(url + at, len);
         ho_redis_url_t u;
         char err[1024];
         if (ho_redis_url_parse(url, &u, err, sizeof(err)) == HO_OK) {
                 /* percent-decoding only shortens */
                 if (u.password && strlen(u.password) > len)
                         abort();
-                char *d = ho_redis_url_display(&u);
-                if (d && u.password && len >= 4 && strstr(d, span) && !strstr(red, span))
+                /* the display form does not depend on what the password is */
+                char *d = ho_redis_url_display(&u), *saved = u.password;
+                char other[] = "x";
+                if (saved)
+                        u.password = other;
+                char *d2 = ho_redis_url_display(&u);
+                u.password = saved;
+                if (d && d2 && strcmp(d, d2))
                         abort();
                 free(d);
+                free(d2);
                 ho_redis_url_clear(&u);
         } else if (n > 0) {
                 /* 'Redis URL "<redacted>": what is wrong', and nothing else of the URL */
@@ -54,7 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (strncmp(err, head, strlen(head)))
                         abort();
         }
-        free(span);
         free(url);
         return 0;
 }
