@@ -12,9 +12,11 @@
 #include "handover/conf.h"
 #include "handover/log.h"
 #include "handover/mem.h"
+#include "handover/metrics.h"
 #include "handover/redis.h"
 #include "handover/worker.h"
 #include "handover/sig.h"
+#include "handover/stdfd.h"
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -38,7 +40,14 @@ static void usage(FILE *fp, const char *prog) {
                 "  --batch-max N      max messages per batch (default 5000)\n"
                 "  --batch-bytes N    max encoded bytes per batch (default 8388608)\n"
                 "  --batch-ms MS      max age of a batch in ms (default 50)\n"
+                "  --metrics ADDR:PORT serve GET /metrics (Prometheus) and GET /healthz there\n"
+                "                     (env HANDOVER_METRICS; off by default; :PORT = every address)\n"
+                "  --create-dlq       create the dead letter topic (1 partition) when it is missing\n"
+                "                     instead of exiting 1\n"
                 "  --stats-interval S seconds between stats lines, 0 for none (default 10)\n"
+                "  --registry URL     schema registry for values in the Confluent framing\n"
+                "                     (e.g. \"$HANDOVER_REGISTRY\"); -X registry.KEY=VALUE sets\n"
+                "                     its client (e.g. registry.request.timeout.ms=2000)\n"
                 "  -v                 debug logging (env HANDOVER_LOG_LEVEL=error|warn|info|debug)\n"
                 "  -q                 errors only (no stats lines)\n"
                 "  -h                 this help\n"
@@ -83,7 +92,12 @@ static bool ho_kprops_have_brokers(const ho_worker_kprop_t *kp, size_t n) {
         return have;
 }
 
+/* long options' ids, apart from main's OPT_* */
+enum { OPT_METRICS = 512, OPT_CREATE_DLQ };
+
 int main(int argc, char **argv) {
+        if (ho_stdfd_guard() != 0) /* before anything opens a descriptor (stdfd.h) */
+                return 1;
         ho_mem_tune(); /* resident memory follows what is live (mem.h) */
         const char *prog = argv[0];
         ho_log_init(prog);
@@ -93,6 +107,8 @@ int main(int argc, char **argv) {
         const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
         const char *prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX);
         const char *dlq = NULL;
+        const char *metrics_addr = ho_env("HANDOVER_METRICS", NULL);
+        bool create_dlq = false;
         long long batch_max = 0, batch_bytes = 0, batch_ms = 0, stats_s = 10;
         int verbosity = 0;
         char errstr[512];
@@ -104,13 +120,26 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: out of memory\n", prog);
                 return HO_EXIT_FAIL;
         }
-        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS };
+        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_REGISTRY };
+        /* only from the command line: with a registry a value starting with 00 means
+         * something else, so no exported environment changes that (docs/registry.md) */
+        const char *registry = NULL;
+        const char **rprops = calloc((size_t)argc, sizeof(*rprops));
+        size_t n_rprops = 0;
+        if (!rprops) {
+                fprintf(stderr, "%s: out of memory\n", prog);
+                free(kprops);
+                return HO_EXIT_FAIL;
+        }
         static const struct option longopts[] = {
                 {"dlq", required_argument, NULL, OPT_DLQ},
                 {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
                 {"batch-bytes", required_argument, NULL, OPT_BATCH_BYTES},
                 {"batch-ms", required_argument, NULL, OPT_BATCH_MS},
+                {"metrics", required_argument, NULL, OPT_METRICS},
+                {"create-dlq", no_argument, NULL, OPT_CREATE_DLQ},
                 {"stats-interval", required_argument, NULL, OPT_STATS},
+                {"registry", required_argument, NULL, OPT_REGISTRY},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -130,6 +159,11 @@ int main(int argc, char **argv) {
                                 free(kprops);
                                 return HO_EXIT_OK;
                         }
+                        if (opt == 'X' &&
+                            !strncmp(optarg, HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
+                                rprops[n_rprops++] = optarg; /* the registry client's */
+                                break;
+                        }
                         /* check now, so a typo is a usage error before anything starts */
                         if (ho_check_kprop(opt == 'c', optarg, errstr, sizeof(errstr))) {
                                 fprintf(stderr, "%s: %s%s\n", prog, opt == 'c' ? "-c: " : "",
@@ -141,6 +175,7 @@ int main(int argc, char **argv) {
                         kprops[n_kprops++].value = optarg;
                         break;
                 case OPT_DLQ: dlq = optarg; break;
+                case OPT_REGISTRY: registry = optarg; break;
                 case OPT_BATCH_MAX:
                         if ((batch_max = ho_parse_count(optarg, 1000000)) < 1) {
                                 fprintf(stderr, "%s: --batch-max: expected 1..1000000, got \"%s\"\n",
@@ -175,6 +210,8 @@ int main(int argc, char **argv) {
                                 return HO_EXIT_USAGE;
                         }
                         break;
+                case OPT_METRICS: metrics_addr = optarg; break;
+                case OPT_CREATE_DLQ: create_dlq = true; break;
                 case 'v': verbosity++; break;
                 case 'q': verbosity = -1; break;
                 case 'h':
@@ -232,6 +269,14 @@ int main(int argc, char **argv) {
                 free(kprops);
                 return HO_EXIT_USAGE;
         }
+        char mhost[256];
+        int mport;
+        if (metrics_addr && ho_metrics_parse_addr(metrics_addr, mhost, sizeof(mhost), &mport,
+                                                  errstr, sizeof(errstr))) {
+                fprintf(stderr, "%s: --metrics: %s\n", prog, errstr);
+                free(kprops);
+                return HO_EXIT_USAGE;
+        }
         ho_redis_url_t url;
         if (ho_redis_url_load(redis, redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url,
                               errstr, sizeof(errstr))) {
@@ -239,8 +284,40 @@ int main(int argc, char **argv) {
                 free(kprops);
                 return HO_EXIT_USAGE;
         }
+        ho_metrics_t *reg = NULL;
+        if (metrics_addr && (!(reg = ho_metrics_new()) ||
+                             ho_metrics_add_build_info(reg, errstr, sizeof(errstr)))) {
+                fprintf(stderr, "%s: metrics: %s\n", prog, reg ? errstr : "out of memory");
+                ho_metrics_destroy(reg);
+                ho_redis_url_clear(&url);
+                free(kprops);
+                return HO_EXIT_FAIL;
+        }
 
+        ho_registry_t *rg = NULL;
+        if (registry && *registry) {
+                rg = ho_registry_new(registry, errstr, sizeof(errstr));
+                for (size_t i = 0; rg && i < n_rprops; i++)
+                        if (ho_registry_set_kv(rg, rprops[i], errstr, sizeof(errstr))) {
+                                ho_registry_destroy(rg);
+                                rg = NULL;
+                        }
+                if (!rg) {
+                        fprintf(stderr, "%s: --registry: %s\n", prog, errstr);
+                        ho_redis_url_clear(&url);
+                        free(kprops);
+                        free(rprops);
+                        return HO_EXIT_USAGE;
+                }
+        } else if (n_rprops) {
+                fprintf(stderr, "%s: -X %s needs --registry URL\n", prog, rprops[0]);
+                ho_redis_url_clear(&url);
+                free(kprops);
+                free(rprops);
+                return HO_EXIT_USAGE;
+        }
         ho_worker_conf_t wc = {
+                .registry = rg,
                 .brokers = brokers,
                 .topic = topic,
                 .group = group,
@@ -253,22 +330,46 @@ int main(int argc, char **argv) {
                 .batch_max_bytes = (size_t)batch_bytes,
                 .batch_max_ms = (int)batch_ms,
                 .stats_interval_s = (int)stats_s,
+                .metrics = reg,
+                .create_dlq = create_dlq,
         };
         ho_worker_t *w = ho_worker_new(&wc, errstr, sizeof(errstr));
         if (!w) {
                 fprintf(stderr, "%s: %s\n", prog, errstr);
+                ho_metrics_destroy(reg);
                 ho_redis_url_clear(&url);
+                ho_registry_destroy(rg);
                 free(kprops);
+                free(rprops);
                 return HO_EXIT_USAGE;
+        }
+        ho_metrics_server_t *srv = NULL;
+        if (reg) {
+                srv = ho_metrics_server_new(reg, metrics_addr, ho_worker_health, w, errstr,
+                                            sizeof(errstr));
+                if (!srv) {
+                        ho_error("%s", errstr);
+                        ho_worker_destroy(w);
+                        ho_metrics_destroy(reg);
+                        ho_redis_url_clear(&url);
+                        free(kprops);
+                        return HO_EXIT_FAIL;
+                }
+                ho_info("metrics: serving /metrics and /healthz on %s (port %d)", metrics_addr,
+                        ho_metrics_server_port(srv));
         }
 
         ho_conf_hide_argv(argc, argv); /* the clients hold their settings now */
         ho_sig_install();
 
         ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));
+        ho_metrics_server_destroy(srv); /* its health check reads the worker */
         ho_worker_destroy(w);
+        ho_registry_destroy(rg);
         ho_redis_url_clear(&url);
+        ho_metrics_destroy(reg); /* after the worker, which counts into it until the end */
         free(kprops);
+        free(rprops);
         if (err) {
                 ho_error("stopping: %s", errstr);
                 return HO_EXIT_FAIL;

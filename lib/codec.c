@@ -51,6 +51,8 @@ typedef struct dview_s {
         bool has_aircraft_count, has_cumulative_total, has_authority;
         uint64_t n_destinations, n_persons, n_map;
         bool map_generic; /* a map only avro-c's semantics settle (see dview_map) */
+        bool map_repeat;  /* a key appears twice: refused (avro-c would keep one) */
+        slice_t map_repeat_key;
         slice_t destinations[HO_DESTINATIONS_MAX];
         struct {
                 slice_t name, affiliation;
@@ -61,6 +63,15 @@ typedef struct dview_s {
                 int32_t count;
         } map[HO_BY_DEST_MAX];
 } dview_t;
+
+/* Confluent framing: schema ids seen, with the registry entry each names.
+ * Bounded (round robin once full); a registry hands out few schemas. */
+#define ID_MAX 256
+#define REG_SCHEMAS_MAX 64 /* schemas a registry may add to the codec */
+typedef struct idmap_s {
+        int32_t id;
+        const ho_schema_t *schema;
+} idmap_t;
 
 typedef struct cache_s {
         const ho_schema_t *schema;
@@ -80,6 +91,11 @@ struct ho_codec_s {
          * file no longer has the layout it was written for) */
         const ho_schema_t *direct[3]; /* [1] = v1, [2] = v2 */
         struct dview_s *view;         /* the direct decoder's scratch, reused */
+        ho_registry_t *rg;            /* borrowed; NULL: Confluent framing is refused */
+        idmap_t ids[ID_MAX];
+        size_t n_ids, next_id, last_id;
+        size_t n_reg_schemas;
+        const ho_schema_t *last_writer;
 };
 
 /* The Parsing Canonical Forms the direct encoder and decoder are written for:
@@ -232,6 +248,15 @@ void ho_codec_destroy(ho_codec_t *c) {
                 avro_writer_free(c->wmem);
         ho_schema_registry_destroy(c->reg);
         free(c);
+}
+
+const ho_schema_t *ho_codec_last_writer(const ho_codec_t *c) {
+        return c->last_writer;
+}
+
+void ho_codec_set_registry(ho_codec_t *c, ho_registry_t *rg) {
+        c->rg = rg;
+        c->n_ids = c->next_id = c->last_id = 0;
 }
 
 ho_schema_registry_t *ho_codec_registry(ho_codec_t *c) {
@@ -1116,6 +1141,7 @@ static ho_err_t dview_map(skip_t *s, dview_t *d) {
 
         d->n_map = 0;
         d->map_generic = false;
+        d->map_repeat = false;
         for (;;) {
                 if ((e = rd_block(s, 2, &count)) || count == 0)
                         break;
@@ -1138,12 +1164,14 @@ static ho_err_t dview_map(skip_t *s, dview_t *d) {
         if (e)
                 return e;
         if (d->n_map > HO_BY_DEST_MAX) {
-                d->map_generic = true;
+                d->map_generic = true; /* refused by the cap: list_size() */
         } else if (d->n_map > 1) {
                 qsort(d->map, d->n_map, sizeof(d->map[0]), map_entry_cmp);
-                for (k = 1; k < (int64_t)d->n_map; k++)
-                        if (!slice_cmp(&d->map[k - 1].key, &d->map[k].key))
-                                d->map_generic = true;
+                for (k = 1; k < (int64_t)d->n_map && !d->map_repeat; k++)
+                        if (!slice_cmp(&d->map[k - 1].key, &d->map[k].key)) {
+                                d->map_repeat = true;
+                                d->map_repeat_key = d->map[k].key;
+                        }
         }
         return HO_OK;
 }
@@ -1201,6 +1229,7 @@ static ho_err_t dview_walk(skip_t *s, dview_t *d, int version) {
         }
         d->n_map = 0;
         d->map_generic = false;
+        d->map_repeat = false;
         if (version >= 2)
                 return dview_map(s, d);
         return HO_OK;
@@ -1318,20 +1347,122 @@ static ho_err_t dview_convert(conv_t *cv, const dview_t *d, ho_report_t *r) {
         return HO_OK;
 }
 
-/* The header, the registry and the walk: shared by both decoders. On HO_OK
- * *sp is the writer schema. With a view, the walk is the direct one (the
- * writer must then be coded directly), else the generic skipper. */
-static ho_err_t decode_walk(ho_codec_t *c, const unsigned char *p, size_t len, dview_t *view,
-                            const ho_schema_t **sp, char *errstr, size_t errstr_size) {
+ho_err_t ho_confluent_id(const void *data, size_t len, int32_t *id) {
+        const unsigned char *p = data;
+
+        if (len >= 1 && p[0] != HO_CONFLUENT_MAGIC)
+                return HO_ERR_BAD_MARKER;
+        if (len < HO_CONFLUENT_HEADER)
+                return HO_ERR_TRUNCATED;
+        *id = (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
+        return HO_OK;
+}
+
+ho_err_t ho_confluent_frame(const void *soe, size_t len, int32_t id, ho_buf_t *out) {
+        const unsigned char *p = soe;
+        unsigned char h[HO_CONFLUENT_HEADER] = {HO_CONFLUENT_MAGIC, (unsigned char)(id >> 24),
+                                                (unsigned char)(id >> 16),
+                                                (unsigned char)(id >> 8), (unsigned char)id};
+
+        if (len < HO_SOE_HEADER || p[0] != HO_SOE_MAGIC0 || p[1] != HO_SOE_MAGIC1)
+                return HO_ERR_BAD_MARKER;
+        if (ho_buf_append(out, h, sizeof(h)) || ho_buf_append(out, p + HO_SOE_HEADER,
+                                                              len - HO_SOE_HEADER))
+                return HO_ERR_NOMEM;
+        return HO_OK;
+}
+
+/* The writer schema that a Confluent schema id names: known ids from the
+ * codec's map, others asked of the registry once and added to the schema
+ * registry (they must resolve to the newest reader schema). Errors:
+ * UNKNOWN_SCHEMA for an id the registry does not know or a schema the codec
+ * cannot read, TIMEOUT when the registry cannot be asked (retriable). */
+static ho_err_t schema_of_id(ho_codec_t *c, int32_t id, const ho_schema_t **sp, char *errstr,
+                             size_t errstr_size) {
+        const char *json;
         const ho_schema_t *s;
+        char why[512];
         uint64_t fp;
-        skip_t sk;
+        size_t before, i;
         ho_err_t e;
 
+        if (c->n_ids && c->ids[c->last_id].id == id) {
+                *sp = c->ids[c->last_id].schema;
+                return HO_OK;
+        }
+        for (i = 0; i < c->n_ids; i++) {
+                if (c->ids[i].id == id) {
+                        c->last_id = i;
+                        *sp = c->ids[i].schema;
+                        return HO_OK;
+                }
+        }
+        e = ho_registry_schema(c->rg, id, &json, errstr, errstr_size);
+        if (e == HO_ERR_NOT_FOUND)
+                return HO_ERR_UNKNOWN_SCHEMA; /* errstr names the id */
+        if (e)
+                return e;
+        before = ho_schema_registry_count(c->reg);
+        if (ho_schema_fingerprint(json, strlen(json), &fp, why, sizeof(why)))
+                return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
+                                 "schema id %d from the registry does not parse: %s", (int)id,
+                                 why);
+        if (!ho_schema_registry_find(c->reg, fp) && c->n_reg_schemas >= REG_SCHEMAS_MAX)
+                return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
+                                 "schema id %d: the registry has given more than %d distinct "
+                                 "schemas; no more are taken",
+                                 (int)id, REG_SCHEMAS_MAX);
+        s = ho_schema_registry_add(c->reg, json, strlen(json), why, sizeof(why));
+        if (!s)
+                return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
+                                 "schema id %d from the registry does not parse: %s", (int)id,
+                                 why);
+        if (ho_schema_registry_count(c->reg) > before)
+                c->n_reg_schemas++;
+        if (ho_schema_entry_compat(s, c->newest, why, sizeof(why)))
+                return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
+                                 "schema id %d from the registry cannot be read as %s: %s",
+                                 (int)id, c->newest->name, why);
+        i = c->n_ids < ID_MAX ? c->n_ids++ : c->next_id++ % ID_MAX;
+        c->ids[i].id = id;
+        c->ids[i].schema = s;
+        c->last_id = i;
+        *sp = s;
+        return HO_OK;
+}
+
+/* The header of either framing: *sp the writer schema, *hdr its size. */
+static ho_err_t decode_header(ho_codec_t *c, const unsigned char *p, size_t len,
+                              const ho_schema_t **sp, size_t *hdr, char *errstr,
+                              size_t errstr_size) {
+        const ho_schema_t *s;
+        uint64_t fp;
+        int32_t id;
+        ho_err_t e;
+
+        if (len >= 1 && p[0] == HO_CONFLUENT_MAGIC) {
+                if (ho_confluent_id(p, len, &id))
+                        return ho_seterr(errstr, errstr_size, HO_ERR_TRUNCATED,
+                                         "value of %zu bytes is shorter than the 5-byte "
+                                         "Confluent header",
+                                         len);
+                if (!c->rg)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_BAD_MARKER,
+                                         "value is in the Confluent framing (00, schema id %d): "
+                                         "reading it needs a schema registry (--registry URL)",
+                                         (int)id);
+                if ((e = schema_of_id(c, id, sp, errstr, errstr_size)))
+                        return e;
+                *hdr = HO_CONFLUENT_HEADER;
+                return HO_OK;
+        }
         e = ho_soe_fingerprint(p, len, &fp);
         if (e == HO_ERR_BAD_MARKER)
                 return ho_seterr(errstr, errstr_size, e,
-                                 "value does not start with the single-object marker C3 01");
+                                 c->rg ? "value starts with neither the single-object marker "
+                                         "C3 01 nor the Confluent magic byte 00"
+                                       : "value does not start with the single-object marker "
+                                         "C3 01");
         if (e)
                 return ho_seterr(errstr, errstr_size, e,
                                  "value of %zu bytes is shorter than the 10-byte header", len);
@@ -1343,7 +1474,25 @@ static ho_err_t decode_walk(ho_codec_t *c, const unsigned char *p, size_t len, d
                                  (unsigned long long)fp, p[2], p[3], p[4], p[5], p[6], p[7], p[8],
                                  p[9]);
         *sp = s;
-        sk.p = p + HO_SOE_HEADER;
+        *hdr = HO_SOE_HEADER;
+        return HO_OK;
+}
+
+/* The header, the registry and the walk: shared by both decoders. On HO_OK
+ * *sp is the writer schema and *hdr the header's size. With a view, the walk
+ * is the direct one (the writer must then be coded directly), else the
+ * generic skipper. */
+static ho_err_t decode_walk(ho_codec_t *c, const unsigned char *p, size_t len, dview_t *view,
+                            const ho_schema_t **sp, size_t *hdr, char *errstr,
+                            size_t errstr_size) {
+        const ho_schema_t *s = NULL;
+        skip_t sk;
+        ho_err_t e;
+
+        if ((e = decode_header(c, p, len, &s, hdr, errstr, errstr_size)))
+                return e;
+        *sp = s;
+        sk.p = p + *hdr;
         sk.end = p + len;
         if (view && direct_version(c, s))
                 e = dview_walk(&sk, view, direct_version(c, s));
@@ -1352,11 +1501,11 @@ static ho_err_t decode_walk(ho_codec_t *c, const unsigned char *p, size_t len, d
         if (e == HO_ERR_TRUNCATED)
                 return ho_seterr(errstr, errstr_size, e,
                                  "datum ends before the %s record does (%zu bytes)", s->name,
-                                 len - HO_SOE_HEADER);
+                                 len - *hdr);
         if (e)
                 return ho_seterr(errstr, errstr_size, e,
                                  "bytes at datum offset %zu do not follow %s",
-                                 (size_t)(sk.p - p) - HO_SOE_HEADER, s->name);
+                                 (size_t)(sk.p - p) - *hdr, s->name);
         if (sk.p != sk.end)
                 return ho_seterr(errstr, errstr_size, HO_ERR_TRAILING,
                                  "%zu bytes left after the %s datum", (size_t)(sk.end - sk.p),
@@ -1366,7 +1515,8 @@ static ho_err_t decode_walk(ho_codec_t *c, const unsigned char *p, size_t len, d
 
 /* avro-c reads a datum the skipper accepted */
 static ho_err_t decode_avro_c(ho_codec_t *c, const ho_schema_t *s, const unsigned char *p,
-                              size_t len, ho_report_t *out, char *errstr, size_t errstr_size) {
+                              size_t len, size_t hdr, ho_report_t *out, char *errstr,
+                              size_t errstr_size) {
         conv_t cv = {errstr, errstr_size};
         cache_t *ce = cache_get(c, s);
 
@@ -1374,36 +1524,66 @@ static ho_err_t decode_avro_c(ho_codec_t *c, const ho_schema_t *s, const unsigne
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "cannot make an Avro value: %s",
                                  avro_strerror());
         avro_value_reset(&ce->value);
-        avro_reader_memory_set_source(c->reader, (const char *)p + HO_SOE_HEADER,
-                                      (int64_t)(len - HO_SOE_HEADER));
+        avro_reader_memory_set_source(c->reader, (const char *)p + hdr, (int64_t)(len - hdr));
         if (avro_value_read(c->reader, &ce->value))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO, "avro-c cannot read it: %s",
                                  avro_strerror());
         return to_report(&cv, &ce->value, out, s->version);
 }
 
+/* The map as written, before avro-c sees it: avro-c keys its maps by C
+ * string, so it would keep the last value of a repeated key (and count the
+ * entries after merging them) without a word, where the JSON rules refuse a
+ * repeated member name. Both decoders refuse a repeated key, and a map
+ * written with more entries than the cap, the same way. */
+static ho_err_t map_check(const ho_codec_t *c, const ho_schema_t *s, char *errstr,
+                          size_t errstr_size) {
+        const dview_t *d = c->view;
+        if (!direct_version(c, s))
+                return HO_OK;
+        if (d->n_map > HO_BY_DEST_MAX)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "field \"inmates_by_destination\": expected at most %d entries, "
+                                 "got %" PRIu64,
+                                 HO_BY_DEST_MAX, d->n_map);
+        if (d->map_repeat)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "field \"inmates_by_destination\": key \"%.*s\" appears more "
+                                 "than once (expected distinct cities)",
+                                 (int)(d->map_repeat_key.n > 200 ? 200 : d->map_repeat_key.n),
+                                 d->map_repeat_key.p);
+        return HO_OK;
+}
+
 ho_err_t ho_codec_decode_generic(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
                                  char *errstr, size_t errstr_size) {
         const ho_schema_t *s = NULL;
+        size_t hdr = 0;
         ho_err_t e;
 
         ho_report_clear(out);
-        if ((e = decode_walk(c, data, len, NULL, &s, errstr, errstr_size)))
+        if ((e = decode_walk(c, data, len, c->view, &s, &hdr, errstr, errstr_size)) ||
+            (e = map_check(c, s, errstr, errstr_size)))
                 return e;
-        return decode_avro_c(c, s, data, len, out, errstr, errstr_size);
+        return decode_avro_c(c, s, data, len, hdr, out, errstr, errstr_size);
 }
 
 ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
                          char *errstr, size_t errstr_size) {
         conv_t cv = {errstr, errstr_size};
         const ho_schema_t *s = NULL;
+        size_t hdr = 0;
         ho_err_t e;
 
         ho_report_clear(out);
-        if ((e = decode_walk(c, data, len, c->view, &s, errstr, errstr_size)))
+        c->last_writer = NULL;
+        if ((e = decode_walk(c, data, len, c->view, &s, &hdr, errstr, errstr_size)))
                 return e;
+        if ((e = map_check(c, s, errstr, errstr_size)))
+                return e;
+        c->last_writer = s;
         if (!direct_version(c, s) || c->view->map_generic)
-                return decode_avro_c(c, s, data, len, out, errstr, errstr_size);
+                return decode_avro_c(c, s, data, len, hdr, out, errstr, errstr_size);
         e = dview_convert(&cv, c->view, out);
         if (e == HO_ERR_NOMEM)
                 ho_seterr(errstr, errstr_size, e, "out of memory");

@@ -3,11 +3,14 @@
  * in bounded memory, the validation pass's listing, the spool between the
  * two passes of a file, and librdkafka's delivery bookkeeping.
  */
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -90,9 +93,16 @@ ho_lines_t *ho_lines_open(const char *path, bool follow, size_t max_line, char *
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         ho_lines_t *lr;
 
+        struct stat st;
         if (fd < 0) {
                 ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot open \"%s\": %s", path,
                           strerror(errno));
+                return NULL;
+        }
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+                close(fd);
+                ho_seterr(errstr, errstr_size, HO_ERR_IO,
+                          "\"%s\" is a directory (expected a JSON Lines or Avro file)", path);
                 return NULL;
         }
         lr = lines_alloc(fd, max_line, 100, errstr, errstr_size);
@@ -524,8 +534,12 @@ ho_input_t *ho_input_open(const char *path, unsigned index, bool follow, ho_code
         }
         if (!in->lines)
                 goto fail;
-        if (ho_lines_peek(in->lines, 4, &head, &got, errstr, errstr_size) != HO_OK)
+        if (ho_lines_peek(in->lines, 4, &head, &got, errstr, errstr_size) != HO_OK) {
+                char why[512];
+                snprintf(why, sizeof(why), "%s", errstr);
+                ho_seterr(errstr, errstr_size, HO_ERR_IO, "\"%s\": %s", in->name, why);
                 goto fail;
+        }
         if (got == 4 && memcmp(head, "Obj\x01", 4) == 0) {
                 if (is_stdin || follow) {
                         ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
@@ -638,13 +652,53 @@ static ho_input_status_t input_next_avro(ho_input_t *in, ho_report_t *out, ho_po
         return HO_INPUT_REPORT;
 }
 
+/* A Kafka message timestamp of 0 tells librdkafka "now", and one before the
+ * epoch is no timestamp at all, so a report at or before 1970-01-01T00:00:00Z
+ * would reach the topic with a time it does not have, and handover-replay's
+ * --until (which windows by message timestamp) would place it wrongly: such a
+ * report is refused. */
+static ho_err_t report_time_ok(const ho_report_t *r, char *errstr, size_t errstr_size) {
+        if (r->reported_at > 0)
+                return HO_OK;
+        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                         "field \"reported_at\": %" PRId64 " ms is at or before "
+                         "1970-01-01T00:00:00Z (expected a later time: a Kafka message "
+                         "timestamp cannot carry it)",
+                         r->reported_at);
+}
+
+/* One JSON line to a report. Two things a JSON parser names badly are
+ * caught first: a UTF-8 byte order mark (jansson points at three invisible
+ * bytes) and a NUL byte (jansson takes it for the end of the text and says
+ * "'}' expected near end of file"). */
+static ho_err_t line_to_report(const char *line, size_t len, ho_report_t *out, char *errstr,
+                               size_t errstr_size) {
+        const char *nul;
+        if (len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "the line starts with a UTF-8 byte order mark (bytes EF BB BF): "
+                                 "JSON Lines are UTF-8 without one (save the file without a "
+                                 "BOM)");
+        if ((nul = memchr(line, '\0', len)))
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "a NUL byte (0x00) at column %zu: JSON text cannot hold one "
+                                 "(a binary or UTF-16 file?)",
+                                 (size_t)(nul - line) + 1);
+        ho_err_t err = ho_report_from_json(line, len, out, errstr, errstr_size);
+        return err ? err : report_time_ok(out, errstr, errstr_size);
+}
+
 ho_input_status_t ho_input_next(ho_input_t *in, ho_report_t *out, ho_pos_t *pos, char *errstr,
                                 size_t errstr_size) {
         ho_report_clear(out);
         in->last_line = NULL;
         in->last_len = 0;
-        if (in->format == HO_FORMAT_AVRO)
-                return input_next_avro(in, out, pos, errstr, errstr_size);
+        if (in->format == HO_FORMAT_AVRO) {
+                ho_input_status_t st = input_next_avro(in, out, pos, errstr, errstr_size);
+                if (st == HO_INPUT_REPORT && report_time_ok(out, errstr, errstr_size))
+                        return HO_INPUT_BAD;
+                return st;
+        }
         for (;;) {
                 const char *line = NULL;
                 size_t len = 0;
@@ -659,7 +713,7 @@ ho_input_status_t ho_input_next(ho_input_t *in, ho_report_t *out, ho_pos_t *pos,
                         in->last_line = line;
                         in->last_len = len;
                         *pos = HO_POS(in->index, lineno);
-                        if (ho_report_from_json(line, len, out, errstr, errstr_size) != HO_OK)
+                        if (line_to_report(line, len, out, errstr, errstr_size) != HO_OK)
                                 return HO_INPUT_BAD;
                         return HO_INPUT_REPORT;
                 case HO_LINE_TOO_LONG:
@@ -697,8 +751,9 @@ void ho_badlist_finish(ho_badlist_t *bl) {
                         bl->count - bl->cap == 1 ? "" : "s");
 }
 
-void ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line,
-                     size_t len) {
+int ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line,
+                    size_t len) {
+        errno = 0;
         fputs(where, fp);
         fputc('\t', fp);
         for (const char *s = reason; *s; s++)
@@ -707,7 +762,18 @@ void ho_reject_write(FILE *fp, const char *where, const char *reason, const char
         if (line)
                 fwrite(line, 1, len, fp);
         fputc('\n', fp);
-        fflush(fp);
+        if (fflush(fp) != 0 || ferror(fp))
+                return errno ? errno : EIO;
+        return 0;
+}
+
+int ho_rejects_sync(FILE *fp) {
+        errno = 0;
+        if (fflush(fp) != 0 || ferror(fp))
+                return errno ? errno : EIO;
+        if (fsync(fileno(fp)) != 0 && errno != EINVAL && errno != EROFS && errno != ENOTSUP)
+                return errno;
+        return 0;
 }
 
 /* ==== the validation pass ================================================ */
@@ -744,7 +810,9 @@ static void validate_bad(ho_validate_t *v, ho_pos_t pos, const char *why, const 
 
         ho_pos_format(pos, v->names, v->n_names, where, sizeof(where));
         if (v->rejects) {
-                ho_reject_write(v->rejects, where, why, line, len);
+                int e = ho_reject_write(v->rejects, where, why, line, len);
+                if (e && !v->rejects_errno)
+                        v->rejects_errno = e;
                 v->skipped++;
         } else {
                 ho_badlist_add(v->bad, where, why);
@@ -981,8 +1049,8 @@ static void *vworker(void *arg) {
                                 e = HO_ERR_INVALID;
                                 snprintf(err, sizeof(err), "line longer than %u bytes",
                                          HO_LINE_MAX_DEFAULT);
-                        } else if ((e = ho_report_from_json(line, b->len[i], &r, err,
-                                                            sizeof(err))) == HO_OK) {
+                        } else if ((e = line_to_report(line, b->len[i], &r, err,
+                                                       sizeof(err))) == HO_OK) {
                                 /* avro-c 1.11.1 keeps its error message in one
                                  * process-wide buffer, written even on paths that
                                  * succeed (a field the writer schema lacks):
@@ -1113,6 +1181,54 @@ static ho_line_status_t maplines_next(maplines_t *ml, const char **line, size_t 
         return HO_LINE_OK;
 }
 
+/*
+ * A mapped file that shrinks under us (truncated by someone else while it is
+ * validated) turns every read past its new end into SIGBUS, on whichever
+ * thread touches the page. Nothing is sent during validation, so the one safe
+ * answer is to stop the whole run there and say which file it was: the
+ * handler writes a message prepared when the file was mapped and exits 1.
+ * A SIGBUS outside the mapping is not ours: the default action runs.
+ */
+static const char *volatile map_lo, *volatile map_hi;
+static char map_msg[1300];
+static volatile size_t map_msg_len;
+
+static void map_sigbus(int sig, siginfo_t *si, void *uctx) {
+        (void)uctx;
+        const char *a = si->si_addr;
+        if (map_lo && a >= map_lo && a < map_hi) {
+                ssize_t w = write(STDERR_FILENO, map_msg, map_msg_len);
+                (void)w;
+                _exit(1);
+        }
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void map_guard(const char *p, size_t len, const char *name) {
+        static bool installed;
+        if (!installed) {
+                struct sigaction sa;
+                memset(&sa, 0, sizeof(sa));
+                sa.sa_sigaction = map_sigbus;
+                sa.sa_flags = SA_SIGINFO;
+                sigemptyset(&sa.sa_mask);
+                sigaction(SIGBUS, &sa, NULL);
+                installed = true;
+        }
+        int n = snprintf(map_msg, sizeof(map_msg),
+                         "%s: \"%s\" was truncated while it was read (SIGBUS past its new "
+                         "end): nothing sent\n",
+                         program_invocation_short_name, name);
+        map_msg_len = n < 0 ? 0 : (size_t)n >= sizeof(map_msg) ? sizeof(map_msg) - 1 : (size_t)n;
+        map_hi = p + len;
+        map_lo = p;
+}
+
+static void map_unguard(void) {
+        map_lo = map_hi = NULL;
+}
+
 /* Map in's file when it is a regular file this process opened by name and
  * nothing of it was consumed yet; false: read it with ho_lines_next(). */
 static bool maplines_open(maplines_t *ml, ho_input_t *in) {
@@ -1128,6 +1244,7 @@ static bool maplines_open(maplines_t *ml, ho_input_t *in) {
         if (m == MAP_FAILED)
                 return false;
         madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+        map_guard(m, (size_t)st.st_size, in->name);
         ml->p = m;
         ml->len = (size_t)st.st_size;
         ml->max_line = lr->max_line;
@@ -1290,6 +1407,7 @@ out:
         free(vp);
         if (mapped) {
                 in->lines->total = ml.at; /* what ho_input_bytes_read() says */
+                map_unguard();
                 munmap((void *)ml.p, ml.len);
         }
         if (records)
@@ -1650,6 +1768,9 @@ struct ho_producer_s {
         int seen[16]; /* error codes already reported */
         size_t n_seen;
         char last_error[1024];
+        bool confluent;         /* values are reframed 00 + id before they are sent */
+        int32_t confluent_id;
+        ho_buf_t frame;
 };
 
 ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
@@ -1790,18 +1911,56 @@ void ho_producer_destroy(ho_producer_t *p) {
         if (p->rk)
                 rd_kafka_destroy(p->rk);
         ho_tset_destroy(p->tset);
+        ho_buf_free(&p->frame);
         free(p->topic);
         free(p);
+}
+
+ho_err_t ho_producer_check_topic(ho_producer_t *p, int timeout_ms, char *errstr,
+                                 size_t errstr_size) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, p->rkt, &md, timeout_ms);
+        ho_err_t res = HO_OK;
+        if (err) {
+                ho_debug("metadata of \"%s\": %s (the delivery reports will tell)", p->topic,
+                         rd_kafka_err2str(err));
+                return HO_OK;
+        }
+        if (md->topic_cnt == 1 && (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                                   md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION))
+                res = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
+                                "topic \"%s\" does not exist on the brokers (%s): create it "
+                                "(handover-topic create) or give another with -t",
+                                p->topic, rd_kafka_err2str(md->topics[0].err));
+        rd_kafka_metadata_destroy(md);
+        return res;
 }
 
 rd_kafka_t *ho_producer_handle(ho_producer_t *p) {
         return p->rk;
 }
 
+void ho_producer_set_confluent(ho_producer_t *p, int32_t id) {
+        p->confluent = true;
+        p->confluent_id = id;
+}
+
 static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len,
                               const void *value, size_t value_len, int64_t timestamp,
                               ho_pos_t pos, int msgflags, const volatile sig_atomic_t *stop,
                               char *errstr, size_t errstr_size) {
+        if (p->confluent) {
+                /* the same datum behind the registry's header; librdkafka copies it */
+                ho_buf_reset(&p->frame);
+                ho_err_t e = ho_confluent_frame(value, value_len, p->confluent_id, &p->frame);
+                if (e)
+                        return ho_seterr(errstr, errstr_size, e == HO_ERR_NOMEM ? e : HO_ERR_INVALID,
+                                         "cannot reframe a value for the registry: %s",
+                                         ho_err2str(e));
+                value = p->frame.data;
+                value_len = p->frame.len;
+                msgflags = RD_KAFKA_MSG_F_COPY;
+        }
         for (;;) {
                 rd_kafka_resp_err_t err = rd_kafka_producev(
                         p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(msgflags),
@@ -1852,7 +2011,8 @@ ho_err_t ho_producer_send_spooled(ho_producer_t *p, ho_spool_t *sp, const ho_spo
         err = producer_send(p, rec->key, rec->key_len, rec->value, rec->value_len,
                             rec->timestamp, rec->pos, rec->mapped ? 0 : RD_KAFKA_MSG_F_COPY, stop,
                             errstr, errstr_size);
-        if (err && rec->mapped)
+        /* a reframed value was copied: the mapped one is free at once */
+        if ((err || p->confluent) && rec->mapped)
                 ho_spool_release(sp, rec->value);
         return err;
 }

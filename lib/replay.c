@@ -13,6 +13,7 @@
 #include "handover/kfetch.h"
 #include "handover/log.h"
 #include "handover/replay.h"
+#include "handover/replay_fold.h"
 #include "handover/report.h"
 #include "handover/stats.h"
 
@@ -107,18 +108,79 @@ void ho_replay_kconf_defaults(rd_kafka_conf_t *kconf) {
          * with the fetcher wake-up (kfetch.h) 1 MB is as fast as 4 MB, at 7 MB less */
         rd_kafka_conf_set(kconf, "queued.max.messages.kbytes", "1024", e, sizeof(e));
         rd_kafka_conf_set(kconf, "fetch.max.bytes", "8388608", e, sizeof(e));
+        /* a closed window: at its end a fetch has nothing to wait for, and the
+         * next read (a bucket's pass) or request should not wait behind it */
+        rd_kafka_conf_set(kconf, "fetch.wait.max.ms", "50", e, sizeof(e));
+}
+
+
+ho_err_t ho_replay_parse_as_of(const char *s, int64_t *ms, char *errstr, size_t errstr_size) {
+        if (ho_parse_time_or_date(s, true, ms) != HO_OK)
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                 "--as-of \"%s\": expected an RFC 3339 time "
+                                 "(2025-12-31T23:59:59Z) or YYYY-MM-DD",
+                                 s);
+        return HO_OK;
+}
+
+ho_err_t ho_replay_parse_size(const char *s, size_t *bytes, char *errstr, size_t errstr_size) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        unsigned long long mul = 1;
+        if (!errno && end != s && *s != '-') {
+                if (!strcmp(end, "") || !strcmp(end, "B"))
+                        mul = 1;
+                else if (!strcmp(end, "K") || !strcmp(end, "k") || !strcmp(end, "KB"))
+                        mul = 1ULL << 10;
+                else if (!strcmp(end, "M") || !strcmp(end, "MB"))
+                        mul = 1ULL << 20;
+                else if (!strcmp(end, "G") || !strcmp(end, "GB"))
+                        mul = 1ULL << 30;
+                else
+                        mul = 0;
+                if (mul && v >= HO_REPLAY_MEMORY_MIN / mul && v <= (1ULL << 40) / mul) {
+                        *bytes = (size_t)(v * mul);
+                        return HO_OK;
+                }
+        }
+        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                         "--memory-max \"%s\": expected a size from 64K to 1024G, such as 256M "
+                         "(suffixes K, M, G: powers of 1024)",
+                         s);
 }
 
 /* ------------------------------------------------------------------ the run */
 
+/* What the rest of the process holds beside the fold (librdkafka's queue and
+ * fetch buffers, the codec, the Redis buffers): measured at 25-40 MB. */
+#define HO_REPLAY_RESERVE (48u << 20)
+/* Passes at most: a fold that does not fit in 1/4096 of the window. */
+#define HO_REPLAY_MAX_BUCKETS 4096
+/* Arguments after the key in one pipelined write (HSET, ZADD, SADD). */
+#define HO_REPLAY_CMD_ARGS 1000
+/* Drain the pipeline's replies past this many bytes sent. */
+#define HO_REPLAY_PIPE_BYTES (4u << 20)
+
 typedef struct ho_rpart_s {
         int32_t id;
         int64_t lo, hi;
-        int64_t start, end; /* the window [start, end); end shrinks on --until */
-        int64_t pos;        /* next offset to fold */
+        int64_t start, end; /* the window [start, end); end is the --until cut */
+        int64_t pos;        /* next offset to read in this pass */
+        int64_t first_seen; /* first offset seen in the first pass, -1: none */
+        bool cut;           /* the --until cut is known (end set) */
         bool done;
-        ho_agg_batch_t *b;
+        uint64_t late, late_first; /* --until: after the cut with reported_at <= T */
 } ho_rpart_t;
+
+/* One command in an argv arena (strings pointed at when it is sent, so the
+ * arena may move while it grows). */
+typedef struct ho_rcmd_s {
+        ho_buf_t data;
+        size_t *off, *len;
+        const char **argv;
+        size_t n, cap;
+} ho_rcmd_t;
 
 typedef struct ho_replay_s {
         const ho_replay_conf_t *conf;
@@ -129,7 +191,6 @@ typedef struct ho_replay_s {
         int np;
         ho_codec_t *codec;
         ho_report_t report;
-        ho_agg_t *agg;
         redisContext *c;
         const ho_redis_url_t *url;
         avro_file_writer_t writer;
@@ -145,6 +206,21 @@ typedef struct ho_replay_s {
         bool locked;
         int64_t lock_refreshed; /* ho_mono_ms() of the last refresh */
         int64_t last_activity;  /* ho_mono_ms() of the last message or event */
+        /* the build */
+        const char *names[64];  /* keys built and promoted */
+        const char *legacy[8];  /* keys of the old layout the switch deletes */
+        ho_rfold_t *fold;
+        size_t budget;          /* bytes the fold may hold */
+        uint32_t k, bucket;     /* this pass folds bucket `bucket` of k */
+        bool counted;           /* a pass ran to the end: rejects, --until and --as-of counts are final */
+        bool overflow;          /* this pass went over the budget */
+        uint64_t pass_seen, pass_total;
+        ho_delta_t delta, bdelta; /* counters of all loaded buckets; of the one loading */
+        int64_t reports;        /* distinct reports of all loaded buckets */
+        ho_rcmd_t cmd[5];
+        size_t pending, pending_bytes;
+        ho_buf_t json, ids;
+        char *missing;          /* what the truncated history lacks, for messages (malloc) */
 } ho_replay_t;
 
 static int64_t ho_mono_ms(void) {
@@ -162,6 +238,10 @@ static int64_t ho_wall_ms(void) {
 static void ho_sleep_ms(int ms) {
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
+}
+
+static bool ho_rebuilding(const ho_replay_t *rp) {
+        return !rp->conf->export_path;
 }
 
 /* The queue ran dry after a burst: wake the fetcher (kfetch.h). */
@@ -236,8 +316,12 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
                         return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
                                          "watermarks of %s/%" PRId32 ": %s", conf->topic, p->id,
                                          rd_kafka_err2str(kerr));
-                p->start = p->lo;
+                /* the window asks for everything from offset 0 unless --from says
+                 * otherwise; what is below the low watermark is gone (see
+                 * ho_replay_truncated) */
+                p->start = conf->from == HO_REPLAY_FROM_TIME ? p->lo : 0;
                 p->end = p->hi;
+                p->first_seen = -1;
         }
         for (size_t j = 0; conf->from == HO_REPLAY_FROM_OFFSETS && j < conf->n_from_offsets; j++) {
                 ho_rpart_t *p = ho_part(rp, conf->from_offsets[j].partition);
@@ -246,11 +330,7 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
                                          "--from: topic \"%s\" has no partition %" PRId32,
                                          conf->topic, conf->from_offsets[j].partition);
                 int64_t off = conf->from_offsets[j].offset;
-                if (off < p->lo)
-                        ho_warn("--from %" PRId32 ":%" PRId64 ": offsets below %" PRId64
-                                " are gone; starting there",
-                                p->id, off, p->lo);
-                p->start = off < p->lo ? p->lo : off > p->hi ? p->hi : off;
+                p->start = off > p->hi ? p->hi : off;
         }
         if (conf->from == HO_REPLAY_FROM_TIME) {
                 rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(rp->np);
@@ -277,49 +357,63 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
         }
         for (int i = 0; i < rp->np; i++) {
                 ho_rpart_t *p = &rp->parts[i];
-                p->pos = p->start;
-                if (p->end > p->start)
-                        rp->res->total += (uint64_t)(p->end - p->start);
+                int64_t from = p->start > p->lo ? p->start : p->lo;
+                if (p->end > from)
+                        rp->res->total += (uint64_t)(p->end - from);
         }
         rp->res->partitions = rp->np;
         return HO_OK;
 }
 
-/* Commit a partition's batch up to next, retrying what is retriable. */
-static ho_err_t ho_replay_commit(ho_replay_t *rp, ho_rpart_t *p, int64_t next, char *errstr,
-                                 size_t errstr_size) {
-        int backoff = 100;
-        int64_t deadline = ho_mono_ms() + 60000;
-        for (;;) {
-                ho_err_t err = ho_agg_batch_commit(p->b, next, errstr, errstr_size);
-                if (err == HO_OK)
-                        return HO_OK;
-                if (err == HO_ERR_FENCED)
-                        return ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
-                                         "staging keys of prefix \"%s\" changed under this replay "
-                                         "(%s/%" PRId32 "): is another replay of \"%s\" running?",
-                                         rp->target, rp->conf->topic, p->id, rp->target);
-                if (err != HO_ERR_REDIS && err != HO_ERR_CONFLICT)
-                        return err;
-                if (*rp->stop || ho_mono_ms() > deadline)
-                        return err;
-                ho_warn("%s; retrying in %d ms", errstr, backoff);
-                ho_sleep_ms(backoff);
-                backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+/*
+ * Truncated history: the window asks for offsets below a partition's low
+ * watermark (retention or kafka-delete-records removed them). lo is the low
+ * watermark to check against (at the start, or re-read before the switch).
+ * Fills rp->missing with one line per partition and returns how many
+ * partitions lack records.
+ */
+static int ho_replay_truncated(ho_replay_t *rp, const int64_t *lo) {
+        ho_buf_t b;
+        int n = 0;
+        ho_buf_init(&b);
+        for (int i = 0; i < rp->np; i++) {
+                const ho_rpart_t *p = &rp->parts[i];
+                if (lo[i] <= p->start || p->first_seen == p->start)
+                        continue;
+                n++;
+                ho_buf_printf(&b,
+                              "partition %" PRId32 " of \"%s\": offsets %" PRId64 "..%" PRId64
+                              " are gone (the first available is %" PRId64 "): up to %" PRId64
+                              " record%s missing\n",
+                              p->id, rp->conf->topic, p->start, lo[i] - 1, lo[i],
+                              lo[i] - p->start, lo[i] - p->start == 1 ? "" : "s");
         }
+        free(rp->missing);
+        rp->missing = n ? ho_buf_steal(&b, NULL) : NULL;
+        ho_buf_free(&b);
+        return n;
 }
 
-/* The partition's window is complete at offset next: apply what is folded. */
-static ho_err_t ho_replay_finish_part(ho_replay_t *rp, ho_rpart_t *p, int64_t next, char *errstr,
-                                      size_t errstr_size) {
-        if (p->done)
-                return HO_OK;
-        p->done = true;
-        p->end = next;
-        if (rp->conf->export_path)
-                return HO_OK;
-        /* an empty window still stores its offset, as a worker would have */
-        return ho_replay_commit(rp, p, next, errstr, errstr_size);
+static ho_err_t ho_replay_truncated_err(ho_replay_t *rp, int n, char *errstr,
+                                        size_t errstr_size) {
+        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                         "the history of \"%s\" is truncated (%d partition%s, see above): a "
+                         "rebuild would be smaller than the truth; nothing switched (pass "
+                         "--accept-truncated to accept the loss)",
+                         rp->conf->topic, n, n == 1 ? "" : "s");
+}
+
+/* Log what is missing, one line per partition, at level. */
+static void ho_replay_say_missing(const ho_replay_t *rp, ho_log_level_t level, FILE *out) {
+        for (const char *s = rp->missing; s && *s;) {
+                const char *nl = strchr(s, '\n');
+                int len = nl ? (int)(nl - s) : (int)strlen(s);
+                if (out)
+                        fprintf(out, "truncated history: %.*s\n", len, s);
+                else
+                        ho_log(level, "truncated history: %.*s", len, s);
+                s += len + (nl != NULL);
+        }
 }
 
 static void ho_replay_progress(ho_replay_t *rp, bool final) {
@@ -350,54 +444,102 @@ static ho_err_t ho_replay_export_one(ho_replay_t *rp, char *errstr, size_t errst
         return HO_OK;
 }
 
+/* How far a pass reads partition p: to the high watermark while the
+ * --until counts are not final (the messages after the cut are counted),
+ * then only to the cut. */
+static int64_t ho_pass_end(const ho_replay_t *rp, const ho_rpart_t *p) {
+        return rp->counted ? p->end : p->hi;
+}
+
 /* One message of the window. */
 static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *errstr,
                                   size_t errstr_size) {
+        const ho_replay_conf_t *conf = rp->conf;
         ho_rpart_t *p = ho_part(rp, m->partition);
         if (!p || p->done || m->offset < p->pos)
                 return HO_OK;
-        if (m->offset >= p->end)
-                return ho_replay_finish_part(rp, p, p->end, errstr, errstr_size);
-        if (rp->conf->until_ms >= 0) {
+        if (p->first_seen < 0 && !rp->counted)
+                p->first_seen = m->offset;
+        if (m->offset >= ho_pass_end(rp, p)) {
+                p->done = true;
+                return HO_OK;
+        }
+        p->pos = m->offset + 1;
+        bool after_cut = p->cut && m->offset >= p->end;
+        if (!after_cut && conf->until_ms >= 0) {
                 rd_kafka_timestamp_type_t tt;
                 int64_t ts = rd_kafka_message_timestamp(m, &tt);
-                if (tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > rp->conf->until_ms) {
+                if (tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts > conf->until_ms) {
                         /* the window ends before this message, and stays consistent
                          * with its offsets: everything before it, nothing after */
                         rp->res->total -= (uint64_t)(p->end - m->offset);
-                        return ho_replay_finish_part(rp, p, m->offset, errstr, errstr_size);
+                        p->end = m->offset;
+                        p->cut = true;
+                        after_cut = true;
                 }
         }
-        rp->res->messages++;
+        if (!after_cut && !rp->counted)
+                rp->res->messages++;
+        rp->pass_seen++;
         char derr[512];
         ho_err_t err = ho_codec_decode(rp->codec, m->payload, m->len, &rp->report, derr,
                                        sizeof(derr));
+        if (err == HO_ERR_TIMEOUT) /* the registry cannot be asked: not the value's fault */
+                return ho_seterr(errstr, errstr_size, err,
+                                 "\"%s\" [%" PRId32 "] offset %" PRId64 ": %s; nothing switched",
+                                 rp->conf->topic, m->partition, m->offset, derr);
         if (err != HO_OK) {
-                rp->res->rejected++;
-                ho_debug("%s/%" PRId32 "/%" PRId64 ": %s: %s", rp->conf->topic, m->partition,
-                         m->offset, ho_err_name(err), derr);
-                if (!rp->conf->export_path)
-                        ho_agg_batch_reject(p->b, m->offset);
-        } else {
+                if (!after_cut && !rp->counted) {
+                        rp->res->rejected++;
+                        ho_debug("%s/%" PRId32 "/%" PRId64 ": %s: %s", conf->topic, m->partition,
+                                 m->offset, ho_err_name(err), derr);
+                }
+                goto next;
+        }
+        if (after_cut) {
+                /* --until: a report published up to T that the cut leaves out */
+                if (!rp->counted && rp->report.reported_at <= conf->until_ms &&
+                    p->late++ == 0)
+                        p->late_first = (uint64_t)m->offset;
+                goto next;
+        }
+        if (conf->as_of_ms >= 0 && rp->report.reported_at > conf->as_of_ms) {
+                if (!rp->counted)
+                        rp->res->later++;
+                goto next;
+        }
+        if (!rp->counted)
                 rp->res->reports++;
-                err = rp->conf->export_path
-                              ? ho_replay_export_one(rp, errstr, errstr_size)
-                              : ho_agg_batch_add(p->b, &rp->report, m->offset, m->len);
-                if (err == HO_ERR_INVALID) {
-                        /* decoded but unusable: count it like a bad value */
+        if (!ho_rebuilding(rp)) {
+                if ((err = ho_replay_export_one(rp, errstr, errstr_size)))
+                        return err;
+                goto next;
+        }
+        if (!rp->report.transfer_id || !*rp->report.transfer_id || !rp->report.report_id ||
+            !*rp->report.report_id) {
+                /* decoded but unusable (the codec's validation rules this out):
+                 * counted like a bad value, whichever bucket it would be in */
+                if (!rp->counted) {
                         rp->res->reports--;
                         rp->res->rejected++;
-                        ho_agg_batch_reject(p->b, m->offset);
-                        err = HO_OK;
                 }
-                if (err != HO_OK)
-                        return err;
+                goto next;
         }
-        p->pos = m->offset + 1;
-        if (p->pos >= p->end)
-                return ho_replay_finish_part(rp, p, p->end, errstr, errstr_size);
-        if (!rp->conf->export_path && ho_agg_batch_full(p->b))
-                return ho_replay_commit(rp, p, p->pos, errstr, errstr_size);
+        if (rp->k > 1 && ho_rfold_bucket(rp->report.transfer_id, rp->k) != rp->bucket)
+                goto next;
+        bool dup;
+        err = ho_rfold_add(rp->fold, &rp->report, m->payload, m->len, &dup);
+        if (err) {
+                return ho_seterr(errstr, errstr_size, err, "out of memory folding %s/%" PRId32
+                                 "/%" PRId64, conf->topic, m->partition, m->offset);
+        }
+        if (ho_rfold_bytes(rp->fold) > rp->budget)
+                rp->overflow = true;
+        if (ho_rfold_bytes(rp->fold) > rp->res->fold_peak)
+                rp->res->fold_peak = ho_rfold_bytes(rp->fold);
+next:
+        if (p->pos >= ho_pass_end(rp, p))
+                p->done = true;
         return HO_OK;
 }
 
@@ -412,40 +554,46 @@ static int ho_replay_left(const ho_replay_t *rp) {
         return n;
 }
 
-static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+/* One read of the window: every partition from its start to where this
+ * pass needs it (ho_pass_end). Stops early when the fold overflows. */
+static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(rp->np);
         ho_err_t err = HO_OK;
 
-        for (int i = 0; i < rp->np && err == HO_OK; i++) {
+        rp->pass_seen = rp->pass_total = 0;
+        rp->overflow = false;
+        if (!rp->counted) {
+                /* an earlier pass that overflowed counted part of the window */
+                ho_replay_result_t *r = rp->res;
+                r->messages = r->reports = r->rejected = r->later = 0;
+                for (int i = 0; i < rp->np; i++) {
+                        rp->parts[i].late = rp->parts[i].late_first = 0;
+                        rp->parts[i].first_seen = -1;
+                }
+        }
+        for (int i = 0; i < rp->np; i++) {
                 ho_rpart_t *p = &rp->parts[i];
-                if (p->start >= p->end)
-                        err = ho_replay_finish_part(rp, p, p->start, errstr, errstr_size);
-                else
-                        rd_kafka_topic_partition_list_add(l, rp->conf->topic, p->id)->offset =
-                                p->start;
+                int64_t from = p->start > p->lo ? p->start : p->lo;
+                p->pos = from;
+                p->done = from >= ho_pass_end(rp, p);
+                if (!p->done) {
+                        rd_kafka_topic_partition_list_add(l, rp->conf->topic, p->id)->offset = from;
+                        rp->pass_total += (uint64_t)(ho_pass_end(rp, p) - from);
+                }
         }
-        if (err == HO_OK && l->cnt) {
-                rd_kafka_resp_err_t kerr = rd_kafka_assign(rp->rk, l);
-                if (kerr)
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "assign \"%s\": %s",
-                                        rp->conf->topic, rd_kafka_err2str(kerr));
-        }
+        rd_kafka_resp_err_t kerr = rd_kafka_assign(rp->rk, l->cnt ? l : NULL);
+        if (kerr)
+                err = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "assign \"%s\": %s",
+                                rp->conf->topic, rd_kafka_err2str(kerr));
         rd_kafka_topic_partition_list_destroy(l);
 
         rp->last_activity = ho_mono_ms();
         uint64_t seen = 0, seen_dry = 0; /* messages polled; and when the queue last ran dry */
-        while (err == HO_OK && ho_replay_left(rp) > 0) {
+        while (err == HO_OK && ho_replay_left(rp) > 0 && !rp->overflow) {
                 if (*rp->stop)
                         return ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
                                          "interrupted: nothing promoted");
-                int timeout = 100;
-                for (int i = 0; !rp->conf->export_path && i < rp->np; i++) {
-                        int ms = rp->parts[i].done ? -1 : ho_agg_batch_remaining_ms(rp->parts[i].b);
-                        if (ms >= 0 && ms < timeout)
-                                timeout = ms;
-                }
-                if (ho_kfetch_in_burst(seen_dry, seen))
-                        timeout = 0; /* notice at once when a burst runs dry */
+                int timeout = ho_kfetch_in_burst(seen_dry, seen) ? 0 : 100;
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rp->rk, timeout);
                 if (!m && ho_kfetch_ran_dry(&seen_dry, seen))
                         ho_replay_wake_fetcher(rp);
@@ -454,9 +602,11 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
                         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                                 /* at the (current) high watermark: all of [pos, end) was seen */
                                 ho_rpart_t *p = ho_part(rp, m->partition);
-                                if (p && !p->done && m->offset >= p->end)
-                                        err = ho_replay_finish_part(rp, p, p->end, errstr,
-                                                                    errstr_size);
+                                if (p && !p->done && m->offset >= ho_pass_end(rp, p)) {
+                                        if (p->first_seen < 0 && !rp->counted)
+                                                p->first_seen = m->offset;
+                                        p->done = true;
+                                }
                         } else if (m->err) {
                                 rd_kafka_resp_err_t fe = RD_KAFKA_RESP_ERR_NO_ERROR;
                                 char fs[256];
@@ -473,14 +623,12 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
                         }
                         rd_kafka_message_destroy(m);
                 }
-                /* batches whose time cap passed */
-                for (int i = 0; err == HO_OK && !rp->conf->export_path && i < rp->np; i++) {
-                        ho_rpart_t *p = &rp->parts[i];
-                        if (!p->done && ho_agg_batch_count(p->b) && ho_agg_batch_full(p->b))
-                                err = ho_replay_commit(rp, p, p->pos, errstr, errstr_size);
-                }
+                /* the clock, the lock and the progress line: every 256 messages
+                 * while they flow (a clock read per message was 2 % of the CPU) */
+                if (m && (seen & 255))
+                        continue;
                 ho_replay_progress(rp, false);
-                if (err == HO_OK && !rp->conf->export_path)
+                if (err == HO_OK && ho_rebuilding(rp))
                         err = ho_replay_lock_refresh(rp, false, errstr, errstr_size);
                 if (m)
                         rp->last_activity = ho_mono_ms();
@@ -490,6 +638,14 @@ static ho_err_t ho_replay_consume(ho_replay_t *rp, char *errstr, size_t errstr_s
                                         "unfinished (is the broker reachable? see -X debug=...)",
                                         rp->conf->topic, HO_REPLAY_STALL_MS / 1000,
                                         ho_replay_left(rp));
+        }
+        /* stop fetching: nothing more is needed from this read */
+        rd_kafka_assign(rp->rk, NULL);
+        if (err == HO_OK && !rp->overflow && !rp->counted) {
+                /* the first complete read: its counts are the window's */
+                rp->counted = true;
+                for (int i = 0; i < rp->np; i++)
+                        rp->parts[i].cut = true;
         }
         return err;
 }
@@ -503,17 +659,28 @@ static ho_err_t ho_replay_redis(ho_replay_t *rp, char *errstr, size_t errstr_siz
         return rp->c ? HO_OK : HO_ERR_REDIS;
 }
 
+/* The connection is unusable (hiredis): the next call reconnects. */
+static void ho_replay_redis_drop(ho_replay_t *rp) {
+        if (rp->c)
+                redisFree(rp->c);
+        rp->c = NULL;
+        rp->pending = rp->pending_bytes = 0;
+}
+
 static ho_err_t ho_replay_del_staging(ho_replay_t *rp, char *errstr, size_t errstr_size) {
-        const char *argv[64];
-        char keys[64][512];
+        const char *argv[72];
+        char keys[72][512];
         int n = 0;
         ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
         if (err)
                 return err;
         argv[n++] = "DEL";
-        for (int k = 0; ho_agg_key_names[k] && n < 64; k++, n++) {
-                ho_stats_key(rp->target, HO_REPLAY_NS, ho_agg_key_names[k], keys[n],
-                             sizeof(keys[n]));
+        for (int k = 0; rp->names[k] && n < 64; k++, n++) {
+                ho_stats_key(rp->target, HO_REPLAY_NS, rp->names[k], keys[n], sizeof(keys[n]));
+                argv[n] = keys[n];
+        }
+        for (int k = 0; rp->legacy[k] && n < 72; k++, n++) {
+                ho_stats_key(rp->target, HO_REPLAY_NS, rp->legacy[k], keys[n], sizeof(keys[n]));
                 argv[n] = keys[n];
         }
         redisReply *r = ho_redis_cmd(rp->c, errstr, errstr_size, n, argv, NULL);
@@ -523,6 +690,287 @@ static ho_err_t ho_replay_del_staging(ho_replay_t *rp, char *errstr, size_t errs
         return HO_OK;
 }
 
+/* ---- pipelined writes ---- */
+
+static void ho_rcmd_free(ho_rcmd_t *c) {
+        ho_buf_free(&c->data);
+        free(c->off);
+        free(c->len);
+        free(c->argv);
+        memset(c, 0, sizeof(*c));
+}
+
+static ho_err_t ho_rcmd_add(ho_rcmd_t *c, const char *s, size_t len) {
+        if (c->n == c->cap) {
+                size_t cap = c->cap ? c->cap * 2 : 64;
+                size_t *off = realloc(c->off, cap * sizeof(*off));
+                if (off)
+                        c->off = off;
+                size_t *ln = realloc(c->len, cap * sizeof(*ln));
+                if (ln)
+                        c->len = ln;
+                const char **argv = realloc(c->argv, cap * sizeof(*argv));
+                if (argv)
+                        c->argv = argv;
+                if (!off || !ln || !argv)
+                        return HO_ERR_NOMEM;
+                c->cap = cap;
+        }
+        c->off[c->n] = c->data.len;
+        c->len[c->n] = len;
+        if (ho_buf_append(&c->data, s, len))
+                return HO_ERR_NOMEM;
+        c->n++;
+        return HO_OK;
+}
+
+static ho_err_t ho_rcmd_adds(ho_rcmd_t *c, const char *s) {
+        return ho_rcmd_add(c, s, strlen(s));
+}
+
+static ho_err_t ho_rcmd_addll(ho_rcmd_t *c, int64_t v) {
+        char tmp[32];
+        int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+        return ho_rcmd_add(c, tmp, (size_t)n);
+}
+
+/* Start "VERB {T}:staging:NAME". */
+static ho_err_t ho_rcmd_start(ho_replay_t *rp, ho_rcmd_t *c, const char *verb, const char *name) {
+        char key[512];
+        ho_buf_reset(&c->data);
+        c->n = 0;
+        ho_stats_key(rp->target, HO_REPLAY_NS, name, key, sizeof(key));
+        return ho_rcmd_adds(c, verb) || ho_rcmd_adds(c, key) ? HO_ERR_NOMEM : HO_OK;
+}
+
+/* Read every pending reply; the first error wins. */
+static ho_err_t ho_replay_drain(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+        ho_err_t err = HO_OK;
+        for (; rp->pending; rp->pending--) {
+                void *r = NULL;
+                if (redisGetReply(rp->c, &r) != REDIS_OK) {
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
+                                        "redis write of the staging keys: %s",
+                                        rp->c->errstr[0] ? rp->c->errstr : "connection lost");
+                        ho_replay_redis_drop(rp);
+                        return err;
+                }
+                redisReply *rr = r;
+                if (rr->type == REDIS_REPLY_ERROR && err == HO_OK)
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
+                                        "redis write of the staging keys of \"%s\": %s",
+                                        rp->target, rr->str);
+                freeReplyObject(rr);
+        }
+        rp->pending_bytes = 0;
+        return err;
+}
+
+/* Send c when it holds more than its verb and key, and start it again. */
+static ho_err_t ho_rcmd_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr, size_t errstr_size) {
+        if (c->n <= 2)
+                return HO_OK;
+        for (size_t i = 0; i < c->n; i++)
+                c->argv[i] = c->data.data + c->off[i];
+        if (redisAppendCommandArgv(rp->c, (int)c->n, c->argv, c->len) != REDIS_OK) {
+                ho_replay_redis_drop(rp);
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        }
+        rp->pending++;
+        rp->pending_bytes += c->data.len;
+        c->n = 2;
+        c->data.len = c->off[2];
+        if (rp->pending_bytes >= HO_REPLAY_PIPE_BYTES)
+                return ho_replay_drain(rp, errstr, errstr_size);
+        return HO_OK;
+}
+
+/* Send c once it holds its share of arguments after its key:
+ * HO_REPLAY_CMD_ARGS, or two per transfer of --batch-max. */
+static ho_err_t ho_rcmd_maybe_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr,
+                                   size_t errstr_size) {
+        size_t args = rp->conf->max_batch_msgs ? 2 * rp->conf->max_batch_msgs : HO_REPLAY_CMD_ARGS;
+        return c->n >= 2 + args ? ho_rcmd_send(rp, c, errstr, errstr_size) : HO_OK;
+}
+
+/* ---- loading a bucket and the counters ---- */
+
+enum { HO_C_STATES, HO_C_IDS, HO_C_LARGEST, HO_C__COUNT };
+
+/* The folded transfers of this bucket into the staging keys: their states,
+ * digests and scores. Every write sets a value, so a load that failed
+ * half-way is simply done again. Their counter contributions go to
+ * rp->bdelta. */
+static ho_err_t ho_replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+        ho_rfold_t *f = rp->fold;
+        ho_rcmd_t *c = rp->cmd;
+        ho_err_t err;
+        char derr[512];
+
+        ho_delta_clear(&rp->bdelta);
+        if ((err = ho_replay_redis(rp, errstr, errstr_size)))
+                return err;
+        if (ho_rcmd_start(rp, &c[HO_C_STATES], "HSET", "transfers") ||
+            ho_rcmd_start(rp, &c[HO_C_IDS], "HSET", "transfer_ids") ||
+            ho_rcmd_start(rp, &c[HO_C_LARGEST], "ZADD", "largest_transfers"))
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < ho_rfold_count(f); i++) {
+                ho_rfold_xfer_t x;
+                ho_rfold_get(f, i, &x);
+                /* it decoded when it was folded: the same bytes decode again */
+                if ((err = ho_codec_decode(rp->codec, x.value, x.value_len, &rp->report, derr,
+                                           sizeof(derr))))
+                        return ho_seterr(errstr, errstr_size, err,
+                                         "transfer \"%s\": its latest report no longer decodes: %s",
+                                         x.transfer_id, derr);
+                ho_buf_reset(&rp->json);
+                ho_buf_reset(&rp->ids);
+                bool bad = ho_agg_state_json(&rp->report, (int64_t)x.n_ids, &rp->json) ||
+                           ho_rfold_digests(f, i, &rp->ids) ||
+                           ho_delta_contrib(&rp->bdelta, &rp->report, +1) ||
+                           ho_rcmd_adds(&c[HO_C_STATES], x.transfer_id) ||
+                           ho_rcmd_add(&c[HO_C_STATES], rp->json.data, rp->json.len) ||
+                           ho_rcmd_adds(&c[HO_C_IDS], x.transfer_id) ||
+                           ho_rcmd_add(&c[HO_C_IDS], rp->ids.data, rp->ids.len) ||
+                           ho_rcmd_addll(&c[HO_C_LARGEST], rp->report.inmate_count) ||
+                           ho_rcmd_adds(&c[HO_C_LARGEST], x.transfer_id);
+                if (bad)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                for (int k = 0; k < HO_C__COUNT; k++)
+                        if ((err = ho_rcmd_maybe_send(rp, &c[k], errstr, errstr_size)))
+                                return err;
+        }
+        for (int k = 0; k < HO_C__COUNT; k++)
+                if ((err = ho_rcmd_send(rp, &c[k], errstr, errstr_size)))
+                        return err;
+        return ho_replay_drain(rp, errstr, errstr_size);
+}
+
+/* d += s, field by field. */
+static ho_err_t ho_delta_add(ho_delta_t *d, const ho_delta_t *s) {
+        for (int t = 0; t < HO_AGG_T__COUNT; t++)
+                d->totals[t] += s->totals[t];
+        const ho_strmap_t *from[2] = {&s->fields, &s->dates};
+        ho_strmap_t *to[2] = {&d->fields, &d->dates};
+        for (int m = 0; m < 2; m++)
+                for (size_t i = 0; i < from[m]->cap; i++) {
+                        const char *k = ho_strmap_slot_key(from[m], i);
+                        if (!k)
+                                continue;
+                        int64_t *v = ho_strmap_upsert(to[m], k, strlen(k), NULL, NULL);
+                        if (!v)
+                                return HO_ERR_NOMEM;
+                        *v += from[m]->vals[i];
+                }
+        return HO_OK;
+}
+
+/* The counters, computed in C over every bucket, and the offsets: written
+ * once, as values, so this too may simply be done again. */
+static ho_err_t ho_replay_load_counters(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+        const ho_delta_t *d = &rp->delta;
+        ho_rcmd_t *c = rp->cmd;
+        ho_err_t err;
+        int32_t first = INT32_MAX, last = INT32_MIN;
+        char fday[11] = "", lday[11] = "", field[600];
+#define TRY(e)                                                                                     \
+        do {                                                                                       \
+                if ((err = (e)))                                                                   \
+                        goto fail;                                                                 \
+        } while (0)
+
+        TRY(ho_replay_redis(rp, errstr, errstr_size));
+        TRY(ho_rcmd_start(rp, &c[0], "HSET", "transfers_by_date"));
+        TRY(ho_rcmd_start(rp, &c[1], "ZADD", "transfer_dates"));
+        for (size_t i = 0; i < d->dates.cap; i++) {
+                const char *k = ho_strmap_slot_key(&d->dates, i);
+                int32_t days;
+                if (!k || !d->dates.vals[i] || ho_date_parse(k, &days))
+                        continue;
+                first = days < first ? days : first;
+                last = days > last ? days : last;
+                TRY(ho_rcmd_adds(&c[0], k));
+                TRY(ho_rcmd_addll(&c[0], d->dates.vals[i]));
+                TRY(ho_rcmd_addll(&c[1], days));
+                TRY(ho_rcmd_adds(&c[1], k));
+                TRY(ho_rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
+                TRY(ho_rcmd_maybe_send(rp, &c[1], errstr, errstr_size));
+        }
+        TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
+        TRY(ho_rcmd_send(rp, &c[1], errstr, errstr_size));
+        if (first <= last) {
+                ho_date_format(first, fday);
+                ho_date_format(last, lday);
+        }
+        /* the breakdown hashes: a field only when its value is not 0 */
+        for (int key = HO_AGG_K_INMATES_BY_MONTH; key <= HO_AGG_K_PERSONS_BY_AFFIL; key++) {
+                TRY(ho_rcmd_start(rp, &c[0], "HSET", ho_agg_key_names[key]));
+                for (size_t i = 0; i < d->fields.cap; i++) {
+                        const char *k = ho_strmap_slot_key(&d->fields, i);
+                        if (!k || k[0] - 'A' != key || !d->fields.vals[i])
+                                continue;
+                        TRY(ho_rcmd_adds(&c[0], k + 1));
+                        TRY(ho_rcmd_addll(&c[0], d->fields.vals[i]));
+                        TRY(ho_rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
+                }
+                TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
+        }
+        TRY(ho_rcmd_start(rp, &c[0], "HSET", "totals"));
+        for (int t = 0; t < HO_AGG_T__COUNT; t++) {
+                int64_t v = d->totals[t];
+                if (t == HO_AGG_T_REPORTS)
+                        v = rp->reports;
+                else if (t == HO_AGG_T_REJECTED)
+                        v = (int64_t)rp->res->rejected;
+                TRY(ho_rcmd_adds(&c[0], ho_agg_total_names[t]));
+                TRY(ho_rcmd_addll(&c[0], v));
+        }
+        TRY(ho_rcmd_adds(&c[0], "first_transfer_on"));
+        TRY(ho_rcmd_adds(&c[0], fday));
+        TRY(ho_rcmd_adds(&c[0], "last_transfer_on"));
+        TRY(ho_rcmd_adds(&c[0], lday));
+        TRY(ho_rcmd_adds(&c[0], "updated_at"));
+        TRY(ho_rcmd_addll(&c[0], ho_wall_ms()));
+        TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
+        /* offsets: where each partition's window ended, as a worker would store it */
+        TRY(ho_rcmd_start(rp, &c[0], "HSET", "offsets"));
+        for (int i = 0; i < rp->np; i++) {
+                snprintf(field, sizeof(field), "%s:%" PRId32, rp->conf->topic, rp->parts[i].id);
+                TRY(ho_rcmd_adds(&c[0], field));
+                TRY(ho_rcmd_addll(&c[0], rp->parts[i].end));
+                TRY(ho_rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
+        }
+        TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
+        return ho_replay_drain(rp, errstr, errstr_size);
+#undef TRY
+fail:
+        if (err == HO_ERR_NOMEM)
+                ho_seterr(errstr, errstr_size, err, "out of memory");
+        return err;
+}
+
+/* Run a load, retrying what is retriable (Redis away or failing) for a
+ * minute: every load writes values, so doing it again is safe. */
+static ho_err_t ho_replay_retry(ho_replay_t *rp,
+                                ho_err_t (*load)(ho_replay_t *, char *, size_t), char *errstr,
+                                size_t errstr_size) {
+        int backoff = 100;
+        int64_t deadline = ho_mono_ms() + 60000;
+        for (;;) {
+                ho_err_t err = load(rp, errstr, errstr_size);
+                if (err != HO_ERR_REDIS)
+                        return err;
+                ho_replay_redis_drop(rp);
+                if (*rp->stop || ho_mono_ms() > deadline)
+                        return err;
+                ho_warn("%s; retrying in %d ms", errstr, backoff);
+                ho_sleep_ms(backoff);
+                backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+                if (ho_replay_redis(rp, errstr, errstr_size) == HO_OK &&
+                    (err = ho_replay_lock_refresh(rp, true, errstr, errstr_size)))
+                        return err;
+        }
+}
 /*
  * One replay per target prefix at a time: "{T}:staging:lock" holds a token
  * (host, pid, time) with a 30 s expiry that the run refreshes every 5 s. A
@@ -583,12 +1031,12 @@ static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr
                 return HO_OK;
         snprintf(px, sizeof(px), "%d", HO_REPLAY_LOCK_MS);
         const char *argv[] = {"EVAL", ho_lock_refresh_lua, "1", rp->lock_key, rp->lock_token, px};
-        redisReply *r = ho_redis_cmd(rp->c, errstr, errstr_size, 6, argv, NULL);
+        redisReply *r = rp->c || ho_replay_redis(rp, errstr, errstr_size) == HO_OK
+                                ? ho_redis_cmd(rp->c, errstr, errstr_size, 6, argv, NULL)
+                                : NULL;
         if (!r) {
-                /* Redis is away: the engine's commits retry; try again next round */
-                redisFree(rp->c);
-                rp->c = NULL;
-                ho_replay_redis(rp, errstr, errstr_size);
+                /* Redis is away: the loads retry; try again next round */
+                ho_replay_redis_drop(rp);
                 return now - rp->lock_refreshed > HO_REPLAY_LOCK_MS
                                ? ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
                                            "lost the replay lock \"%s\" (Redis unreachable)",
@@ -617,10 +1065,22 @@ static void ho_replay_unlock(ho_replay_t *rp) {
         rp->locked = false;
 }
 
-/* RENAME staging -> live (or DEL live when the build has no such key) for
- * every key, and PUBLISH, in one script: atomic for every reader and writer.
- * Only while we hold the lock, and only a finished build (it always has
- * offsets): never DEL the live keys for want of a build. */
+
+/*
+ * The switch, in one script (atomic for every reader and writer), only
+ * while we hold the lock and only a finished build (it always has offsets):
+ *   - INCR the fence key {T}:fence:N of every partition N named in the live
+ *     or the staging offsets ("topic:N"): a worker's commit in flight
+ *     (WATCHing its fence keys, lib/agg.c) aborts and re-reads the offset
+ *     the switch stored;
+ *   - for every key name, RENAME staging -> live when the build has the key,
+ *     else DEL live;
+ *   - DEL the live keys of the old layout (report_ids, transfer_revs);
+ *   - PUBLISH on {T}:updates.
+ * KEYS: the (staging, live) pairs, then the old layout's live keys, then the
+ * lock. ARGV: channel, message, lock token, staging offsets key, live
+ * offsets key, fence key prefix, number of KEYS in pairs.
+ */
 static const char ho_promote_lua[] =
         "local lock = table.remove(KEYS)\n"
         "if redis.call('GET', lock) ~= ARGV[3] then\n"
@@ -629,32 +1089,32 @@ static const char ho_promote_lua[] =
         "if redis.call('EXISTS', ARGV[4]) == 0 then\n"
         "  return redis.error_reply('no build to switch in: ' .. ARGV[4] .. ' is missing')\n"
         "end\n"
-        /* every partition either side knows: INCR its fence, so a worker's
-         * commit in flight (WATCH, lib/agg.c) aborts and reads again */
-        "local fenced = {}\n"
-        "for _, off in ipairs({ARGV[4], ARGV[6]}) do\n"
-        "  for _, f in ipairs(redis.call('HKEYS', off)) do\n"
+        "local seen = {}\n"
+        "for _, key in ipairs({ARGV[5], ARGV[4]}) do\n"
+        "  for _, f in ipairs(redis.call('HKEYS', key)) do\n"
         "    local p = string.match(f, ':(%d+)$')\n"
-        "    if p and not fenced[p] then\n"
-        "      fenced[p] = true\n"
-        "      redis.call('INCR', ARGV[5] .. p)\n"
+        "    if p and not seen[p] then\n"
+        "      seen[p] = true\n"
+        "      redis.call('INCR', ARGV[6] .. p)\n"
         "    end\n"
         "  end\n"
         "end\n"
-        "for i = 7, #ARGV do redis.call('DEL', ARGV[i]) end\n"
-        "for i = 1, #KEYS, 2 do\n"
+        "local n = tonumber(ARGV[7])\n"
+        "for i = 1, n, 2 do\n"
         "  if redis.call('EXISTS', KEYS[i]) == 1 then\n"
         "    redis.call('RENAME', KEYS[i], KEYS[i + 1])\n"
         "  else\n"
         "    redis.call('DEL', KEYS[i + 1])\n"
         "  end\n"
         "end\n"
+        "for i = n + 1, #KEYS do redis.call('DEL', KEYS[i]) end\n"
         "redis.call('PUBLISH', ARGV[1], ARGV[2])\n"
-        "return #KEYS / 2\n";
+        "return n / 2\n";
 
 static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_size) {
-        const char *argv[2 * 64 + 20];
-        char keys[2 * 64][512], nkeys[16], chan[512], msg[512], offsets[512];
+        const char *argv[2 * 64 + 8 + 16];
+        char keys[2 * 64 + 8][512], nkeys[16], npairs[16], chan[512], msg[512], offsets[512],
+                live_offsets[512], fence[512];
         int n = 0, nk = 0;
         ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
         if (err)
@@ -662,17 +1122,23 @@ static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_s
         argv[n++] = "EVAL";
         argv[n++] = ho_promote_lua;
         argv[n++] = nkeys;
-        for (int k = 0; ho_agg_key_names[k] && nk < 2 * 64; k++) {
-                ho_stats_key(rp->target, HO_REPLAY_NS, ho_agg_key_names[k], keys[nk],
-                             sizeof(keys[nk]));
+        for (int k = 0; rp->names[k] && nk < 2 * 64; k++) {
+                ho_stats_key(rp->target, HO_REPLAY_NS, rp->names[k], keys[nk], sizeof(keys[nk]));
                 argv[n++] = keys[nk++];
-                ho_stats_key(rp->target, "", ho_agg_key_names[k], keys[nk], sizeof(keys[nk]));
+                ho_stats_key(rp->target, "", rp->names[k], keys[nk], sizeof(keys[nk]));
+                argv[n++] = keys[nk++];
+        }
+        snprintf(npairs, sizeof(npairs), "%d", nk);
+        for (int k = 0; rp->legacy[k] && nk < 2 * 64 + 8; k++) {
+                ho_stats_key(rp->target, "", rp->legacy[k], keys[nk], sizeof(keys[nk]));
                 argv[n++] = keys[nk++];
         }
         argv[n++] = rp->lock_key;
         snprintf(nkeys, sizeof(nkeys), "%d", nk + 1);
         ho_stats_key(rp->target, "", "updates", chan, sizeof(chan));
         ho_stats_key(rp->target, HO_REPLAY_NS, "offsets", offsets, sizeof(offsets));
+        ho_stats_key(rp->target, "", "offsets", live_offsets, sizeof(live_offsets));
+        ho_stats_key(rp->target, "", "fence:", fence, sizeof(fence));
         snprintf(msg, sizeof(msg),
                  "{\"replay\":\"promoted\",\"topic\":\"%s\",\"messages\":%" PRIu64
                  ",\"updated_at\":%" PRId64 "}",
@@ -681,23 +1147,15 @@ static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_s
         argv[n++] = msg;
         argv[n++] = rp->lock_token;
         argv[n++] = offsets;
-        char fence[512], live_offsets[512], legacy[4][512];
-        ho_stats_key(rp->target, "", "fence:", fence, sizeof(fence));
-        ho_stats_key(rp->target, "", "offsets", live_offsets, sizeof(live_offsets));
-        argv[n++] = fence;
         argv[n++] = live_offsets;
-        for (int k = 0; ho_agg_legacy_key_names[k] && k < 4; k++) {
-                ho_stats_key(rp->target, "", ho_agg_legacy_key_names[k], legacy[k],
-                             sizeof(legacy[k]));
-                argv[n++] = legacy[k];
-        }
+        argv[n++] = fence;
+        argv[n++] = npairs;
         redisReply *r = ho_redis_cmd(rp->c, errstr, errstr_size, n, argv, NULL);
         if (!r)
                 return HO_ERR_REDIS;
         freeReplyObject(r);
         return HO_OK;
 }
-
 /* ---------------------------------------------------------------- dry run */
 
 static void ho_diff_hash(FILE *out, const char *name, const json_t *live, const json_t *built,
@@ -831,7 +1289,21 @@ static ho_err_t ho_replay_export_close(ho_replay_t *rp, bool ok, char *errstr,
         return err;
 }
 
+
 /* -------------------------------------------------------------------- run */
+
+/* What the build writes and the switch promotes: the engine's keys; and the
+ * keys of the earlier layout, which the switch deletes. */
+static void ho_replay_names(ho_replay_t *rp) {
+        int n = 0;
+        for (int k = 0; ho_agg_key_names[k] && n < 63; k++)
+                rp->names[n++] = ho_agg_key_names[k];
+        rp->names[n] = NULL;
+        n = 0;
+        for (int k = 0; ho_agg_legacy_key_names[k] && n < 7; k++)
+                rp->legacy[n++] = ho_agg_legacy_key_names[k];
+        rp->legacy[n] = NULL;
+}
 
 static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *errstr,
                                 size_t errstr_size) {
@@ -860,33 +1332,187 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         }
         if (!(rp->codec = ho_codec_new(errstr, errstr_size)))
                 return HO_ERR_SCHEMA;
+        if (conf->registry)
+                ho_codec_set_registry(rp->codec, conf->registry);
         ho_report_init(&rp->report);
         ho_err_t err = ho_replay_window(rp, errstr, errstr_size);
         if (err)
                 return err;
+
+        int64_t lo[HO_REPLAY_MAX_PARTITIONS];
+        for (int i = 0; i < rp->np; i++)
+                lo[i] = rp->parts[i].lo;
+        int n = conf->from == HO_REPLAY_FROM_TIME ? 0 : ho_replay_truncated(rp, lo);
+        if (n && (conf->export_path || conf->accept_truncated)) {
+                ho_replay_say_missing(rp, HO_LOG_WARN, NULL);
+                ho_warn("%s from what is left of \"%s\" (%s)",
+                        conf->export_path ? "exporting" : "rebuilding", conf->topic,
+                        conf->export_path ? "the export lacks those records"
+                                          : "--accept-truncated");
+        } else if (n && !conf->dry_run) {
+                ho_replay_say_missing(rp, HO_LOG_ERROR, NULL);
+                return ho_replay_truncated_err(rp, n, errstr, errstr_size);
+        }
         if (conf->export_path)
                 return ho_replay_export_open(rp, errstr, errstr_size);
 
-        ho_agg_conf_t ac = {.prefix = rp->target, .ns = HO_REPLAY_NS, .exclusive = true,
-                            .max_batch_msgs = conf->max_batch_msgs};
-        if (!(rp->agg = ho_agg_new(&ac, rp->url, errstr, errstr_size)))
-                return HO_ERR_USAGE;
-        for (int i = 0; i < rp->np; i++)
-                if (!(rp->parts[i].b = ho_agg_batch_new(rp->agg, conf->topic, rp->parts[i].id,
-                                                        HO_OFFSET_NONE)))
-                        return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
-        if ((err = ho_replay_lock(rp, errstr, errstr_size)))
+        ho_replay_names(rp);
+        if (!(rp->fold = ho_rfold_new()))
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        size_t max = conf->memory_max ? conf->memory_max : HO_REPLAY_MEMORY_DEFAULT;
+        rp->budget = max > 2 * (size_t)HO_REPLAY_RESERVE ? max - HO_REPLAY_RESERVE : max / 2;
+        if ((err = ho_replay_redis(rp, errstr, errstr_size)) ||
+            (err = ho_replay_lock(rp, errstr, errstr_size)))
                 return err;
         /* a fresh build: nothing left over from an earlier, interrupted replay */
         return ho_replay_del_staging(rp, errstr, errstr_size);
 }
 
+static ho_err_t ho_replay_load_and_count(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+        int64_t t = ho_mono_ms();
+        ho_err_t err = ho_replay_retry(rp, ho_replay_load_bucket, errstr, errstr_size);
+        if (err)
+                return err;
+        ho_debug("bucket %" PRIu32 " of %" PRIu32 ": %zu transfers loaded in %" PRId64 " ms",
+                 rp->bucket, rp->k, ho_rfold_count(rp->fold), ho_mono_ms() - t);
+        if (ho_delta_add(&rp->delta, &rp->bdelta))
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        rp->reports += (int64_t)ho_rfold_reports(rp->fold);
+        rp->res->transfers += ho_rfold_count(rp->fold);
+        return HO_OK;
+}
+
+/*
+ * The rebuild: fold the window in memory and load the staging keys. When
+ * the fold outgrows its budget, the transfers are split into k buckets (by
+ * a hash of their id) and the window is read once per bucket, each read
+ * folding only its bucket's transfers; buckets already loaded stay loaded
+ * when k grows (a bucket of 2k is inside one of k).
+ */
+static ho_err_t ho_replay_build(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+        uint32_t (*done)[2] = NULL;
+        size_t n_done = 0;
+        ho_err_t err = HO_OK;
+
+        rp->k = 1;
+        for (uint32_t b = 0; b < rp->k && err == HO_OK; b++) {
+                bool covered = false;
+                for (size_t i = 0; i < n_done && !covered; i++)
+                        covered = b % done[i][0] == done[i][1];
+                if (covered)
+                        continue;
+                rp->bucket = b;
+                rp->res->passes++;
+                if ((err = ho_replay_read(rp, errstr, errstr_size)))
+                        break;
+                ho_debug("pass %d (bucket %" PRIu32 " of %" PRIu32 "): %" PRIu64
+                         " messages read, fold %zu kB, %" PRId64 " ms into the run",
+                         rp->res->passes, b, rp->k, rp->pass_seen, ho_rfold_bytes(rp->fold) >> 10,
+                         ho_mono_ms() - rp->t0);
+                if (rp->overflow) {
+                        uint64_t seen = rp->pass_seen ? rp->pass_seen : 1;
+                        uint32_t f = 2;
+                        while (f < HO_REPLAY_MAX_BUCKETS &&
+                               (uint64_t)f * seen * 4 < rp->pass_total * 5)
+                                f *= 2;
+                        if ((uint64_t)rp->k * f > HO_REPLAY_MAX_BUCKETS)
+                                f = HO_REPLAY_MAX_BUCKETS / rp->k;
+                        if (ho_rfold_count(rp->fold) <= 1 || f < 2) {
+                                err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
+                                                "--memory-max is too small for this history: "
+                                                "%zu transfer(s) already need %zu bytes of the "
+                                                "%zu the fold may hold",
+                                                ho_rfold_count(rp->fold),
+                                                ho_rfold_bytes(rp->fold), rp->budget);
+                                break;
+                        }
+                        ho_info("the fold reached %zu kB at %" PRIu64 " of %" PRIu64
+                                " messages (budget %zu kB): reading the window in %" PRIu32
+                                " buckets",
+                                ho_rfold_bytes(rp->fold) >> 10, rp->pass_seen, rp->pass_total,
+                                rp->budget >> 10, rp->k * f);
+                        rp->k *= f;
+                        ho_rfold_clear(rp->fold);
+                        b = UINT32_MAX; /* from bucket 0 of the new k */
+                        continue;
+                }
+                if ((err = ho_replay_load_and_count(rp, errstr, errstr_size)))
+                        break;
+                void *p = realloc(done, (n_done + 1) * sizeof(*done));
+                if (!p) {
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                        break;
+                }
+                done = p;
+                done[n_done][0] = rp->k;
+                done[n_done][1] = b;
+                n_done++;
+                ho_rfold_clear(rp->fold);
+        }
+        free(done);
+        rp->res->buckets = rp->k;
+        if (err == HO_OK) {
+                int64_t t = ho_mono_ms();
+                err = ho_replay_retry(rp, ho_replay_load_counters, errstr, errstr_size);
+                ho_debug("counters and offsets loaded in %" PRId64 " ms", ho_mono_ms() - t);
+        }
+        return err;
+}
+
+/* --until: say where the cut leaves out reports published up to T. */
+static void ho_replay_until_report(ho_replay_t *rp) {
+        char t[32];
+        if (rp->conf->until_ms < 0 || !rp->counted)
+                return;
+        ho_time_format_rfc3339(rp->conf->until_ms, t);
+        for (int i = 0; i < rp->np; i++) {
+                const ho_rpart_t *p = &rp->parts[i];
+                if (!p->late)
+                        continue;
+                rp->res->late += p->late;
+                ho_warn("--until %s: partition %" PRId32 " is cut at offset %" PRId64
+                        " (its first message later than that), but %" PRIu64
+                        " message%s after it %s reported_at <= %s (the first at offset %" PRIu64
+                        "): not in this build",
+                        t, p->id, p->end, p->late, p->late == 1 ? "" : "s",
+                        p->late == 1 ? "has" : "have", t, p->late_first);
+        }
+        if (rp->res->late)
+                ho_warn("--until %s: %" PRIu64 " report%s published up to %s lie after the cut: "
+                        "this is the state a worker could continue from, not every report up "
+                        "to %s; --as-of %s gives that",
+                        t, rp->res->late, rp->res->late == 1 ? "" : "s", t, t, t);
+}
+
+/* Before the switch: the low watermarks again, in case records went while
+ * the window was read (one ListOffsets for every partition: an offset of
+ * RD_KAFKA_OFFSET_BEGINNING asks for the earliest). Returns how many
+ * partitions lack records. */
+static int ho_replay_recheck(ho_replay_t *rp) {
+        int64_t lo[HO_REPLAY_MAX_PARTITIONS];
+        if (rp->conf->from == HO_REPLAY_FROM_TIME)
+                return 0;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(rp->np);
+        for (int i = 0; i < rp->np; i++) {
+                lo[i] = rp->parts[i].lo;
+                rd_kafka_topic_partition_list_add(l, rp->conf->topic, rp->parts[i].id)->offset =
+                        RD_KAFKA_OFFSET_BEGINNING;
+        }
+        if (rd_kafka_offsets_for_times(rp->rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                for (int i = 0; i < l->cnt; i++) {
+                        ho_rpart_t *p = ho_part(rp, l->elems[i].partition);
+                        if (p && !l->elems[i].err && l->elems[i].offset >= 0)
+                                lo[p - rp->parts] = l->elems[i].offset;
+                }
+        else
+                ho_warn("could not read the low watermarks of \"%s\" again before the switch",
+                        rp->conf->topic);
+        rd_kafka_topic_partition_list_destroy(l);
+        return ho_replay_truncated(rp, lo);
+}
+
 static void ho_replay_teardown(ho_replay_t *rp) {
-        for (int i = 0; rp->parts && i < rp->np; i++)
-                ho_agg_batch_destroy(rp->parts[i].b);
         free(rp->parts);
-        if (rp->agg)
-                ho_agg_destroy(rp->agg);
         if (rp->rk) {
                 rd_kafka_consumer_close(rp->rk);
                 rd_kafka_destroy(rp->rk);
@@ -901,6 +1527,14 @@ static void ho_replay_teardown(ho_replay_t *rp) {
                 ho_codec_destroy(rp->codec);
         if (rp->c)
                 redisFree(rp->c);
+        ho_rfold_destroy(rp->fold);
+        ho_delta_free(&rp->delta);
+        ho_delta_free(&rp->bdelta);
+        for (size_t i = 0; i < sizeof(rp->cmd) / sizeof(rp->cmd[0]); i++)
+                ho_rcmd_free(&rp->cmd[i]);
+        ho_buf_free(&rp->json);
+        ho_buf_free(&rp->ids);
+        free(rp->missing);
 }
 
 ho_err_t ho_replay_run(const ho_replay_conf_t *conf, rd_kafka_conf_t *kconf,
@@ -911,21 +1545,42 @@ ho_err_t ho_replay_run(const ho_replay_conf_t *conf, rd_kafka_conf_t *kconf,
         ho_err_t err;
 
         memset(res, 0, sizeof(*res));
+        ho_buf_init(&rp.json);
+        ho_buf_init(&rp.ids);
+        ho_delta_init(&rp.delta);
+        ho_delta_init(&rp.bdelta);
         rp.t0 = ho_mono_ms();
         err = ho_replay_setup(&rp, kconf, errstr, errstr_size);
         if (err == HO_OK)
-                err = ho_replay_consume(&rp, errstr, errstr_size);
+                err = conf->export_path ? ho_replay_read(&rp, errstr, errstr_size)
+                                        : ho_replay_build(&rp, errstr, errstr_size);
         ho_replay_progress(&rp, true);
+        if (err == HO_OK)
+                ho_replay_until_report(&rp);
         if (conf->export_path) {
                 ho_err_t cerr = ho_replay_export_close(&rp, err == HO_OK, errstr, errstr_size);
                 if (err == HO_OK)
                         err = cerr;
-        } else if (rp.agg) {
+        } else if (rp.fold) {
+                int lost = err == HO_OK ? ho_replay_recheck(&rp) : 0;
+                if (lost && conf->accept_truncated) {
+                        lost = 0;
+                        ho_replay_say_missing(&rp, HO_LOG_WARN, NULL);
+                }
                 if (err == HO_OK && conf->dry_run)
                         err = ho_replay_dry_report(&rp, out, errstr, errstr_size);
+                if (err == HO_OK && lost) {
+                        ho_replay_say_missing(&rp, HO_LOG_ERROR, conf->dry_run ? out : NULL);
+                        if (conf->dry_run)
+                                ho_replay_say_missing(&rp, HO_LOG_ERROR, NULL);
+                        err = ho_replay_truncated_err(&rp, lost, errstr, errstr_size);
+                }
                 if (err == HO_OK && !conf->dry_run &&
-                    (err = ho_replay_lock_refresh(&rp, true, errstr, errstr_size)) == HO_OK)
+                    (err = ho_replay_lock_refresh(&rp, true, errstr, errstr_size)) == HO_OK) {
+                        int64_t t = ho_mono_ms();
                         err = ho_replay_promote(&rp, errstr, errstr_size);
+                        ho_debug("switched in %" PRId64 " ms", ho_mono_ms() - t);
+                }
                 if (err != HO_OK || conf->dry_run) {
                         /* leave no half-built staging keys behind */
                         char e2[256];

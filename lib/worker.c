@@ -48,9 +48,11 @@
 #include "handover/codec.h"
 #include "handover/conf.h"
 #include "handover/kfetch.h"
+#include "handover/ktopic.h"
 #include "handover/log.h"
 #include "handover/report.h"
 #include "handover/worker.h"
+#include "handover/worker_metrics.h"
 
 #define HO_WORKER_POLL_IDLE_MS 100  /* no open batch: nothing to hurry for */
 /* Open batches: do not wait at all. A batch is applied as soon as the local
@@ -67,6 +69,8 @@
 #define HO_WORKER_APPLIERS 2
 #define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
 #define HO_WORKER_CLOSE_MS 3000       /* shutdown: how long to try leaving the group */
+#define HO_WORKER_METRICS_MS 500      /* how often the metrics get a snapshot */
+#define HO_WORKER_TOPIC_CHECK_MS 10000 /* start-up: creating the dead letter topic */
 
 /* Why a partition is paused, and what its retry does. */
 typedef enum {
@@ -104,6 +108,10 @@ typedef struct ho_part_s {
         int64_t retry_at_ms;    /* monotonic */
         int backoff_ms;
         bool releasing;         /* being revoked: apply once, never reposition */
+        bool fenced;            /* the re-read follows a fence: say how the offset moved */
+        int64_t fenced_from;    /* the stored offset the fenced batch started from */
+        bool consumed;          /* a message came since the last seek or assignment, so
+                                 * the consumer's position is ours (ho_part_skip_markers) */
 } ho_part_t;
 
 struct ho_worker_s {
@@ -142,6 +150,8 @@ struct ho_worker_s {
         pthread_mutex_t mu;
         pthread_cond_t cv;
         bool quit;
+        ho_wmetrics_t *wm;      /* NULL without conf.metrics */
+        int64_t wm_last_ms;
 };
 
 static int64_t ho_now_ms(void) {
@@ -205,7 +215,8 @@ static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
                 w->kafka_err_last_ms = now;
                 ho_warn("kafka: %s: %s (retrying)", rd_kafka_err2name((rd_kafka_resp_err_t)err),
                         reason);
-        }
+        }        if (w->wm)
+                ho_wmetrics_kafka_error(w->wm);
 }
 
 static void ho_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
@@ -279,6 +290,7 @@ static void ho_part_seek(ho_worker_t *w, ho_part_t *p, int64_t offset) {
         }
         rd_kafka_topic_partition_list_destroy(l);
         p->expect = offset == HO_OFFSET_NONE ? 0 : offset;
+        p->consumed = false;
 }
 
 /* Stop taking messages for p until retry_at; the retry decides what next. */
@@ -319,6 +331,29 @@ static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
 
 static ho_err_t ho_part_settle(ho_worker_t *w, ho_part_t *p);
 
+/* A fenced batch's stored offset moved from `from` to `stored`: forward is
+ * another worker's progress; back (or gone) is a replay that switched in a
+ * rebuild, or Redis losing acknowledged writes, which must not read as a
+ * routine hand-over. */
+static void ho_part_log_fence(ho_worker_t *w, ho_part_t *p, int64_t from, int64_t stored) {
+        char was[32], now[32];
+        snprintf(was, sizeof(was), from == HO_OFFSET_NONE ? "none" : "%" PRId64, from);
+        snprintf(now, sizeof(now), stored == HO_OFFSET_NONE ? "none" : "%" PRId64, stored);
+        if (stored != HO_OFFSET_NONE && (from == HO_OFFSET_NONE || stored > from)) {
+                ho_info("\"%s\" [%" PRId32 "]: another worker took over (the stored offset "
+                        "moved on from %s to %s); continuing from %s",
+                        w->conf.topic, p->partition, was, now, now);
+                return;
+        }
+        ho_warn("\"%s\" [%" PRId32 "]: the stored offset went back from %s to %s: a replay "
+                "switched in a rebuild, or Redis lost acknowledged writes (restarted without "
+                "AOF, flushed, failed over, restored from an older file); counters and offsets "
+                "move together, so the worker reads the partition again from %s and counts "
+                "each report once",
+                w->conf.topic, p->partition, was, now,
+                stored == HO_OFFSET_NONE ? "the beginning" : now);
+}
+
 /* Read p's stored offset and continue from there (after a fence, or when the
  * apply found another worker's progress). HO_ERR_REDIS: p is stalled. */
 static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
@@ -336,8 +371,12 @@ static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
                 return err;
         }
         ho_agg_batch_reset(p->batch, stored);
-        ho_info("\"%s\" [%" PRId32 "]: continuing from the stored offset %" PRId64, w->conf.topic,
-                p->partition, stored);
+        if (p->fenced)
+                ho_part_log_fence(w, p, p->fenced_from, stored);
+        else
+                ho_info("\"%s\" [%" PRId32 "]: continuing from the stored offset %" PRId64,
+                        w->conf.topic, p->partition, stored);
+        p->fenced = false;
         if (p->state != HO_PART_RUNNING || p->paused) {
                 ho_part_unstall(w, p); /* seeks to the batch's (new) next offset */
         } else {
@@ -358,6 +397,8 @@ static uint64_t ho_elapsed_us(const struct timespec *t0) {
  * (fatal). */
 static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, int64_t next,
                                ho_err_t err, const char *errstr, uint64_t us) {
+        if (w->wm)
+                ho_wmetrics_applied(w->wm, p->partition, next, us, err);
         w->apply_n++;
         w->apply_sum_us += us;
         if (us > w->apply_max_us)
@@ -377,13 +418,14 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
                 return HO_OK;
         case HO_ERR_FENCED:
                 w->st.fenced++;
-                ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64
-                        " dropped: %s (another worker took over)",
+                ho_info("\"%s\" [%" PRId32 "]: batch up to offset %" PRId64 " dropped: %s",
                         w->conf.topic, p->partition, next, errstr);
+                p->fenced = true;
+                p->fenced_from = ho_agg_batch_start_offset(b);
                 if (b != p->batch)
                         p->spare = b; /* emptied by the commit */
                 if (!p->releasing)
-                        ho_part_reread(w, p); /* resets p's batch too */
+                        ho_part_reread(w, p); /* says how the offset moved; resets p's batch */
                 return HO_ERR_FENCED;
         case HO_ERR_NOMEM:
                 return err;
@@ -511,6 +553,24 @@ static ho_err_t ho_worker_settle_all(ho_worker_t *w) {
         return HO_OK;
 }
 
+/* Settle the batches in flight whose apply already ended, without waiting.
+ * A failed apply is acted on (the partition stalled, its retry scheduled)
+ * when it happens, not when the partition's next message comes: on a quiet
+ * partition that could be hours. HO_ERR_NOMEM or HO_OK. */
+static ho_err_t ho_worker_settle_done(ho_worker_t *w) {
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++) {
+                ho_applier_t *ap = &w->appliers[i];
+                if (!ap->part)
+                        continue;
+                pthread_mutex_lock(&w->mu);
+                bool done = ap->done;
+                pthread_mutex_unlock(&w->mu);
+                if (done && ho_applier_settle(w, ap) == HO_ERR_NOMEM)
+                        return HO_ERR_NOMEM;
+        }
+        return HO_OK;
+}
+
 /* Apply p's batch now, on this thread (after settling what is in flight).
  * Same results as ho_part_result; HO_OK also when there is nothing to apply. */
 static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
@@ -527,6 +587,47 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
         uint64_t us;
         ho_err_t err = ho_commit_timed(w->agg, b, next, errstr, sizeof(errstr), &us, &w->agg_snap);
         return ho_part_result(w, p, b, next, err, errstr, us);
+}
+
+/*
+ * Transactional producers end each transaction with a commit or abort marker,
+ * an offset no consumer sees as a message; read_committed also skips aborted
+ * messages. librdkafka moves the consumer's position past them, but the batch
+ * only knows the offsets of messages, so the stored offset would stop right
+ * before the last marker, for good (a lag of 1 per partition). When p is idle
+ * (the queue ran dry, nothing open or in flight) and its position is past the
+ * batch's next offset, store the position: the offsets between hold nothing
+ * to count. Only once a message of p came since its last seek or assignment,
+ * so the position is the one our own consumption produced. Same results as
+ * ho_part_result; HO_OK when there is nothing to skip.
+ */
+static ho_err_t ho_part_skip_markers(ho_worker_t *w, ho_part_t *p) {
+        if (!p->assigned || !p->consumed || p->state != HO_PART_RUNNING || p->paused ||
+            ho_agg_batch_count(p->batch) > 0 || ho_part_applier(w, p))
+                return HO_OK;
+        int64_t next = ho_agg_batch_next_offset(p->batch);
+        if (next < 0 || p->expect != next)
+                return HO_OK;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition);
+        int64_t pos = RD_KAFKA_OFFSET_INVALID, lo = -1, hi = -1;
+        if (!rd_kafka_position(w->consumer, l) && !l->elems[0].err)
+                pos = l->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(l);
+        if (pos <= next ||
+            rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo, &hi) ||
+            pos > hi)
+                return HO_OK;
+        ho_debug("\"%s\" [%" PRId32 "]: offsets %" PRId64 "..%" PRId64
+                 " hold no message (transaction markers or aborted): storing %" PRId64,
+                 w->conf.topic, p->partition, next, pos - 1, pos);
+        char errstr[512] = "";
+        uint64_t us;
+        ho_err_t err = ho_commit_timed(w->agg, p->batch, pos, errstr, sizeof(errstr), &us,
+                                       &w->agg_snap);
+        if (err == HO_OK)
+                p->expect = pos;
+        return ho_part_result(w, p, p->batch, pos, err, errstr, us);
 }
 
 /* Hand p's batch to an apply thread and go on folding into its spare (after
@@ -581,6 +682,8 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
                         "revoke; the next owner re-reads the stored offset",
                         w->conf.topic, p->partition, ho_agg_batch_count(p->batch));
         }
+        if (w->wm)
+                ho_wmetrics_released(w->wm, p->partition);
         ho_agg_batch_destroy(p->batch);
         ho_agg_batch_destroy(p->spare);
         p->batch = p->spare = NULL;
@@ -589,6 +692,7 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
         p->state = HO_PART_RUNNING;
         p->backoff_ms = 0;
         p->releasing = false;
+        p->fenced = false;
 }
 
 /* Fill each partition's .offset from Redis, retrying with backoff until it
@@ -627,6 +731,7 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
                                 p->paused = false;
                                 p->backoff_ms = 0;
                                 p->expect = stored == HO_OFFSET_NONE ? 0 : stored;
+                                p->consumed = false;
                                 tp->offset = ho_kafka_offset(stored);
                                 if (stored == HO_OFFSET_NONE)
                                         ho_info("assigned \"%s\" [%" PRId32 "]: no stored "
@@ -685,6 +790,8 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
                 /* a pause survives reassignment in librdkafka: clear it */
                 rd_kafka_resume_partitions(rk, parts);
+                if (w->wm)
+                        ho_wmetrics_phase(w->wm, HO_WM_ASSIGNED);
         } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
                 bool lost = rd_kafka_assignment_lost(rk);
                 for (int i = 0; i < parts->cnt; i++) {
@@ -694,6 +801,8 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
                 ho_info("revoked %d partition%s of \"%s\"%s", parts->cnt,
                         parts->cnt == 1 ? "" : "s", w->conf.topic, lost ? " (lost)" : "");
+                if (w->wm && (lost || !cooperative)) /* cooperative: the others stay held */
+                        ho_wmetrics_phase(w->wm, lost ? HO_WM_LOST : HO_WM_REVOKED);
                 if (cooperative) {
                         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
                         if (e) {
@@ -706,6 +815,8 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
         } else {
                 ho_error("kafka: rebalance failed: %s", rd_kafka_err2str(err));
+                if (w->wm)
+                        ho_wmetrics_phase(w->wm, HO_WM_LOST);
                 for (size_t i = 0; i < w->n_parts; i++)
                         ho_part_release(w, &w->parts[i], true);
                 if (cooperative)
@@ -716,6 +827,26 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 /* ---- dead letters ---- */
+
+/* The start-up check (ho_worker_check_topics) refuses to run without the
+ * dead letter topic; one deleted later shows when a dead letter times out:
+ * say then that the topic is missing. */
+static void ho_worker_check_dlq(ho_worker_t *w) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->producer, w->dlq_topic, NULL);
+        if (!rkt)
+                return;
+        if (!rd_kafka_metadata(w->producer, 0, rkt, &md, 2000)) {
+                if (md->topic_cnt == 1 &&
+                    md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                        ho_warn("dead letter topic \"%s\" does not exist: the first message that "
+                                "cannot be counted will stop its partition until the topic is "
+                                "created (handover-topic create \"%s\")",
+                                w->dlq_topic, w->dlq_topic);
+                rd_kafka_metadata_destroy(md);
+        }
+        rd_kafka_topic_destroy(rkt);
+}
 
 /* Send the message to the dead letter topic and wait for its delivery
  * report. HO_OK only when delivered. */
@@ -757,6 +888,10 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
                          "] offset %" PRId64 ": %s; will retry, the offset does not advance",
                          w->dlq_topic, src, rkm->partition, rkm->offset,
                          w->dlq_done ? rd_kafka_err2str(w->dlq_err) : "no delivery report");
+                if (w->dlq_done && (w->dlq_err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ||
+                                    w->dlq_err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                                    w->dlq_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART))
+                        ho_worker_check_dlq(w); /* says so when the topic is missing */
                 return HO_ERR_KAFKA;
         }
         ho_info("dead letter: \"%s\" [%" PRId32 "] offset %" PRId64 " -> \"%s\": %s: %s", src,
@@ -765,6 +900,23 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
 }
 
 /* ---- messages ---- */
+
+/* A message that cannot be taken now (its dead letter was not delivered, the
+ * registry cannot be asked): apply what came before it, then stall the
+ * partition; the retry re-consumes from that message. */
+static ho_err_t ho_part_hold(ho_worker_t *w, ho_part_t *p) {
+        ho_err_t cerr = ho_part_settle(w, p);
+        if (cerr == HO_ERR_NOMEM)
+                return cerr;
+        if (cerr || p->state != HO_PART_RUNNING)
+                return HO_OK; /* repositioned or stalled: it comes again */
+        cerr = ho_part_commit(w, p);
+        if (cerr == HO_ERR_NOMEM)
+                return cerr;
+        if (cerr == HO_OK)
+                ho_part_stall(w, p, HO_PART_RETRY_DLQ);
+        return HO_OK;
+}
 
 static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm) {
         ho_part_t *p = ho_part_get(w, rkm->partition, false);
@@ -793,57 +945,60 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                                         "message has no key (expected the transfer id \"%s\")",
                                         w->report.transfer_id ? w->report.transfer_id : "");
         }
+        if (err == HO_ERR_TIMEOUT) {
+                /* the schema registry cannot be asked: the value is not at fault */
+                ho_warn("\"%s\" [%" PRId32 "] offset %" PRId64 ": %s; not a dead letter: the "
+                        "partition waits and retries",
+                        w->conf.topic, rkm->partition, rkm->offset, errstr);
+                return ho_part_hold(w, p);
+        }
         if (!err) {
                 err = ho_agg_batch_add_move(p->batch, &w->report, rkm->offset, rkm->len);
                 if (err == HO_ERR_NOMEM)
                         return err;
                 if (!err) {
+                        if (w->wm)
+                                ho_wmetrics_folded(w->wm, p->partition, rkm->offset,
+                                                   rd_kafka_message_timestamp(rkm, NULL));
                         p->expect = rkm->offset + 1;
+                        p->consumed = true;
                         return HO_OK;
                 }
                 /* a report the engine refuses is a dead letter like any other */
                 snprintf(errstr, sizeof(errstr), "report refused by the engine: %s",
                          ho_err2str(err));
         }
-        if (ho_dlq_send(w, rkm, err, errstr) != HO_OK) {
-                /* apply what came before it, then come back for it later */
-                ho_err_t cerr = ho_part_settle(w, p);
-                if (cerr == HO_ERR_NOMEM)
-                        return cerr;
-                if (cerr || p->state != HO_PART_RUNNING)
-                        return HO_OK; /* repositioned or stalled: it comes again */
-                cerr = ho_part_commit(w, p);
-                if (cerr == HO_ERR_NOMEM)
-                        return cerr;
-                if (cerr == HO_OK)
-                        ho_part_stall(w, p, HO_PART_RETRY_DLQ);
-                return HO_OK;
-        }
+        if (ho_dlq_send(w, rkm, err, errstr) != HO_OK)
+                return ho_part_hold(w, p); /* it comes back later */
         ho_agg_batch_reject(p->batch, rkm->offset);
         p->expect = rkm->offset + 1;
+        p->consumed = true;
         return HO_OK;
 }
 
 /* ---- stats ---- */
 
+/* High watermark - stored offset of an assigned partition, from the
+ * watermarks the consumer already has; -1 while it has none. */
+static int64_t ho_part_lag(ho_worker_t *w, const ho_part_t *p) {
+        int64_t lo = -1, hi = -1;
+        if (rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo, &hi) ||
+            hi < 0)
+                return -1;
+        int64_t pos = ho_agg_batch_start_offset(p->batch); /* -1: nothing applied */
+        if (pos < lo)
+                pos = lo;
+        if (pos < 0)
+                pos = 0;
+        return hi > pos ? hi - pos : 0;
+}
+
 static int64_t ho_worker_lag(ho_worker_t *w) {
         int64_t lag = 0;
         for (size_t i = 0; i < w->n_parts; i++) {
-                ho_part_t *p = &w->parts[i];
-                if (!p->assigned)
-                        continue;
-                int64_t lo = -1, hi = -1;
-                if (rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo,
-                                                   &hi) ||
-                    hi < 0)
-                        continue;
-                int64_t pos = ho_agg_batch_start_offset(p->batch); /* -1: nothing applied */
-                if (pos < lo)
-                        pos = lo;
-                if (pos < 0)
-                        pos = 0;
-                if (hi > pos)
-                        lag += hi - pos;
+                int64_t l = w->parts[i].assigned ? ho_part_lag(w, &w->parts[i]) : -1;
+                if (l > 0)
+                        lag += l;
         }
         return lag;
 }
@@ -892,6 +1047,103 @@ void ho_worker_stats(const ho_worker_t *w, ho_worker_stats_t *out) {
         *out = w->st;
 }
 
+/* ---- metrics ---- */
+
+/* Hand the metrics the stats line's numbers and each partition's lag. */
+static void ho_worker_metrics_update(ho_worker_t *w, int64_t now) {
+        w->wm_last_ms = now;
+        ho_worker_update_stats(w);
+        ho_wm_snap_t s = {
+                .messages = w->st.messages,
+                .reports = w->st.reports - w->st.duplicates, /* distinct: as totals.reports */
+                .duplicates = w->st.duplicates,
+                .batches = w->st.batches,
+                .rejected = w->st.rejected,
+                .fenced = w->st.fenced,
+                .conflicts = w->agg_snap.conflicts,
+                .redis_errors = w->st.redis_errors,
+        };
+        for (int i = 0; i < HO_WORKER_APPLIERS; i++)
+                s.conflicts += w->applier_snap[i].conflicts;
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (!p->assigned)
+                        continue;
+                s.assigned++;
+                s.stalled += p->state != HO_PART_RUNNING;
+                int64_t lag = ho_part_lag(w, p);
+                if (lag >= 0)
+                        ho_wmetrics_lag(w->wm, p->partition, lag);
+        }
+        ho_wmetrics_lag_done(w->wm);
+        ho_wmetrics_update(w->wm, &s);
+}
+
+bool ho_worker_health(void *opaque, char *reason, size_t reason_size) {
+        ho_worker_t *w = opaque;
+        if (!w->wm) {
+                snprintf(reason, reason_size, "the worker has no metrics");
+                return false;
+        }
+        return ho_wmetrics_health(w->wm, reason, reason_size);
+}
+
+/* ---- start-up checks ---- */
+
+/* The topic must exist, and so must the dead letter topic (or be created
+ * when conf.create_dlq allows it): a missing one is an operator's mistake to
+ * report now, not a dead letter to retry forever. While the brokers cannot be
+ * reached the check waits for them, as the worker always did. */
+static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errstr_size) {
+        const char *names[2] = {w->conf.topic, w->dlq_topic};
+        int parts[2];
+        int64_t t0 = ho_now_ms(), warned = 0;
+        for (int i = 0; i < 2; i++) {
+                char kerr[512];
+                /* short attempts, so a signal and librdkafka's errors are seen soon */
+                while (ho_ktopic_partitions(w->consumer, names[i], 1000, &parts[i], kerr,
+                                            sizeof(kerr)) != HO_OK) {
+                        if (*w->stop)
+                                return HO_OK; /* the caller sees *stop */
+                        /* a first attempt may fail while the connection is set up */
+                        int64_t now = ho_now_ms();
+                        if (now - t0 >= 5000 && now - warned >= 10000) {
+                                warned = now;
+                                ho_warn("kafka: %s (retrying)", kerr);
+                        }
+                        /* librdkafka's own errors (broker down) reach the error callback */
+                        rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
+                        if (m && m->err)
+                                ho_kafka_error_cb(w->consumer, m->err,
+                                                  rd_kafka_message_errstr(m), w);
+                        if (m)
+                                rd_kafka_message_destroy(m);
+                        if (w->fatal)
+                                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s",
+                                                 w->fatal_str);
+                }
+        }
+        if (parts[0] == 0)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOT_FOUND,
+                                 "topic \"%s\" does not exist on the brokers: create it "
+                                 "(handover-topic create) or fix -t / HANDOVER_TOPIC",
+                                 w->conf.topic);
+        if (parts[1] > 0)
+                return HO_OK;
+        if (!w->conf.create_dlq)
+                return ho_seterr(errstr, errstr_size, HO_ERR_NOT_FOUND,
+                                 "dead letter topic \"%s\" does not exist on the brokers: create "
+                                 "it (handover-topic create -p 1 %s), name another with --dlq, "
+                                 "or start with --create-dlq",
+                                 w->dlq_topic, w->dlq_topic);
+        ho_err_t err = ho_ktopic_create(w->producer, w->dlq_topic, 1, HO_WORKER_TOPIC_CHECK_MS,
+                                        errstr, errstr_size);
+        if (!err)
+                ho_info("created the dead letter topic \"%s\" (1 partition; --create-dlq)",
+                        w->dlq_topic);
+        return err;
+}
+
 /* ---- construction ---- */
 
 static ho_err_t ho_apply_kprops(rd_kafka_conf_t *c, const ho_worker_conf_t *conf, char *errstr,
@@ -931,6 +1183,11 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *err
                 {"queued.min.messages", "10000000"},
                 {"session.timeout.ms", "10000"},
                 {"heartbeat.interval.ms", "1000"},
+                /* partitions added to the topic are seen (and the group rebalanced
+                 * onto them) at the next metadata refresh: librdkafka's 5 minutes
+                 * left their reports unread that long, at one small request a
+                 * broker answers from memory */
+                {"topic.metadata.refresh.interval.ms", "5000"},
         };
         static const char *const producer_defaults[][2] = {
                 {"linger.ms", "0"},
@@ -965,6 +1222,8 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *err
                         err = ho_set(c, "enable.auto.offset.store", "false", errstr, errstr_size);
                 if (!err)
                         err = ho_set(c, "enable.partition.eof", "false", errstr, errstr_size);
+                if (!err) /* an aborted transaction's reports never count */
+                        err = ho_set(c, "isolation.level", "read_committed", errstr, errstr_size);
         } else if (!err) {
                 /* a dead letter is written once, in order, or the offset stays */
                 err = ho_set(c, "enable.idempotence", "true", errstr, errstr_size);
@@ -1059,6 +1318,8 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         w->codec = ho_codec_new(errstr, errstr_size);
         if (!w->codec)
                 goto fail;
+        if (conf->registry)
+                ho_codec_set_registry(w->codec, conf->registry);
         w->producer = ho_client_new(w, RD_KAFKA_PRODUCER, errstr, errstr_size);
         if (!w->producer)
                 goto fail;
@@ -1069,6 +1330,11 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         if (rd_kafka_conf_get(rd_kafka_conf(w->producer), "message.timeout.ms", mt, &mtsz) ==
             RD_KAFKA_CONF_OK)
                 w->dlq_wait_ms = atoi(mt) + 5000;
+        /* the loop's longest legitimate wait is one dead letter's delivery */
+        if (conf->metrics && !(w->wm = ho_wmetrics_new(conf->metrics, conf->topic, conf->group,
+                                                        conf->redis, w->dlq_wait_ms + 15000,
+                                                        errstr, errstr_size)))
+                goto fail;
         w->consumer = ho_client_new(w, RD_KAFKA_CONSUMER, errstr, errstr_size);
         if (!w->consumer)
                 goto fail;
@@ -1113,6 +1379,7 @@ void ho_worker_destroy(ho_worker_t *w) {
         if (w->agg)
                 ho_agg_destroy(w->agg);
         ho_report_clear(&w->report);
+        ho_wmetrics_destroy(w->wm);
         free(w->dlq_topic);
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
@@ -1284,6 +1551,9 @@ static void ho_worker_close(ho_worker_t *w) {
 ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr,
                        size_t errstr_size) {
         w->stop = stop;
+        ho_err_t cerr = ho_worker_check_topics(w, errstr, errstr_size);
+        if (cerr || *stop)
+                return cerr;
         rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(sub, w->conf.topic, RD_KAFKA_PARTITION_UA);
         rd_kafka_resp_err_t kerr = rd_kafka_subscribe(w->consumer, sub);
@@ -1303,12 +1573,15 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
         while (!*stop && !w->fatal) {
                 int64_t now = ho_now_ms();
-                if ((err = ho_worker_retry(w, now)))
+                if ((err = ho_worker_settle_done(w)) || (err = ho_worker_retry(w, now)))
                         break;
                 rd_kafka_message_t *rkm =
                         rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
                 if (!rkm) {
                         err = ho_worker_flush(w, true); /* idle: apply what is open */
+                        for (size_t i = 0; !err && i < w->n_parts; i++)
+                                if (ho_part_skip_markers(w, &w->parts[i]) == HO_ERR_NOMEM)
+                                        err = HO_ERR_NOMEM;
                         if (ho_kfetch_ran_dry(&dry_msgs, w->st.messages) && !err)
                                 ho_worker_wake_fetcher(w);
                 } else {
@@ -1332,7 +1605,11 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 if (w->conf.stats_interval_s > 0 &&
                     now - w->stats_last_ms >= (int64_t)w->conf.stats_interval_s * 1000)
                         ho_worker_stats_line(w, now);
+                if (w->wm && now - w->wm_last_ms >= HO_WORKER_METRICS_MS)
+                        ho_worker_metrics_update(w, now);
         }
+        if (w->wm)
+                ho_wmetrics_phase(w->wm, HO_WM_STOPPING);
         if (w->fatal) {
                 char fstr[400];
                 rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(w->consumer, fstr, sizeof(fstr));

@@ -24,10 +24,17 @@
 #include "handover/conf.h"
 #include "handover/log.h"
 #include "handover/produce.h"
+#include "handover/registry.h"
 #include "handover/sig.h"
+#include "handover/stdfd.h"
 
 #define PROG "handover-produce"
 #define STOP_FLUSH_MS 10000 /* flush bound after SIGINT/SIGTERM */
+/* bound on asking whether the topic exists: a reachable cluster answers in
+ * milliseconds; an unreachable one is left to the delivery reports, so the
+ * check adds at most this to a run that fails anyway (and starts a stream
+ * almost at once) */
+#define TOPIC_CHECK_MS 1000
 
 static void usage(FILE *fp) {
         fprintf(fp,
@@ -46,6 +53,11 @@ static void usage(FILE *fp) {
                 "  -c FILE              librdkafka properties file (key=value lines;\n"
                 "                       default: $HANDOVER_KAFKA_CONFIG)\n"
                 "  --schema v1|v2|FILE  writer schema (default: the newest)\n"
+                "  --registry URL       write the Confluent framing (00, schema id, datum):\n"
+                "                       register the writer schema in this schema registry\n"
+                "                       (e.g. \"$HANDOVER_REGISTRY\"; -X registry.KEY=VALUE sets\n"
+                "                       its client, e.g. registry.request.timeout.ms)\n"
+                "  --subject S          registry subject (default TOPIC-value)\n"
                 "  --dry-run            validate and encode everything, send nothing\n"
                 "  --follow             keep reading FILE as it grows (like tail -F) until\n"
                 "                       SIGINT/SIGTERM; each line is validated, then sent\n"
@@ -118,6 +130,7 @@ typedef struct run_s {
         const char *schema; /* --schema, NULL: newest */
         bool dry_run, follow, skip_invalid, quiet;
         FILE *rejects;
+        const char *rejects_path; /* NULL: standard error */
         const char **paths;
         const char **names; /* paths as positions show them ("<stdin>" for "-") */
         size_t n_paths;
@@ -125,6 +138,8 @@ typedef struct run_s {
         char brokers[1024];
         /* state */
         ho_codec_t *codec;
+        ho_registry_t *registry;
+        int32_t schema_id; /* with a registry: the writer schema's id */
         ho_producer_t *producer;
         ho_spool_t *spool;
         uint64_t *spooled;   /* per input: records in the spool */
@@ -133,6 +148,7 @@ typedef struct run_s {
         uint64_t skipped;    /* invalid records written to rejects */
         uint64_t unsent;     /* file records never handed to Kafka (interrupted) */
         bool failed;         /* a runtime failure other than delivery */
+        bool rejects_failed; /* a write to the rejects file failed (said once) */
         ho_report_t report;
         ho_buf_t value;
         progress_t pg;
@@ -207,6 +223,25 @@ static void pass1_progress(void *opaque, uint64_t valid, uint64_t input_bytes) {
 /* Pass 1 over every named file: validate and encode each record into the
  * spool; list every bad record (up to a cap). Returns false when a file has
  * bad records or cannot be read: then nothing is sent. */
+/* Whether the rejects are not all on disk (err: a write's errno, or 0 to
+ * flush and fsync now); says so once. Nothing may then claim they were. */
+static bool rejects_failed(run_t *run, int err, const char *then) {
+        if (!err)
+                err = ho_rejects_sync(run->rejects);
+        if (!err)
+                return false;
+        if (!run->rejects_failed) {
+                progress_clear(&run->pg);
+                fprintf(stderr,
+                        PROG ": cannot write the rejects file \"%s\": %s: the invalid lines "
+                             "are not all recorded; %s\n",
+                        run->rejects_path ? run->rejects_path : "<stderr>", strerror(err), then);
+        }
+        run->rejects_failed = true;
+        run->failed = true;
+        return true;
+}
+
 static bool pass1(run_t *run) {
         char errstr[1024];
         ho_badlist_t bad;
@@ -270,6 +305,8 @@ static bool pass1(run_t *run) {
                 free(listing);
         }
         run->skipped += v.skipped;
+        if (run->skip_invalid && rejects_failed(run, v.rejects_errno, "nothing sent"))
+                return false;
         if (run->dry_run) {
                 run->dry_n += v.valid;
                 run->dry_bytes += v.bytes;
@@ -368,8 +405,12 @@ static void send_stream(run_t *run, size_t i) {
                         progress_clear(&run->pg);
                         if (run->skip_invalid) {
                                 line = ho_input_last_line(in, &len);
-                                ho_reject_write(run->rejects, where, errstr, line, len);
                                 run->skipped++;
+                                if (rejects_failed(run,
+                                                   ho_reject_write(run->rejects, where, errstr,
+                                                                   line, len),
+                                                   "stopped reading"))
+                                        break;
                                 continue;
                         }
                         fprintf(stderr, "%s: %s\n", where, errstr);
@@ -424,7 +465,46 @@ static int conf_int(rd_kafka_conf_t *conf, const char *name, int def) {
         return atoi(v);
 }
 
-enum { OPT_SCHEMA = 256, OPT_DRY_RUN, OPT_FOLLOW, OPT_SKIP_INVALID };
+enum { OPT_SCHEMA = 256, OPT_DRY_RUN, OPT_FOLLOW, OPT_SKIP_INVALID, OPT_REGISTRY, OPT_SUBJECT };
+
+/* Register (or find) the writer schema under the subject: the id every
+ * value carries. Before anything is sent, so a refusal sends nothing. */
+static int registry_setup(run_t *run, const char *url, const char *subject, const char **xs,
+                          size_t n_xs) {
+        char errstr[1024], dflt[512];
+        const ho_schema_t *w = ho_codec_writer(run->codec);
+
+        run->registry = ho_registry_new(url, errstr, sizeof(errstr));
+        if (!run->registry) {
+                fprintf(stderr, PROG ": --registry: %s\n", errstr);
+                return HO_EXIT_USAGE;
+        }
+        for (size_t i = 0; i < n_xs; i++) {
+                if (strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX)))
+                        continue;
+                if (ho_registry_set_kv(run->registry, xs[i], errstr, sizeof(errstr))) {
+                        fprintf(stderr, PROG ": -X: %s\n", errstr);
+                        return HO_EXIT_USAGE;
+                }
+        }
+        if (!subject) {
+                snprintf(dflt, sizeof(dflt), "%s" HO_REGISTRY_SUBJECT_SUFFIX, run->topic);
+                subject = dflt;
+        }
+        if (run->dry_run) {
+                ho_info("dry run: the writer schema %s is not registered under \"%s\"", w->name,
+                        subject);
+                return HO_EXIT_OK;
+        }
+        if (ho_registry_register(run->registry, subject, w->json ? w->json : w->canonical,
+                                 &run->schema_id, errstr, sizeof(errstr))) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                return HO_EXIT_FAIL;
+        }
+        ho_info("registry %s: writer schema %s is id %d under subject \"%s\"",
+                ho_registry_url(run->registry), w->name, (int)run->schema_id, subject);
+        return HO_EXIT_OK;
+}
 
 int main(int argc, char **argv) {
         static const struct option longopts[] = {
@@ -432,6 +512,8 @@ int main(int argc, char **argv) {
                 {"dry-run", no_argument, NULL, OPT_DRY_RUN},
                 {"follow", no_argument, NULL, OPT_FOLLOW},
                 {"skip-invalid", optional_argument, NULL, OPT_SKIP_INVALID},
+                {"registry", required_argument, NULL, OPT_REGISTRY},
+                {"subject", required_argument, NULL, OPT_SUBJECT},
                 {"quiet", no_argument, NULL, 'q'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -440,6 +522,7 @@ int main(int argc, char **argv) {
         char errstr[1024];
         double cpu1 = 0;
         const char *brokers = NULL, *schema = NULL, *conf_file = NULL, *rejects_path = NULL;
+        const char *registry = NULL, *subject = NULL;
         const char **xs = calloc((size_t)argc + 1, sizeof(*xs));
         static const char *stdin_path[] = {"-"};
         size_t n_xs = 0;
@@ -447,6 +530,8 @@ int main(int argc, char **argv) {
         run_t run;
         int opt, rc = HO_EXIT_OK;
 
+        if (ho_stdfd_guard() != 0) /* before anything opens a descriptor */
+                return HO_EXIT_FAIL;
         memset(&run, 0, sizeof(run));
         ho_log_init(PROG);
         if (!xs) {
@@ -485,6 +570,12 @@ int main(int argc, char **argv) {
                 case OPT_SKIP_INVALID:
                         run.skip_invalid = true;
                         rejects_path = optarg;
+                        break;
+                case OPT_REGISTRY:
+                        registry = optarg;
+                        break;
+                case OPT_SUBJECT:
+                        subject = optarg;
                         break;
                 case 'q':
                         run.quiet = true;
@@ -540,8 +631,22 @@ int main(int argc, char **argv) {
         if (conf_file && ho_conf_kafka_file(conf, conf_file, errstr, sizeof(errstr)) != HO_OK)
                 goto usage_err;
         for (size_t i = 0; i < n_xs; i++)
-                if (ho_conf_kafka_set(conf, xs[i], errstr, sizeof(errstr)) != HO_OK)
+                if (strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX)) &&
+                    ho_conf_kafka_set(conf, xs[i], errstr, sizeof(errstr)) != HO_OK)
                         goto usage_err;
+        /* no HANDOVER_REGISTRY here: the framing a producer writes is chosen on its
+         * command line, never by an environment the stack exports for readers */
+        if (subject && !registry) {
+                snprintf(errstr, sizeof(errstr), "--subject needs --registry URL");
+                goto usage_err;
+        }
+        for (size_t i = 0; !registry && i < n_xs; i++) {
+                if (!strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
+                        snprintf(errstr, sizeof(errstr), "-X %.*s needs --registry URL",
+                                 (int)strcspn(xs[i], "="), xs[i]);
+                        goto usage_err;
+                }
+        }
         if (!run.dry_run && !conf_has_brokers(conf)) {
                 snprintf(errstr, sizeof(errstr),
                          "no brokers: give -b BROKERS or set HANDOVER_BROKERS");
@@ -566,6 +671,8 @@ int main(int argc, char **argv) {
         if (schema && ho_codec_set_writer(run.codec, schema, errstr, sizeof(errstr)) != HO_OK)
                 goto usage_err;
         run.schema = schema;
+        if (registry && (rc = registry_setup(&run, registry, subject, xs, n_xs)) != HO_EXIT_OK)
+                goto out;
         if (run.skip_invalid) {
                 run.rejects = rejects_path ? fopen(rejects_path, "a") : stderr;
                 if (!run.rejects) {
@@ -573,6 +680,21 @@ int main(int argc, char **argv) {
                                 rejects_path, strerror(errno));
                         rc = HO_EXIT_FAIL;
                         goto out;
+                }
+                run.rejects_path = rejects_path;
+                /* an input that is the rejects file would read its own rejects
+                 * (with --follow, for ever) */
+                struct stat rs, is;
+                for (size_t i = 0; rejects_path && i < run.n_paths; i++) {
+                        if (fstat(fileno(run.rejects), &rs) == 0 && S_ISREG(rs.st_mode) &&
+                            strcmp(run.paths[i], "-") != 0 && stat(run.paths[i], &is) == 0 &&
+                            rs.st_dev == is.st_dev && rs.st_ino == is.st_ino) {
+                                snprintf(errstr, sizeof(errstr),
+                                         "--skip-invalid=%s is the input \"%s\": the rejects "
+                                         "would be read back as input; write them elsewhere",
+                                         rejects_path, run.paths[i]);
+                                goto usage_err;
+                        }
                 }
         }
 
@@ -612,6 +734,8 @@ int main(int argc, char **argv) {
                 run.producer = ho_producer_new(conf, run.topic, run.names, run.n_paths, errstr,
                                                sizeof(errstr));
                 conf = NULL; /* handed over */
+                if (run.producer && run.registry)
+                        ho_producer_set_confluent(run.producer, run.schema_id);
                 if (!run.producer) {
                         fprintf(stderr, PROG ": %s\n", errstr);
                         rc = HO_EXIT_FAIL;
@@ -637,11 +761,21 @@ int main(int argc, char **argv) {
                         run.producer = ho_producer_new(conf, run.topic, run.names, run.n_paths,
                                                        errstr, sizeof(errstr));
                         conf = NULL; /* handed over */
+                        if (run.producer && run.registry)
+                                ho_producer_set_confluent(run.producer, run.schema_id);
                 }
                 if (!run.producer) {
                         fprintf(stderr, PROG ": %s\n", errstr);
                         rc = HO_EXIT_FAIL;
                         goto out;
+                }
+                if (ho_producer_check_topic(run.producer, TOPIC_CHECK_MS, errstr,
+                                            sizeof(errstr)) != HO_OK) {
+                        fprintf(stderr, PROG ": %s; nothing sent\n", errstr);
+                        ho_producer_destroy(run.producer);
+                        run.producer = NULL;
+                        rc = HO_EXIT_FAIL;
+                        goto summary;
                 }
                 if (run.spool && ho_spool_rewind(run.spool, errstr, sizeof(errstr)) != HO_OK) {
                         fprintf(stderr, PROG ": %s\n", errstr);
@@ -670,6 +804,8 @@ int main(int argc, char **argv) {
 
 summary:
         progress_clear(&run.pg);
+        if (run.skip_invalid && run.skipped && !run.rejects_failed)
+                rejects_failed(&run, 0, "the reports were sent");
         {
                 double secs;
                 if (run.producer) {
@@ -706,7 +842,10 @@ summary:
                                 rc = HO_EXIT_FAIL;
                         if (run.skipped)
                                 fprintf(stderr, PROG ": %" PRIu64 " invalid lines skipped%s%s\n",
-                                        run.skipped, rejects_path ? ", written to " : "",
+                                        run.skipped,
+                                        run.rejects_failed ? ", NOT all written to "
+                                        : rejects_path     ? ", written to "
+                                                           : "",
                                         rejects_path ? rejects_path : "");
                         secs = now_s() - run.t0;
                         fprintf(stderr,
@@ -719,7 +858,10 @@ summary:
                                 rc = HO_EXIT_FAIL;
                         if (run.skipped)
                                 fprintf(stderr, PROG ": %" PRIu64 " invalid lines skipped%s%s\n",
-                                        run.skipped, rejects_path ? ", written to " : "",
+                                        run.skipped,
+                                        run.rejects_failed ? ", NOT all written to "
+                                        : rejects_path     ? ", written to "
+                                                           : "",
                                         rejects_path ? rejects_path : "");
                         secs = now_s() - run.t0;
                         if (run.dry_run && rc == HO_EXIT_OK) {
@@ -753,6 +895,7 @@ out:
         ho_report_clear(&run.report);
         ho_buf_free(&run.value);
         ho_codec_destroy(run.codec);
+        ho_registry_destroy(run.registry);
         if (run.rejects && run.rejects != stderr)
                 fclose(run.rejects);
         free(xs);

@@ -37,8 +37,12 @@ static void usage(FILE *fp) {
                 "                                  values on stdout (4-byte big-endian length,\n"
                 "                                  then the value); the writer schema defaults\n"
                 "                                  to the newest\n"
-                "  decode [FILE|-]                 framed values -> JSON lines\n"
-                "                                  {\"schema\":\"<writer schema>\",\"report\":{...}}\n"
+                "  decode [--registry URL] [FILE|-]\n"
+                "                                  framed values -> JSON lines\n"
+                "                                  {\"schema\":\"<writer schema>\",\"report\":{...}};\n"
+                "                                  with a registry also\n"
+                "                                  values in the Confluent framing (00, schema\n"
+                "                                  id), which add \"schema_id\":N\n"
                 "  schemas                         list the known schemas and fingerprints\n"
                 "\n"
                 "  -h, --help     this help        -V, --version  versions\n"
@@ -264,6 +268,15 @@ static int cmd_encode(int argc, char **argv) {
 }
 
 static int cmd_decode(int argc, char **argv) {
+        const char *url = NULL; /* only from the command line, as the worker's */
+        ho_registry_t *rg = NULL;
+        if (argc > 1 && !strcmp(argv[1], "--registry")) {
+                if (argc < 3)
+                        return usage_error("decode: --registry needs a URL%s", "");
+                url = argv[2];
+                argc -= 2;
+                argv += 2;
+        }
         const char *path = argc > 1 ? argv[1] : "-";
         unsigned char hdr[4];
         char err[512];
@@ -287,6 +300,16 @@ static int cmd_decode(int argc, char **argv) {
                 fprintf(stderr, PROG ": cannot open \"%s\": %s\n", path, strerror(errno));
                 ho_codec_destroy(c);
                 return HO_EXIT_FAIL;
+        }
+        if (url && *url) {
+                if (!(rg = ho_registry_new(url, err, sizeof(err)))) {
+                        fprintf(stderr, PROG ": decode: --registry: %s\n", err);
+                        if (fp != stdin)
+                                fclose(fp);
+                        ho_codec_destroy(c);
+                        return HO_EXIT_USAGE;
+                }
+                ho_codec_set_registry(c, rg);
         }
         ho_report_init(&r);
         while ((got = fread(hdr, 1, 4, fp)) > 0) {
@@ -329,14 +352,14 @@ static int cmd_decode(int argc, char **argv) {
                                 path, rec, offset, ho_err_name(e), err);
                         bad++;
                 } else {
-                        const ho_schema_t *s = NULL;
-                        uint64_t fp64;
+                        const ho_schema_t *s = ho_codec_last_writer(c);
                         json_t *o = json_object();
+                        int32_t id;
                         char *text;
 
-                        if (!ho_soe_fingerprint(val.data, val.len, &fp64))
-                                s = ho_schema_registry_find(ho_codec_registry(c), fp64);
                         json_object_set_new(o, "schema", json_string(s ? s->name : "?"));
+                        if (!ho_confluent_id(val.data, val.len, &id))
+                                json_object_set_new(o, "schema_id", json_integer(id));
                         json_object_set_new(o, "report", ho_report_to_json(&r));
                         text = json_dumps(o, JSON_COMPACT);
                         json_decref(o);
@@ -355,6 +378,7 @@ static int cmd_decode(int argc, char **argv) {
         ho_buf_free(&val);
         ho_report_clear(&r);
         ho_codec_destroy(c);
+        ho_registry_destroy(rg);
         if (fflush(stdout)) {
                 fprintf(stderr, PROG ": cannot write: %s\n", strerror(errno));
                 bad++;

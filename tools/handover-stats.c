@@ -18,6 +18,7 @@
 #include "handover/redis.h"
 #include "handover/stats.h"
 #include "handover/sig.h"
+#include "handover/stdfd.h"
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -227,6 +228,8 @@ static int ho_watch(ho_stats_run_t *run, double interval) {
 }
 
 int main(int argc, char **argv) {
+        if (ho_stdfd_guard() != 0) /* before anything opens a descriptor (stdfd.h) */
+                return 1;
         const char *prog = argv[0];
         ho_log_init(prog);
         const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";

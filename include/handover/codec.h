@@ -1,5 +1,6 @@
 /*
- * codec.h: reports to Avro single-object encoding and back.
+ * codec.h: reports to Avro single-object encoding and back (and, with a
+ * schema registry, from the Confluent framing: see ho_codec_set_registry).
  *
  *   C3 01 | 8-byte little-endian CRC-64-AVRO fingerprint of the writer
  *   schema's canonical form | Avro binary datum
@@ -19,12 +20,19 @@
 #include <stdint.h>
 #include "handover/buf.h"
 #include "handover/err.h"
+#include "handover/registry.h"
 #include "handover/report.h"
 #include "handover/schema.h"
 
 #define HO_SOE_MAGIC0 0xC3
 #define HO_SOE_MAGIC1 0x01
 #define HO_SOE_HEADER 10
+
+/* The Confluent framing: 00 | 4-byte big-endian schema registry id | datum.
+ * Read when the codec has a registry (ho_codec_set_registry); written by
+ * reframing a single-object value (ho_confluent_frame). */
+#define HO_CONFLUENT_MAGIC 0x00
+#define HO_CONFLUENT_HEADER 5
 
 typedef struct ho_codec_s ho_codec_t;
 
@@ -68,6 +76,25 @@ bool ho_codec_is_direct(const ho_codec_t *codec, const ho_schema_t *s);
  * inmates_by_destination), with report_id replaced by the given one. NULL
  * strings are written as "". Byte-identical to avro-c's encoding. */
 ho_err_t ho_codec_datum(const ho_report_t *r, const char *report_id, int version, ho_buf_t *out);
+
+/* Let decoding read the Confluent framing too, asking rg (borrowed: it must
+ * outlive the codec, or be unset with NULL) for schema ids the codec has not
+ * seen; up to 256 ids are remembered. Errors of such values, besides the
+ * ones above: HO_ERR_UNKNOWN_SCHEMA for an id the registry does not know (the
+ * id is in errstr) or a schema that cannot be read as the newest one, and
+ * HO_ERR_TIMEOUT when the registry cannot be asked: retriable, the value is
+ * not at fault. Without a registry such a value is HO_ERR_BAD_MARKER. */
+void ho_codec_set_registry(ho_codec_t *codec, ho_registry_t *rg);
+
+/* The writer schema of the value ho_codec_decode() last read (NULL after an
+ * error in its header): the name for values that carry only an id. */
+const ho_schema_t *ho_codec_last_writer(const ho_codec_t *codec);
+
+/* Append the Confluent framing of a single-object value (same datum, the
+ * header replaced by 00 and id): HO_ERR_BAD_MARKER when soe is not one. */
+ho_err_t ho_confluent_frame(const void *soe, size_t len, int32_t id, ho_buf_t *out);
+/* Peek at a Confluent header: HO_OK and *id, or BAD_MARKER / TRUNCATED. */
+ho_err_t ho_confluent_id(const void *data, size_t len, int32_t *id);
 
 /* Peek at the header only: HO_OK and *fp, or BAD_MARKER / TRUNCATED. */
 ho_err_t ho_soe_fingerprint(const void *data, size_t len, uint64_t *fp);

@@ -151,9 +151,16 @@ void ho_badlist_add(ho_badlist_t *bl, const char *where, const char *msg);
 void ho_badlist_finish(ho_badlist_t *bl);
 
 /* A rejects-file line: "position<TAB>reason<TAB>line\n", tabs and newlines
- * in reason replaced by spaces so the line stays three fields. */
-void ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line,
-                     size_t len);
+ * in reason replaced by spaces so the line stays three fields. Flushed at
+ * once. 0 when it reached the file, else the errno of the failed write
+ * (ENOSPC on a full disk); a stream that failed once keeps failing. */
+int ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line,
+                    size_t len);
+
+/* Make what was written to a rejects file durable: flush, then fsync (a
+ * terminal, pipe or character device that cannot be synced is fine). 0 or
+ * the errno of what failed. */
+int ho_rejects_sync(FILE *fp);
 
 /* ---- the validation pass ------------------------------------------------ */
 
@@ -187,6 +194,7 @@ typedef struct ho_validate_s {
         uint64_t valid;   /* records valid (and spooled) */
         uint64_t skipped; /* records written to rejects */
         uint64_t bytes;   /* encoded value bytes of the valid records */
+        int rejects_errno; /* the first failed write to rejects (errno), 0 when none */
 } ho_validate_t;
 
 /* Validate one named input (path, input number index). *records (may be
@@ -270,7 +278,18 @@ ho_producer_t *ho_producer_new(rd_kafka_conf_t *conf, const char *topic, const c
                                size_t n_names, char *errstr, size_t errstr_size);
 void ho_producer_destroy(ho_producer_t *p);
 rd_kafka_t *ho_producer_handle(ho_producer_t *p);
+/* Ask the brokers whether the topic exists before anything is sent (a
+ * missing topic otherwise shows only as "Message timed out" after
+ * message.timeout.ms). HO_ERR_KAFKA + errstr when the brokers answer that it
+ * does not; HO_OK when it exists, and also when they do not answer within
+ * timeout_ms (the delivery reports then say what is wrong). */
+ho_err_t ho_producer_check_topic(ho_producer_t *p, int timeout_ms, char *errstr,
+                                 size_t errstr_size);
 
+/* Send every value in the Confluent framing (00, schema id, datum) instead
+ * of the single-object one it is given: id is the writer schema's id in the
+ * registry (the caller registered it). Values are then always copied. */
+void ho_producer_set_confluent(ho_producer_t *p, int32_t id);
 /* Enqueue one message (copied). A full local queue is waited out by polling;
  * *stop (may be NULL) ends the wait with HO_ERR_TIMEOUT. HO_ERR_KAFKA for
  * anything else (a fatal idempotence error included). */

@@ -20,7 +20,9 @@
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
 #include "handover/err.h"
+#include "handover/metrics.h"
 #include "handover/redis.h"
+#include "handover/registry.h"
 
 /* One -X key=value (is_file false) or -c FILE (is_file true). */
 typedef struct ho_worker_kprop_s {
@@ -44,7 +46,14 @@ typedef struct ho_worker_conf_s {
         size_t batch_max_msgs;  /* 0: engine default */
         size_t batch_max_bytes; /* 0: engine default */
         int batch_max_ms;       /* 0: engine default */
+        ho_metrics_t *metrics;  /* NULL: none; else the worker adds its metrics here */
+        bool create_dlq;        /* create a missing dead letter topic instead of failing */
         int stats_interval_s;   /* 0: no stats lines */
+        /* NULL, or the schema registry that values in the Confluent framing
+         * name (borrowed: it must outlive the worker). While it cannot be
+         * asked about an id, that partition waits and retries: the value
+         * is not dead-lettered. */
+        ho_registry_t *registry;
 } ho_worker_conf_t;
 
 typedef struct ho_worker_s ho_worker_t;
@@ -66,14 +75,21 @@ typedef struct ho_worker_stats_s {
  * client cannot be created. conf's strings must outlive the worker. */
 ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t errstr_size);
 
-/* Subscribe and consume until *stop becomes non-zero (set by a signal
- * handler), then apply complete batches, leave the group (consumer close) and
- * return HO_OK. Returns HO_ERR_KAFKA on a fatal librdkafka error (errstr
- * says which); Redis outages and broker outages are retried, never returned. */
+/* Check that the topic and the dead letter topic exist (creating the latter
+ * when conf.create_dlq says so), subscribe and consume until *stop becomes
+ * non-zero (set by a signal handler), then apply complete batches, leave the
+ * group (consumer close) and return HO_OK. Returns HO_ERR_NOT_FOUND when a
+ * topic is missing, HO_ERR_KAFKA on a fatal librdkafka error (errstr says
+ * which); Redis outages and broker outages are retried, never returned. */
 ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr,
                        size_t errstr_size);
 
 void ho_worker_stats(const ho_worker_t *w, ho_worker_stats_t *out);
+
+/* A ho_metrics_health_cb (opaque = the worker; needs conf.metrics): in its
+ * group, holding its assignment, no partition stalled, Redis answering.
+ * Runs on any thread. */
+bool ho_worker_health(void *w, char *reason, size_t reason_size);
 
 /* Frees everything; safe after run returned or without run. */
 void ho_worker_destroy(ho_worker_t *w);

@@ -90,6 +90,12 @@ ho_topic_create() {
   "$HO_BIN_DIR/handover-topic" create -b "$HANDOVER_BROKERS" -p "${2:-6}" "$1" >/dev/null \
     || ho_fail "cannot create topic $1"
   HO_TOPICS+=("$1")
+  # CreateTopics answers once the controller has it; a broker's metadata may lag behind, and
+  # a worker's start-up check asks the metadata: wait until it lists every partition
+  ho_wait_until 30 ho_topic_listed "$1" "${2:-6}" || ho_fail "topic $1 is not in the metadata after 30 s"
+}
+ho_topic_listed() { # ho_topic_listed TOPIC PARTITIONS
+  [ "$(kcat -L -b "$HANDOVER_BROKERS" -t "$1" 2>/dev/null | grep -c '^    partition [0-9]*, leader [0-9]')" = "$2" ]
 }
 
 # Wait until a command succeeds: ho_wait_until SECONDS CMD...
