@@ -16,7 +16,8 @@ const char *ho_env(const char *name, const char *def) {
 }
 
 bool ho_conf_key_is_secret(const char *key) {
-        static const char *const words[] = {"password", "secret"};
+        /* "user.info": the registry's basic.auth.user.info, USER:PASSWORD */
+        static const char *const words[] = {"password", "secret", "user.info"};
         static const char *const keys[] = {"ssl.key.pem", "ssl_key", "sasl.oauthbearer.config"};
         char low[256];
         size_t n = 0;

@@ -25,9 +25,10 @@
 /* getenv(name) when set and non-empty, else def (which may be NULL). */
 const char *ho_env(const char *name, const char *def);
 
-/* Whether a librdkafka property holds a secret: its name has "password" or
- * "secret" in it (any case), or it is a private key or OAuth configuration
- * (ssl.key.pem, sasl.oauthbearer.config). Its value is never shown. */
+/* Whether a property holds a secret: its name has "password", "secret" or
+ * "user.info" (the registry's basic.auth.user.info) in it (any case), or it is
+ * a private key or OAuth configuration (ssl.key.pem, sasl.oauthbearer.config).
+ * Its value is never shown. */
 bool ho_conf_key_is_secret(const char *key);
 
 /* Apply one "key=value" to conf. "-X list" is the caller's job

@@ -22,6 +22,7 @@ static void test_secret_keys(void **state) {
         assert_true(ho_conf_key_is_secret("ssl.key.pem"));
         assert_true(ho_conf_key_is_secret("sasl.oauthbearer.config"));
         assert_true(ho_conf_key_is_secret("My.PASSWORD.thing"));
+        assert_true(ho_conf_key_is_secret("registry.basic.auth.user.info"));
         assert_false(ho_conf_key_is_secret("sasl.username"));
         assert_false(ho_conf_key_is_secret("ssl.ca.location"));
         assert_false(ho_conf_key_is_secret("bootstrap.servers"));
@@ -126,10 +127,10 @@ static void test_hide_argv(void **state) {
         char a0[] = "handover-aggregate", a1[] = "-r", a2[] = "redis://worker:" SECRET "@h:1/0",
              a3[] = "-X", a4[] = "sasl.password=" SECRET, a5[] = "-Xssl.key.password=" SECRET,
              a6[] = "-X", a7[] = "sasl.username=alice", a8[] = "/data/a_password=1.jsonl",
-             a9[] = "-rredis://:" SECRET "@h";
-        char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, NULL};
-        ho_conf_hide_argv(10, argv);
-        for (int i = 0; i < 10; i++)
+             a9[] = "-rredis://:" SECRET "@h", a10[] = "registry.basic.auth.user.info=u:" SECRET;
+        char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, NULL};
+        ho_conf_hide_argv(11, argv);
+        for (int i = 0; i < 11; i++)
                 assert_null(strstr(argv[i], SECRET));
         assert_string_equal(a2, "redis://worker:**************@h:1/0");
         assert_string_equal(a4, "sasl.password=**************");
