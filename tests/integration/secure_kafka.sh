@@ -10,7 +10,8 @@
 # -b and topic exit 1 within a bound, saying why, with nothing half-applied
 # (no message sent, Redis unchanged, no staging keys). No output of the test
 # (logs at debug level with librdkafka's security and conf debugging, errors,
-# -X list, stats in every mode, ps) holds any of the secrets used.
+# -X list, stats in every mode, the metrics and health endpoints, ps) holds any
+# of the secrets used.
 source "$(dirname "$0")/../lib/common.sh"
 source "$HO_SOURCE_DIR/tests/lib/aggregate.sh"
 ho_need_bin handover-aggregate handover-produce handover-topic handover-replay handover-stats
@@ -97,9 +98,15 @@ stats -b "$HANDOVER_BROKERS" >"$OUT/stats-lag.table" 2>&1 || ho_fail "handover-s
 grep -q "lag behind \"$AGG_TOPIC\": $n_v1 messages" "$OUT/stats-lag.table" \
   || ho_fail "handover-stats -b: $(grep lag "$OUT/stats-lag.table")"
 
-agg_start w3; w3=$HO_LAST_PID
+mport=$(agg_free_port)
+agg_start w3 --metrics "127.0.0.1:$mport"; w3=$HO_LAST_PID
 agg_wait_caught_up 120
 agg_compare "$HO_TMP/truth.json" "state after produce -> aggregate over SASL_SSL and TLS"
+# its metrics and health, for the secrets check below
+ho_wait_until 30 curl -sf -o "$OUT/metrics" "http://127.0.0.1:$mport/metrics" \
+  || ho_fail "no /metrics from the worker"
+curl -s -o "$OUT/healthz" "http://127.0.0.1:$mport/healthz" || ho_fail "no /healthz from the worker"
+grep -q '^handover_up' "$OUT/metrics" || ho_fail "the scrape has no handover_up: $(head -5 "$OUT/metrics")"
 agg_stop "$w3" 30
 stats -b "$HANDOVER_BROKERS" >"$OUT/stats-caught-up" 2>&1 || ho_fail "handover-stats -b: $(cat "$OUT/stats-caught-up")"
 grep -q "lag behind \"$AGG_TOPIC\": 0 messages" "$OUT/stats-caught-up" || ho_fail "lag after catching up: $(grep lag "$OUT/stats-caught-up")"
