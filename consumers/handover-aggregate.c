@@ -29,11 +29,13 @@ static void usage(FILE *fp, const char *prog) {
                 "  -b BROKERS         bootstrap brokers (env HANDOVER_BROKERS)\n"
                 "  -t TOPIC           source topic (env HANDOVER_TOPIC, default %s)\n"
                 "  -g GROUP           consumer group (env HANDOVER_GROUP, default %s)\n"
-                "  -r REDIS_URL       redis://[user:password@]host:port[/db] or unix:///path\n"
-                "                     (env HANDOVER_REDIS)\n"
+                "  -r REDIS_URL       redis://[user:password@]host:port[/db] or unix:///path,\n"
+                "                     or @FILE holding it (env HANDOVER_REDIS; password\n"
+                "                     from a file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX          Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
                 "  -X key=value       librdkafka property (repeatable; -X list shows them)\n"
-                "  -c FILE            librdkafka properties file (key=value lines)\n"
+                "  -c FILE            librdkafka properties file (key=value lines;\n"
+                "                     default: env HANDOVER_KAFKA_CONFIG)\n"
                 "  --dlq TOPIC        dead letter topic (default TOPIC%s)\n"
                 "  --batch-max N      max messages per batch (default 5000)\n"
                 "  --batch-bytes N    max encoded bytes per batch (default 8388608)\n"
@@ -102,7 +104,7 @@ int main(int argc, char **argv) {
         const char *brokers = ho_env("HANDOVER_BROKERS", NULL);
         const char *topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC);
         const char *group = ho_env("HANDOVER_GROUP", HO_DEFAULT_GROUP);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL);
+        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
         const char *prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX);
         const char *dlq = NULL;
         const char *metrics_addr = ho_env("HANDOVER_METRICS", NULL);
@@ -111,8 +113,8 @@ int main(int argc, char **argv) {
         int verbosity = 0;
         char errstr[512];
 
-        /* at most one -X/-c per argument */
-        ho_worker_kprop_t *kprops = calloc((size_t)argc, sizeof(*kprops));
+        /* at most one -X/-c per argument, and the default -c */
+        ho_worker_kprop_t *kprops = calloc((size_t)argc + 1, sizeof(*kprops));
         size_t n_kprops = 0;
         if (!kprops) {
                 fprintf(stderr, "%s: out of memory\n", prog);
@@ -148,7 +150,7 @@ int main(int argc, char **argv) {
                 case 'b': brokers = optarg; break;
                 case 't': topic = optarg; break;
                 case 'g': group = optarg; break;
-                case 'r': redis = optarg; break;
+                case 'r': redis = optarg; redis_src = "-r"; break;
                 case 'p': prefix = optarg; break;
                 case 'X':
                 case 'c':
@@ -164,7 +166,8 @@ int main(int argc, char **argv) {
                         }
                         /* check now, so a typo is a usage error before anything starts */
                         if (ho_check_kprop(opt == 'c', optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, "%s: -%c %s: %s\n", prog, opt, optarg, errstr);
+                                fprintf(stderr, "%s: %s%s\n", prog, opt == 'c' ? "-c: " : "",
+                                        errstr);
                                 free(kprops);
                                 return HO_EXIT_USAGE;
                         }
@@ -235,6 +238,21 @@ int main(int argc, char **argv) {
         else if (verbosity > 0)
                 ho_log_set_level(HO_LOG_DEBUG);
 
+        bool have_file = false;
+        for (size_t i = 0; i < n_kprops; i++)
+                have_file |= kprops[i].is_file;
+        const char *def_file = ho_env("HANDOVER_KAFKA_CONFIG", NULL);
+        if (!have_file && def_file) { /* the default -c, under everything the flags say */
+                if (ho_check_kprop(true, def_file, errstr, sizeof(errstr))) {
+                        fprintf(stderr, "%s: HANDOVER_KAFKA_CONFIG: %s\n", prog, errstr);
+                        free(kprops);
+                        return HO_EXIT_USAGE;
+                }
+                memmove(kprops + 1, kprops, n_kprops * sizeof(*kprops));
+                kprops[0].is_file = true;
+                kprops[0].value = def_file;
+                n_kprops++;
+        }
         if (!brokers && !ho_kprops_have_brokers(kprops, n_kprops)) {
                 fprintf(stderr, "%s: no brokers: give -b BROKERS or set HANDOVER_BROKERS\n", prog);
                 free(kprops);
@@ -260,8 +278,9 @@ int main(int argc, char **argv) {
                 return HO_EXIT_USAGE;
         }
         ho_redis_url_t url;
-        if (ho_redis_url_parse(redis, &url, errstr, sizeof(errstr))) {
-                fprintf(stderr, "%s: -r \"%s\": %s\n", prog, redis, errstr);
+        if (ho_redis_url_load(redis, redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url,
+                              errstr, sizeof(errstr))) {
+                fprintf(stderr, "%s: %s\n", prog, errstr);
                 free(kprops);
                 return HO_EXIT_USAGE;
         }
@@ -340,6 +359,7 @@ int main(int argc, char **argv) {
                         ho_metrics_server_port(srv));
         }
 
+        ho_conf_hide_argv(argc, argv); /* the clients hold their settings now */
         ho_sig_install();
 
         ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));

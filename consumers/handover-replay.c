@@ -31,11 +31,13 @@ static void usage(FILE *fp, const char *prog) {
                 "options:\n"
                 "  -b BROKERS        bootstrap brokers (env HANDOVER_BROKERS)\n"
                 "  -t TOPIC          topic to replay (env HANDOVER_TOPIC, default %s)\n"
-                "  -r REDIS_URL      redis://[user:password@]host:port[/db] or unix:///path\n"
-                "                    (env HANDOVER_REDIS)\n"
+                "  -r REDIS_URL      redis://[user:password@]host:port[/db] or unix:///path,\n"
+                "                    or @FILE holding it (env HANDOVER_REDIS; password from a\n"
+                "                    file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX         Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
                 "  -X key=value      librdkafka property (repeatable; -X list shows them)\n"
-                "  -c FILE           librdkafka properties file (key=value lines)\n"
+                "  -c FILE           librdkafka properties file (key=value lines;\n"
+                "                    default: env HANDOVER_KAFKA_CONFIG)\n"
                 "  --from WHERE      earliest (default), PARTITION:OFFSET[,...] (unlisted\n"
                 "                    partitions from earliest), or a time: RFC 3339 or\n"
                 "                    YYYY-MM-DD (00:00Z), by message timestamp (= reported_at)\n"
@@ -143,7 +145,7 @@ int main(int argc, char **argv) {
         ho_mem_tune(); /* a pass's fold, freed, goes back to the kernel or to the next (mem.h) */
         ho_log_init(prog);
         const char *brokers = ho_env("HANDOVER_BROKERS", NULL);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL);
+        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
         ho_replay_conf_t conf = {.topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC),
                                  .prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX),
                                  .until_ms = -1,
@@ -159,6 +161,14 @@ int main(int argc, char **argv) {
 
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         ho_replay_kconf_defaults(kconf);
+        /* -X and -c in order, applied after the default -c (conf.h) */
+        ho_conf_kprop_t *kprops = calloc((size_t)argc, sizeof(*kprops));
+        size_t n_kprops = 0;
+        if (!kprops) {
+                rd_kafka_conf_destroy(kconf);
+                fprintf(stderr, "handover-replay: out of memory\n");
+                return HO_EXIT_FAIL;
+        }
         enum {
                 OPT_FROM = 256,
                 OPT_UNTIL,
@@ -203,7 +213,7 @@ int main(int argc, char **argv) {
                 switch (opt) {
                 case 'b': brokers = optarg; break;
                 case 't': conf.topic = optarg; break;
-                case 'r': redis = optarg; break;
+                case 'r': redis = optarg; redis_src = "-r"; break;
                 case 'p': conf.prefix = optarg; break;
                 case 'X':
                         if (!strcmp(optarg, "list")) {
@@ -215,13 +225,11 @@ int main(int argc, char **argv) {
                                 rprops[n_rprops++] = optarg; /* the registry client's */
                                 break;
                         }
-                        if (ho_conf_kafka_set(kconf, optarg, errstr, sizeof(errstr)))
-                                USAGE_FAIL("-X %s: %s", optarg, errstr);
+                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
                         break;
                 case OPT_REGISTRY: registry = optarg; break;
                 case 'c':
-                        if (ho_conf_kafka_file(kconf, optarg, errstr, sizeof(errstr)))
-                                USAGE_FAIL("%s", errstr);
+                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
                         break;
                 case OPT_FROM:
                         free(offsets);
@@ -271,6 +279,9 @@ int main(int argc, char **argv) {
         }
         if (optind < argc)
                 USAGE_FAIL("unexpected argument \"%s\" (see -h)", argv[optind]);
+        if (ho_conf_kafka_apply(kconf, kprops, n_kprops, errstr, sizeof(errstr)))
+                USAGE_FAIL("%s%s", ho_conf_kafka_default_file(kprops, n_kprops)
+                                           ? "HANDOVER_KAFKA_CONFIG: " : "", errstr);
         if (!brokers) {
                 char v[512];
                 size_t vsz = sizeof(v);
@@ -308,7 +319,9 @@ int main(int argc, char **argv) {
                            "--dry-run or --export",
                            conf.prefix);
         if (!conf.export_path) {
-                if (ho_redis_url_parse(redis, &url, errstr, sizeof(errstr)))
+                if (ho_redis_url_load(redis, redis_src,
+                                      ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url, errstr,
+                                      sizeof(errstr)))
                         USAGE_FAIL("%s", errstr);
                 have_url = true;
         }
@@ -323,6 +336,7 @@ int main(int argc, char **argv) {
         } else if (n_rprops) {
                 USAGE_FAIL("-X %s needs --registry URL", rprops[0]);
         }
+        ho_conf_hide_argv(argc, argv); /* kconf and url hold their own copies */
 
         ho_sig_install();
 
@@ -380,6 +394,7 @@ done:
         ho_metrics_destroy(reg);
         if (kconf)
                 rd_kafka_conf_destroy(kconf);
+        free(kprops);
         ho_registry_destroy(rg);
         free(rprops);
         free(offsets);

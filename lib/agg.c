@@ -228,6 +228,7 @@ ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char 
         agg->url.password = url->password ? strdup(url->password) : NULL;
         agg->url.port = url->port;
         agg->url.db = url->db;
+        agg->url.tls = url->tls;
         if ((url->host && !agg->url.host) || (url->unix_path && !agg->url.unix_path) ||
             (url->user && !agg->url.user) || (url->password && !agg->url.password))
                 goto nomem;

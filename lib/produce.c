@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <avro.h>
+#include "handover/conf.h"
 #include "handover/jreport.h"
 #include "handover/log.h"
 #include "handover/produce.h"
@@ -1840,6 +1841,14 @@ static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
                 ho_error("kafka: %s", p->last_error);
                 return;
         }
+        if (p->fatal)
+                return; /* stopping: last_error keeps what stopped it */
+        if (ho_kafka_err_is_auth(err)) { /* wrong credentials or CA: stop (conf.h) */
+                ho_kafka_auth_format(err, reason, p->last_error, sizeof(p->last_error));
+                ho_error("%s", p->last_error);
+                p->fatal = true;
+                return;
+        }
         snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
         /* Say each kind of trouble once; librdkafka repeats it while it retries. */
         for (size_t i = 0; i < p->n_seen; i++)
@@ -2015,7 +2024,10 @@ void ho_producer_poll(ho_producer_t *p, int timeout_ms) {
 uint64_t ho_producer_flush(ho_producer_t *p, int timeout_ms) {
         uint64_t before = p->st.failed;
 
-        rd_kafka_flush(p->rk, timeout_ms);
+        /* in slices, so an error nothing can fix (conf.h) ends the wait at once */
+        for (int left = timeout_ms; left > 0 && !p->fatal && rd_kafka_outq_len(p->rk) > 0;
+             left -= 100)
+                rd_kafka_flush(p->rk, left < 100 ? left : 100);
         if (rd_kafka_outq_len(p->rk) == 0)
                 return 0;
         /* Out of time: take back what is still queued or in flight, so each

@@ -1,10 +1,18 @@
 /* redis.c: Redis URL parsing and ready-to-use connections (see redis.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
+#include "handover/log.h"
 #include "handover/redis.h"
+#ifdef HO_HAVE_HIREDIS_SSL
+#include <pthread.h>
+#include <hiredis/hiredis_ssl.h>
+#endif
 
 void ho_redis_url_clear(ho_redis_url_t *u) {
         free(u->host);
@@ -45,34 +53,78 @@ static int ho_parse_db(const char *s, int *db) {
         return 0;
 }
 
+size_t ho_redis_url_password_at(const char *url, size_t *len) {
+        *len = 0;
+        /* whatever the parser could take for userinfo: after "scheme://" (or
+         * from the start) up to the last '@'; its password is after the first
+         * ':' in it, or all of it when there is no ':' (redis://secret@host) */
+        const char *p = strstr(url, "://");
+        p = p ? p + 3 : url;
+        const char *at = strrchr(p, '@');
+        if (!at)
+                return 0;
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *cut = colon ? colon + 1 : p;
+        *len = (size_t)(at - cut);
+        return (size_t)(cut - url);
+}
+
+char *ho_redis_url_redact(const char *url, char *buf, size_t size) {
+        if (!size)
+                return buf;
+        buf[0] = '\0';
+        if (!url)
+                return buf;
+        size_t len, at = ho_redis_url_password_at(url, &len);
+        if (at == 0 && len == 0)
+                snprintf(buf, size, "%s", url);
+        else
+                snprintf(buf, size, "%.*s***%s", (int)at, url, url + at + len);
+        return buf;
+}
+
 ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                             size_t errstr_size) {
         memset(out, 0, sizeof(*out));
         if (!url || !*url)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "no Redis URL (give -r URL or set HANDOVER_REDIS)");
+        /* every message below shows the URL as ho_redis_url_redact() leaves it */
+        char shown[1024];
+        ho_redis_url_redact(url, shown, sizeof(shown));
         if (!strncmp(url, "unix://", 7)) {
                 const char *p = url + 7, *q = strchr(p, '?');
                 size_t n = q ? (size_t)(q - p) : strlen(p);
                 if (n == 0 || p[0] != '/')
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                         "Redis URL \"%s\": expected unix:///path/to/socket", url);
+                                         "Redis URL \"%s\": expected unix:///path/to/socket", shown);
                 out->unix_path = strndup(p, n);
                 if (q) {
                         if (strncmp(q, "?db=", 4) || ho_parse_db(q + 4, &out->db)) {
                                 ho_redis_url_clear(out);
                                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                                 "Redis URL \"%s\": expected ?db=N", url);
+                                                 "Redis URL \"%s\": expected ?db=N", shown);
                         }
                 }
                 return out->unix_path ? HO_OK : HO_ERR_NOMEM;
         }
-        if (strncmp(url, "redis://", 8))
+        if (!strncmp(url, "rediss://", 9)) {
+#ifdef HO_HAVE_HIREDIS_SSL
+                out->tls = 1;
+#else
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                 "Redis URL \"%s\": rediss:// (TLS) needs hiredis >= 1.0 with "
+                                 "hiredis_ssl, and this build has hiredis %d.%d.%d: connect "
+                                 "through a local stunnel tunnel instead (docs/security.md)",
+                                 shown, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
+#endif
+        }
+        if (strncmp(url, "redis://", 8) && !out->tls)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "Redis URL \"%s\": expected redis://[user:password@]host:port[/db] "
                                  "or unix:///path",
-                                 url);
-        const char *p = url + 8;
+                                 shown);
+        const char *p = url + (out->tls ? 9 : 8);
         const char *at = strrchr(p, '@');
         if (at) {
                 const char *colon = memchr(p, ':', (size_t)(at - p));
@@ -92,7 +144,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
         if (hostport_len == 0 || hostport_len >= sizeof(hostport)) {
                 ho_redis_url_clear(out);
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "Redis URL \"%s\": missing host", url);
+                                 "Redis URL \"%s\": missing host", shown);
         }
         memcpy(hostport, p, hostport_len);
         hostport[hostport_len] = '\0';
@@ -105,7 +157,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 if (end == colon + 1 || *end || port <= 0 || port > 65535) {
                         ho_redis_url_clear(out);
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                         "Redis URL \"%s\": port must be 1..65535", url);
+                                         "Redis URL \"%s\": port must be 1..65535", shown);
                 }
                 out->port = (int)port;
         }
@@ -119,22 +171,109 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
         if (slash && slash[1] && ho_parse_db(slash + 1, &out->db)) {
                 ho_redis_url_clear(out);
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "Redis URL \"%s\": database must be a number", url);
+                                 "Redis URL \"%s\": database must be a number", shown);
         }
         return out->host ? HO_OK : HO_ERR_NOMEM;
 }
 
 char *ho_redis_url_display(const ho_redis_url_t *u) {
-        char buf[1024];
-        const char *auth = u->password ? "***@" : "";
+        char buf[1024], auth[300] = "";
+        /* the user stays (it says which ACL user was refused), never the password */
+        if (u->password)
+                snprintf(auth, sizeof(auth), "%s:***@", u->user ? u->user : "");
         if (u->unix_path)
                 snprintf(buf, sizeof(buf), "unix://%s?db=%d", u->unix_path, u->db);
         else if (u->host && strchr(u->host, ':')) /* IPv6 literal */
-                snprintf(buf, sizeof(buf), "redis://%s[%s]:%d/%d", auth, u->host, u->port, u->db);
+                snprintf(buf, sizeof(buf), "%s://%s[%s]:%d/%d", u->tls ? "rediss" : "redis", auth,
+                         u->host, u->port, u->db);
         else
-                snprintf(buf, sizeof(buf), "redis://%s%s:%d/%d", auth, u->host ? u->host : "",
-                         u->port, u->db);
+                snprintf(buf, sizeof(buf), "%s://%s%s:%d/%d", u->tls ? "rediss" : "redis", auth,
+                         u->host ? u->host : "", u->port, u->db);
         return strdup(buf);
+}
+
+/* Read a small secret file: its content without the trailing newline. NULL
+ * and errstr when it cannot be read, is empty, or holds more than one line. */
+static char *ho_read_secret_file(const char *path, const char *what, char *errstr,
+                                 size_t errstr_size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                ho_seterr(errstr, errstr_size, HO_ERR_IO, "%s \"%s\": %s", what, path,
+                          strerror(errno));
+                return NULL;
+        }
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077))
+                ho_warn("%s \"%s\" can be read by other users (chmod 600 it)", what, path);
+        char buf[4097];
+        size_t n = 0;
+        ssize_t r;
+        while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) != 0) {
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0) {
+                        ho_seterr(errstr, errstr_size, HO_ERR_IO, "%s \"%s\": %s", what, path,
+                                  strerror(errno));
+                        close(fd);
+                        return NULL;
+                }
+                n += (size_t)r;
+        }
+        close(fd);
+        if (n == sizeof(buf) - 1) {
+                ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s \"%s\": longer than 4096 bytes",
+                          what, path);
+                return NULL;
+        }
+        buf[n] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                buf[--n] = '\0';
+        if (n == 0 || strlen(buf) != n || strchr(buf, '\n')) {
+                ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s \"%s\": expected one line, %s",
+                          what, path, n == 0 ? "the file is empty" : "found several (or a NUL)");
+                return NULL;
+        }
+        char *out = strdup(buf);
+        memset(buf, 0, sizeof(buf));
+        if (!out)
+                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        return out;
+}
+
+ho_err_t ho_redis_url_load(const char *spec, const char *source, const char *password_file,
+                           ho_redis_url_t *out, char *errstr, size_t errstr_size) {
+        memset(out, 0, sizeof(*out));
+        if (!spec || !*spec)
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                 "no Redis URL (give -r URL or set HANDOVER_REDIS)");
+        char *fromfile = NULL, perr[1200];
+        const char *url = spec;
+        if (spec[0] == '@') {
+                if (!(fromfile = ho_read_secret_file(spec + 1, "Redis URL file", perr, sizeof(perr))))
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s: %s", source, perr);
+                url = fromfile;
+        }
+        ho_err_t err = ho_redis_url_parse(url, out, perr, sizeof(perr));
+        free(fromfile); /* parse copied what it keeps; the message is redacted */
+        if (err)
+                return ho_seterr(errstr, errstr_size, err, "%s%s%s: %s", source,
+                                 spec[0] == '@' ? " " : "", spec[0] == '@' ? spec : "", perr);
+        if (password_file && *password_file) {
+                if (out->password) {
+                        ho_redis_url_clear(out);
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                         "%s: the URL has a password and "
+                                         "HANDOVER_REDIS_PASSWORD_FILE gives one too: keep one",
+                                         source);
+                }
+                out->password = ho_read_secret_file(password_file, "HANDOVER_REDIS_PASSWORD_FILE",
+                                                    perr, sizeof(perr));
+                if (!out->password) {
+                        ho_redis_url_clear(out);
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s", perr);
+                }
+        }
+        return HO_OK;
 }
 
 redisReply *ho_redis_cmd(redisContext *c, char *errstr, size_t errstr_size, int argc,
@@ -153,6 +292,38 @@ redisReply *ho_redis_cmd(redisContext *c, char *errstr, size_t errstr_size, int 
         return r;
 }
 
+#ifdef HO_HAVE_HIREDIS_SSL
+/* One TLS context for the process (hiredis >= 1.0): every connection uses it,
+ * so it lives until exit. Its files: HANDOVER_REDIS_TLS_CA (the CA that signed
+ * the server's certificate; NULL: the system's), _CERT and _KEY (a client
+ * certificate, when the server asks for one). */
+static pthread_once_t ho_tls_once = PTHREAD_ONCE_INIT;
+static redisSSLContext *ho_tls_ctx;
+static redisSSLContextError ho_tls_err = REDIS_SSL_CTX_NONE;
+
+static void ho_tls_init(void) {
+        redisInitOpenSSL();
+        ho_tls_ctx = redisCreateSSLContext(getenv("HANDOVER_REDIS_TLS_CA"), NULL,
+                                           getenv("HANDOVER_REDIS_TLS_CERT"),
+                                           getenv("HANDOVER_REDIS_TLS_KEY"), NULL, &ho_tls_err);
+}
+
+static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr,
+                              size_t errstr_size) {
+        (void)host; /* the server name: hiredis checks the certificate's chain, not its name */
+        pthread_once(&ho_tls_once, ho_tls_init);
+        if (!ho_tls_ctx) {
+                snprintf(errstr, errstr_size, "TLS: %s", redisSSLContextGetError(ho_tls_err));
+                return -1;
+        }
+        if (redisInitiateSSLWithContext(c, ho_tls_ctx) != REDIS_OK) {
+                snprintf(errstr, errstr_size, "TLS: %s", c->errstr[0] ? c->errstr : "handshake failed");
+                return -1;
+        }
+        return 0;
+}
+#endif
+
 redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *errstr,
                                size_t errstr_size) {
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
@@ -169,6 +340,10 @@ redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *er
         }
         redisSetTimeout(c, tv);
         char cerr[512];
+#ifdef HO_HAVE_HIREDIS_SSL
+        if (u->tls && ho_redis_tls_start(c, u->host, cerr, sizeof(cerr)))
+                goto fail;
+#endif
         if (u->password) {
                 const char *argv[3] = {"AUTH", u->user ? u->user : u->password, u->password};
                 int argc = u->user ? 3 : 2;

@@ -9,6 +9,7 @@
 #include "handover/agg.h"
 #include "handover/agg_fold.h"
 #include "handover/codec.h"
+#include "handover/conf.h"
 #include "handover/kfetch.h"
 #include "handover/log.h"
 #include "handover/replay.h"
@@ -185,6 +186,7 @@ typedef struct ho_replay_s {
         const ho_replay_conf_t *conf;
         const char *target; /* the prefix built and promoted */
         rd_kafka_t *rk;
+        ho_kafka_auth_t auth; /* a refused login or TLS failure, for the message */
         ho_rpart_t *parts;
         int np;
         ho_codec_t *codec;
@@ -273,8 +275,18 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
         if (!rkt)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s",
                                  conf->topic, rd_kafka_err2str(rd_kafka_last_error()));
-        kerr = rd_kafka_metadata(rp->rk, 0, rkt, &md, 10000);
+        /* 10 s in 1 s slices: a refused login or certificate (the error callback
+         * fills rp->auth) ends the wait at once */
+        int64_t until = ho_mono_ms() + 10000;
+        do {
+                kerr = rd_kafka_metadata(rp->rk, 0, rkt, &md, 1000);
+                if (kerr != RD_KAFKA_RESP_ERR__TIMED_OUT && kerr != RD_KAFKA_RESP_ERR__TRANSPORT)
+                        break;
+                rd_kafka_poll(rp->rk, 100);
+        } while (!rp->auth.failed && ho_mono_ms() < until);
         rd_kafka_topic_destroy(rkt);
+        if (kerr && rp->auth.failed)
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s", rp->auth.reason);
         if (kerr)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
                                  "metadata of topic \"%s\": %s (is -b right?)", conf->topic,
@@ -1312,6 +1324,7 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         size_t gsz = sizeof(gid);
         if (rd_kafka_conf_get(kconf, "group.id", gid, &gsz) != RD_KAFKA_CONF_OK || !gid[0])
                 rd_kafka_conf_set(kconf, "group.id", "handover-replay", e, sizeof(e));
+        ho_conf_kafka_auth_watch(kconf, &rp->auth);
         rp->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, e, sizeof(e));
         if (!rp->rk) {
                 rd_kafka_conf_destroy(kconf);

@@ -202,6 +202,12 @@ static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
                 w->fatal = true;
                 return;
         }
+        if (ho_kafka_err_is_auth(err)) { /* wrong credentials or CA: stop (conf.h) */
+                if (!w->fatal)
+                        ho_kafka_auth_format(err, reason, w->fatal_str, sizeof(w->fatal_str));
+                w->fatal = true;
+                return;
+        }
         /* Broker outages: librdkafka reconnects by itself; say so at most once
          * every few seconds so an outage does not flood the log. */
         int64_t now = ho_now_ms();

@@ -50,7 +50,8 @@ static void usage(FILE *fp) {
                 "  -b BROKERS           bootstrap brokers (default $HANDOVER_BROKERS)\n"
                 "  -t TOPIC             topic (default $HANDOVER_TOPIC or " HO_DEFAULT_TOPIC ")\n"
                 "  -X key=value         librdkafka property (repeatable); -X list shows them\n"
-                "  -c FILE              librdkafka properties file (key=value lines)\n"
+                "  -c FILE              librdkafka properties file (key=value lines;\n"
+                "                       default: $HANDOVER_KAFKA_CONFIG)\n"
                 "  --schema v1|v2|FILE  writer schema (default: the newest)\n"
                 "  --registry URL       write the Confluent framing (00, schema id, datum):\n"
                 "                       register the writer schema in this schema registry\n"
@@ -625,6 +626,8 @@ int main(int argc, char **argv) {
         if (brokers && rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
                                          sizeof(errstr)) != RD_KAFKA_CONF_OK)
                 goto usage_err;
+        if (!conf_file) /* the default -c */
+                conf_file = ho_env("HANDOVER_KAFKA_CONFIG", NULL);
         if (conf_file && ho_conf_kafka_file(conf, conf_file, errstr, sizeof(errstr)) != HO_OK)
                 goto usage_err;
         for (size_t i = 0; i < n_xs; i++)
@@ -657,6 +660,8 @@ int main(int argc, char **argv) {
                         run.brokers[0] = '\0';
         }
 
+        /* the options' secrets are in conf now; the inputs (after optind) stay */
+        ho_conf_hide_argv(optind, argv);
         run.codec = ho_codec_new(errstr, sizeof(errstr));
         if (!run.codec) {
                 fprintf(stderr, PROG ": %s\n", errstr);

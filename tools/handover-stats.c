@@ -27,13 +27,15 @@ static void usage(FILE *fp, const char *prog) {
                 "Show the live counters a prefix holds in Redis.\n"
                 "\n"
                 "options:\n"
-                "  -r REDIS_URL     redis://[user:password@]host:port[/db] or unix:///path\n"
-                "                   (env HANDOVER_REDIS)\n"
+                "  -r REDIS_URL     redis://[user:password@]host:port[/db] or unix:///path,\n"
+                "                   or @FILE holding it (env HANDOVER_REDIS; password from a\n"
+                "                   file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX        Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
                 "  -b BROKERS       also show how far the stored offsets lag behind the topic\n"
                 "  -t TOPIC         topic for the lag (env HANDOVER_TOPIC, default %s)\n"
                 "  -X key=value     librdkafka property for the lag query (repeatable)\n"
-                "  -c FILE          librdkafka properties file\n"
+                "  -c FILE          librdkafka properties file (default: env\n"
+                "                   HANDOVER_KAFKA_CONFIG)\n"
                 "  --json           one JSON object (totals, the by-* counters,\n"
                 "                   largest_transfers, audit, and lag with -b)\n"
                 "  --top N          rows of the long lists and largest transfers (default 10,\n"
@@ -66,6 +68,7 @@ typedef struct ho_stats_run_s {
         ho_redis_url_t url;
         redisContext *c;
         rd_kafka_t *rk; /* NULL without -b */
+        ho_kafka_auth_t auth; /* a refused login or TLS failure of rk */
 } ho_stats_run_t;
 
 /* One rendering of the counters. Returns an exit code: 0, 1, or 3 for a
@@ -85,9 +88,13 @@ static int ho_stats_once(ho_stats_run_t *run) {
                 }
         }
         err = ho_stats_snapshot(run->c, run->prefix, "", run->top, &snap, errstr, sizeof(errstr));
-        if (err == HO_OK && run->rk)
-                err = ho_stats_lag(run->rk, run->topic, json_object_get(snap, "offsets"), 5000,
-                                   &lag, errstr, sizeof(errstr));
+        if (err == HO_OK && run->rk &&
+            (err = ho_stats_lag(run->rk, run->topic, json_object_get(snap, "offsets"), 5000,
+                                &lag, errstr, sizeof(errstr))) != HO_OK) {
+                rd_kafka_poll(run->rk, 0); /* serves the error callback: run->auth */
+                if (run->auth.failed)
+                        snprintf(errstr, sizeof(errstr), "%s", run->auth.reason);
+        }
         if (err == HO_OK && (run->json || run->audit))
                 err = ho_stats_audit_scan(run->c, run->prefix, "", &audit, errstr,
                                           sizeof(errstr));
@@ -225,7 +232,7 @@ int main(int argc, char **argv) {
                 return 1;
         const char *prog = argv[0];
         ho_log_init(prog);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL);
+        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
         const char *brokers = NULL, *transfer = NULL;
         double interval = 2.0;
         long long top = 10;
@@ -234,6 +241,10 @@ int main(int argc, char **argv) {
                               .topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC)};
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
         int opt, rc = HO_EXIT_OK;
+        /* -X and -c in order, applied after the default -c (conf.h); at most
+         * one per argument */
+        ho_conf_kprop_t kprops[argc];
+        size_t n_kprops = 0;
 
         enum { OPT_JSON = 256, OPT_WATCH, OPT_INTERVAL, OPT_AUDIT, OPT_TRANSFER, OPT_TOP };
         static const struct option longopts[] = {
@@ -249,7 +260,7 @@ int main(int argc, char **argv) {
         while ((opt = getopt_long(argc, argv, "r:p:b:t:X:c:hV", longopts, NULL)) != -1) {
                 char *end;
                 switch (opt) {
-                case 'r': redis = optarg; break;
+                case 'r': redis = optarg; redis_src = "-r"; break;
                 case 'p': run.prefix = optarg; break;
                 case 'b': brokers = optarg; break;
                 case 't': run.topic = optarg; break;
@@ -259,18 +270,10 @@ int main(int argc, char **argv) {
                                 rd_kafka_conf_destroy(kconf);
                                 return HO_EXIT_OK;
                         }
-                        if (ho_conf_kafka_set(kconf, optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, "handover-stats: -X %s: %s\n", optarg, errstr);
-                                rd_kafka_conf_destroy(kconf);
-                                return HO_EXIT_USAGE;
-                        }
+                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
                         break;
                 case 'c':
-                        if (ho_conf_kafka_file(kconf, optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, "handover-stats: %s\n", errstr);
-                                rd_kafka_conf_destroy(kconf);
-                                return HO_EXIT_USAGE;
-                        }
+                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
                         break;
                 case OPT_JSON: run.json = true; break;
                 case OPT_WATCH: run.watch = true; break;
@@ -338,7 +341,15 @@ int main(int argc, char **argv) {
                 return HO_EXIT_USAGE;
         }
         run.top = (size_t)top;
-        if (ho_redis_url_parse(redis, &run.url, errstr, sizeof(errstr))) {
+        if (ho_conf_kafka_apply(kconf, kprops, n_kprops, errstr, sizeof(errstr))) {
+                fprintf(stderr, "handover-stats: %s%s\n",
+                        ho_conf_kafka_default_file(kprops, n_kprops) ? "HANDOVER_KAFKA_CONFIG: " : "",
+                        errstr);
+                rd_kafka_conf_destroy(kconf);
+                return HO_EXIT_USAGE;
+        }
+        if (ho_redis_url_load(redis, redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL),
+                              &run.url, errstr, sizeof(errstr))) {
                 fprintf(stderr, "handover-stats: %s\n", errstr);
                 rd_kafka_conf_destroy(kconf);
                 return HO_EXIT_USAGE;
@@ -352,6 +363,7 @@ int main(int argc, char **argv) {
                         return HO_EXIT_USAGE;
                 }
                 /* only watermark queries: no group, nothing consumed */
+                ho_conf_kafka_auth_watch(kconf, &run.auth);
                 run.rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
                 if (!run.rk) {
                         fprintf(stderr, "handover-stats: kafka: %s\n", errstr);
@@ -363,6 +375,7 @@ int main(int argc, char **argv) {
         }
         if (kconf)
                 rd_kafka_conf_destroy(kconf);
+        ho_conf_hide_argv(argc, argv); /* the URL and the client hold their own copies */
         run.tty = isatty(STDOUT_FILENO);
 
         if (transfer) {

@@ -43,7 +43,8 @@ static void usage(FILE *fp) {
                 "  -r REPLICATION   replication factor (default -1: broker's default.replication.factor)\n"
                 "  -C key=value     topic config, e.g. -C retention.ms=-1 (repeatable)\n"
                 "  -X key=value     librdkafka property (repeatable; -X list shows them)\n"
-                "  -c FILE          librdkafka properties file (key=value lines)\n"
+                "  -c FILE          librdkafka properties file (key=value lines;\n"
+                "                   default: env HANDOVER_KAFKA_CONFIG)\n"
                 "  -T SECONDS       bound on each request (default 30)\n"
                 "  -h               this help\n"
                 "  -V               versions\n"
@@ -311,6 +312,8 @@ int main(int argc, char **argv) {
                 {NULL, 0, NULL, 0},
         };
         const char *brokers = ho_env("HANDOVER_BROKERS", "localhost:9092"), *cmd;
+        bool brokers_given = ho_env("HANDOVER_BROKERS", NULL) != NULL;
+        char file_brokers[1024];
         char *configs[MAX_CONFIGS];
         int config_cnt = 0, partitions = 6, replication = -1, timeout_s = 30;
         int if_not_exists = 0, if_exists = 0, opt, rc;
@@ -340,11 +343,16 @@ int main(int argc, char **argv) {
         cmd = argv[1];
         argv++;
         argc--;
+        /* -X and -c in order, applied after the default -c (conf.h); at most
+         * one per argument */
+        ho_conf_kprop_t kprops[argc];
+        size_t n_kprops = 0;
 
         while ((opt = getopt_long(argc, argv, "b:p:r:C:X:c:T:hV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case 'b':
                         brokers = optarg;
+                        brokers_given = true;
                         break;
                 case 'p':
                         if (parse_int(optarg, -1, 100000, &partitions) || partitions == 0) {
@@ -377,16 +385,10 @@ int main(int argc, char **argv) {
                                 rd_kafka_conf_destroy(conf);
                                 return HO_EXIT_OK;
                         }
-                        if (ho_conf_kafka_set(conf, optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, PROG ": -X %s: %s\n", optarg, errstr);
-                                goto usage_err;
-                        }
+                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
                         break;
                 case 'c':
-                        if (ho_conf_kafka_file(conf, optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, PROG ": %s\n", errstr);
-                                goto usage_err;
-                        }
+                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
                         break;
                 case 'T':
                         if (parse_int(optarg, 1, 3600, &timeout_s)) {
@@ -433,11 +435,30 @@ int main(int argc, char **argv) {
                 goto usage_err;
         }
 
+        if (ho_conf_kafka_apply(conf, kprops, n_kprops, errstr, sizeof(errstr))) {
+                fprintf(stderr, PROG ": %s%s\n",
+                        ho_conf_kafka_default_file(kprops, n_kprops) ? "HANDOVER_KAFKA_CONFIG: " : "",
+                        errstr);
+                goto usage_err;
+        }
+        {
+                /* the file's bootstrap.servers beats the localhost default, not -b or the env */
+                char v[1024];
+                size_t vsz = sizeof(v);
+                if (!brokers_given &&
+                    rd_kafka_conf_get(conf, "bootstrap.servers", v, &vsz) == RD_KAFKA_CONF_OK &&
+                    v[0] && strlen(v) < sizeof(file_brokers)) {
+                        strcpy(file_brokers, v);
+                        brokers = file_brokers;
+                }
+        }
         if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
             rd_kafka_conf_set(conf, "client.id", PROG, errstr, sizeof(errstr))) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 goto usage_err;
         }
+        ho_kafka_auth_t auth;
+        ho_conf_kafka_auth_watch(conf, &auth);
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!rk) {
                 fprintf(stderr, PROG ": cannot create the Kafka client: %s\n", errstr);
@@ -445,6 +466,7 @@ int main(int argc, char **argv) {
                 return HO_EXIT_FAIL;
         }
         conf = NULL; /* owned by rk */
+        ho_conf_hide_argv(optind, argv); /* the topic names after optind stay */
 
         if (!strcmp(cmd, "create"))
                 rc = cmd_create(rk, brokers, argv + optind, argc - optind, partitions, replication,
@@ -454,6 +476,9 @@ int main(int argc, char **argv) {
                                 timeout_s * 1000);
         else
                 rc = cmd_list(rk, brokers, timeout_s * 1000);
+        rd_kafka_poll(rk, 0); /* serves the error callback: auth */
+        if (rc != HO_EXIT_OK && auth.failed)
+                fprintf(stderr, PROG ": %s\n", auth.reason);
         rd_kafka_destroy(rk);
         return rc;
 

@@ -3,6 +3,10 @@
  * redis://[user:password@]host:port[/db] or unix:///path/to/socket[?db=N]
  * (a password alone: redis://:secret@host:port). Connecting runs AUTH and
  * SELECT as the URL asks, so callers get a ready context or an error.
+ * rediss:// (TLS) is there only when built against hiredis >= 1.0 with
+ * hiredis_ssl (HO_HAVE_HIREDIS_SSL; the CA, client certificate and key from
+ * HANDOVER_REDIS_TLS_CA, _CERT, _KEY); otherwise a TLS Redis is reached
+ * through a stunnel tunnel (docs/security.md).
  */
 #ifndef HO_REDIS_H
 #define HO_REDIS_H
@@ -17,12 +21,33 @@ typedef struct ho_redis_url_s {
         char *user;      /* NULL: default user */
         char *password;  /* NULL: no AUTH */
         int db;
+        int tls;         /* rediss://: only with HO_HAVE_HIREDIS_SSL (hiredis >= 1.0) */
 } ho_redis_url_t;
 
+/* Parse a URL into out (cleared first; free with ho_redis_url_clear). Error
+ * messages show the URL redacted (ho_redis_url_redact), never its password. */
 ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr, size_t errstr_size);
 void ho_redis_url_clear(ho_redis_url_t *u);
-/* The URL without its password, for logs: "redis://127.0.0.1:6379/0". Caller frees. */
+/* The URL without its password, for logs: "redis://127.0.0.1:6379/0" or
+ * "redis://user:***@127.0.0.1:6379/0". Caller frees. */
 char *ho_redis_url_display(const ho_redis_url_t *u);
+/* Copy url into buf (size bytes, always terminated) with whatever the parser
+ * would take for a password replaced by "***", also when the URL is malformed:
+ * the text between "scheme://" (or the start) and the last '@', after its
+ * first ':' (all of it without a ':'). Returns buf. */
+char *ho_redis_url_redact(const char *url, char *buf, size_t size);
+/* Where that password is in url: its offset, and its length in *len (0 and
+ * *len 0 when the URL has no '@'). */
+size_t ho_redis_url_password_at(const char *url, size_t *len);
+
+/* The programs' way to a URL: spec is a URL, or "@PATH" for a file whose one
+ * line is the URL (so a password need not sit on the command line). source
+ * names where spec came from ("-r", "HANDOVER_REDIS") and starts every error.
+ * password_file (HANDOVER_REDIS_PASSWORD_FILE; NULL or "" for none) is a file
+ * whose one line is the password, for a URL that carries none: a URL with a
+ * password of its own and a password file is a usage error. */
+ho_err_t ho_redis_url_load(const char *spec, const char *source, const char *password_file,
+                           ho_redis_url_t *out, char *errstr, size_t errstr_size);
 
 /* Connect, AUTH, SELECT. NULL and errstr on failure (HO_ERR_REDIS class:
  * retriable). timeout_ms bounds connect and every command. Free with redisFree(). */
