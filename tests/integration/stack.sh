@@ -22,7 +22,9 @@ grep -qx "handover.transfers $PARTS" "$HO_TMP/list" || ho_fail "handover-topic l
 # handover-topic: create a new topic, refuse it twice, accept it with --if-not-exists, delete it
 topic=$(ho_unique rt)
 ho_topic_create "$topic" 3
-"$T" list -b "$HANDOVER_BROKERS" | grep -qx "$topic 3" || ho_fail "new topic $topic with 3 partitions not listed"
+# (metadata reaches the broker answering the list a moment after CreateTopics returns)
+listed() { "$T" list -b "$HANDOVER_BROKERS" | grep -qx "$topic 3"; }
+ho_wait_until 15 listed || ho_fail "new topic $topic with 3 partitions not listed"
 set +e
 "$T" create -b "$HANDOVER_BROKERS" -p 3 "$topic" 2>"$HO_TMP/again.err"; rc=$?
 set -e
