@@ -1,5 +1,6 @@
 /* buf.c: growable byte buffer (see buf.h). */
 #include <stdarg.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,4 +91,32 @@ size_t ho_fmt_ll(char *out, int64_t v) {
                 out[len++] = tmp[--n];
         out[len] = '\0';
         return len;
+}
+
+ho_err_t ho_buf_slurp(ho_buf_t *b, const char *path, size_t max, char *errstr,
+                      size_t errstr_size) {
+        FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+        char tmp[65536];
+        size_t n;
+        ho_err_t err = HO_OK;
+
+        if (!fp)
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot open \"%s\": %s", path,
+                                 strerror(errno));
+        while (!err && (n = fread(tmp, 1, sizeof(tmp), fp)) > 0) {
+                if (max && b->len + n > max)
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_IO,
+                                        "\"%s\": larger than %zu MB", path, max >> 20);
+                else if (ho_buf_append(b, tmp, n))
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "\"%s\": out of memory",
+                                        path);
+        }
+        if (!err && ferror(fp))
+                err = ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot read \"%s\": %s", path,
+                                strerror(errno));
+        if (fp != stdin)
+                fclose(fp);
+        if (!err && !b->data && ho_buf_append(b, "", 0))
+                err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "\"%s\": out of memory", path);
+        return err;
 }

@@ -49,38 +49,11 @@ typedef struct {
 
 /* The whole of FILE or stdin ("-"); NULL with a message on failure. */
 static char *slurp(const char *path, size_t *lenp) {
-        FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
         ho_buf_t b = HO_BUF_INIT;
-        char tmp[65536];
-        size_t n;
-
-        if (!fp) {
-                fprintf(stderr, PROG ": cannot open \"%s\": %s\n", path, strerror(errno));
-                return NULL;
-        }
-        while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0) {
-                if (b.len + n > HO_EXTRACT_MAX_TEXT * (size_t)64) {
-                        fprintf(stderr, PROG ": \"%s\": larger than %u MB\n", path,
-                                (HO_EXTRACT_MAX_TEXT >> 20) * 64);
-                        break;
-                }
-                if (ho_buf_append(&b, tmp, n)) {
-                        fprintf(stderr, PROG ": \"%s\": out of memory\n", path);
-                        break;
-                }
-        }
-        if (ferror(fp) || n > 0) {
-                if (ferror(fp))
-                        fprintf(stderr, PROG ": cannot read \"%s\": %s\n", path, strerror(errno));
-                if (fp != stdin)
-                        fclose(fp);
+        char err[512];
+        if (ho_buf_slurp(&b, path, HO_EXTRACT_MAX_TEXT * (size_t)64, err, sizeof(err))) {
+                fprintf(stderr, PROG ": %s\n", err);
                 ho_buf_free(&b);
-                return NULL;
-        }
-        if (fp != stdin)
-                fclose(fp);
-        if (!b.data && ho_buf_append(&b, "", 0)) {
-                fprintf(stderr, PROG ": \"%s\": out of memory\n", path);
                 return NULL;
         }
         return ho_buf_steal(&b, lenp);

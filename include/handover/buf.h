@@ -25,6 +25,12 @@ ho_err_t ho_buf_append(ho_buf_t *b, const void *p, size_t n);
 ho_err_t ho_buf_append_str(ho_buf_t *b, const char *s);
 ho_err_t ho_buf_printf(ho_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hand the data to the caller (who frees it with free()); b is left empty. */
+/* The whole of the file at path, or of stdin when path is "-", appended to
+ * b (b's own on error too: the caller frees it). max (0: none) bounds the
+ * size. HO_ERR_IO (open or read failed, or over max) or HO_ERR_NOMEM, with
+ * the file named in errstr. */
+ho_err_t ho_buf_slurp(ho_buf_t *b, const char *path, size_t max, char *errstr,
+                      size_t errstr_size);
 /* The decimal digits of v into out (at least 21 bytes, NUL-terminated);
  * returns the length. printf's machinery costs more than the digits. */
 size_t ho_fmt_ll(char *out, int64_t v);
