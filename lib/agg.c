@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
+#include "handover/clock.h"
 #include "handover/agg.h"
 #include "handover/agg_fold.h"
 #include "handover/buf.h"
@@ -88,12 +89,6 @@ void *ho_agg_test_after_read_arg;
 
 static char *ho_strdup0(const char *s) {
         return strdup(s ? s : "");
-}
-
-static int64_t ho_now_ms(clockid_t clk) {
-        struct timespec ts;
-        clock_gettime(clk, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static ho_err_t ho_grow(void **p, size_t *cap, size_t need, size_t elem) {
@@ -1076,7 +1071,7 @@ ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_
                 if (ho_agg_test_after_read)
                         ho_agg_test_after_read(ho_agg_test_after_read_arg);
                 size_t queued, n_touched, n_new;
-                if ((err = ho_agg_build(agg, b, next_offset, ho_now_ms(CLOCK_REALTIME),
+                if ((err = ho_agg_build(agg, b, next_offset, ho_wall_ms(),
                                         !agg->conf.exclusive && layout < need ? need : 0,
                                         &queued, &n_touched, &n_new)))
                         return err == HO_ERR_NOMEM

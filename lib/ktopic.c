@@ -1,6 +1,7 @@
 /* ktopic.c: topic existence and creation for start-up checks (see ktopic.h). */
 #include <string.h>
 #include <time.h>
+#include "handover/clock.h"
 #include "handover/ktopic.h"
 
 ho_err_t ho_ktopic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, int *partitions,
@@ -18,12 +19,6 @@ ho_err_t ho_ktopic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
         return HO_OK;
 }
 
-static int64_t ho_ktopic_now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 ho_err_t ho_ktopic_create(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
                           char *errstr, size_t errstr_size) {
         char rderr[512];
@@ -31,7 +26,7 @@ ho_err_t ho_ktopic_create(rd_kafka_t *rk, const char *topic, int partitions, int
         if (!nt)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "cannot create topic \"%s\": %s",
                                  topic, rderr);
-        int64_t deadline = ho_ktopic_now_ms() + timeout_ms;
+        int64_t deadline = ho_mono_ms() + timeout_ms;
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
         rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, rderr, sizeof(rderr));
@@ -67,7 +62,7 @@ ho_err_t ho_ktopic_create(rd_kafka_t *rk, const char *topic, int partitions, int
         /* the controller answered; the broker we ask for metadata may learn of it later */
         while (!err) {
                 int have = 0;
-                int left = (int)(deadline - ho_ktopic_now_ms());
+                int left = (int)(deadline - ho_mono_ms());
                 if (ho_ktopic_partitions(rk, topic, left > 1000 ? left : 1000, &have, errstr,
                                          errstr_size) == HO_OK && have > 0)
                         break;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <jansson.h>
+#include "handover/clock.h"
 #include "handover/buf.h"
 #include "handover/codec.h"
 #include "handover/jreport.h"
@@ -14,12 +15,6 @@
 
 #define RD_POLL_MS 200
 #define RD_HEX_TEXT_MAX 64 /* value bytes shown as hex in the text listing */
-
-static int64_t rd_now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The partition ids of topic, from fresh metadata. *ids is malloc'ed. */
 static ho_err_t rd_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t **ids,
@@ -225,7 +220,7 @@ ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
         }
         /* up to each partition's end as it was when the listing began; the
          * messages come in offset order per partition */
-        int64_t idle_since = rd_now_ms();
+        int64_t idle_since = ho_mono_ms();
         while (open > 0) {
                 if (conf->stop && *conf->stop) {
                         err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
@@ -233,7 +228,7 @@ ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
                 }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, RD_POLL_MS);
                 if (!m) {
-                        if (rd_now_ms() - idle_since > (int64_t)conf->timeout_ms) {
+                        if (ho_mono_ms() - idle_since > (int64_t)conf->timeout_ms) {
                                 err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
                                                 "no message from \"%s\" for %d ms (%d partitions "
                                                 "not read to their end)",
@@ -242,7 +237,7 @@ ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
                         }
                         continue;
                 }
-                idle_since = rd_now_ms();
+                idle_since = ho_mono_ms();
                 if (m->err) {
                         ho_warn("kafka: %s", rd_kafka_message_errstr(m));
                         rd_kafka_message_destroy(m);

@@ -6,6 +6,7 @@
  * total timeout; a 5xx answer or a transport error is retried with doubling
  * backoff a bounded number of times, anything else is final.
  */
+#include "handover/clock.h"
 #include "handover/registry.h"
 
 #include <curl/curl.h>
@@ -58,12 +59,6 @@ static CURLcode curl_init_rc;
 
 static void curl_init(void) {
         curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(int ms) {
@@ -129,7 +124,7 @@ static ho_err_t cache_put(ho_registry_t *rg, int32_t id, char *schema, bool miss
                 free(e->schema);
                 e->schema = schema;
                 e->missing = missing;
-                e->expires_ms = missing ? now_ms() + HO_REGISTRY_MISS_TTL_MS : 0;
+                e->expires_ms = missing ? ho_mono_ms() + HO_REGISTRY_MISS_TTL_MS : 0;
                 return HO_OK;
         }
         if (rg->n_cached == rg->cache_max) {
@@ -145,7 +140,7 @@ static ho_err_t cache_put(ho_registry_t *rg, int32_t id, char *schema, bool miss
         e->id = id;
         e->schema = schema;
         e->missing = missing;
-        e->expires_ms = missing ? now_ms() + HO_REGISTRY_MISS_TTL_MS : 0;
+        e->expires_ms = missing ? ho_mono_ms() + HO_REGISTRY_MISS_TTL_MS : 0;
         size_t b = bucket_of(rg, id);
         e->next = rg->buckets[b];
         rg->buckets[b] = e;
@@ -488,7 +483,7 @@ ho_err_t ho_registry_schema(ho_registry_t *rg, int32_t id, const char **schema, 
         long status = 0;
         ho_err_t err;
 
-        if (e && (!e->missing || now_ms() < e->expires_ms)) {
+        if (e && (!e->missing || ho_mono_ms() < e->expires_ms)) {
                 rg->st.hits++;
                 if (e->missing)
                         return ho_seterr(errstr, errstr_size, HO_ERR_NOT_FOUND,

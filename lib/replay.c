@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <avro.h>
+#include "handover/clock.h"
 #include "handover/agg.h"
 #include "handover/agg_fold.h"
 #include "handover/codec.h"
@@ -222,18 +223,6 @@ typedef struct ho_replay_s {
         ho_buf_t json, ids;
         char *missing;          /* what the truncated history lacks, for messages (malloc) */
 } ho_replay_t;
-
-static int64_t ho_mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t ho_wall_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void ho_sleep_ms(int ms) {
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

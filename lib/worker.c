@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "handover/clock.h"
 #include "handover/agg.h"
 #include "handover/codec.h"
 #include "handover/conf.h"
@@ -154,12 +155,6 @@ struct ho_worker_s {
         int64_t wm_last_ms;
 };
 
-static int64_t ho_now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void ho_sleep_ms(int ms) {
         struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
         while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -210,7 +205,7 @@ static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
         }
         /* Broker outages: librdkafka reconnects by itself; say so at most once
          * every few seconds so an outage does not flood the log. */
-        int64_t now = ho_now_ms();
+        int64_t now = ho_mono_ms();
         if (now - w->kafka_err_last_ms >= 5000 || ho_log_get_level() >= HO_LOG_DEBUG) {
                 w->kafka_err_last_ms = now;
                 ho_warn("kafka: %s: %s (retrying)", rd_kafka_err2name((rd_kafka_resp_err_t)err),
@@ -302,7 +297,7 @@ static void ho_part_stall(ho_worker_t *w, ho_part_t *p, ho_part_state_t state) {
                                         ? HO_WORKER_BACKOFF_MAX_MS
                                         : p->backoff_ms * 2;
         p->state = state;
-        p->retry_at_ms = ho_now_ms() + p->backoff_ms;
+        p->retry_at_ms = ho_mono_ms() + p->backoff_ms;
         ho_part_pause(w, p, true);
 }
 
@@ -880,8 +875,8 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
                 return HO_ERR_KAFKA;
         }
         /* message.timeout.ms bounds this: the report always comes */
-        int64_t deadline = ho_now_ms() + w->dlq_wait_ms;
-        while (!w->dlq_done && ho_now_ms() < deadline && !*w->stop)
+        int64_t deadline = ho_mono_ms() + w->dlq_wait_ms;
+        while (!w->dlq_done && ho_mono_ms() < deadline && !*w->stop)
                 rd_kafka_poll(w->producer, 20);
         if (!w->dlq_done || w->dlq_err) {
                 ho_error("dead letter: not delivered to \"%s\" for \"%s\" [%" PRId32
@@ -1097,7 +1092,7 @@ bool ho_worker_health(void *opaque, char *reason, size_t reason_size) {
 static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errstr_size) {
         const char *names[2] = {w->conf.topic, w->dlq_topic};
         int parts[2];
-        int64_t t0 = ho_now_ms(), warned = 0;
+        int64_t t0 = ho_mono_ms(), warned = 0;
         for (int i = 0; i < 2; i++) {
                 char kerr[512];
                 /* short attempts, so a signal and librdkafka's errors are seen soon */
@@ -1106,7 +1101,7 @@ static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errs
                         if (*w->stop)
                                 return HO_OK; /* the caller sees *stop */
                         /* a first attempt may fail while the connection is set up */
-                        int64_t now = ho_now_ms();
+                        int64_t now = ho_mono_ms();
                         if (now - t0 >= 5000 && now - warned >= 10000) {
                                 warned = now;
                                 ho_warn("kafka: %s (retrying)", kerr);
@@ -1477,7 +1472,7 @@ static void ho_worker_wake_fetcher(ho_worker_t *w) {
 /* Shutdown: apply complete batches, retrying Redis briefly. */
 static void ho_worker_drain(ho_worker_t *w) {
         ho_worker_settle_all(w);
-        int64_t deadline = ho_now_ms() + HO_WORKER_CLOSE_RETRY_MS;
+        int64_t deadline = ho_mono_ms() + HO_WORKER_CLOSE_RETRY_MS;
         for (;;) {
                 bool pending = false;
                 for (size_t i = 0; i < w->n_parts; i++) {
@@ -1491,7 +1486,7 @@ static void ho_worker_drain(ho_worker_t *w) {
                                         pending = true;
                         }
                 }
-                if (!pending || ho_now_ms() >= deadline)
+                if (!pending || ho_mono_ms() >= deadline)
                         break;
                 ho_sleep_ms(200);
         }
@@ -1535,8 +1530,8 @@ static void ho_worker_close(ho_worker_t *w) {
                 rd_kafka_error_destroy(e);
                 w->close_incomplete = true;
         } else {
-                int64_t deadline = ho_now_ms() + HO_WORKER_CLOSE_MS;
-                while (!rd_kafka_consumer_closed(w->consumer) && ho_now_ms() < deadline)
+                int64_t deadline = ho_mono_ms() + HO_WORKER_CLOSE_MS;
+                while (!rd_kafka_consumer_closed(w->consumer) && ho_mono_ms() < deadline)
                         rd_kafka_queue_poll_callback(q, 100);
                 if (!rd_kafka_consumer_closed(w->consumer)) {
                         ho_warn("kafka: could not leave group \"%s\" within %d ms (brokers "
@@ -1567,12 +1562,12 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 w->conf.topic, w->conf.group, rdisp ? rdisp : "?", w->conf.prefix, w->dlq_topic,
                 w->worker_id);
         free(rdisp);
-        w->stats_last_ms = ho_now_ms();
+        w->stats_last_ms = ho_mono_ms();
 
         ho_err_t err = HO_OK;
         uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
         while (!*stop && !w->fatal) {
-                int64_t now = ho_now_ms();
+                int64_t now = ho_mono_ms();
                 if ((err = ho_worker_settle_done(w)) || (err = ho_worker_retry(w, now)))
                         break;
                 rd_kafka_message_t *rkm =
@@ -1601,7 +1596,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 if (err)
                         break;
                 rd_kafka_poll(w->producer, 0);
-                now = ho_now_ms();
+                now = ho_mono_ms();
                 if (w->conf.stats_interval_s > 0 &&
                     now - w->stats_last_ms >= (int64_t)w->conf.stats_interval_s * 1000)
                         ho_worker_stats_line(w, now);
@@ -1627,6 +1622,6 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         }
         ho_worker_close(w);
         if (w->conf.stats_interval_s > 0)
-                ho_worker_stats_line(w, ho_now_ms());
+                ho_worker_stats_line(w, ho_mono_ms());
         return err;
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "handover/clock.h"
 #include "handover/worker_metrics.h"
 
 typedef struct ho_wm_queue_s {
@@ -48,18 +49,6 @@ struct ho_wmetrics_s {
         char ping_err[256];
 };
 
-static int64_t ho_wm_mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t ho_wm_wall_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static char *ho_wm_strdup(const char *s, bool *ok) {
         if (!s)
                 return NULL;
@@ -87,7 +76,7 @@ ho_wmetrics_t *ho_wmetrics_new(ho_metrics_t *reg, const char *topic, const char 
         pthread_mutex_init(&wm->mu, NULL);
         pthread_mutex_init(&wm->ping_mu, NULL);
         wm->stall_ms = stall_ms;
-        wm->updated_ms = ho_wm_mono_ms();
+        wm->updated_ms = ho_mono_ms();
         bool ok = true;
         wm->topic = ho_wm_strdup(topic, &ok);
         wm->group = ho_wm_strdup(group, &ok);
@@ -240,7 +229,7 @@ void ho_wmetrics_applied(ho_wmetrics_t *wm, int32_t partition, int64_t next, uin
         ho_wm_queue_t *q = ho_wm_queue(wm, partition, false);
         if (err != HO_OK || !q)
                 return;
-        int64_t now = ho_wm_wall_ms();
+        int64_t now = ho_wall_ms();
         while (q->head < q->len && q->off[q->head] < next) {
                 int64_t d = now - q->ts[q->head++];
                 ho_metric_observe(wm->latency_s, d > 0 ? (double)d / 1000.0 : 0.0);
@@ -281,7 +270,7 @@ void ho_wmetrics_update(ho_wmetrics_t *wm, const ho_wm_snap_t *s) {
         pthread_mutex_lock(&wm->mu);
         wm->n_assigned = s->assigned;
         wm->n_stalled = s->stalled;
-        wm->updated_ms = ho_wm_mono_ms();
+        wm->updated_ms = ho_mono_ms();
         pthread_mutex_unlock(&wm->mu);
 }
 
@@ -321,7 +310,7 @@ void ho_wmetrics_lag_done(ho_wmetrics_t *wm) {
 /* Whether Redis answers a PING: at most one a second, on our own connection. */
 static bool ho_wm_redis_ok(ho_wmetrics_t *wm, char *reason, size_t reason_size) {
         pthread_mutex_lock(&wm->ping_mu);
-        int64_t now = ho_wm_mono_ms();
+        int64_t now = ho_mono_ms();
         if (wm->ping_ms == 0 || now - wm->ping_ms >= 1000) {
                 char err[256] = "";
                 if (!wm->rc)
@@ -339,7 +328,7 @@ static bool ho_wm_redis_ok(ho_wmetrics_t *wm, char *reason, size_t reason_size) 
                         wm->rc = NULL;
                 }
                 snprintf(wm->ping_err, sizeof(wm->ping_err), "%s", err);
-                wm->ping_ms = ho_wm_mono_ms();
+                wm->ping_ms = ho_mono_ms();
         }
         bool ok = wm->ping_ok;
         if (!ok)
@@ -354,7 +343,7 @@ bool ho_wmetrics_health(void *opaque, char *reason, size_t reason_size) {
         pthread_mutex_lock(&wm->mu);
         ho_wm_phase_t phase = wm->phase;
         size_t assigned = wm->n_assigned, stalled = wm->n_stalled;
-        int64_t idle_ms = ho_wm_mono_ms() - wm->updated_ms;
+        int64_t idle_ms = ho_mono_ms() - wm->updated_ms;
         pthread_mutex_unlock(&wm->mu);
         switch (phase) {
         case HO_WM_STARTING:

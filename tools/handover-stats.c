@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "handover/clock.h"
 #include "handover/conf.h"
 #include "handover/log.h"
 #include "handover/redis.h"
@@ -52,12 +53,6 @@ static void usage(FILE *fp, const char *prog) {
                 "transfer), 2 usage, 3 --audit found a claim that disagrees\n"
                 "see docs/replay-stats.md\n",
                 prog, HO_DEFAULT_PREFIX, HO_DEFAULT_TOPIC);
-}
-
-static int64_t ho_now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 typedef struct ho_stats_run_s {
@@ -125,7 +120,7 @@ static int ho_stats_once(ho_stats_run_t *run) {
                 fputc('\n', stdout);
                 json_decref(out);
         } else {
-                ho_stats_print_table(stdout, run->prefix, snap, lag, ho_now_ms(), run->top);
+                ho_stats_print_table(stdout, run->prefix, snap, lag, ho_wall_ms(), run->top);
                 if (run->audit) {
                         fputc('\n', stdout);
                         ho_stats_audit_print(stdout, audit);

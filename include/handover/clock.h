@@ -1,0 +1,25 @@
+/*
+ * clock.h: milliseconds from the two clocks the programs use: monotonic for
+ * timeouts, deadlines and rates; wall for timestamps written out.
+ */
+#ifndef HO_CLOCK_H
+#define HO_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+static inline int64_t ho_clock_ms(clockid_t clk) {
+        struct timespec ts;
+        clock_gettime(clk, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline int64_t ho_mono_ms(void) {
+        return ho_clock_ms(CLOCK_MONOTONIC);
+}
+
+static inline int64_t ho_wall_ms(void) {
+        return ho_clock_ms(CLOCK_REALTIME);
+}
+
+#endif
