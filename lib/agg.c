@@ -105,18 +105,6 @@ static ho_err_t ho_grow(void **p, size_t *cap, size_t need, size_t elem) {
         return HO_OK;
 }
 
-static uint64_t ho_load_le64(const char *p) {
-        uint64_t v = 0;
-        for (int i = 7; i >= 0; i--)
-                v = (v << 8) | (uint8_t)p[i];
-        return v;
-}
-
-static void ho_store_le64(char *p, uint64_t v) {
-        for (int i = 0; i < 8; i++, v >>= 8)
-                p[i] = (char)(v & 0xff);
-}
-
 static size_t ho_digset_slot(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
         uint64_t h = (d ^ ((uint64_t)xfer * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
         return (size_t)(h >> 17) & (s->cap - 1);
@@ -721,7 +709,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                 for (size_t i = 0; i < f->n_xfers && !err; i++)
                         for (int64_t j = 0; j < f->xfers[i].stored_rev; j++)
                                 ho_digset_add(&agg->seen, (uint32_t)i,
-                                              ho_load_le64(agg->ids.data + f->xfers[i].ids_off +
+                                              ho_agg_digest_get(agg->ids.data + f->xfers[i].ids_off +
                                                            8 * (size_t)j));
                 for (size_t i = 0; i < f->n_ids && !err; i++) {
                         const ho_fold_id_t *id = &f->ids[i];
@@ -865,7 +853,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
                         for (size_t j = agg->gstart[i] - x->n_new; j < agg->gstart[i] && !bad;
                              j++) {
                                 char le[8];
-                                ho_store_le64(le, agg->grp[j]);
+                                ho_agg_digest_put(le, agg->grp[j]);
                                 bad |= ho_buf_append(o, le, 8);
                         }
                         bad |= ho_resp_arg_end(o);

@@ -248,23 +248,18 @@ void ho_rfold_get(const ho_rfold_t *f, size_t i, ho_rfold_xfer_t *out) {
         out->n_ids = x->n_ids;
 }
 
-static void ho_le64(unsigned char *p, uint64_t v) {
-        for (int i = 0; i < 8; i++)
-                p[i] = (unsigned char)(v >> (8 * i));
-}
-
 ho_err_t ho_rfold_digests(const ho_rfold_t *f, size_t i, ho_buf_t *out) {
         const ho_rx_t *x = &f->xs[i];
         if (ho_buf_reserve(out, (size_t)x->n_ids * 8))
                 return HO_ERR_NOMEM;
-        unsigned char *p = (unsigned char *)out->data + out->len;
+        char *p = out->data + out->len;
         if (x->has_zero) {
-                ho_le64(p, 0);
+                ho_agg_digest_put(p, 0);
                 p += 8;
         }
         for (uint32_t j = 0; j < x->ids_cap; j++)
                 if (x->ids[j]) {
-                        ho_le64(p, x->ids[j]);
+                        ho_agg_digest_put(p, x->ids[j]);
                         p += 8;
                 }
         out->len += (size_t)x->n_ids * 8;

@@ -66,6 +66,20 @@ uint64_t ho_agg_digest(const char *report_id, size_t len);
  * collision). NULL in production. */
 extern uint64_t (*ho_agg_test_digest)(const char *report_id, size_t len);
 
+/* A digest in its stored form (8 bytes, little-endian) and back: the one
+ * encoding of {P}:transfer_ids, for the engine and replay's loader alike. */
+static inline void ho_agg_digest_put(char out[8], uint64_t d) {
+        for (int i = 0; i < 8; i++, d >>= 8)
+                out[i] = (char)(d & 0xff);
+}
+
+static inline uint64_t ho_agg_digest_get(const char *p) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--)
+                v = (v << 8) | (uint8_t)p[i];
+        return v;
+}
+
 /* The counters script run inside each batch's transaction (lib/agg_lua.c:
  * its KEYS and ARGV layout are documented there). */
 extern const char ho_agg_lua[];
