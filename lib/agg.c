@@ -50,6 +50,7 @@ struct ho_agg_s {
         char *layout_key;  /* "{P}:" NS "layout": partitions used for homes */
         char *fence_fmt;   /* "{P}:" NS "fence:" (then the partition) */
         char *channel;
+        char total_names[128]; /* ho_agg_total_names, space-separated: the script's ARGV[11] */
         int32_t layout;    /* the stored partition count last read (0: none) */
         ho_buf_t out;      /* the request being built, kept across batches */
         ho_buf_t json;     /* one state's JSON, reused */
@@ -218,6 +219,10 @@ ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char 
         for (int k = 0; k < HO_AGG_K__COUNT; k++)
                 if (!(agg->keys[k] = ho_agg_key_new(agg, ho_agg_key_names[k])))
                         goto nomem;
+        for (int t = 0; t < HO_AGG_T__COUNT; t++) {
+                strcat(agg->total_names, ho_agg_total_names[t]);
+                strcat(agg->total_names, " ");
+        }
         if (!(agg->channel = ho_agg_key_new(agg, "updates")) ||
             !(agg->layout_key = ho_agg_key_new(agg, "layout")) ||
             !(agg->fence_fmt = ho_agg_key_new(agg, "fence:")))
@@ -877,11 +882,6 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
                 nd += ho_strmap_slot_key(&d->fields, i) && d->fields.vals[i];
         for (size_t i = 0; i < d->dates.cap; i++)
                 nt += ho_strmap_slot_key(&d->dates, i) && d->dates.vals[i];
-        char names[128] = "";
-        for (int t = 0; t < HO_AGG_T__COUNT; t++) {
-                strcat(names, ho_agg_total_names[t]);
-                strcat(names, " ");
-        }
         /* EVAL script numkeys KEYS, then ARGV as lib/agg_lua.c lays it out */
         bad |= ho_resp_cmd(o, 3 + HO_AGG_K__COUNT + 4 + HO_AGG_T__COUNT + 2 + 3 * nd + 1 +
                                       3 * nt) ||
@@ -893,7 +893,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
                ho_resp_ll(o, HO_AGG_K_DATES + 1) || ho_resp_ll(o, now);
         for (int t = 0; t < HO_AGG_T__COUNT; t++)
                 bad |= ho_resp_ll(o, d->totals[t]);
-        bad |= ho_resp_str(o, names) || ho_resp_ll(o, (int64_t)nd);
+        bad |= ho_resp_str(o, agg->total_names) || ho_resp_ll(o, (int64_t)nd);
         for (size_t i = 0; i < d->fields.cap && !bad; i++) {
                 const char *k = ho_strmap_slot_key(&d->fields, i);
                 if (!k || !d->fields.vals[i])
