@@ -82,7 +82,9 @@ ho_bg "$HO_BIN_DIR/handover-stats" -p "$AGG_PREFIX" -r "${URL[stats]}" --watch -
   >"$OUT/watch.out" 2>"$OUT/watch.err"
 wp=$HO_LAST_PID
 ho_wait_until 20 test -s "$OUT/watch.out" || ho_fail "handover-stats --watch drew nothing: $(cat "$OUT/watch.err")"
-sleep 0.5 # SUBSCRIBE follows the first drawing; the update must come after it
+# SUBSCRIBE follows the first drawing; the update must come after it
+subscribed() { [ "$(agg_redis PUBSUB NUMSUB "{$AGG_PREFIX}:updates" | tail -1)" -ge 1 ]; }
+ho_wait_until 20 subscribed || ho_fail "handover-stats --watch did not subscribe: $(cat "$OUT/watch.err")"
 head -1 "$HO_TMP/v2.jsonl" | sed 's/"report_id": *"[^"]*"/"report_id": "acl-extra"/' >"$HO_TMP/extra.jsonl"
 agg_produce "$HO_TMP/extra.jsonl" -q
 ho_wait_until 30 bash -c "[ \$(wc -l <'$OUT/watch.out') -ge 2 ]" \
