@@ -206,15 +206,7 @@ ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char 
         agg->conf.ns = agg->ns;
         if (!agg->prefix || !agg->ns)
                 goto nomem;
-        agg->url.host = url->host ? strdup(url->host) : NULL;
-        agg->url.unix_path = url->unix_path ? strdup(url->unix_path) : NULL;
-        agg->url.user = url->user ? strdup(url->user) : NULL;
-        agg->url.password = url->password ? strdup(url->password) : NULL;
-        agg->url.port = url->port;
-        agg->url.db = url->db;
-        agg->url.tls = url->tls;
-        if ((url->host && !agg->url.host) || (url->unix_path && !agg->url.unix_path) ||
-            (url->user && !agg->url.user) || (url->password && !agg->url.password))
+        if (ho_redis_url_copy(&agg->url, url))
                 goto nomem;
         for (int k = 0; k < HO_AGG_K__COUNT; k++)
                 if (!(agg->keys[k] = ho_agg_key_new(agg, ho_agg_key_names[k])))
@@ -286,14 +278,11 @@ static ho_err_t ho_agg_conn_lost(ho_agg_t *agg, char *errstr, size_t errstr_size
 }
 
 /* Error replies that mean "this server cannot take writes now" (a replica
- * after a failover, a server loading its dataset): drop the connection too,
- * so the retry reconnects and may reach the new primary behind the URL. */
+ * after a failover, a server loading its dataset) or "not here" (a cluster's
+ * MOVED, ASK, TRYAGAIN, CLUSTERDOWN): drop the connection too, so the retry
+ * reconnects to whatever serves the prefix's slot now (ho_redis_connect_key). */
 static bool ho_agg_must_drop(const redisReply *r) {
-        static const char *const drop[] = {"READONLY", "LOADING", "MASTERDOWN"};
-        for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
-                if (!strncmp(r->str, drop[i], strlen(drop[i])))
-                        return true;
-        return false;
+        return ho_redis_error_reconnects(r->str);
 }
 
 static void ho_agg_error_reply(ho_agg_t *agg, const redisReply *r) {
@@ -338,7 +327,9 @@ static ho_err_t ho_agg_check_legacy(ho_agg_t *agg, char *errstr, size_t errstr_s
 static ho_err_t ho_agg_connect(ho_agg_t *agg, char *errstr, size_t errstr_size) {
         if (agg->rc)
                 return HO_OK;
-        agg->rc = ho_redis_connect(&agg->url, agg->conf.timeout_ms, errstr, errstr_size);
+        /* every key of the prefix is in the slot of {P}: a cluster routes by it */
+        agg->rc = ho_redis_connect_key(&agg->url, agg->layout_key, agg->conf.timeout_ms, errstr,
+                                       errstr_size);
         if (!agg->rc)
                 return HO_ERR_REDIS;
         /* keep hiredis's read buffer between replies: by default it frees any

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include "handover/log.h"
+#include "handover/rcluster.h"
 #include "handover/redis.h"
 #ifdef HO_HAVE_HIREDIS_SSL
 #include <pthread.h>
@@ -19,7 +20,29 @@ void ho_redis_url_clear(ho_redis_url_t *u) {
         free(u->unix_path);
         free(u->user);
         free(u->password);
+        free(u->seeds);
         memset(u, 0, sizeof(*u));
+}
+
+ho_err_t ho_redis_url_copy(ho_redis_url_t *dst, const ho_redis_url_t *src) {
+        memset(dst, 0, sizeof(*dst));
+        dst->port = src->port;
+        dst->db = src->db;
+        dst->tls = src->tls;
+        dst->cluster = src->cluster;
+#define HO_DUP(f)                                                                                \
+        if (src->f && !(dst->f = strdup(src->f)))                                                \
+                goto nomem;
+        HO_DUP(host)
+        HO_DUP(unix_path)
+        HO_DUP(user)
+        HO_DUP(password)
+        HO_DUP(seeds)
+#undef HO_DUP
+        return HO_OK;
+nomem:
+        ho_redis_url_clear(dst);
+        return HO_ERR_NOMEM;
 }
 
 static char *ho_strndup_pct(const char *s, size_t n) {
@@ -83,6 +106,70 @@ char *ho_redis_url_redact(const char *url, char *buf, size_t size) {
         return buf;
 }
 
+/* host[:port] (IPv6 literal in []) of len bytes into *host (malloc'd) and
+ * *port (6379 when absent). NULL, or what is wrong. */
+static const char *ho_parse_hostport(const char *s, size_t len, char **host, int *port) {
+        char hostport[512];
+        if (len == 0 || len >= sizeof(hostport))
+                return "missing host";
+        memcpy(hostport, s, len);
+        hostport[len] = '\0';
+        *port = 6379;
+        char *colon = strrchr(hostport, ':');
+        if (colon && !strchr(colon, ']')) {
+                *colon = '\0';
+                char *end;
+                long v = strtol(colon + 1, &end, 10);
+                if (end == colon + 1 || *end || v <= 0 || v > 65535)
+                        return "port must be 1..65535";
+                *port = (int)v;
+        }
+        char *h = hostport;
+        size_t hl = strlen(h);
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1] */
+                h[hl - 1] = '\0';
+                h++;
+        }
+        *host = strdup(*h ? h : "127.0.0.1");
+        return *host ? NULL : "out of memory";
+}
+
+/* The seed list of a cluster URL: host:port[,host:port...], each checked;
+ * out->host/port get the first, out->seeds the list as given. */
+static ho_err_t ho_parse_seeds(const char *p, size_t len, ho_redis_url_t *out, const char *shown,
+                               char *errstr, size_t errstr_size) {
+        size_t i = 0, n = 0;
+        while (i <= len) {
+                const char *comma = memchr(p + i, ',', len - i);
+                size_t seg = comma ? (size_t)(comma - (p + i)) : len - i;
+                char *host = NULL;
+                int port;
+                const char *why = ho_parse_hostport(p + i, seg, &host, &port);
+                if (why) {
+                        if (!strcmp(why, "out of memory"))
+                                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "%s", why);
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                         "Redis URL \"%s\": seed %zu: %s (expected "
+                                         "host:port[,host:port...])",
+                                         shown, n + 1, why);
+                }
+                if (n++ == 0) {
+                        out->host = host;
+                        out->port = port;
+                } else {
+                        free(host);
+                }
+                if (n > HO_RCLUSTER_MAX_SEEDS)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                         "Redis URL \"%s\": more than %d seeds", shown,
+                                         HO_RCLUSTER_MAX_SEEDS);
+                i += seg + 1;
+        }
+        out->seeds = strndup(p, len);
+        return out->seeds ? HO_OK
+                          : ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+}
+
 ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                             size_t errstr_size) {
         memset(out, 0, sizeof(*out));
@@ -108,23 +195,42 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 }
                 return out->unix_path ? HO_OK : HO_ERR_NOMEM;
         }
-        if (!strncmp(url, "rediss://", 9)) {
-#ifdef HO_HAVE_HIREDIS_SSL
-                out->tls = 1;
-#else
+        /* the scheme: redis, rediss, and either with "+cluster" */
+        static const struct {
+                const char *scheme;
+                int tls, cluster;
+        } schemes[] = {{"redis://", 0, 0},
+                       {"rediss://", 1, 0},
+                       {"redis+cluster://", 0, 1},
+                       {"rediss+cluster://", 1, 1}};
+        const char *p = NULL;
+        for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && !p; i++)
+                if (!strncmp(url, schemes[i].scheme, strlen(schemes[i].scheme))) {
+                        p = url + strlen(schemes[i].scheme);
+                        out->tls = schemes[i].tls;
+                        out->cluster = schemes[i].cluster;
+                }
+        if (!p)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "Redis URL \"%s\": rediss:// (TLS) needs hiredis >= 1.0 with "
-                                 "hiredis_ssl, and this build has hiredis %d.%d.%d: connect "
-                                 "through a local stunnel tunnel instead (docs/security.md)",
-                                 shown, HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
-#endif
-        }
-        if (strncmp(url, "redis://", 8) && !out->tls)
-                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "Redis URL \"%s\": expected redis://[user:password@]host:port[/db] "
+                                 "Redis URL \"%s\": expected redis://[user:password@]host:port[/db], "
+                                 "redis+cluster://[user:password@]host:port[,host:port...] "
                                  "or unix:///path",
                                  shown);
-        const char *p = url + (out->tls ? 9 : 8);
+#ifndef HO_HAVE_HIREDIS_SSL
+        if (out->tls) {
+                int cl = out->cluster;
+                memset(out, 0, sizeof(*out));
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                 "Redis URL \"%s\": %s (TLS) needs hiredis >= 1.0 with "
+                                 "hiredis_ssl, and this build has hiredis %d.%d.%d: %s",
+                                 shown, cl ? "rediss+cluster://" : "rediss://", HIREDIS_MAJOR,
+                                 HIREDIS_MINOR, HIREDIS_PATCH,
+                                 cl ? "a cluster's nodes name themselves, so a local tunnel "
+                                      "cannot stand in for them (docs/security.md)"
+                                    : "connect through a local stunnel tunnel instead "
+                                      "(docs/security.md)");
+        }
+#endif
         const char *at = strrchr(p, '@');
         if (at) {
                 const char *colon = memchr(p, ':', (size_t)(at - p));
@@ -140,40 +246,33 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
         }
         const char *slash = strchr(p, '/');
         size_t hostport_len = slash ? (size_t)(slash - p) : strlen(p);
-        char hostport[512];
-        if (hostport_len == 0 || hostport_len >= sizeof(hostport)) {
-                ho_redis_url_clear(out);
-                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "Redis URL \"%s\": missing host", shown);
-        }
-        memcpy(hostport, p, hostport_len);
-        hostport[hostport_len] = '\0';
-        out->port = 6379;
-        char *colon = strrchr(hostport, ':');
-        if (colon && !strchr(colon, ']')) {
-                *colon = '\0';
-                char *end;
-                long port = strtol(colon + 1, &end, 10);
-                if (end == colon + 1 || *end || port <= 0 || port > 65535) {
+        if (out->cluster) {
+                ho_err_t err = ho_parse_seeds(p, hostport_len, out, shown, errstr, errstr_size);
+                if (err) {
                         ho_redis_url_clear(out);
-                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                         "Redis URL \"%s\": port must be 1..65535", shown);
+                        return err;
                 }
-                out->port = (int)port;
+        } else {
+                const char *why = ho_parse_hostport(p, hostport_len, &out->host, &out->port);
+                if (why) {
+                        ho_redis_url_clear(out);
+                        if (!strcmp(why, "out of memory"))
+                                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "%s", why);
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "Redis URL \"%s\": %s",
+                                         shown, why);
+                }
         }
-        char *h = hostport;
-        size_t hl = strlen(h);
-        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1] */
-                h[hl - 1] = '\0';
-                h++;
-        }
-        out->host = strdup(*h ? h : "127.0.0.1");
         if (slash && slash[1] && ho_parse_db(slash + 1, &out->db)) {
                 ho_redis_url_clear(out);
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "Redis URL \"%s\": database must be a number", shown);
         }
-        return out->host ? HO_OK : HO_ERR_NOMEM;
+        if (out->cluster && out->db) {
+                ho_redis_url_clear(out);
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                 "Redis URL \"%s\": a Redis Cluster has database 0 only", shown);
+        }
+        return HO_OK;
 }
 
 char *ho_redis_url_display(const ho_redis_url_t *u) {
@@ -183,6 +282,9 @@ char *ho_redis_url_display(const ho_redis_url_t *u) {
                 snprintf(auth, sizeof(auth), "%s:***@", u->user ? u->user : "");
         if (u->unix_path)
                 snprintf(buf, sizeof(buf), "unix://%s?db=%d", u->unix_path, u->db);
+        else if (u->cluster)
+                snprintf(buf, sizeof(buf), "%s://%s%s", u->tls ? "rediss+cluster" : "redis+cluster",
+                         auth, u->seeds ? u->seeds : "");
         else if (u->host && strchr(u->host, ':')) /* IPv6 literal */
                 snprintf(buf, sizeof(buf), "%s://%s[%s]:%d/%d", u->tls ? "rediss" : "redis", auth,
                          u->host, u->port, u->db);
@@ -324,12 +426,21 @@ static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr,
 }
 #endif
 
-redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *errstr,
-                               size_t errstr_size) {
+/* host:port (u's socket when host is NULL), then AUTH and SELECT. */
+static redisContext *ho_redis_open(const ho_redis_url_t *u, const char *host, int port,
+                                   int timeout_ms, char *errstr, size_t errstr_size) {
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-        redisContext *c = u->unix_path ? redisConnectUnixWithTimeout(u->unix_path, tv)
-                                       : redisConnectWithTimeout(u->host, u->port, tv);
-        char *where = ho_redis_url_display(u);
+        redisContext *c = !host ? redisConnectUnixWithTimeout(u->unix_path, tv)
+                                : redisConnectWithTimeout(host, port, tv);
+        char *where;
+        if (u->cluster && host) {
+                /* a cluster node: its address says which one failed */
+                char node[600];
+                snprintf(node, sizeof(node), strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+                where = strdup(node);
+        } else {
+                where = ho_redis_url_display(u);
+        }
         if (!c || c->err) {
                 ho_seterr(errstr, errstr_size, HO_ERR_REDIS, "cannot connect to Redis at %s: %s",
                           where ? where : "?", c ? c->errstr : "out of memory");
@@ -341,7 +452,7 @@ redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *er
         redisSetTimeout(c, tv);
         char cerr[512];
 #ifdef HO_HAVE_HIREDIS_SSL
-        if (u->tls && ho_redis_tls_start(c, u->host, cerr, sizeof(cerr)))
+        if (u->tls && ho_redis_tls_start(c, host, cerr, sizeof(cerr)))
                 goto fail;
 #endif
         if (u->password) {
@@ -352,7 +463,7 @@ redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *er
                         goto fail;
                 freeReplyObject(r);
         }
-        if (u->db) {
+        if (u->db && !u->cluster) {
                 char db[16];
                 snprintf(db, sizeof(db), "%d", u->db);
                 const char *argv[2] = {"SELECT", db};
@@ -368,4 +479,35 @@ fail:
         free(where);
         redisFree(c);
         return NULL;
+}
+
+redisContext *ho_redis_connect_at(const ho_redis_url_t *u, const char *host, int port,
+                                  int timeout_ms, char *errstr, size_t errstr_size) {
+        return ho_redis_open(u, host, port, timeout_ms, errstr, errstr_size);
+}
+
+redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *errstr,
+                               size_t errstr_size) {
+        if (u->cluster)
+                return ho_rcluster_connect(u, NULL, timeout_ms, errstr, errstr_size);
+        return ho_redis_open(u, u->unix_path ? NULL : u->host, u->port, timeout_ms, errstr,
+                             errstr_size);
+}
+
+redisContext *ho_redis_connect_key(const ho_redis_url_t *u, const char *key, int timeout_ms,
+                                   char *errstr, size_t errstr_size) {
+        if (u->cluster)
+                return ho_rcluster_connect(u, key, timeout_ms, errstr, errstr_size);
+        return ho_redis_connect(u, timeout_ms, errstr, errstr_size);
+}
+
+int ho_redis_error_reconnects(const char *msg) {
+        static const char *const drop[] = {"READONLY", "LOADING",  "MASTERDOWN", "MOVED ",
+                                           "ASK ",     "TRYAGAIN", "CLUSTERDOWN"};
+        if (!msg)
+                return 0;
+        for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+                if (!strncmp(msg, drop[i], strlen(drop[i])))
+                        return 1;
+        return 0;
 }

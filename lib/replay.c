@@ -644,7 +644,10 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
 static ho_err_t ho_replay_redis(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         if (rp->c)
                 return HO_OK;
-        rp->c = ho_redis_connect(rp->url, 10000, errstr, errstr_size);
+        /* every key replay touches is the target's, in the slot of {T} */
+        char key[512];
+        ho_stats_key(rp->target, "", "totals", key, sizeof(key));
+        rp->c = ho_redis_connect_key(rp->url, key, 10000, errstr, errstr_size);
         return rp->c ? HO_OK : HO_ERR_REDIS;
 }
 

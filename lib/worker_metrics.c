@@ -80,12 +80,8 @@ ho_wmetrics_t *ho_wmetrics_new(ho_metrics_t *reg, const char *topic, const char 
         bool ok = true;
         wm->topic = ho_wm_strdup(topic, &ok);
         wm->group = ho_wm_strdup(group, &ok);
-        wm->url.host = ho_wm_strdup(url->host, &ok);
-        wm->url.unix_path = ho_wm_strdup(url->unix_path, &ok);
-        wm->url.user = ho_wm_strdup(url->user, &ok);
-        wm->url.password = ho_wm_strdup(url->password, &ok);
-        wm->url.port = url->port;
-        wm->url.db = url->db;
+        if (ho_redis_url_copy(&wm->url, url))
+                ok = false;
         if (!ok || !(wm->url_display = ho_redis_url_display(&wm->url))) {
                 ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
                 goto fail;

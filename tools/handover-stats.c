@@ -66,6 +66,13 @@ typedef struct ho_stats_run_s {
         ho_kafka_auth_t auth; /* a refused login or TLS failure of rk */
 } ho_stats_run_t;
 
+/* The node that serves the prefix (on a cluster, the owner of {P}'s slot). */
+static redisContext *ho_stats_connect(const ho_stats_run_t *run, char *errstr, size_t errstr_size) {
+        char key[512];
+        ho_stats_key(run->prefix, "", "totals", key, sizeof(key));
+        return ho_redis_connect_key(&run->url, key, 5000, errstr, errstr_size);
+}
+
 /* One rendering of the counters. Returns an exit code: 0, 1, or 3 for a
  * failed audit. In watch mode errors are printed and the caller carries on. */
 static int ho_stats_once(ho_stats_run_t *run) {
@@ -76,7 +83,7 @@ static int ho_stats_once(ho_stats_run_t *run) {
         int rc = HO_EXIT_OK;
 
         if (!run->c) {
-                run->c = ho_redis_connect(&run->url, 5000, errstr, sizeof(errstr));
+                run->c = ho_stats_connect(run, errstr, sizeof(errstr));
                 if (!run->c) {
                         fprintf(stderr, "handover-stats: %s\n", errstr);
                         return HO_EXIT_FAIL;
@@ -376,7 +383,7 @@ int main(int argc, char **argv) {
         if (transfer) {
                 json_t *st = NULL;
                 ho_err_t err = HO_ERR_REDIS;
-                run.c = ho_redis_connect(&run.url, 5000, errstr, sizeof(errstr));
+                run.c = ho_stats_connect(&run, errstr, sizeof(errstr));
                 if (run.c)
                         err = ho_stats_transfer(run.c, run.prefix, transfer, &st, errstr,
                                                 sizeof(errstr));
