@@ -7,7 +7,8 @@
 #   agg_wait_caught_up SECS    until Redis' stored offsets reach the topic's end
 #   agg_compare TRUTH.json     Redis state == the ground truth (tests/lib/*.py)
 #
-# AGG_REDIS defaults to $HANDOVER_REDIS; a test with a private redis-server sets it.
+# AGG_REDIS defaults to $HANDOVER_REDIS; a test with a private redis-server (or a private
+# Redis Cluster, tests/lib/rcluster.sh) sets it.
 
 agg_setup() {
   AGG_PARTS=${1:-6}
@@ -20,7 +21,19 @@ agg_setup() {
   ho_topic_create "$AGG_DLQ" 1
 }
 
-agg_redis() { redis-cli -u "$AGG_REDIS" --no-auth-warning "$@"; }
+agg_redis() {
+  case $AGG_REDIS in
+    redis+cluster://*)
+      # redis-cli -c on the first seed that answers: -c follows MOVED and ASK
+      local rest=${AGG_REDIS#redis+cluster://} auth= seed
+      case $rest in *@*) auth=${rest%@*}@; rest=${rest##*@} ;; esac
+      for seed in ${rest//,/ }; do
+        redis-cli -c -u "redis://$auth$seed" --no-auth-warning "$@" 2>/dev/null && return 0
+      done
+      return 1 ;;
+    *) redis-cli -u "$AGG_REDIS" --no-auth-warning "$@" ;;
+  esac
+}
 
 # A private redis-server, for a test that pauses, stops or restarts Redis (never the shared
 # one, which other tests use at the same time). No persistence unless ARGS say so (later

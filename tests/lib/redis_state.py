@@ -12,7 +12,11 @@ totals without updated_at, counts as integers, transfers reduced to report_id,
 reports, inmate_count and occurred_on. Missing keys give empty objects; a
 missing totals field is simply absent (compare_state.py then names it).
 
-URL: redis://[user:password@]host[:port][/db] or unix:///path/to.sock[?db=N].
+URL: redis://[user:password@]host[:port][/db], unix:///path/to.sock[?db=N], or
+redis+cluster://[user:password@]host:port[,host:port...] for a Redis Cluster: the
+prefix's keys all hash to the slot of P (their {P} tag), so the tool asks a seed's
+CLUSTER SLOTS for that slot's master and follows MOVED from there (its own CRC16,
+written from the specification apart from handover's lib/rcluster.c).
 Standard library only: a minimal RESP2 client over a socket (AUTH, SELECT,
 HSCAN, ZRANGE ... WITHSCORES), so tests need nothing installed.
 Exit status: 0 ok, 1 Redis error or unreachable, 2 usage.
@@ -100,6 +104,64 @@ class Resp:
                                 return None
                         return [self._read() for _ in range(n)]
                 raise RedisError("unexpected reply type %r from %s" % (t, self.where))
+
+
+def crc16(data):
+        """CRC16-CCITT (XModem), the Redis Cluster key hash: b"123456789" -> 0x31C3."""
+        crc = 0
+        for byte in data:
+                crc ^= byte << 8
+                for _ in range(8):
+                        crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+                        crc &= 0xFFFF
+        return crc
+
+
+def key_slot(key):
+        k = key.encode("utf-8")
+        s = k.find(b"{")
+        if s >= 0:
+                e = k.find(b"}", s + 1)
+                if e > s + 1:
+                        k = k[s + 1:e]
+        return crc16(k) % 16384
+
+
+def connect(url, prefix):
+        """A connection serving the prefix's keys: the URL's server, or on a cluster the
+        master of the slot of {prefix}."""
+        if not url.startswith("redis+cluster://"):
+                return Resp(url)
+        rest = url[len("redis+cluster://"):]
+        auth, _, seeds = rest.rpartition("@")
+        seeds = seeds.split("/", 1)[0]
+        base = "redis://" + (auth + "@" if auth else "")
+        key = "{%s}:totals" % prefix
+        slot = key_slot(key)
+        errors = []
+        for seed in seeds.split(","):
+                try:
+                        r = Resp(base + seed)
+                        owner = None
+                        for rng in r.call("CLUSTER", "SLOTS"):
+                                if rng[0] <= slot <= rng[1]:
+                                        owner = "%s:%d" % (rng[2][0] or seed.rsplit(":", 1)[0],
+                                                           rng[2][1])
+                        if owner is None:
+                                raise RedisError("no node serves slot %d" % slot)
+                        for _ in range(5):
+                                r = Resp(base + owner)
+                                try:
+                                        r.call("EXISTS", key)
+                                        return r
+                                except RedisError as e:
+                                        if not str(e).startswith("MOVED "):
+                                                raise
+                                        owner = str(e).split()[2]
+                        raise RedisError("slot %d: too many MOVED" % slot)
+                except (OSError, RedisError) as e:
+                        errors.append("%s: %s" % (seed, e))
+        raise RedisError("no seed could say who serves slot %d: %s" % (slot, "; ".join(errors)))
 
 
 def hscan_all(r, key):
@@ -200,6 +262,10 @@ def encode(args):
 
 def redact(url):
         """The URL without its password, for messages."""
+        if url.startswith("redis+cluster://"):
+                rest = url[len("redis+cluster://"):]
+                auth, at, seeds = rest.rpartition("@")
+                return url if not at else "redis+cluster://%s:***@%s" % (auth.split(":", 1)[0], seeds)
         u = urllib.parse.urlsplit(url)
         if u.password is None:
                 return url
@@ -220,7 +286,7 @@ def main():
                         help="instead: write a truth into the keys (to test these tools)")
         args = ap.parse_args()
         try:
-                r = Resp(args.redis)
+                r = connect(args.redis, args.prefix)
                 if args.load:
                         with open(args.load, encoding="utf-8") as f:
                                 load(r, args.prefix, args.ns, json.load(f))
