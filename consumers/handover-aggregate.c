@@ -29,7 +29,8 @@ static void usage(FILE *fp, const char *prog) {
                 "  -b BROKERS         bootstrap brokers (env HANDOVER_BROKERS)\n"
                 "  -t TOPIC           source topic (env HANDOVER_TOPIC, default %s)\n"
                 "  -g GROUP           consumer group (env HANDOVER_GROUP, default %s)\n"
-                "  -r REDIS_URL       redis://[user:password@]host:port[/db] or unix:///path,\n"
+                "  -r REDIS_URL       redis://[user:password@]host:port[/db], unix:///path,\n"
+                "                     redis+cluster://host:port[,host:port...] (a Redis Cluster),\n"
                 "                     or @FILE holding it (env HANDOVER_REDIS; password\n"
                 "                     from a file: env HANDOVER_REDIS_PASSWORD_FILE)\n"
                 "  -p PREFIX          Redis key prefix (env HANDOVER_PREFIX, default %s)\n"
@@ -40,6 +41,8 @@ static void usage(FILE *fp, const char *prog) {
                 "  --batch-max N      max messages per batch (default 5000)\n"
                 "  --batch-bytes N    max encoded bytes per batch (default 8388608)\n"
                 "  --batch-ms MS      max age of a batch in ms (default 50)\n"
+                "  --redis-wait N:MS  after each batch, WAIT until N replicas have it (at most\n"
+                "                     MS ms; fewer is logged, the batch stands; off by default)\n"
                 "  --metrics ADDR:PORT serve GET /metrics (Prometheus) and GET /healthz there\n"
                 "                     (env HANDOVER_METRICS; off by default; :PORT = every address)\n"
                 "  --create-dlq       create the dead letter topic (1 partition) when it is missing\n"
@@ -110,6 +113,7 @@ int main(int argc, char **argv) {
         const char *metrics_addr = ho_env("HANDOVER_METRICS", NULL);
         bool create_dlq = false;
         long long batch_max = 0, batch_bytes = 0, batch_ms = 0, stats_s = 10;
+        long long wait_replicas = 0, wait_ms = 0;
         int verbosity = 0;
         char errstr[512];
 
@@ -120,7 +124,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: out of memory\n", prog);
                 return HO_EXIT_FAIL;
         }
-        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_REGISTRY };
+        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_REGISTRY,
+               OPT_REDIS_WAIT };
         /* only from the command line: with a registry a value starting with 00 means
          * something else, so no exported environment changes that (docs/registry.md) */
         const char *registry = NULL;
@@ -140,6 +145,7 @@ int main(int argc, char **argv) {
                 {"create-dlq", no_argument, NULL, OPT_CREATE_DLQ},
                 {"stats-interval", required_argument, NULL, OPT_STATS},
                 {"registry", required_argument, NULL, OPT_REGISTRY},
+                {"redis-wait", required_argument, NULL, OPT_REDIS_WAIT},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
@@ -176,6 +182,26 @@ int main(int argc, char **argv) {
                         break;
                 case OPT_DLQ: dlq = optarg; break;
                 case OPT_REGISTRY: registry = optarg; break;
+                case OPT_REDIS_WAIT: {
+                        char nbuf[16];
+                        const char *colon = strchr(optarg, ':');
+                        size_t nl = colon ? (size_t)(colon - optarg) : 0;
+                        if (nl && nl < sizeof(nbuf)) {
+                                memcpy(nbuf, optarg, nl);
+                                nbuf[nl] = '\0';
+                        }
+                        if (!nl || nl >= sizeof(nbuf) ||
+                            (wait_replicas = ho_parse_count(nbuf, 16)) < 1 ||
+                            (wait_ms = ho_parse_count(colon + 1, 60000)) < 1) {
+                                fprintf(stderr,
+                                        "%s: --redis-wait: expected REPLICAS:MS (1..16 replicas, "
+                                        "1..60000 ms), got \"%s\"\n",
+                                        prog, optarg);
+                                free(kprops);
+                                return HO_EXIT_USAGE;
+                        }
+                        break;
+                }
                 case OPT_BATCH_MAX:
                         if ((batch_max = ho_parse_count(optarg, 1000000)) < 1) {
                                 fprintf(stderr, "%s: --batch-max: expected 1..1000000, got \"%s\"\n",
@@ -329,6 +355,8 @@ int main(int argc, char **argv) {
                 .batch_max_msgs = (size_t)batch_max,
                 .batch_max_bytes = (size_t)batch_bytes,
                 .batch_max_ms = (int)batch_ms,
+                .redis_wait_replicas = (int)wait_replicas,
+                .redis_wait_ms = (int)wait_ms,
                 .stats_interval_s = (int)stats_s,
                 .metrics = reg,
                 .create_dlq = create_dlq,

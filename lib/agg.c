@@ -69,6 +69,7 @@ struct ho_agg_s {
         ho_digset_t seen;
         ho_delta_t delta;
         ho_agg_stats_t stats;
+        int64_t wait_warned_ms; /* the last "fewer replicas" warning (monotonic) */
 };
 
 struct ho_agg_batch_s {
@@ -994,6 +995,31 @@ static ho_err_t ho_agg_exec_replies(ho_agg_t *agg, ho_agg_batch_t *b, size_t que
         return err;
 }
 
+/* WAIT for conf.wait_replicas replicas to have the batch just applied. The
+ * batch is applied whatever WAIT says: a short count is logged (at most one
+ * line per 10 s), a lost connection is left for the next batch to find. */
+static void ho_agg_wait(ho_agg_t *agg, const ho_agg_batch_t *b) {
+        char n[16], ms[16];
+        snprintf(n, sizeof(n), "%d", agg->conf.wait_replicas);
+        snprintf(ms, sizeof(ms), "%d", agg->conf.wait_ms);
+        const char *argv[] = {"WAIT", n, ms};
+        redisReply *r = agg->rc ? redisCommandArgv(agg->rc, 3, argv, NULL) : NULL;
+        long long got = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        if (got < agg->conf.wait_replicas && ho_mono_ms() - agg->wait_warned_ms >= 10000) {
+                agg->wait_warned_ms = ho_mono_ms();
+                ho_warn("redis: the batch of \"%s\" up to offset %" PRId64 " reached %lld of %d "
+                        "replicas within %d ms (WAIT%s): applied on the master, not yet on them",
+                        b->field, b->last, got < 0 ? 0 : got, agg->conf.wait_replicas,
+                        agg->conf.wait_ms, got < 0 ? " failed" : "");
+        }
+        if (!r && agg->rc) {
+                redisFree(agg->rc);
+                agg->rc = NULL;
+        }
+        if (r)
+                freeReplyObject(r);
+}
+
 ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_offset,
                                  char *errstr, size_t errstr_size) {
         ho_err_t err;
@@ -1063,6 +1089,8 @@ ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_
                 if ((err = ho_agg_exec_replies(agg, b, queued, &ran, errstr, errstr_size)))
                         return err;
                 if (ran) {
+                        if (agg->conf.wait_replicas > 0)
+                                ho_agg_wait(agg, b);
                         agg->stats.batches++;
                         agg->stats.reports += n_new;
                         agg->stats.rejected += (uint64_t)b->rejected;

@@ -1293,6 +1293,8 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
                 .max_batch_msgs = conf->batch_max_msgs,
                 .max_batch_bytes = conf->batch_max_bytes,
                 .max_batch_ms = conf->batch_max_ms,
+                .wait_replicas = conf->redis_wait_replicas,
+                .wait_ms = conf->redis_wait_ms,
         };
         w->agg = ho_agg_new(&ac, conf->redis, errstr, errstr_size);
         if (!w->agg)

@@ -61,6 +61,11 @@ typedef struct ho_agg_conf_s {
         /* the caller is the only writer of this namespace (replay's staging
          * build, under its lock): no fences, no layout, the offset check only */
         bool exclusive;
+        /* > 0: after each applied batch, WAIT for that many replicas (at
+         * most wait_ms) before the commit returns; fewer is a warning, not
+         * an error (the batch stands on the master; docs/scaling.md) */
+        int wait_replicas;
+        int wait_ms;
 } ho_agg_conf_t;
 
 typedef struct ho_agg_s ho_agg_t;

@@ -46,6 +46,8 @@ typedef struct ho_worker_conf_s {
         size_t batch_max_msgs;  /* 0: engine default */
         size_t batch_max_bytes; /* 0: engine default */
         int batch_max_ms;       /* 0: engine default */
+        int redis_wait_replicas; /* > 0: WAIT for them after each batch (--redis-wait) */
+        int redis_wait_ms;
         ho_metrics_t *metrics;  /* NULL: none; else the worker adds its metrics here */
         bool create_dlq;        /* create a missing dead letter topic instead of failing */
         int stats_interval_s;   /* 0: no stats lines */
