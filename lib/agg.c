@@ -376,6 +376,8 @@ ho_err_t ho_agg_offset_get(ho_agg_t *agg, const char *topic, int32_t partition, 
         if (!r)
                 return ho_agg_conn_lost(agg, errstr, errstr_size, "HGET offsets");
         err = ho_parse_offset(r, next, field, errstr, errstr_size);
+        if (r->type == REDIS_REPLY_ERROR)
+                ho_agg_error_reply(agg, r); /* e.g. MOVED: reconnect on the retry */
         freeReplyObject(r);
         return err;
 }
