@@ -38,17 +38,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "handover/err.h"
+#include "handover/keys.h"
 #include "handover/redis.h"
 #include "handover/report.h"
 
 #define HO_OFFSET_NONE (-1) /* no stored offset: start from the beginning */
 
-/* Key names after "{P}:" NS, NULL-terminated. Every data key the engine
- * writes, including internal bookkeeping (transfer_ids, transfers_by_date,
- * transfer_dates) and offsets, so replay can build and promote a complete set.
- * Not listed: the pub/sub channel "updates", and the coordination keys
- * "layout" and "fence:N" (not data: a replay's switch INCRs the fences). */
-extern const char *const ho_agg_key_names[];
+/* Key names and the layout: handover/keys.h. */
 
 typedef struct ho_agg_conf_s {
         const char *prefix;     /* P, e.g. "handover" (copied) */
@@ -73,9 +69,6 @@ typedef struct ho_agg_batch_s ho_agg_batch_t;
 ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char *errstr,
                      size_t errstr_size);
 void ho_agg_destroy(ho_agg_t *agg);
-
-/* Write "{P}:" NS name into out (truncated to out_size). */
-void ho_agg_key(const ho_agg_t *agg, const char *name, char *out, size_t out_size);
 
 /* The stored next offset of topic:partition (HGET {P}:offsets), or
  * HO_OFFSET_NONE when absent. HO_ERR_REDIS (retriable) on Redis errors. */
