@@ -81,7 +81,12 @@ struct ho_agg_batch_s {
         int64_t rejected;
         struct timespec first;
         ho_fold_t fold;
+        ho_arena_t arena; /* the batch's decoded reports (ho_agg_batch_arena) */
 };
+
+/* What a batch's arena keeps across resets: about one full batch of decoded
+ * reports, so a busy partition allocates nothing in steady state. */
+#define HO_AGG_ARENA_KEEP (1u << 20)
 
 void (*ho_agg_test_after_read)(void *arg);
 void *ho_agg_test_after_read_arg;
@@ -396,6 +401,7 @@ ho_agg_batch_t *ho_agg_batch_new(ho_agg_t *agg, const char *topic, int32_t parti
         }
         snprintf(b->field, n, "%s:%" PRId32, topic, partition);
         ho_fold_init(&b->fold);
+        ho_arena_init(&b->arena, HO_AGG_ARENA_KEEP);
         ho_agg_batch_reset(b, start_offset);
         return b;
 }
@@ -404,6 +410,7 @@ void ho_agg_batch_destroy(ho_agg_batch_t *b) {
         if (!b)
                 return;
         ho_fold_free(&b->fold);
+        ho_arena_free(&b->arena);
         free(b->topic);
         free(b->field);
         free(b);
@@ -411,6 +418,7 @@ void ho_agg_batch_destroy(ho_agg_batch_t *b) {
 
 void ho_agg_batch_reset(ho_agg_batch_t *b, int64_t start_offset) {
         ho_fold_clear(&b->fold);
+        ho_arena_reset(&b->arena); /* after the fold: nothing points into it now */
         b->start = start_offset < 0 ? HO_OFFSET_NONE : start_offset;
         b->last = HO_OFFSET_NONE;
         b->count = b->bytes = 0;
@@ -449,6 +457,10 @@ ho_err_t ho_agg_batch_add_move(ho_agg_batch_t *b, ho_report_t *r, int64_t offset
 void ho_agg_batch_reject(ho_agg_batch_t *b, int64_t offset) {
         b->rejected++;
         ho_agg_batch_note(b, offset, 0);
+}
+
+ho_arena_t *ho_agg_batch_arena(ho_agg_batch_t *b) {
+        return &b->arena;
 }
 
 size_t ho_agg_batch_count(const ho_agg_batch_t *b) {

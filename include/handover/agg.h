@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "handover/arena.h"
 #include "handover/err.h"
 #include "handover/keys.h"
 #include "handover/redis.h"
@@ -106,6 +107,11 @@ ho_err_t ho_agg_batch_add_move(ho_agg_batch_t *b, ho_report_t *r, int64_t offset
 /* Count a message at offset that went to the dead letter topic (adds to
  * totals.rejected when committed). Call only once the dead letter is delivered. */
 void ho_agg_batch_reject(ho_agg_batch_t *b, int64_t offset);
+
+/* The batch's arena: a report decoded into it (ho_codec_decode_in) may be
+ * added with ho_agg_batch_add_move and lives until the batch is reset, which
+ * also resets the arena. Nothing else may keep pointers into it. */
+ho_arena_t *ho_agg_batch_arena(ho_agg_batch_t *b);
 
 /* Messages added or rejected since the last commit/reset. */
 size_t ho_agg_batch_count(const ho_agg_batch_t *b);
