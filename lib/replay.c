@@ -192,6 +192,7 @@ typedef struct ho_replay_s {
         int np;
         ho_codec_t *codec;
         ho_report_t report;
+        ho_arena_t arena; /* report's members: reset before each decode */
         redisContext *c;
         const ho_redis_url_t *url;
         avro_file_writer_t writer;
@@ -471,8 +472,10 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
                 rp->res->messages++;
         rp->pass_seen++;
         char derr[512];
-        ho_err_t err = ho_codec_decode(rp->codec, m->payload, m->len, &rp->report, derr,
-                                       sizeof(derr));
+        ho_report_clear(&rp->report);
+        ho_arena_reset(&rp->arena);
+        ho_err_t err = ho_codec_decode_in(rp->codec, m->payload, m->len, &rp->report, &rp->arena,
+                                          derr, sizeof(derr));
         if (err == HO_ERR_TIMEOUT) /* the registry cannot be asked: not the value's fault */
                 return ho_seterr(errstr, errstr_size, err,
                                  "\"%s\" [%" PRId32 "] offset %" PRId64 ": %s; nothing switched",
@@ -807,8 +810,10 @@ static ho_err_t ho_replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errs
                 ho_rfold_xfer_t x;
                 ho_rfold_get(f, i, &x);
                 /* it decoded when it was folded: the same bytes decode again */
-                if ((err = ho_codec_decode(rp->codec, x.value, x.value_len, &rp->report, derr,
-                                           sizeof(derr))))
+                ho_report_clear(&rp->report);
+                ho_arena_reset(&rp->arena);
+                if ((err = ho_codec_decode_in(rp->codec, x.value, x.value_len, &rp->report,
+                                              &rp->arena, derr, sizeof(derr))))
                         return ho_seterr(errstr, errstr_size, err,
                                          "transfer \"%s\": its latest report no longer decodes: %s",
                                          x.transfer_id, derr);
@@ -1324,6 +1329,7 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         if (conf->registry)
                 ho_codec_set_registry(rp->codec, conf->registry);
         ho_report_init(&rp->report);
+        ho_arena_init(&rp->arena, 0);
         ho_err_t err = ho_replay_window(rp, errstr, errstr_size);
         if (err)
                 return err;
@@ -1512,6 +1518,7 @@ static void ho_replay_teardown(ho_replay_t *rp) {
                 avro_value_iface_decref(rp->iface);
         free(rp->tmp_path);
         ho_report_clear(&rp->report);
+        ho_arena_free(&rp->arena);
         if (rp->codec)
                 ho_codec_destroy(rp->codec);
         if (rp->c)
