@@ -84,9 +84,10 @@ struct ho_agg_batch_s {
         ho_arena_t arena; /* the batch's decoded reports (ho_agg_batch_arena) */
 };
 
-/* What a batch's arena keeps across resets: about one full batch of decoded
- * reports, so a busy partition allocates nothing in steady state. */
-#define HO_AGG_ARENA_KEEP (1u << 20)
+/* What a batch's arena keeps across resets: two chunks. A full batch takes
+ * a few dozen; the rest go back to malloc, where every partition's batches
+ * share them, so the worker's memory does not grow with its partitions. */
+#define HO_AGG_ARENA_KEEP (128u << 10)
 
 void (*ho_agg_test_after_read)(void *arg);
 void *ho_agg_test_after_read_arg;
