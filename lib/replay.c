@@ -15,6 +15,7 @@
 #include "handover/log.h"
 #include "handover/replay.h"
 #include "handover/replay_fold.h"
+#include "handover/resp.h"
 #include "handover/report.h"
 #include "handover/stats.h"
 
@@ -179,7 +180,6 @@ typedef struct ho_rpart_s {
 typedef struct ho_rcmd_s {
         ho_buf_t data;
         size_t *off, *len;
-        const char **argv;
         size_t n, cap;
 } ho_rcmd_t;
 
@@ -221,6 +221,7 @@ typedef struct ho_replay_s {
         int64_t reports;        /* distinct reports of all loaded buckets */
         ho_rcmd_t cmd[5];
         size_t pending, pending_bytes;
+        ho_buf_t out; /* the pending commands as RESP, sent by ho_replay_drain */
         ho_buf_t json, ids;
         char *missing;          /* what the truncated history lacks, for messages (malloc) */
 } ho_replay_t;
@@ -657,6 +658,7 @@ static void ho_replay_redis_drop(ho_replay_t *rp) {
                 redisFree(rp->c);
         rp->c = NULL;
         rp->pending = rp->pending_bytes = 0;
+        ho_buf_reset(&rp->out);
 }
 
 static ho_err_t ho_replay_del_staging(ho_replay_t *rp, char *errstr, size_t errstr_size) {
@@ -688,7 +690,6 @@ static void ho_rcmd_free(ho_rcmd_t *c) {
         ho_buf_free(&c->data);
         free(c->off);
         free(c->len);
-        free(c->argv);
         memset(c, 0, sizeof(*c));
 }
 
@@ -701,10 +702,7 @@ static ho_err_t ho_rcmd_add(ho_rcmd_t *c, const char *s, size_t len) {
                 size_t *ln = realloc(c->len, cap * sizeof(*ln));
                 if (ln)
                         c->len = ln;
-                const char **argv = realloc(c->argv, cap * sizeof(*argv));
-                if (argv)
-                        c->argv = argv;
-                if (!off || !ln || !argv)
+                if (!off || !ln)
                         return HO_ERR_NOMEM;
                 c->cap = cap;
         }
@@ -738,6 +736,13 @@ static ho_err_t ho_rcmd_start(ho_replay_t *rp, ho_rcmd_t *c, const char *verb, c
 /* Read every pending reply; the first error wins. */
 static ho_err_t ho_replay_drain(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         ho_err_t err = HO_OK;
+        if (rp->out.len) {
+                if (ho_resp_send(rp->c, &rp->out, errstr, errstr_size)) {
+                        ho_replay_redis_drop(rp);
+                        return HO_ERR_REDIS;
+                }
+                ho_buf_reset(&rp->out);
+        }
         for (; rp->pending; rp->pending--) {
                 void *r = NULL;
                 if (redisGetReply(rp->c, &r) != REDIS_OK) {
@@ -762,9 +767,12 @@ static ho_err_t ho_replay_drain(ho_replay_t *rp, char *errstr, size_t errstr_siz
 static ho_err_t ho_rcmd_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr, size_t errstr_size) {
         if (c->n <= 2)
                 return HO_OK;
-        for (size_t i = 0; i < c->n; i++)
-                c->argv[i] = c->data.data + c->off[i];
-        if (redisAppendCommandArgv(rp->c, (int)c->n, c->argv, c->len) != REDIS_OK) {
+        /* RESP into one kept buffer: hiredis would format each command into
+         * a fresh sds of its own */
+        bool bad = ho_resp_cmd(&rp->out, c->n);
+        for (size_t i = 0; i < c->n && !bad; i++)
+                bad = ho_resp_arg(&rp->out, c->data.data + c->off[i], c->len[i]);
+        if (bad) {
                 ho_replay_redis_drop(rp);
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         }
@@ -1530,6 +1538,7 @@ static void ho_replay_teardown(ho_replay_t *rp) {
                 ho_rcmd_free(&rp->cmd[i]);
         ho_buf_free(&rp->json);
         ho_buf_free(&rp->ids);
+        ho_buf_free(&rp->out);
         free(rp->missing);
 }
 
