@@ -650,7 +650,7 @@ static ho_err_t ho_replay_redis(ho_replay_t *rp, char *errstr, size_t errstr_siz
                 return HO_OK;
         /* every key replay touches is the target's, in the slot of {T} */
         char key[512];
-        ho_stats_key(rp->target, "", "totals", key, sizeof(key));
+        ho_key_format(key, sizeof(key), rp->target, HO_KEY_NS_LIVE, ho_key_names[HO_KEY_TOTALS]);
         rp->c = ho_redis_connect_key(rp->url, key, 10000, errstr, errstr_size);
         return rp->c ? HO_OK : HO_ERR_REDIS;
 }

@@ -71,7 +71,7 @@ typedef struct ho_stats_run_s {
 /* The node that serves the prefix (on a cluster, the owner of {P}'s slot). */
 static redisContext *ho_stats_connect(const ho_stats_run_t *run, char *errstr, size_t errstr_size) {
         char key[512];
-        ho_stats_key(run->prefix, "", "totals", key, sizeof(key));
+        ho_key_format(key, sizeof(key), run->prefix, HO_KEY_NS_LIVE, ho_key_names[HO_KEY_TOTALS]);
         return ho_redis_connect_key(&run->url, key, 5000, errstr, errstr_size);
 }
 
