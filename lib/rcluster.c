@@ -252,8 +252,8 @@ redisContext *ho_rcluster_connect(const ho_redis_url_t *u, const char *key, int 
         char *shown = ho_redis_url_display(u);
         if (key)
                 ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
-                          "redis cluster %s: no node serves slot %d of \"%s\" (%zu seeds tried; "
-                          "last: %s)",
+                          "redis cluster %s: cannot reach the master of slot %d of \"%s\" "
+                          "(%zu seeds tried; last: %s)",
                           shown ? shown : "?", slot, key, tried, last);
         else
                 ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
