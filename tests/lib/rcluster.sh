@@ -16,8 +16,9 @@ RC_PORTS=()
 rc_up() { # rc_up 3|6
   RC_STATE=$HO_TMP/rc
   mkdir -p "$RC_STATE"
-  # stop the cluster whatever happens, then the usual cleanup (which keeps $? to judge the run)
-  trap 'rc__rc=$?; rc_down; (exit $rc__rc); ho_cleanup' EXIT
+  # stop the cluster whatever happens (before ho_cleanup removes its state dir), then the usual
+  # cleanup, handed the test's status in $? (set +e: under -e, "(exit 1)" would end the trap)
+  trap 'rc__rc=$?; rc_down; set +e; (exit $rc__rc); ho_cleanup' EXIT
   local env
   env=$("$HO_SOURCE_DIR/deploy/local/stack" redis-cluster-up "$1" --state "$RC_STATE" 2>"$HO_TMP/rc-up.log") \
     || { cat "$HO_TMP/rc-up.log" >&2; ho_fail "the redis cluster of $1 nodes did not start"; }
