@@ -2,7 +2,7 @@
 """bench/baseline/py_worker.py: the same-semantics Python worker bench/run measures handover against.
 
   py_worker.py -b BROKERS -t TOPIC -g GROUP -r REDIS_URL [-p PREFIX]
-               [--batch-max N] [--batch-ms MS] [--schemas DIR]
+               [--batch-max N] [--batch-ms MS] [--decoder avro|fastavro] [--schemas DIR]
 
 What a competent user would write in an afternoon with Debian 12's packages (python3-confluent-kafka,
 python3-avro, python3-redis with python3-hiredis, python3-xxhash), keeping handover's key contract
@@ -116,8 +116,14 @@ def strip_logical(s):
         return s
 
 
-def load_schemas(d):
-        """fingerprint (the 8 wire bytes) -> (version name, DatumReader)."""
+def load_schemas(d, decoder="avro"):
+        """fingerprint (the 8 wire bytes) -> (version name, datum bytes -> dict)."""
+        if decoder == "fastavro":
+                try:
+                        import fastavro
+                except ImportError:
+                        raise SystemExit("py_worker: error: --decoder fastavro: no module fastavro "
+                                         "(Debian 12 does not package it; pip install fastavro)")
         out = {}
         for name in sorted(os.listdir(d)):
                 if not name.endswith(".avsc"):
@@ -125,8 +131,12 @@ def load_schemas(d):
                 with open(os.path.join(d, name)) as f:
                         js = json.load(f)
                 fp = crc64_avro(canonical(js).encode()).to_bytes(8, "little")
-                sch = avro.schema.parse(json.dumps(strip_logical(js)))
-                out[fp] = (name, avro.io.DatumReader(sch))
+                if decoder == "fastavro":
+                        sch = fastavro.parse_schema(strip_logical(js))
+                        out[fp] = (name, lambda b, sch=sch: fastavro.schemaless_reader(io.BytesIO(b), sch))
+                else:
+                        rd = avro.io.DatumReader(avro.schema.parse(json.dumps(strip_logical(js))))
+                        out[fp] = (name, lambda b, rd=rd: rd.read(avro.io.BinaryDecoder(io.BytesIO(b))))
         if not out:
                 raise SystemExit("py_worker: error: no *.avsc in %s" % d)
         return out
@@ -147,7 +157,7 @@ def decode(schemas, value):
         if s is None:
                 raise Invalid("no known schema has fingerprint %s" % value[2:10][::-1].hex())
         try:
-                r = s[1].read(avro.io.BinaryDecoder(io.BytesIO(value[10:])))
+                r = s[1](value[10:])
         except Exception as e:  # a truncated or corrupt datum
                 raise Invalid("datum does not decode with %s: %s" % (s[0], e))
         r.setdefault("inmates_by_destination", {})
@@ -519,10 +529,13 @@ def main():
         ap.add_argument("-p", dest="prefix", default="handover")
         ap.add_argument("--batch-max", type=int, default=5000)
         ap.add_argument("--batch-ms", type=float, default=50.0)
+        ap.add_argument("--decoder", choices=("avro", "fastavro"), default="avro",
+                        help="python3-avro (Debian's, default) or fastavro (from PyPI, if installed)")
         ap.add_argument("--schemas", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                          "..", "..", "schemas"))
         a = ap.parse_args()
-        schemas = load_schemas(a.schemas)
+        schemas = load_schemas(a.schemas, a.decoder)
+        log("decoding with %s" % a.decoder)
         eng = Engine(a.redis, a.prefix, a.topic)
         eng.pipe([("PING",)])
         stop = []
