@@ -542,7 +542,12 @@ def cmd_report(argv):
                         "| handover-aggregate, 2 workers | | %s MB | |"
                         % " / ".join(str(mb(x)) for x in a2["vmhwm_kb_final"])]
         if py:
-                pw = res["python_worker"] = {
+                try:
+                        with open(os.path.join(d, "python_1.decoder")) as f:
+                                decoder = f.read().strip()
+                except OSError:
+                        decoder = "?"
+                pw = res["python_worker"] = {"decoder": decoder,
                         "seconds": py["seconds"], "reports_per_s": rate(py["seconds"]),
                         "seconds_after_first_batch": py["seconds_after_first_batch"],
                         "peak_rss_mb_at_%d" % n: [mb(x) for x in py["vmhwm_kb_final"]],
@@ -554,15 +559,15 @@ def cmd_report(argv):
                         targets["aggregate_1_worker_ge_10x_python_worker"] = \
                                 pw["ratio_aggregate_1_worker_over_python"] >= 10
                         rows.append(("aggregate", "1 worker, topic full -> final", fmt_rate(rate(a1["seconds"])),
-                                     "python worker (bench/baseline/py_worker.py)",
+                                     "python worker (bench/baseline/py_worker.py, %s)" % decoder,
                                      fmt_rate(rate(py["seconds"])),
                                      "%.2f" % pw["ratio_aggregate_1_worker_over_python"]))
                 elif k1:
                         pw["ratio_to_kcat_C"] = round(k1["seconds"] / py["seconds"], 3)
-                        rows.append(("python", "python worker (bench/baseline/py_worker.py)",
+                        rows.append(("python", "python worker (bench/baseline/py_worker.py, %s)" % decoder,
                                      fmt_rate(rate(py["seconds"])), "kcat -C -e", fmt_rate(rate(k1["seconds"])),
                                      "%.2f" % pw["ratio_to_kcat_C"]))
-                mem_rows.append("| python worker (bench/baseline) | | %s MB | |" % mb(py["vmhwm_kb_final"][0]))
+                mem_rows.append("| python worker (bench/baseline, %s) | | %s MB | |" % (decoder, mb(py["vmhwm_kb_final"][0])))
         if k2 and rp:
                 res["replay"] = {
                         "kcat_C": {"seconds": k2["seconds"], "reports_per_s": rate(k2["seconds"])},
