@@ -470,6 +470,7 @@ def cmd_report(argv):
         k1, k2 = load(d, "kcat_consume_1.json"), load(d, "kcat_consume_2.json")
         a1, a2 = load(d, "aggregate_1.json"), load(d, "aggregate_2.json")
         rp, lat = load(d, "replay.json"), load(d, "latency.json")
+        py = load(d, "python_1.json")  # bench/baseline/py_worker.py, --steps ...,python
         try:
                 with open(os.path.join(d, "latency_worker.hwm")) as f:
                         lat_hwm = int(f.read().strip())
@@ -548,6 +549,33 @@ def cmd_report(argv):
                         % " ".join("%s" % mb(c[1][0]) for c in a1.get("vmhwm_kb_by_tenth", [])),
                         "| handover-aggregate, 2 workers | | %s MB | |"
                         % " / ".join(str(mb(x)) for x in a2["vmhwm_kb_final"])]
+        if py:
+                try:
+                        with open(os.path.join(d, "python_1.decoder")) as f:
+                                decoder = f.read().strip()
+                except OSError:
+                        decoder = "?"
+                pw = res["python_worker"] = {"decoder": decoder,
+                        "seconds": py["seconds"], "reports_per_s": rate(py["seconds"]),
+                        "seconds_after_first_batch": py["seconds_after_first_batch"],
+                        "peak_rss_mb_at_%d" % n: [mb(x) for x in py["vmhwm_kb_final"]],
+                        "exact": exact("python_1")}
+                exacts["python worker"] = exact("python_1")
+                if a1:
+                        # handover's 1-worker rate over the Python worker's: their time ratio
+                        pw["ratio_aggregate_1_worker_over_python"] = round(py["seconds"] / a1["seconds"], 2)
+                        targets["aggregate_1_worker_ge_10x_python_worker"] = \
+                                pw["ratio_aggregate_1_worker_over_python"] >= 10
+                        rows.append(("aggregate", "1 worker, topic full -> final", fmt_rate(rate(a1["seconds"])),
+                                     "python worker (bench/baseline/py_worker.py, %s)" % decoder,
+                                     fmt_rate(rate(py["seconds"])),
+                                     "%.2f" % pw["ratio_aggregate_1_worker_over_python"]))
+                elif k1:
+                        pw["ratio_to_kcat_C"] = round(k1["seconds"] / py["seconds"], 3)
+                        rows.append(("python", "python worker (bench/baseline/py_worker.py, %s)" % decoder,
+                                     fmt_rate(rate(py["seconds"])), "kcat -C -e", fmt_rate(rate(k1["seconds"])),
+                                     "%.2f" % pw["ratio_to_kcat_C"]))
+                mem_rows.append("| python worker (bench/baseline, %s) | | %s MB | |" % (decoder, mb(py["vmhwm_kb_final"][0])))
         if k2 and rp:
                 res["replay"] = {
                         "kcat_C": {"seconds": k2["seconds"], "reports_per_s": rate(k2["seconds"])},
@@ -564,7 +592,8 @@ def cmd_report(argv):
                 mem_rows.append("| handover-aggregate, latency run | | %s MB | |" % mb(lat_hwm))
         # CPU per report per process, Redis's time per command, Redis memory per report
         cost_rows = []
-        for name, a in (("aggregate, 1 worker", a1), ("aggregate, 2 workers", a2)):
+        for name, a in (("aggregate, 1 worker", a1), ("aggregate, 2 workers", a2),
+                        ("python worker, 1 worker", py)):
                 if a and a.get("cost"):
                         c = a["cost"]
                         cost_rows.append((name, " + ".join("%.2f" % x for x in a["worker_cpu_us_per_report"]
