@@ -71,7 +71,8 @@ static void bench_print_commandstats(redisContext *rc) {
 static int bench_load(const char *path, bench_msg_t **out, size_t *n_out) {
         FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
         if (!f) {
-                fprintf(stderr, "bench_agg_engine: cannot open \"%s\": %s\n", path, strerror(errno));
+                fprintf(stderr, "bench_agg_engine: cannot open \"%s\": %s\n", path,
+                        strerror(errno));
                 return -1;
         }
         size_t n = 0, cap = 0, lineno = 0;
@@ -192,8 +193,10 @@ int main(int argc, char **argv) {
                         errno = 0;
                         unsigned long long v = strtoull(optarg, &end, 10);
                         if (errno || end == optarg || *end || v == 0 || v > 1000000) {
-                                fprintf(stderr, "bench_agg_engine: -n: expected a batch size "
-                                                "1..1000000, got \"%s\"\n", optarg);
+                                fprintf(stderr,
+                                        "bench_agg_engine: -n: expected a batch size "
+                                        "1..1000000, got \"%s\"\n",
+                                        optarg);
                                 return 2;
                         }
                         bsz = (size_t)v;
@@ -239,8 +242,7 @@ int main(int argc, char **argv) {
                 goto out;
         ho_agg_stats_t st;
         ho_agg_stats(a, &st);
-        printf("agg bench: %" PRIu64 " new reports, %" PRIu64 " duplicates, %" PRIu64
-               " batches\n",
+        printf("agg bench: %" PRIu64 " new reports, %" PRIu64 " duplicates, %" PRIu64 " batches\n",
                st.reports, st.duplicates, st.batches);
         if (bench_pass(a, c, m, n, (int64_t)n, bsz, "the same again (all duplicates)"))
                 goto out;
