@@ -22,7 +22,7 @@ void ho_redis_url_clear(ho_redis_url_t *u) {
         memset(u, 0, sizeof(*u));
 }
 
-static char *ho_strndup_pct(const char *s, size_t n) {
+static char *strndup_pct(const char *s, size_t n) {
         /* userinfo may be percent-encoded (a password with '@' or ':') */
         char *out = malloc(n + 1), *o = out;
         if (!out)
@@ -43,7 +43,7 @@ static char *ho_strndup_pct(const char *s, size_t n) {
         return out;
 }
 
-static int ho_parse_db(const char *s, int *db) {
+static int parse_db(const char *s, int *db) {
         char *end;
         errno = 0;
         long v = strtol(s, &end, 10);
@@ -100,7 +100,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                                          "Redis URL \"%s\": expected unix:///path/to/socket", shown);
                 out->unix_path = strndup(p, n);
                 if (q) {
-                        if (strncmp(q, "?db=", 4) || ho_parse_db(q + 4, &out->db)) {
+                        if (strncmp(q, "?db=", 4) || parse_db(q + 4, &out->db)) {
                                 ho_redis_url_clear(out);
                                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                                  "Redis URL \"%s\": expected ?db=N", shown);
@@ -130,11 +130,11 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 const char *colon = memchr(p, ':', (size_t)(at - p));
                 if (colon) {
                         if (colon > p)
-                                out->user = ho_strndup_pct(p, (size_t)(colon - p));
-                        out->password = ho_strndup_pct(colon + 1, (size_t)(at - colon - 1));
+                                out->user = strndup_pct(p, (size_t)(colon - p));
+                        out->password = strndup_pct(colon + 1, (size_t)(at - colon - 1));
                 } else {
                         /* redis://secret@host: a password alone, as redis-cli takes it */
-                        out->password = ho_strndup_pct(p, (size_t)(at - p));
+                        out->password = strndup_pct(p, (size_t)(at - p));
                 }
                 p = at + 1;
         }
@@ -168,7 +168,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 h++;
         }
         out->host = strdup(*h ? h : "127.0.0.1");
-        if (slash && slash[1] && ho_parse_db(slash + 1, &out->db)) {
+        if (slash && slash[1] && parse_db(slash + 1, &out->db)) {
                 ho_redis_url_clear(out);
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "Redis URL \"%s\": database must be a number", shown);
@@ -194,8 +194,8 @@ char *ho_redis_url_display(const ho_redis_url_t *u) {
 
 /* Read a small secret file: its content without the trailing newline. NULL
  * and errstr when it cannot be read, is empty, or holds more than one line. */
-static char *ho_read_secret_file(const char *path, const char *what, char *errstr,
-                                 size_t errstr_size) {
+static char *read_secret_file(const char *path, const char *what, char *errstr,
+                              size_t errstr_size) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
                 ho_seterr(errstr, errstr_size, HO_ERR_IO, "%s \"%s\": %s", what, path,
@@ -249,7 +249,7 @@ ho_err_t ho_redis_url_load(const char *spec, const char *source, const char *pas
         char *fromfile = NULL, perr[1200];
         const char *url = spec;
         if (spec[0] == '@') {
-                if (!(fromfile = ho_read_secret_file(spec + 1, "Redis URL file", perr, sizeof(perr))))
+                if (!(fromfile = read_secret_file(spec + 1, "Redis URL file", perr, sizeof(perr))))
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s: %s", source, perr);
                 url = fromfile;
         }
@@ -266,8 +266,8 @@ ho_err_t ho_redis_url_load(const char *spec, const char *source, const char *pas
                                          "HANDOVER_REDIS_PASSWORD_FILE gives one too: keep one",
                                          source);
                 }
-                out->password = ho_read_secret_file(password_file, "HANDOVER_REDIS_PASSWORD_FILE",
-                                                    perr, sizeof(perr));
+                out->password = read_secret_file(password_file, "HANDOVER_REDIS_PASSWORD_FILE",
+                                                 perr, sizeof(perr));
                 if (!out->password) {
                         ho_redis_url_clear(out);
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s", perr);
@@ -301,17 +301,16 @@ static pthread_once_t ho_tls_once = PTHREAD_ONCE_INIT;
 static redisSSLContext *ho_tls_ctx;
 static redisSSLContextError ho_tls_err = REDIS_SSL_CTX_NONE;
 
-static void ho_tls_init(void) {
+static void tls_init(void) {
         redisInitOpenSSL();
         ho_tls_ctx = redisCreateSSLContext(getenv("HANDOVER_REDIS_TLS_CA"), NULL,
                                            getenv("HANDOVER_REDIS_TLS_CERT"),
                                            getenv("HANDOVER_REDIS_TLS_KEY"), NULL, &ho_tls_err);
 }
 
-static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr,
-                              size_t errstr_size) {
+static int redis_tls_start(redisContext *c, const char *host, char *errstr, size_t errstr_size) {
         (void)host; /* the server name: hiredis checks the certificate's chain, not its name */
-        pthread_once(&ho_tls_once, ho_tls_init);
+        pthread_once(&ho_tls_once, tls_init);
         if (!ho_tls_ctx) {
                 snprintf(errstr, errstr_size, "TLS: %s", redisSSLContextGetError(ho_tls_err));
                 return -1;
@@ -341,7 +340,7 @@ redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *er
         redisSetTimeout(c, tv);
         char cerr[512];
 #ifdef HO_HAVE_HIREDIS_SSL
-        if (u->tls && ho_redis_tls_start(c, u->host, cerr, sizeof(cerr)))
+        if (u->tls && redis_tls_start(c, u->host, cerr, sizeof(cerr)))
                 goto fail;
 #endif
         if (u->password) {
