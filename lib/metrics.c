@@ -59,7 +59,7 @@ ho_metrics_t *ho_metrics_new(void) {
         return reg;
 }
 
-static void ho_series_free(const ho_metric_t *m, ho_series_t *s) {
+static void series_free(const ho_metric_t *m, ho_series_t *s) {
         if (s->values)
                 for (size_t i = 0; i < m->n_labels; i++)
                         free(s->values[i]);
@@ -68,11 +68,11 @@ static void ho_series_free(const ho_metric_t *m, ho_series_t *s) {
         free(s);
 }
 
-static void ho_metric_free(ho_metric_t *m) {
+static void metric_free(ho_metric_t *m) {
         ho_series_t *s = m->series;
         while (s) {
                 ho_series_t *n = s->next;
-                ho_series_free(m, s);
+                series_free(m, s);
                 s = n;
         }
         for (size_t i = 0; i < m->n_labels; i++)
@@ -89,7 +89,7 @@ void ho_metrics_destroy(ho_metrics_t *reg) {
         ho_metric_t *m = reg->first;
         while (m) {
                 ho_metric_t *n = m->next;
-                ho_metric_free(m);
+                metric_free(m);
                 m = n;
         }
         pthread_mutex_destroy(&reg->mu);
@@ -98,7 +98,7 @@ void ho_metrics_destroy(ho_metrics_t *reg) {
 
 /* ---- names ---- */
 
-static bool ho_name_ok(const char *s, size_t n, bool colon) {
+static bool name_ok(const char *s, size_t n, bool colon) {
         if (n == 0)
                 return false;
         for (size_t i = 0; i < n; i++) {
@@ -112,7 +112,7 @@ static bool ho_name_ok(const char *s, size_t n, bool colon) {
 }
 
 /* A new series with copies of values (NULL: the unlabelled one). */
-static ho_series_t *ho_series_new(ho_metric_t *m, const char *const *values) {
+static ho_series_t *series_new(ho_metric_t *m, const char *const *values) {
         ho_series_t *s = calloc(1, sizeof(*s));
         if (!s)
                 return NULL;
@@ -128,11 +128,11 @@ static ho_series_t *ho_series_new(ho_metric_t *m, const char *const *values) {
         }
         return s;
 fail:
-        ho_series_free(m, s);
+        series_free(m, s);
         return NULL;
 }
 
-static void ho_series_append(ho_metric_t *m, ho_series_t *s) {
+static void series_append(ho_metric_t *m, ho_series_t *s) {
         ho_series_t **pp = &m->series;
         while (*pp)
                 pp = &(*pp)->next;
@@ -142,7 +142,7 @@ static void ho_series_append(ho_metric_t *m, ho_series_t *s) {
 ho_metric_t *ho_metrics_add(ho_metrics_t *reg, ho_metric_type_t type, const char *name,
                             const char *help, const char *labels, const double *buckets,
                             size_t n_buckets, char *errstr, size_t errstr_size) {
-        if (!name || !ho_name_ok(name, strlen(name), true)) {
+        if (!name || !name_ok(name, strlen(name), true)) {
                 ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "bad metric name \"%s\"",
                           name ? name : "");
                 return NULL;
@@ -167,11 +167,11 @@ ho_metric_t *ho_metrics_add(ho_metrics_t *reg, ho_metric_type_t type, const char
         for (const char *p = labels && *labels ? labels : NULL; p;) {
                 const char *e = strchr(p, ',');
                 size_t n = e ? (size_t)(e - p) : strlen(p);
-                if (!ho_name_ok(p, n, false) || (n >= 2 && p[0] == '_' && p[1] == '_') ||
+                if (!name_ok(p, n, false) || (n >= 2 && p[0] == '_' && p[1] == '_') ||
                     (n == 2 && !strncmp(p, "le", 2)) || m->n_labels == HO_METRICS_MAX_LABELS) {
                         ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                   "metric \"%s\": bad label names \"%s\"", name, labels);
-                        ho_metric_free(m);
+                        metric_free(m);
                         return NULL;
                 }
                 if (!(m->labels[m->n_labels] = strndup(p, n)))
@@ -185,7 +185,7 @@ ho_metric_t *ho_metrics_add(ho_metrics_t *reg, ho_metric_type_t type, const char
                 memcpy(m->bounds, buckets, n_buckets * sizeof(*m->bounds));
                 m->n_bounds = n_buckets;
         }
-        if (m->n_labels == 0 && !(m->series = ho_series_new(m, NULL)))
+        if (m->n_labels == 0 && !(m->series = series_new(m, NULL)))
                 goto nomem;
 
         pthread_mutex_lock(&reg->mu);
@@ -194,7 +194,7 @@ ho_metric_t *ho_metrics_add(ho_metrics_t *reg, ho_metric_type_t type, const char
                         pthread_mutex_unlock(&reg->mu);
                         ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                   "metric \"%s\" is already registered", name);
-                        ho_metric_free(m);
+                        metric_free(m);
                         return NULL;
                 }
         if (reg->last)
@@ -206,14 +206,14 @@ ho_metric_t *ho_metrics_add(ho_metrics_t *reg, ho_metric_type_t type, const char
         return m;
 nomem:
         if (m)
-                ho_metric_free(m);
+                metric_free(m);
         ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         return NULL;
 }
 
 /* ---- updates ---- */
 
-static void ho_series_observe(const ho_metric_t *m, ho_series_t *s, double v) {
+static void series_observe(const ho_metric_t *m, ho_series_t *s, double v) {
         size_t i = 0;
         while (i < m->n_bounds && v > m->bounds[i])
                 i++;
@@ -242,12 +242,12 @@ void ho_metric_observe(ho_metric_t *m, double v) {
         if (!m || m->n_labels || m->type != HO_METRIC_HISTOGRAM)
                 return;
         pthread_mutex_lock(&m->reg->mu);
-        ho_series_observe(m, m->series, v);
+        series_observe(m, m->series, v);
         pthread_mutex_unlock(&m->reg->mu);
 }
 
 /* The series with these label values, under the lock; NULL when absent. */
-static ho_series_t *ho_series_find(ho_metric_t *m, const char *const *values, ho_series_t ***pp) {
+static ho_series_t *series_find(ho_metric_t *m, const char *const *values, ho_series_t ***pp) {
         ho_series_t **p = &m->series;
         for (; *p; p = &(*p)->next) {
                 size_t i = 0;
@@ -262,13 +262,13 @@ static ho_series_t *ho_series_find(ho_metric_t *m, const char *const *values, ho
         return NULL;
 }
 
-static ho_err_t ho_metric_update_l(ho_metric_t *m, const char *const *values, double v, bool add) {
+static ho_err_t metric_update_l(ho_metric_t *m, const char *const *values, double v, bool add) {
         if (!m || !m->n_labels || !values || m->type == HO_METRIC_HISTOGRAM)
                 return HO_ERR_USAGE;
         pthread_mutex_lock(&m->reg->mu);
-        ho_series_t *s = ho_series_find(m, values, NULL);
-        if (!s && (s = ho_series_new(m, values)))
-                ho_series_append(m, s);
+        ho_series_t *s = series_find(m, values, NULL);
+        if (!s && (s = series_new(m, values)))
+                series_append(m, s);
         if (s)
                 s->value = add ? s->value + v : v;
         pthread_mutex_unlock(&m->reg->mu);
@@ -276,11 +276,11 @@ static ho_err_t ho_metric_update_l(ho_metric_t *m, const char *const *values, do
 }
 
 ho_err_t ho_metric_set_l(ho_metric_t *m, const char *const *values, double v) {
-        return ho_metric_update_l(m, values, v, false);
+        return metric_update_l(m, values, v, false);
 }
 
 ho_err_t ho_metric_inc_l(ho_metric_t *m, const char *const *values, double v) {
-        return ho_metric_update_l(m, values, v, true);
+        return metric_update_l(m, values, v, true);
 }
 
 void ho_metric_remove_l(ho_metric_t *m, const char *const *values) {
@@ -288,10 +288,10 @@ void ho_metric_remove_l(ho_metric_t *m, const char *const *values) {
                 return;
         pthread_mutex_lock(&m->reg->mu);
         ho_series_t **pp;
-        ho_series_t *s = ho_series_find(m, values, &pp);
+        ho_series_t *s = series_find(m, values, &pp);
         if (s) {
                 *pp = s->next;
-                ho_series_free(m, s);
+                series_free(m, s);
         }
         pthread_mutex_unlock(&m->reg->mu);
 }
@@ -300,7 +300,7 @@ double ho_metric_value(ho_metric_t *m, const char *const *values) {
         if (!m || (m->n_labels > 0) != (values != NULL))
                 return 0;
         pthread_mutex_lock(&m->reg->mu);
-        ho_series_t *s = values ? ho_series_find(m, values, NULL) : m->series;
+        ho_series_t *s = values ? series_find(m, values, NULL) : m->series;
         double v = !s ? 0 : m->type == HO_METRIC_HISTOGRAM ? (double)s->count : s->value;
         pthread_mutex_unlock(&m->reg->mu);
         return v;
@@ -309,7 +309,7 @@ double ho_metric_value(ho_metric_t *m, const char *const *values) {
 /* ---- the text format ---- */
 
 /* The shortest of %.15g..%.17g that reads back as v: 0.1, not 0.10000000000000001. */
-static void ho_format_double(char *s, size_t size, double v) {
+static void format_double(char *s, size_t size, double v) {
         for (int prec = 15; prec <= 17; prec++) {
                 snprintf(s, size, "%.*g", prec, v);
                 if (strtod(s, NULL) == v)
@@ -317,7 +317,7 @@ static void ho_format_double(char *s, size_t size, double v) {
         }
 }
 
-static ho_err_t ho_put_number(ho_buf_t *out, double v) {
+static ho_err_t put_number(ho_buf_t *out, double v) {
         if (isnan(v))
                 return ho_buf_append_str(out, "NaN");
         if (isinf(v))
@@ -326,12 +326,12 @@ static ho_err_t ho_put_number(ho_buf_t *out, double v) {
         if (v == floor(v) && fabs(v) < 9007199254740992.0)
                 return ho_buf_printf(out, "%.0f", v);
         char s[40];
-        ho_format_double(s, sizeof(s), v);
+        format_double(s, sizeof(s), v);
         return ho_buf_append_str(out, s);
 }
 
 /* HELP text escapes \ and newline; label values also escape ". */
-static ho_err_t ho_put_escaped(ho_buf_t *out, const char *s, bool quote) {
+static ho_err_t put_escaped(ho_buf_t *out, const char *s, bool quote) {
         ho_err_t err = HO_OK;
         for (; *s && !err; s++) {
                 if (*s == '\\')
@@ -347,8 +347,8 @@ static ho_err_t ho_put_escaped(ho_buf_t *out, const char *s, bool quote) {
 }
 
 /* NAME SUFFIX{labels[,le="LE"]} VALUE\n */
-static ho_err_t ho_put_sample(ho_buf_t *out, const ho_metric_t *m, const ho_series_t *s,
-                              const char *suffix, const char *le, double v) {
+static ho_err_t put_sample(ho_buf_t *out, const ho_metric_t *m, const ho_series_t *s,
+                           const char *suffix, const char *le, double v) {
         ho_err_t err = ho_buf_append_str(out, m->name);
         if (!err)
                 err = ho_buf_append_str(out, suffix);
@@ -357,7 +357,7 @@ static ho_err_t ho_put_sample(ho_buf_t *out, const ho_metric_t *m, const ho_seri
                 for (size_t i = 0; !err && i < m->n_labels; i++) {
                         err = ho_buf_printf(out, "%s%s=\"", i ? "," : "", m->labels[i]);
                         if (!err)
-                                err = ho_put_escaped(out, s->values[i], true);
+                                err = put_escaped(out, s->values[i], true);
                         if (!err)
                                 err = ho_buf_append(out, "\"", 1);
                 }
@@ -369,30 +369,30 @@ static ho_err_t ho_put_sample(ho_buf_t *out, const ho_metric_t *m, const ho_seri
         if (!err)
                 err = ho_buf_append(out, " ", 1);
         if (!err)
-                err = ho_put_number(out, v);
+                err = put_number(out, v);
         if (!err)
                 err = ho_buf_append(out, "\n", 1);
         return err;
 }
 
-static ho_err_t ho_put_series(ho_buf_t *out, const ho_metric_t *m, const ho_series_t *s) {
+static ho_err_t put_series(ho_buf_t *out, const ho_metric_t *m, const ho_series_t *s) {
         if (m->type != HO_METRIC_HISTOGRAM)
-                return ho_put_sample(out, m, s, "", NULL, s->value);
+                return put_sample(out, m, s, "", NULL, s->value);
         ho_err_t err = HO_OK;
         uint64_t cum = 0;
         for (size_t i = 0; !err && i <= m->n_bounds; i++) {
                 char le[40];
                 if (i < m->n_bounds)
-                        ho_format_double(le, sizeof(le), m->bounds[i]);
+                        format_double(le, sizeof(le), m->bounds[i]);
                 else
                         snprintf(le, sizeof(le), "+Inf");
                 cum += s->buckets[i];
-                err = ho_put_sample(out, m, s, "_bucket", le, (double)cum);
+                err = put_sample(out, m, s, "_bucket", le, (double)cum);
         }
         if (!err)
-                err = ho_put_sample(out, m, s, "_sum", NULL, s->sum);
+                err = put_sample(out, m, s, "_sum", NULL, s->sum);
         if (!err)
-                err = ho_put_sample(out, m, s, "_count", NULL, (double)s->count);
+                err = put_sample(out, m, s, "_count", NULL, (double)s->count);
         return err;
 }
 
@@ -403,11 +403,11 @@ ho_err_t ho_metrics_render(ho_metrics_t *reg, ho_buf_t *out) {
         for (const ho_metric_t *m = reg->first; m && !err; m = m->next) {
                 err = ho_buf_printf(out, "# HELP %s ", m->name);
                 if (!err)
-                        err = ho_put_escaped(out, m->help, false);
+                        err = put_escaped(out, m->help, false);
                 if (!err)
                         err = ho_buf_printf(out, "\n# TYPE %s %s\n", m->name, types[m->type]);
                 for (const ho_series_t *s = m->series; s && !err; s = s->next)
-                        err = ho_put_series(out, m, s);
+                        err = put_series(out, m, s);
         }
         pthread_mutex_unlock(&reg->mu);
         return err;
@@ -440,7 +440,7 @@ struct ho_metrics_server_s {
         char start_err[512]; /* what libmicrohttpd said first while starting */
 };
 
-static void ho_mhd_log(void *cls, const char *fmt, va_list ap) {
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
         ho_metrics_server_t *srv = cls;
         char line[512];
         vsnprintf(line, sizeof(line), fmt, ap);
@@ -455,8 +455,8 @@ static void ho_mhd_log(void *cls, const char *fmt, va_list ap) {
         ho_warn("metrics: http: %s", line);
 }
 
-static enum MHD_Result ho_respond(struct MHD_Connection *conn, unsigned status, const char *type,
-                                  char *body, size_t len) {
+static enum MHD_Result respond(struct MHD_Connection *conn, unsigned status, const char *type,
+                               char *body, size_t len) {
         struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
         if (!r) {
                 free(body);
@@ -471,31 +471,30 @@ static enum MHD_Result ho_respond(struct MHD_Connection *conn, unsigned status, 
         return ret;
 }
 
-static enum MHD_Result ho_respond_text(struct MHD_Connection *conn, unsigned status,
-                                       const char *text) {
+static enum MHD_Result respond_text(struct MHD_Connection *conn, unsigned status,
+                                    const char *text) {
         char *body = strdup(text);
         if (!body)
                 return MHD_NO;
-        return ho_respond(conn, status, "text/plain; charset=utf-8", body, strlen(body));
+        return respond(conn, status, "text/plain; charset=utf-8", body, strlen(body));
 }
 
-static bool ho_server_healthy(ho_metrics_server_t *srv, char *reason, size_t reason_size) {
+static bool server_healthy(ho_metrics_server_t *srv, char *reason, size_t reason_size) {
         reason[0] = '\0';
         bool ok = !srv->health || srv->health(srv->opaque, reason, reason_size);
         ho_metric_set(srv->up, ok ? 1 : 0);
         return ok;
 }
 
-static enum MHD_Result ho_mhd_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                      const char *method, const char *version,
-                                      const char *upload_data, size_t *upload_data_size,
-                                      void **con_cls) {
+static enum MHD_Result mhd_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **con_cls) {
         (void)version;
         (void)upload_data;
         ho_metrics_server_t *srv = cls;
         if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-                return ho_respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
-                                       "only GET and HEAD are served\n");
+                return respond_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                    "only GET and HEAD are served\n");
         if (*upload_data_size) { /* a GET with a body: ignore the body */
                 *upload_data_size = 0;
                 return MHD_YES;
@@ -503,28 +502,28 @@ static enum MHD_Result ho_mhd_handler(void *cls, struct MHD_Connection *conn, co
         (void)con_cls;
         char reason[512];
         if (!strcmp(url, "/metrics")) {
-                ho_server_healthy(srv, reason, sizeof(reason));
+                server_healthy(srv, reason, sizeof(reason));
                 ho_buf_t b = HO_BUF_INIT;
                 if (ho_metrics_render(srv->reg, &b) != HO_OK) {
                         ho_buf_free(&b);
-                        return ho_respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                                               "out of memory\n");
+                        return respond_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                            "out of memory\n");
                 }
                 size_t len;
                 char *body = ho_buf_steal(&b, &len);
                 if (!body)
                         body = strdup(""), len = 0;
-                return ho_respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                                  body, len);
+                return respond(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body,
+                               len);
         }
         if (!strcmp(url, "/healthz")) {
-                if (ho_server_healthy(srv, reason, sizeof(reason)))
-                        return ho_respond_text(conn, MHD_HTTP_OK, "ok\n");
+                if (server_healthy(srv, reason, sizeof(reason)))
+                        return respond_text(conn, MHD_HTTP_OK, "ok\n");
                 char line[sizeof(reason) + 2];
                 snprintf(line, sizeof(line), "%s\n", reason[0] ? reason : "unhealthy");
-                return ho_respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, line);
+                return respond_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, line);
         }
-        return ho_respond_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
+        return respond_text(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics or /healthz\n");
 }
 
 ho_err_t ho_metrics_parse_addr(const char *addr, char *host, size_t host_size, int *port,
@@ -603,11 +602,10 @@ ho_metrics_server_t *ho_metrics_server_new(ho_metrics_t *reg, const char *addr,
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
         if (pick->ai_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
-        srv->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, ho_mhd_handler, srv,
-                                  MHD_OPTION_SOCK_ADDR, pick->ai_addr,
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                                  MHD_OPTION_EXTERNAL_LOGGER, ho_mhd_log, srv, MHD_OPTION_END);
+        srv->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, mhd_handler, srv,
+                                  MHD_OPTION_SOCK_ADDR, pick->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+                                  (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                                  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
         freeaddrinfo(ai);
         if (!srv->d) {
                 ho_seterr(errstr, errstr_size, HO_ERR_IO, "cannot serve metrics on \"%s\": %s",

@@ -106,8 +106,8 @@ ho_err_t ho_replay_parse_until(const char *s, int64_t *ms, char *errstr, size_t 
 
 void ho_replay_kconf_defaults(rd_kafka_conf_t *kconf) {
         char e[256];
-        /* bound the prefetch queue: memory stays flat whatever the history length;
-         * with the fetcher wake-up (kfetch.h) 1 MB is as fast as 4 MB, at 7 MB less */
+        /* bound the prefetch queue: memory stays flat whatever the history length,
+         * and the fetcher wake-up (kfetch.h) keeps a small queue full */
         rd_kafka_conf_set(kconf, "queued.max.messages.kbytes", "1024", e, sizeof(e));
         rd_kafka_conf_set(kconf, "fetch.max.bytes", "8388608", e, sizeof(e));
         /* a closed window: at its end a fetch has nothing to wait for, and the
@@ -155,7 +155,8 @@ ho_err_t ho_replay_parse_size(const char *s, size_t *bytes, char *errstr, size_t
 /* ------------------------------------------------------------------ the run */
 
 /* What the rest of the process holds beside the fold (librdkafka's queue and
- * fetch buffers, the codec, the Redis buffers): measured at 25-40 MB. */
+ * fetch buffers, the codec, the Redis buffers), with a margin over what
+ * docs/bench.md measures. */
 #define HO_REPLAY_RESERVE (48u << 20)
 /* Passes at most: a fold that does not fit in 1/4096 of the window. */
 #define HO_REPLAY_MAX_BUCKETS 4096
@@ -617,7 +618,7 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
                         rd_kafka_message_destroy(m);
                 }
                 /* the clock, the lock and the progress line: every 256 messages
-                 * while they flow (a clock read per message was 2 % of the CPU) */
+                 * while they flow (a clock read per message costs measurable CPU) */
                 if (m && (seen & 255))
                         continue;
                 ho_replay_progress(rp, false);

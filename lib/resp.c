@@ -5,7 +5,7 @@
 #include <hiredis/sds.h>
 #include "handover/resp.h"
 
-static ho_err_t ho_resp_head(ho_buf_t *b, char kind, size_t n) {
+static ho_err_t resp_head(ho_buf_t *b, char kind, size_t n) {
         char tmp[32];
         tmp[0] = kind;
         size_t len = 1 + ho_fmt_ll(tmp + 1, (int64_t)n);
@@ -15,11 +15,11 @@ static ho_err_t ho_resp_head(ho_buf_t *b, char kind, size_t n) {
 }
 
 ho_err_t ho_resp_cmd(ho_buf_t *b, size_t argc) {
-        return ho_resp_head(b, '*', argc);
+        return resp_head(b, '*', argc);
 }
 
 ho_err_t ho_resp_arg_begin(ho_buf_t *b, size_t len) {
-        ho_err_t err = ho_resp_head(b, '$', len);
+        ho_err_t err = resp_head(b, '$', len);
         return err ? err : ho_buf_reserve(b, len + 2);
 }
 
@@ -43,8 +43,8 @@ ho_err_t ho_resp_ll(ho_buf_t *b, int64_t v) {
         return ho_resp_arg(b, tmp, ho_fmt_ll(tmp, v));
 }
 
-static ho_err_t ho_resp_write(redisContext *c, const char *p, size_t len, char *errstr,
-                              size_t errstr_size) {
+static ho_err_t resp_write(redisContext *c, const char *p, size_t len, char *errstr,
+                           size_t errstr_size) {
         while (len) {
                 /* send, not write: a peer that closed must be an error, not SIGPIPE */
                 ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
@@ -73,5 +73,5 @@ ho_err_t ho_resp_send(redisContext *c, const ho_buf_t *b, char *errstr, size_t e
                                 return ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                                  "redis write: %s", c->errstr);
         }
-        return ho_resp_write(c, b->data, b->len, errstr, errstr_size);
+        return resp_write(c, b->data, b->len, errstr, errstr_size);
 }

@@ -49,7 +49,7 @@ struct ho_wmetrics_s {
         char ping_err[256];
 };
 
-static char *ho_wm_strdup(const char *s, bool *ok) {
+static char *wm_strdup(const char *s, bool *ok) {
         if (!s)
                 return NULL;
         char *d = strdup(s);
@@ -78,8 +78,8 @@ ho_wmetrics_t *ho_wmetrics_new(ho_metrics_t *reg, const char *topic, const char 
         wm->stall_ms = stall_ms;
         wm->updated_ms = ho_mono_ms();
         bool ok = true;
-        wm->topic = ho_wm_strdup(topic, &ok);
-        wm->group = ho_wm_strdup(group, &ok);
+        wm->topic = wm_strdup(topic, &ok);
+        wm->group = wm_strdup(group, &ok);
         if (ho_redis_url_copy(&wm->url, url))
                 ok = false;
         if (!ok || !(wm->url_display = ho_redis_url_display(&wm->url))) {
@@ -161,7 +161,7 @@ void ho_wmetrics_destroy(ho_wmetrics_t *wm) {
 
 /* ---- latency queues (worker thread) ---- */
 
-static ho_wm_queue_t *ho_wm_queue(ho_wmetrics_t *wm, int32_t partition, bool create) {
+static ho_wm_queue_t *wm_queue(ho_wmetrics_t *wm, int32_t partition, bool create) {
         if (partition < 0)
                 return NULL;
         if ((size_t)partition >= wm->n_q) {
@@ -179,7 +179,7 @@ static ho_wm_queue_t *ho_wm_queue(ho_wmetrics_t *wm, int32_t partition, bool cre
 }
 
 void ho_wmetrics_folded(ho_wmetrics_t *wm, int32_t partition, int64_t offset, int64_t ts_ms) {
-        ho_wm_queue_t *q = ho_wm_queue(wm, partition, true);
+        ho_wm_queue_t *q = wm_queue(wm, partition, true);
         if (!q)
                 return; /* out of memory: the latency misses this report */
         while (q->len > q->head && q->off[q->len - 1] >= offset)
@@ -209,8 +209,8 @@ void ho_wmetrics_folded(ho_wmetrics_t *wm, int32_t partition, int64_t offset, in
         q->ts[q->len++] = ts_ms;
 }
 
-static void ho_wm_queue_clear(ho_wmetrics_t *wm, int32_t partition) {
-        ho_wm_queue_t *q = ho_wm_queue(wm, partition, false);
+static void wm_queue_clear(ho_wmetrics_t *wm, int32_t partition) {
+        ho_wm_queue_t *q = wm_queue(wm, partition, false);
         if (q)
                 q->head = q->len = 0;
 }
@@ -219,10 +219,10 @@ void ho_wmetrics_applied(ho_wmetrics_t *wm, int32_t partition, int64_t next, uin
                          ho_err_t err) {
         ho_metric_observe(wm->apply_s, (double)apply_us / 1e6);
         if (err == HO_ERR_FENCED) {
-                ho_wm_queue_clear(wm, partition);
+                wm_queue_clear(wm, partition);
                 return;
         }
-        ho_wm_queue_t *q = ho_wm_queue(wm, partition, false);
+        ho_wm_queue_t *q = wm_queue(wm, partition, false);
         if (err != HO_OK || !q)
                 return;
         int64_t now = ho_wall_ms();
@@ -235,7 +235,7 @@ void ho_wmetrics_applied(ho_wmetrics_t *wm, int32_t partition, int64_t next, uin
 }
 
 void ho_wmetrics_released(ho_wmetrics_t *wm, int32_t partition) {
-        ho_wm_queue_clear(wm, partition);
+        wm_queue_clear(wm, partition);
 }
 
 void ho_wmetrics_kafka_error(ho_wmetrics_t *wm) {
@@ -270,18 +270,18 @@ void ho_wmetrics_update(ho_wmetrics_t *wm, const ho_wm_snap_t *s) {
         pthread_mutex_unlock(&wm->mu);
 }
 
-static void ho_wm_lag_labels(const ho_wmetrics_t *wm, int32_t partition, char *buf, size_t size,
-                             const char *v[2]) {
+static void wm_lag_labels(const ho_wmetrics_t *wm, int32_t partition, char *buf, size_t size,
+                          const char *v[2]) {
         snprintf(buf, size, "%" PRId32, partition);
         v[0] = wm->topic;
         v[1] = buf;
 }
 
 void ho_wmetrics_lag(ho_wmetrics_t *wm, int32_t partition, int64_t lag) {
-        ho_wm_queue_t *q = ho_wm_queue(wm, partition, true);
+        ho_wm_queue_t *q = wm_queue(wm, partition, true);
         char p[16];
         const char *v[2];
-        ho_wm_lag_labels(wm, partition, p, sizeof(p), v);
+        wm_lag_labels(wm, partition, p, sizeof(p), v);
         if (!q || ho_metric_set_l(wm->lag, v, (double)lag) != HO_OK)
                 return;
         q->lag_set = q->lag_seen = true;
@@ -293,7 +293,7 @@ void ho_wmetrics_lag_done(ho_wmetrics_t *wm) {
                 if (q->lag_set && !q->lag_seen) {
                         char p[16];
                         const char *v[2];
-                        ho_wm_lag_labels(wm, (int32_t)i, p, sizeof(p), v);
+                        wm_lag_labels(wm, (int32_t)i, p, sizeof(p), v);
                         ho_metric_remove_l(wm->lag, v);
                         q->lag_set = false;
                 }
@@ -304,7 +304,7 @@ void ho_wmetrics_lag_done(ho_wmetrics_t *wm) {
 /* ---- health (any thread) ---- */
 
 /* Whether Redis answers a PING: at most one a second, on our own connection. */
-static bool ho_wm_redis_ok(ho_wmetrics_t *wm, char *reason, size_t reason_size) {
+static bool wm_redis_ok(ho_wmetrics_t *wm, char *reason, size_t reason_size) {
         pthread_mutex_lock(&wm->ping_mu);
         int64_t now = ho_mono_ms();
         if (wm->ping_ms == 0 || now - wm->ping_ms >= 1000) {
@@ -368,7 +368,7 @@ bool ho_wmetrics_health(void *opaque, char *reason, size_t reason_size) {
                          (double)idle_ms / 1000.0);
                 return false;
         }
-        if (!ho_wm_redis_ok(wm, reason, reason_size))
+        if (!wm_redis_ok(wm, reason, reason_size))
                 return false;
         if (stalled > 0) {
                 snprintf(reason, reason_size,

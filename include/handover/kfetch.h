@@ -5,8 +5,7 @@
  * queue is over queued.max.messages.kbytes, and looks again only on its broker
  * thread's next wake-up, up to a second later (2.1 added
  * fetch.queue.backoff.ms for this). A consumer that drains a full queue faster
- * than that then sits idle for most of the second: 1M reports through one
- * worker took 37 s instead of 14 s. A seek is an operation on the broker
+ * than that then sits idle for most of the second. A seek is an operation on the broker
  * thread, so an asynchronous seek of each partition to the offset the caller
  * expects next wakes the fetcher at once. The caller does it only when its
  * queue ran dry (nothing prefetched is lost; a fetch in flight is re-sent) and

@@ -14,6 +14,5 @@ typedef struct ho_embedded_schema_s {
 } ho_embedded_schema_t;
 
 extern const ho_embedded_schema_t ho_embedded_schemas[]; /* ends with {0,0,0} */
-extern const size_t ho_embedded_schema_count;
 
 #endif

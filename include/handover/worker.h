@@ -1,9 +1,18 @@
 /*
  * worker.h: the aggregation worker's loop (handover-aggregate), kept in lib/
  * so tests reach it. One worker = one Kafka consumer in a group, one dead
- * letter producer, one codec and one aggregation engine (agg.h) over one
- * Redis connection. Single-threaded: every callback runs inside the worker's
- * own poll calls.
+ * letter producer, one codec and three aggregation engines (agg.h), each
+ * with its own Redis connection: the main thread's (offsets on assignment,
+ * re-reads after a fence, shutdown) and one per apply thread.
+ *
+ * Threads: the main thread (ho_worker_run) polls Kafka, decodes, folds
+ * messages into per-partition batches and waits for dead letter deliveries;
+ * every librdkafka callback (rebalance, errors, logs, delivery reports) runs
+ * inside its poll calls. Two apply threads commit ready batches to Redis, at
+ * most one batch per partition in flight, so folding overlaps applying
+ * (worker.c says how ordering and the fence stay exact). ho_worker_health()
+ * is called from the metrics server's thread (metrics.h) when conf.metrics
+ * is set. librdkafka runs its own internal threads besides.
  *
  * Exactly once, from the worker's side: Redis holds the truth (counters and
  * each partition's next offset, applied in one fenced atomic step by agg.h).

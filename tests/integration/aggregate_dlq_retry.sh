@@ -38,7 +38,9 @@ agg_produce "$HO_TMP/after.jsonl"                     # offsets 3, 4, 5
 ho_assert_eq 6 "$(agg_topic_count)" "messages on the topic"
 ho_wait_until 30 grep -q 'dead letter: not delivered' "$HO_TMP/w1.log" \
   || ho_fail "the undeliverable dead letter was not reported"
-sleep 3 # a few more failed attempts
+# a few more failed attempts, each one logged: the offset must still stop at the bad message
+undelivered() { [ "$(grep -c 'dead letter: not delivered' "$HO_TMP/w1.log")" -ge "$1" ]; }
+ho_wait_until 60 undelivered 3 || ho_fail "the worker did not retry the dead letter: $(tail -5 "$HO_TMP/w1.log")"
 ho_assert_eq 2 "$(agg_redis HGET "{$AGG_PREFIX}:offsets" "$AGG_TOPIC:0")" \
   "stored offset while the dead letter is undelivered (must stop at the bad message)"
 ho_assert_eq 2 "$(agg_redis HGET "{$AGG_PREFIX}:totals" transfers)" "transfers before the bad message"

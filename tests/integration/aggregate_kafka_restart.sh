@@ -54,9 +54,15 @@ kpid=$(cat "$sdir/kafka.pid")
 mapfile -d '' kcmd <"/proc/$kpid/cmdline"
 [ "${#kcmd[@]}" -gt 2 ] || ho_fail "cannot read the private broker's command line"
 before=$(agg_progress)
+m1=$(ho_log_mark "$HO_TMP/w1.log"); m2=$(ho_log_mark "$HO_TMP/w2.log")
 kill -9 "$kpid" || ho_fail "cannot kill the private broker"
 ho_log "broker killed at progress $before of $total"
-sleep 5
+# both workers notice the broker is gone and say they retry: after that, a worker that gave up
+# would have exited
+ho_wait_until 60 ho_logged_since "$HO_TMP/w1.log" "$m1" "(retrying)" \
+  || ho_fail "w1 did not notice the broker was gone: $(tail -3 "$HO_TMP/w1.log")"
+ho_wait_until 60 ho_logged_since "$HO_TMP/w2.log" "$m2" "(retrying)" \
+  || ho_fail "w2 did not notice the broker was gone: $(tail -3 "$HO_TMP/w2.log")"
 kill -0 "$w1" 2>/dev/null && kill -0 "$w2" 2>/dev/null || ho_fail "a worker died while Kafka was down"
 during=$(agg_progress)
 # SIGTERM while the brokers are gone: the worker cannot say goodbye to the

@@ -2,9 +2,11 @@
 # aggregate_kill9: a worker killed with SIGKILL at random points mid-stream,
 # ten times, each time restarted: the Redis state equals the ground truth.
 # The whole history is on the topic first; small batches (--batch-max 10) make
-# the stream last long enough for the kills to land in it: every other kill at
-# a random moment after start (assignment, first fetch, first batches), the
-# others a random moment after the worker has applied a batch.
+# the stream last long enough for the kills to land in it. Each kill waits for
+# an event of the worker, chosen from a seeded random sequence (HO_KILL_SEED;
+# the test prints the one it used): every other kill at a point of start-up
+# (at once, once it logs its group, once it is assigned partitions), the others
+# once it has applied a random 0..1500 more messages.
 #
 # The worker runs as a static group member (group.instance.id), so its
 # successor takes over at once instead of waiting for the session timeout of
@@ -17,6 +19,10 @@ ho_require_redis
 ho_need_bin handover-aggregate handover-produce handover-topic
 
 KILLS=${HO_KILLS:-10}
+SEED=${HO_KILL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+[[ $SEED =~ ^[0-9]+$ ]] || ho_fail "HO_KILL_SEED must be a number, not '$SEED'"
+RANDOM=$SEED # bash's generator: the same seed gives the same kill points
+ho_log "kill points from seed $SEED (HO_KILL_SEED=$SEED repeats them)"
 agg_setup 6
 python3 "$HO_SOURCE_DIR/bench/gen" --reports 50000 --transfers 12000 --seed 11 \
   --out "$HO_TMP/all.jsonl" --truth "$HO_TMP/truth.json" 2>"$HO_TMP/gen.log" \
@@ -27,27 +33,39 @@ ho_assert_eq 50000 "$total" "messages on the topic"
 
 worker_args=(--batch-max 10 -X group.instance.id="$AGG_GROUP-w1")
 midstream=0
+# the worker of this round (its log lines after the first $lines) logged PATTERN
+this_round_logged() { tail -n +$((lines + 1)) "$HO_TMP/w.log" | grep -qF -- "$1"; }
 for ((i = 0; i < KILLS; i++)); do
   prev=$(agg_progress)
   [ "$prev" -lt "$total" ] || { ho_log "all applied after $i kills"; break; }
+  lines=0; [ -f "$HO_TMP/w.log" ] && lines=$(wc -l <"$HO_TMP/w.log")
   agg_start w "${worker_args[@]}"
   pid=$HO_LAST_PID
+  r=$RANDOM
   if ((i % 2 == 0)); then
-    # anywhere from start-up (assignment, first fetch) to the first batches
-    sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.1 + 0.5 * r / 32767 }')"
+    # a point of start-up: before it has done anything, in its group, holding partitions
+    case $((r % 3)) in
+      0) what="at start" ;;
+      1) what="once consuming"
+         ho_wait_until 30 this_round_logged 'INFO: consuming "' \
+           || ho_fail "round $((i + 1)): the worker did not start consuming (see $HO_TMP/w.log)" ;;
+      2) what="once assigned"
+         ho_wait_until 30 this_round_logged 'INFO: assigned "' \
+           || ho_fail "round $((i + 1)): the worker got no partitions (see $HO_TMP/w.log)" ;;
+    esac
   else
-    # once it applies batches, a moment later: the kill lands mid-stream
-    # however fast the worker is
-    ho_wait_until 30 bash -c "[ \$(redis-cli -u '$AGG_REDIS' --no-auth-warning HVALS '{$AGG_PREFIX}:offsets' | awk '{s+=\$1} END {print s+0}') -gt $prev ]" \
+    # mid-stream: once it has applied a random number of messages more, whatever its speed
+    n=$((r % 1500))
+    what="after $n more messages"
+    ho_wait_until 60 bash -c "[ \$(redis-cli -u '$AGG_REDIS' --no-auth-warning HVALS '{$AGG_PREFIX}:offsets' | awk '{s+=\$1} END {print s+0}') -gt $((prev + n)) ]" \
       || ho_fail "worker made no progress in round $((i + 1)) (see $HO_TMP/w.log)"
-    sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 * r / 32767 }')"
   fi
   before=$(agg_progress)
   kill -9 "$pid" 2>/dev/null || ho_fail "worker died on its own before kill $((i + 1)) (see $HO_TMP/w.log)"
   wait "$pid" 2>/dev/null || true
   after=$(agg_progress)
   [ "$after" -lt "$total" ] && midstream=$((midstream + 1))
-  ho_log "kill $((i + 1))/$KILLS: stored progress $before..$after of $total"
+  ho_log "kill $((i + 1))/$KILLS ($what): stored progress $before..$after of $total"
 done
 # at least half the kills must have hit a worker with work left to do
 [ "$midstream" -ge $((KILLS / 2)) ] || ho_fail "only $midstream of $KILLS kills were mid-stream"

@@ -28,9 +28,15 @@ for round in 1 2; do
   ho_wait_until 60 bash -c "[ \$(redis-cli -p $port HVALS '{$AGG_PREFIX}:offsets' 2>/dev/null | awk '{s+=\$1} END {print s+0}') -ge $((round * total / 4)) ]" \
     || ho_fail "no progress before Redis kill $round"
   before=$(agg_progress)
+  m1=$(ho_log_mark "$HO_TMP/w1.log"); m2=$(ho_log_mark "$HO_TMP/w2.log")
   kill -9 "$AGG_REDIS_PID"; wait "$AGG_REDIS_PID" 2>/dev/null || true
   ho_log "Redis killed at progress $before of $total (round $round)"
-  sleep 3
+  # both workers fail an apply and say they keep the batch: after that, a worker that gave up
+  # would have exited
+  ho_wait_until 60 ho_logged_since "$HO_TMP/w1.log" "$m1" "keeping it, retrying" \
+    || ho_fail "w1 did not notice Redis was gone (round $round): $(tail -3 "$HO_TMP/w1.log")"
+  ho_wait_until 60 ho_logged_since "$HO_TMP/w2.log" "$m2" "keeping it, retrying" \
+    || ho_fail "w2 did not notice Redis was gone (round $round): $(tail -3 "$HO_TMP/w2.log")"
   kill -0 "$w1" 2>/dev/null && kill -0 "$w2" 2>/dev/null || ho_fail "a worker died while Redis was down"
   redis_up
   after=$(agg_progress)

@@ -18,7 +18,8 @@ timeout 60 redis-cli -u "$AGG_REDIS" --no-auth-warning SUBSCRIBE "{$AGG_PREFIX}:
   >"$HO_TMP/updates.txt" 2>&1 &
 sub=$!
 HO_PIDS+=("$sub")
-sleep 0.5
+subscribed() { [ "$(agg_redis PUBSUB NUMSUB "{$AGG_PREFIX}:updates" | sed -n 2p)" -ge 1 ]; }
+ho_wait_until 20 subscribed || ho_fail "redis-cli did not subscribe to {$AGG_PREFIX}:updates"
 
 agg_start w1
 w1=$HO_LAST_PID

@@ -49,12 +49,21 @@ ho_log "split: a=[$(assigned a | tr '\n' ' ')] b=[$(assigned b | tr '\n' ' ')]"
 # 40 keyed messages: every one arrives exactly once, on the partition its consumer owns
 for i in $(seq 1 40); do echo "transfer-$i:report-$i"; done | kcat -P -b "$B" -t handover.transfers -K: \
   || ho_fail "kcat could not produce to the devbroker"
-got() { cat "$HO_TMP/a.out" "$HO_TMP/b.out" | wc -l; }
+# (the end markers below are not counted)
+got() { cat "$HO_TMP/a.out" "$HO_TMP/b.out" | grep -vc ' end-marker '; }
 got_all() { [ "$(got)" -ge 40 ]; }
 ho_wait_until 30 got_all || ho_fail "consumers got $(got) of 40 messages within 30s"
-sleep 1 # a duplicate would show up now
+# then one marker on each partition: a consumer reads a partition in order, so once every marker
+# is in, a duplicate of any of the 40 would be in too
+for p in 0 1 2 3; do
+  echo "end-marker:$p" | kcat -P -b "$B" -t handover.transfers -p "$p" -K: || ho_fail "kcat could not produce the marker of partition $p"
+done
+markers() { cat "$HO_TMP/a.out" "$HO_TMP/b.out" | grep -c ' end-marker '; }
+markers_in() { [ "$(markers)" -ge 4 ]; }
+ho_wait_until 30 markers_in || ho_fail "consumers got $(markers) of the 4 end markers within 30s"
+ho_assert_eq 4 "$(markers)" "end markers consumed by the group"
 ho_assert_eq 40 "$(got)" "messages consumed by the group"
-ho_assert_eq 40 "$(cat "$HO_TMP/a.out" "$HO_TMP/b.out" | awk '{print $2}' | sort -u | wc -l)" "distinct keys consumed"
+ho_assert_eq 40 "$(cat "$HO_TMP/a.out" "$HO_TMP/b.out" | grep -v ' end-marker ' | awk '{print $2}' | sort -u | wc -l)" "distinct keys consumed"
 for c in a b; do
   [ -s "$HO_TMP/$c.out" ] || ho_fail "consumer $c got no message"
   for p in $(awk '{print $1}' "$HO_TMP/$c.out" | sort -u); do

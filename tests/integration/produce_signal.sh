@@ -10,7 +10,20 @@ sed -n 1,3p "$HO_SOURCE_DIR/deploy/sample/reports.jsonl" >"$HO_TMP/feed.jsonl"
 # message.timeout.ms stays at its default (30 s): only the signal ends the run
 "$HO_BIN_DIR/handover-produce" -q --follow -b "127.0.0.1:$port" -t gone "$HO_TMP/feed.jsonl" 2>"$HO_TMP/err" &
 pid=$!; HO_PIDS+=("$pid")
-sleep 2
+# the producer has read the whole file (its position is at the end) and librdkafka has failed to
+# reach the broker: the three reports wait in its queue
+read_to_end() {
+  local fd size
+  size=$(stat -c %s "$HO_TMP/feed.jsonl") || return 1
+  for fd in /proc/"$pid"/fd/*; do
+    [ "$(readlink "$fd" 2>/dev/null)" = "$HO_TMP/feed.jsonl" ] || continue
+    [ "$(awk '/^pos:/ {print $2}' "/proc/$pid/fdinfo/${fd##*/}" 2>/dev/null)" = "$size" ] && return 0
+  done
+  return 1
+}
+ho_wait_until 20 read_to_end || ho_fail "the producer did not read the file: $(cat "$HO_TMP/err")"
+ho_wait_until 20 grep -qi 'refused\|down\|fail' "$HO_TMP/err" \
+  || ho_fail "the producer did not report the unreachable broker: $(cat "$HO_TMP/err")"
 start=$(date +%s)
 kill -INT "$pid"
 rc=0; wait "$pid" || rc=$?

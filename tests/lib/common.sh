@@ -107,6 +107,11 @@ ho_wait_until() {
   done
 }
 
+# Log lines since a mark: m=$(ho_log_mark FILE); ...; ho_wait_until 30 ho_logged_since FILE $m TEXT
+# (TEXT is a fixed string). For "X happened after Y" checks on a log that already holds lines.
+ho_log_mark() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+ho_logged_since() { tail -n +$(($2 + 1)) "$1" 2>/dev/null | grep -qF -- "$3"; }
+
 ho_assert_eq() { # ho_assert_eq EXPECTED ACTUAL WHAT
   [ "$1" = "$2" ] || ho_fail "$3: expected '$1', got '$2'"
 }

@@ -1,8 +1,8 @@
 /* test_worker.c: the worker's construction contract (lib/worker.c): what it
  * refuses as configuration, with an error naming the problem, and that a
  * valid configuration builds and frees cleanly without touching the network
- * (connections are lazy). The loop itself needs real Kafka and Redis and is
- * covered by tests/integration/aggregate_*.sh. */
+ * (connections are lazy). The loop is covered by test_worker_loop.c (mock
+ * cluster) and tests/integration/aggregate_*.sh (real Kafka and Redis). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
