@@ -194,11 +194,25 @@ kcluster_down() {
   for i in "${pids[@]}"; do wait "$i" || true; done
 }
 
-# Partition leaders, one line per partition of the handover topics and every other non-internal
-# topic: "TOPIC PARTITION LEADER" (leader -1: none). Asks any node that answers.
+# The client listeners of the nodes that run and are not paused (a paused node accepts the TCP
+# connection and never answers, so a metadata request sent there would only time out)
+kcluster_live_brokers() {
+  local i pid out=
+  for ((i = 1; i <= $(kcluster_nodes); i++)); do
+    pid=$(pid_alive "$STATE/kafka-$i.pid") || continue
+    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = T ] && continue
+    out+="${out:+,}127.0.0.1:$(kcluster_port "$i")"
+  done
+  echo "$out"
+}
+
+# Partition leaders, one line per partition (internal topics included): "TOPIC PARTITION LEADER"
+# (leader -1: none), as a running node's metadata says.
 kcluster_leaders() { # kcluster_leaders [TOPIC]
-  local topic=(${1:+-t "$1"})
-  kcat -L -b "$(cat "$STATE/brokers")" -m 5 "${topic[@]}" 2>/dev/null | awk '
+  local topic=(${1:+-t "$1"}) live
+  live=$(kcluster_live_brokers)
+  [ -n "$live" ] || return 0
+  kcat -L -b "$live" -m 5 "${topic[@]}" 2>/dev/null | awk '
     /^  topic "/ { t = $2; gsub(/"/, "", t); next }
     /^    partition [0-9]+, leader/ { p = $2; sub(/,/, "", p); l = $4; sub(/,/, "", l); print t, p, l }'
 }
@@ -206,7 +220,7 @@ kcluster_leaders() { # kcluster_leaders [TOPIC]
 kcluster_status() { # prints each node; returns 0 when all answer
   local i n pid ok=0 leads
   n=$(kcluster_nodes)
-  echo "kafka cluster: $n nodes (replication factor $KCLUSTER_RF, min.insync.replicas $KCLUSTER_MIN_ISR), $(cat "$STATE/brokers")"
+  echo "kafka cluster: $n nodes (replication factor $KCLUSTER_RF, min.insync.replicas $KCLUSTER_MIN_ISR), $(cat "$STATE/brokers"), active controller: node $(kcluster_controller 2>/dev/null || echo '?')"
   local leaders
   leaders=$(kcluster_leaders)
   for ((i = 1; i <= n; i++)); do
@@ -256,6 +270,19 @@ kcluster_node_cmd() { # kcluster_node_cmd VERB N
         || die "kafka node $i did not come back (logs: $STATE/kafka-$i/)"
       say "kafka node $i is back (pid $(cat "$STATE/kafka-$i.pid"))" ;;
   esac
+}
+
+# The active controller (the quorum's leader): the node whose log names the highest controller
+# epoch it became active at. Kafka's metadata answers name a random broker as "controller" in
+# KRaft mode, so the logs are where this is true. Exit 1 when no node says so.
+kcluster_controller() {
+  kcluster_on || die "no Kafka cluster in $STATE (start one with 'up --brokers 3')"
+  local best
+  best=$(for f in "$STATE"/kafka-[0-9]*/logs/server.log*; do
+    [ -f "$f" ] && sed -n 's/.*\[QuorumController id=\([0-9]*\)\] Becoming the active controller at epoch \([0-9]*\).*/\2 \1/p' "$f"
+  done | sort -n | tail -1)
+  [ -n "$best" ] || { say "no node has become the active controller yet"; return 1; }
+  echo "${best#* }"
 }
 
 # leader TOPIC PARTITION: the node id leading it (exit 1 when it has none or is unknown)
