@@ -123,7 +123,7 @@ kcluster_all_answer() {
 }
 
 kcluster_start() { # kcluster_start NODES
-  local n=$1 i libs cid voters= dir
+  local n=$1 i libs cid voters= dir f
   libs=$(kafka_libs)
   echo "$n" >"$STATE/kafka.nodes"
   # the Java tools' logging (StorageTool here, TopicCommand in topic_create): same place as one node's
@@ -151,15 +151,21 @@ while True:
         break')
     echo "$cid" >"$STATE/kafka-cluster.id"
   fi
+  # the stores are formatted side by side (a JVM start each: seconds apiece on a loaded machine)
+  local fmt=()
   for ((i = 1; i <= n; i++)); do
     dir=$STATE/kafka-$i
     kcluster_write_conf "$i" "$n" "$voters"
     if [ ! -f "$dir/data/meta.properties" ]; then
       say "formatting Kafka storage of node $i in $dir/data (cluster id $cid)"
-      java -Xmx128m -Xms64m -Dlog4j.configuration="file:$STATE/kafka/tools-log4j.properties" \
+      java -Xmx128m -Xms64m -XX:TieredStopAtLevel=1 -Dlog4j.configuration="file:$STATE/kafka/tools-log4j.properties" \
         -cp "$libs/*" kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" \
-        >"$dir/format.log" 2>&1 || { log_tail "$dir/format.log"; die "cannot format Kafka storage in $dir/data"; }
+        >"$dir/format.log" 2>&1 &
+      fmt+=("$i:$!")
     fi
+  done
+  for f in "${fmt[@]}"; do
+    wait "${f#*:}" || { log_tail "$STATE/kafka-${f%%:*}/format.log"; die "cannot format Kafka storage in $STATE/kafka-${f%%:*}/data"; }
   done
   # all nodes start at once: the quorum needs a majority before any of them serves
   for ((i = 1; i <= n; i++)); do kcluster_node_launch "$i"; done
