@@ -18,7 +18,8 @@ kc_require_cluster
 N=${HO_REPORTS:-20000}
 RATE=${HO_RATE:-2000}
 agg_setup 6
-kc_isr_count_is "$AGG_TOPIC" 3 || ho_fail "the new topic does not have 3 replicas in sync"
+# a node the previous test started again may still be joining the new topic's replicas
+ho_wait_until 60 kc_isr_count_is "$AGG_TOPIC" 3 || ho_fail "the new topic does not have 3 replicas in sync within 60 s"
 python3 "$HO_SOURCE_DIR/bench/gen" --reports "$N" --transfers 5000 --seed 141 \
   --out "$HO_TMP/all.jsonl" --truth "$HO_TMP/truth.json" 2>"$HO_TMP/gen.log" \
   || ho_fail "bench/gen failed: $(cat "$HO_TMP/gen.log")"
