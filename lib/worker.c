@@ -52,6 +52,7 @@
 #include "handover/ktopic.h"
 #include "handover/log.h"
 #include "handover/report.h"
+#include "handover/saylimit.h"
 #include "handover/worker.h"
 #include "handover/worker_metrics.h"
 
@@ -140,7 +141,7 @@ struct ho_worker_s {
         ho_worker_stats_t st_last;
         ho_agg_stats_t agg_last;
         int64_t stats_last_ms;
-        int64_t kafka_err_last_ms;
+        ho_saylimit_t kafka_say; /* broker trouble: each broker and kind once per 5 s */
         /* apply times in the current stats interval, microseconds */
         uint64_t apply_n, apply_sum_us, apply_max_us;
         /* the engines' counters as of the last settled apply: w->agg's (used
@@ -203,11 +204,11 @@ static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void 
                 w->fatal = true;
                 return;
         }
-        /* Broker outages: librdkafka reconnects by itself; say so at most once
-         * every few seconds so an outage does not flood the log. */
-        int64_t now = ho_mono_ms();
-        if (now - w->kafka_err_last_ms >= 5000 || ho_log_get_level() >= HO_LOG_DEBUG) {
-                w->kafka_err_last_ms = now;
+        /* Broker outages: librdkafka reconnects by itself; say each broker's
+         * trouble at most once every few seconds so an outage does not flood
+         * the log, and without delay when another broker goes (saylimit.h). */
+        if (ho_saylimit_ok(&w->kafka_say, err, reason, ho_mono_ms()) ||
+            ho_log_get_level() >= HO_LOG_DEBUG) {
                 ho_warn("kafka: %s: %s (retrying)", rd_kafka_err2name((rd_kafka_resp_err_t)err),
                         reason);
         }        if (w->wm)
@@ -1262,6 +1263,7 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         w->conf = *conf;
+        ho_saylimit_init(&w->kafka_say, 5000);
         ho_report_init(&w->report);
         if (conf->dlq_topic) {
                 w->dlq_topic = strdup(conf->dlq_topic);

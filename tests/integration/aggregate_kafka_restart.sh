@@ -17,6 +17,7 @@ shared_redis=$HANDOVER_REDIS
 agg_cleanup() {
   local rc=$?
   "$STACK" down --state "$sdir" >/dev/null 2>&1 || true
+  set +e # errexit would end the trap here when rc != 0, and ho_cleanup would never run
   (exit $rc)
   ho_cleanup
 }

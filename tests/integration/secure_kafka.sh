@@ -31,6 +31,7 @@ secure_cleanup() {
   HO_BIN_DIR=$HO_BIN_DIR "$STACK" down --state "$S" >/dev/null 2>&1 || true
   HO_TOPICS=()
   unset HANDOVER_REDIS
+  set +e # errexit would end the trap here when rc != 0, and ho_cleanup would never run
   (exit $rc)
   ho_cleanup
 }
