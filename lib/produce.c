@@ -862,7 +862,7 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
                 ho_input_status_t st;
 
                 if (v->stop && *v->stop) {
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED, "interrupted");
                         break;
                 }
                 st = ho_input_next(in, &r, &pos, why, sizeof(why));
@@ -1330,7 +1330,7 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                                     mapped ? ml.at : ho_input_bytes_read(in));
                 }
                 if (v->stop && *v->stop) {
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED, "interrupted");
                         break;
                 }
                 /* fill the next slot (free: fewer than VB_SLOTS are out) */
@@ -1975,7 +1975,7 @@ static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len,
                 if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                         /* Back-pressure: serve delivery reports until there is room. */
                         if (stop && *stop)
-                                return ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
+                                return ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED,
                                                  "interrupted while the queue was full");
                         rd_kafka_poll(p->rk, 100);
                         continue;

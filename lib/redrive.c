@@ -223,7 +223,7 @@ ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
         int64_t idle_since = ho_mono_ms();
         while (open > 0) {
                 if (conf->stop && *conf->stop) {
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED, "interrupted");
                         goto out;
                 }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, RD_POLL_MS);
@@ -447,7 +447,7 @@ ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
                 rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
                 rd_kafka_poll(rk, 0);
                 if (!err)
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED,
                                         "interrupted: %" PRIu64 " of %zu reports delivered",
                                         st.delivered, n);
         }

@@ -580,7 +580,7 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
         uint64_t seen = 0, seen_dry = 0; /* messages polled; and when the queue last ran dry */
         while (err == HO_OK && ho_replay_left(rp) > 0 && !rp->overflow) {
                 if (*rp->stop)
-                        return ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
+                        return ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED,
                                          "interrupted: nothing promoted");
                 int timeout = ho_kfetch_in_burst(seen_dry, seen) ? 0 : 100;
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rp->rk, timeout);
@@ -996,7 +996,7 @@ static ho_err_t ho_replay_lock(ho_replay_t *rp, char *errstr, size_t errstr_size
         if (!got) {
                 const char *gargv[] = {"GET", rp->lock_key};
                 r = ho_redis_cmd(rp->c, errstr, errstr_size, 2, gargv, NULL);
-                err = ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                err = ho_seterr(errstr, errstr_size, HO_ERR_LOCKED,
                                 "another replay into prefix \"%s\" is running (lock \"%s\" held by "
                                 "\"%s\"; it expires %d s after that replay stops)",
                                 rp->target, rp->lock_key,
@@ -1027,7 +1027,7 @@ static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr
                 /* Redis is away: the loads retry; try again next round */
                 ho_replay_redis_drop(rp);
                 return now - rp->lock_refreshed > HO_REPLAY_LOCK_MS
-                               ? ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                               ? ho_seterr(errstr, errstr_size, HO_ERR_LOCKED,
                                            "lost the replay lock \"%s\" (Redis unreachable)",
                                            rp->lock_key)
                                : HO_OK;
@@ -1035,7 +1035,7 @@ static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr
         bool ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
         freeReplyObject(r);
         if (!ok)
-                return ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                return ho_seterr(errstr, errstr_size, HO_ERR_LOCKED,
                                  "lost the replay lock \"%s\": another replay may be building "
                                  "prefix \"%s\"",
                                  rp->lock_key, rp->target);

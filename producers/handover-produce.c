@@ -175,7 +175,7 @@ static ho_err_t encode(run_t *run, char *errstr, size_t errstr_size) {
 /* What a send returned: a failure other than an interruption is reported
  * and fails the run. */
 static ho_err_t send_result(run_t *run, ho_err_t err, const char *errstr) {
-        if (err && err != HO_ERR_TIMEOUT) {
+        if (err && err != HO_ERR_INTERRUPTED) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 run->failed = true;
         }
@@ -289,7 +289,7 @@ static bool pass1(run_t *run) {
                                 fputs(listing, stderr);
                                 free(listing);
                         }
-                        if (err == HO_ERR_TIMEOUT)
+                        if (err == HO_ERR_INTERRUPTED)
                                 fprintf(stderr,
                                         PROG ": interrupted while validating: nothing sent\n");
                         else

@@ -124,7 +124,7 @@ void ho_replay_kconf_defaults(rd_kafka_conf_t *kconf);
 /* Run the replay conf describes. kconf (bootstrap.servers and the user's
  * properties) is taken in every case. url is needed unless exporting (may be
  * NULL then). *stop set by a signal handler ends the run early: nothing is
- * promoted and the staging keys are deleted (returns HO_ERR_TIMEOUT with
+ * promoted and the staging keys are deleted (returns HO_ERR_INTERRUPTED with
  * "interrupted"). out receives the dry run's report. memory_max bounds the
  * process: the fold may hold memory_max less 48 MB for the rest of it
  * (librdkafka's queues, the codec, Redis buffers), or half of memory_max
