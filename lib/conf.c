@@ -112,15 +112,22 @@ ho_err_t ho_conf_kafka_file(rd_kafka_conf_t *conf, const char *path, char *errst
         return err;
 }
 
+ho_err_t ho_conf_kafka_prop(rd_kafka_conf_t *conf, const ho_conf_kprop_t *kp, char *errstr,
+                            size_t errstr_size) {
+        return kp->is_file ? ho_conf_kafka_file(conf, kp->value, errstr, errstr_size)
+                           : ho_conf_kafka_set(conf, kp->value, errstr, errstr_size);
+}
+
 ho_err_t ho_conf_kafka_apply(rd_kafka_conf_t *conf, const ho_conf_kprop_t *kp, size_t n,
                              char *errstr, size_t errstr_size) {
         ho_err_t err = HO_OK;
         const char *def = ho_conf_kafka_default_file(kp, n);
         if (def && (err = ho_conf_kafka_file(conf, def, errstr, errstr_size)))
                 return err;
-        for (size_t i = 0; !err && i < n; i++)
-                err = kp[i].is_file ? ho_conf_kafka_file(conf, kp[i].value, errstr, errstr_size)
-                                    : ho_conf_kafka_set(conf, kp[i].value, errstr, errstr_size);
+        for (int files = 1; files >= 0; files--)
+                for (size_t i = 0; !err && i < n; i++)
+                        if (kp[i].is_file == (files == 1))
+                                err = ho_conf_kafka_prop(conf, &kp[i], errstr, errstr_size);
         return err;
 }
 
