@@ -128,7 +128,7 @@ ho_err_t ho_cli_finish(ho_cli_t *c, char *errstr, size_t errstr_size) {
                 c->prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX);
         if (!c->brokers)
                 c->brokers = env_brokers;
-        if (c->verbosity < 0)
+        if (c->verbosity < 0 && !c->quiet_keeps_log)
                 ho_log_set_level(HO_LOG_ERROR);
         else if (c->verbosity > 0)
                 ho_log_set_level(HO_LOG_DEBUG);

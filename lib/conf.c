@@ -178,22 +178,6 @@ void ho_kafka_auth_format(int err, const char *reason, char *buf, size_t size) {
                          reason);
 }
 
-static void ho_auth_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-        (void)rk;
-        ho_kafka_auth_t *a = opaque;
-        if (a->failed || !ho_kafka_err_is_auth(err))
-                return; /* librdkafka's log says the rest */
-        ho_kafka_auth_format(err, reason, a->reason, sizeof(a->reason));
-        a->failed = true;
-}
-
-void ho_conf_kafka_auth_watch(rd_kafka_conf_t *conf, ho_kafka_auth_t *a) {
-        a->failed = false;
-        a->reason[0] = '\0';
-        rd_kafka_conf_set_opaque(conf, a);
-        rd_kafka_conf_set_error_cb(conf, ho_auth_error_cb);
-}
-
 void ho_conf_kafka_list(FILE *fp) {
         rd_kafka_conf_properties_show(fp);
 }

@@ -11,6 +11,7 @@
 #include "handover/agg_fold.h"
 #include "handover/codec.h"
 #include "handover/conf.h"
+#include "handover/kafka.h"
 #include "handover/kfetch.h"
 #include "handover/log.h"
 #include "handover/replay.h"
@@ -103,18 +104,6 @@ ho_err_t ho_replay_parse_until(const char *s, int64_t *ms, char *errstr, size_t 
         return HO_OK;
 }
 
-void ho_replay_kconf_defaults(rd_kafka_conf_t *kconf) {
-        char e[256];
-        /* bound the prefetch queue: memory stays flat whatever the history length;
-         * with the fetcher wake-up (kfetch.h) 1 MB is as fast as 4 MB, at 7 MB less */
-        rd_kafka_conf_set(kconf, "queued.max.messages.kbytes", "1024", e, sizeof(e));
-        rd_kafka_conf_set(kconf, "fetch.max.bytes", "8388608", e, sizeof(e));
-        /* a closed window: at its end a fetch has nothing to wait for, and the
-         * next read (a bucket's pass) or request should not wait behind it */
-        rd_kafka_conf_set(kconf, "fetch.wait.max.ms", "50", e, sizeof(e));
-}
-
-
 ho_err_t ho_replay_parse_as_of(const char *s, int64_t *ms, char *errstr, size_t errstr_size) {
         if (ho_parse_time_or_date(s, true, ms) != HO_OK)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
@@ -187,7 +176,7 @@ typedef struct ho_replay_s {
         const ho_replay_conf_t *conf;
         const char *target; /* the prefix built and promoted */
         rd_kafka_t *rk;
-        ho_kafka_auth_t auth; /* a refused login or TLS failure, for the message */
+        ho_kafka_watch_t kw; /* the client's errors: a refused login or TLS failure (kafka.h) */
         ho_rpart_t *parts;
         int np;
         ho_codec_t *codec;
@@ -265,17 +254,17 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s",
                                  conf->topic, rd_kafka_err2str(rd_kafka_last_error()));
         /* 10 s in 1 s slices: a refused login or certificate (the error callback
-         * fills rp->auth) ends the wait at once */
+         * fills rp->kw) ends the wait at once */
         int64_t until = ho_mono_ms() + 10000;
         do {
                 kerr = rd_kafka_metadata(rp->rk, 0, rkt, &md, 1000);
                 if (kerr != RD_KAFKA_RESP_ERR__TIMED_OUT && kerr != RD_KAFKA_RESP_ERR__TRANSPORT)
                         break;
                 rd_kafka_poll(rp->rk, 100);
-        } while (!rp->auth.failed && ho_mono_ms() < until);
+        } while (!rp->kw.fatal && ho_mono_ms() < until);
         rd_kafka_topic_destroy(rkt);
-        if (kerr && rp->auth.failed)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s", rp->auth.reason);
+        if (kerr && rp->kw.fatal)
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA_FATAL, "%s", rp->kw.reason);
         if (kerr)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
                                  "metadata of topic \"%s\": %s (is -b right?)", conf->topic,
@@ -1313,12 +1302,10 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         size_t gsz = sizeof(gid);
         if (rd_kafka_conf_get(kconf, "group.id", gid, &gsz) != RD_KAFKA_CONF_OK || !gid[0])
                 rd_kafka_conf_set(kconf, "group.id", "handover-replay", e, sizeof(e));
-        ho_conf_kafka_auth_watch(kconf, &rp->auth);
-        rp->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, e, sizeof(e));
-        if (!rp->rk) {
-                rd_kafka_conf_destroy(kconf);
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "kafka: %s", e);
-        }
+        ho_kafka_conf_watch(kconf, &rp->kw, rp);
+        if (!(rp->rk = ho_kafka_new(RD_KAFKA_CONSUMER, kconf, "the kafka consumer", errstr,
+                                    errstr_size)))
+                return HO_ERR_CLIENT;
         if (!(rp->codec = ho_codec_new(errstr, errstr_size)))
                 return HO_ERR_SCHEMA;
         if (conf->registry)

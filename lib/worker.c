@@ -788,20 +788,13 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
  * dead letter topic; one deleted later shows when a dead letter times out:
  * say then that the topic is missing. */
 static void ho_worker_check_dlq(ho_worker_t *w) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->producer, w->dlq_topic, NULL);
-        if (!rkt)
-                return;
-        if (!rd_kafka_metadata(w->producer, 0, rkt, &md, 2000)) {
-                if (md->topic_cnt == 1 &&
-                    md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-                        ho_warn("dead letter topic \"%s\" does not exist: the first message that "
-                                "cannot be counted will stop its partition until the topic is "
-                                "created (handover-topic create \"%s\")",
-                                w->dlq_topic, w->dlq_topic);
-                rd_kafka_metadata_destroy(md);
-        }
-        rd_kafka_topic_destroy(rkt);
+        int n;
+        if (ho_ktopic_meta(w->producer, w->dlq_topic, 2000, NULL, &n, NULL, NULL, 0) ==
+            HO_ERR_NOT_FOUND)
+                ho_warn("dead letter topic \"%s\" does not exist: the first message that "
+                        "cannot be counted will stop its partition until the topic is "
+                        "created (handover-topic create \"%s\")",
+                        w->dlq_topic, w->dlq_topic);
 }
 
 /* Send the message to the dead letter topic and wait for its delivery

@@ -33,7 +33,9 @@ typedef struct ho_cli_s {
         const char *prefix;       /* -p, HANDOVER_PREFIX, HO_DEFAULT_PREFIX */
         const char *brokers;      /* the last -b, else HANDOVER_BROKERS, else NULL */
         bool brokers_flag;        /* a -b was given */
-        int verbosity;            /* -v: 1 (debug), -q: -1 (errors only), 0 */
+        int verbosity;            /* -v: 1 (debug), -q: -1, 0; the last one wins */
+        bool quiet_keeps_log;     /* set before finish: -q silences the program's own
+                                   * progress and summary, not its warnings (replay, produce) */
         /* the Kafka settings: the default -c first (when there is no -c),
          * then -c, -X and -b in command-line order */
         ho_conf_kprop_t *kprops;
@@ -67,7 +69,8 @@ void ho_cli_clear(ho_cli_t *c);
 ho_cli_res_t ho_cli_opt(ho_cli_t *c, int opt, const char *arg, char *errstr, size_t errstr_size);
 
 /* After the loop: the environment under the flags, the default -c file
- * (checked like a -c), the log level (-v, -q over HANDOVER_LOG_LEVEL).
+ * (checked like a -c), the log level (-v debug, -q errors only unless
+ * quiet_keeps_log, over HANDOVER_LOG_LEVEL).
  * HO_ERR_USAGE when HANDOVER_KAFKA_CONFIG cannot be read or holds a bad
  * line ("HANDOVER_KAFKA_CONFIG: FILE:LINE: ..."). */
 ho_err_t ho_cli_finish(ho_cli_t *c, char *errstr, size_t errstr_size);

@@ -1,8 +1,9 @@
 /*
- * conf.h: configuration the way kcat takes it. Flags first, then HANDOVER_*
- * environment variables, then defaults; librdkafka settings from -X
- * key=value (repeatable) and -c FILE (Java-style properties: key=value lines,
- * '#' comments). Errors name the file and line.
+ * conf.h: the pieces of configuration the way kcat takes it: librdkafka
+ * settings from -X key=value (repeatable) and -c FILE (Java-style
+ * properties: key=value lines, '#' comments), HANDOVER_* environment
+ * variables, secrets kept out of messages and ps. Errors name the file and
+ * line. cli.h puts them in their one precedence; kafka.h makes clients.
  */
 #ifndef HO_CONF_H
 #define HO_CONF_H
@@ -66,15 +67,6 @@ void ho_conf_hide_argv(int argc, char **argv);
  * transport errors, which stay retriable. */
 bool ho_kafka_err_is_auth(int err);
 
-/* What a client without an error callback of its own records of such errors:
- * the first one, for the program's message. */
-typedef struct ho_kafka_auth_s {
-        bool failed;
-        char reason[512];
-} ho_kafka_auth_t;
-/* Set conf's error callback (and opaque) to record into a; the program calls
- * rd_kafka_poll(rk, 0) to serve it (after a request timed out, say). */
-void ho_conf_kafka_auth_watch(rd_kafka_conf_t *conf, ho_kafka_auth_t *a);
 /* "kafka: authentication failed: REASON ..." or "kafka: TLS failed: ...", with
  * the settings to check, into buf. */
 void ho_kafka_auth_format(int err, const char *reason, char *buf, size_t size);

@@ -256,7 +256,8 @@ bool ho_tset_exact(const ho_tset_t *ts);
 
 /* ---- producer ----------------------------------------------------------- */
 
-/* The settings handover-produce starts from, before -c and -X. */
+/* The settings handover-produce starts from, before -c and -X: kafka.c's
+ * HO_KAFKA_PRODUCER table and client.id handover-produce. */
 ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size);
 
 typedef struct ho_producer_s ho_producer_t;
