@@ -18,21 +18,18 @@
 #include "handover/replay_fold.h"
 #include "handover/report.h"
 #include "handover/stats.h"
+#include "handover/util.h"
 
 /* ------------------------------------------------------------------ parsing */
 
-static int ho_parse_ll(const char *s, size_t n, long long min, long long max, long long *v) {
-        char buf[32], *end;
+/* ho_parse_ll of the n bytes at s. */
+static int ho_parse_lln(const char *s, size_t n, long long min, long long max, long long *v) {
+        char buf[32];
         if (n == 0 || n >= sizeof(buf))
                 return -1;
         memcpy(buf, s, n);
         buf[n] = '\0';
-        errno = 0;
-        long long x = strtoll(buf, &end, 10);
-        if (errno || *end || x < min || x > max)
-                return -1;
-        *v = x;
-        return 0;
+        return ho_parse_ll(buf, min, max, v) ? -1 : 0;
 }
 
 static ho_err_t ho_parse_time_or_date(const char *s, bool end_of_day, int64_t *ms) {
@@ -69,8 +66,8 @@ ho_err_t ho_replay_parse_from(const char *s, ho_replay_conf_t *conf,
                 size_t len = comma ? (size_t)(comma - p) : strlen(p);
                 const char *colon = memchr(p, ':', len);
                 long long part, off;
-                if (!colon || ho_parse_ll(p, (size_t)(colon - p), 0, INT32_MAX, &part) ||
-                    ho_parse_ll(colon + 1, len - (size_t)(colon + 1 - p), 0, INT64_MAX, &off)) {
+                if (!colon || ho_parse_lln(p, (size_t)(colon - p), 0, INT32_MAX, &part) ||
+                    ho_parse_lln(colon + 1, len - (size_t)(colon + 1 - p), 0, INT64_MAX, &off)) {
                         free(o);
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                          "--from \"%s\": expected earliest, PARTITION:OFFSET[,...], "

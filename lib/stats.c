@@ -7,6 +7,7 @@
 #include "handover/report.h"
 #include "handover/ktopic.h"
 #include "handover/stats.h"
+#include "handover/util.h"
 
 void ho_stats_key(const char *prefix, const char *ns, const char *name, char *out,
                   size_t out_size) {
@@ -14,10 +15,8 @@ void ho_stats_key(const char *prefix, const char *ns, const char *name, char *ou
 }
 
 static int ho_parse_i64(const char *s, int64_t *v) {
-        char *end;
-        errno = 0;
-        long long x = strtoll(s, &end, 10);
-        if (errno || end == s || *end)
+        long long x;
+        if (ho_parse_ll(s, INT64_MIN, INT64_MAX, &x))
                 return -1;
         *v = (int64_t)x;
         return 0;
