@@ -183,8 +183,9 @@ int main(int argc, char **argv) {
                 goto done;
         }
         ho_redis_url_t url;
-        if (ho_redis_url_load(cli.redis, cli.redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL),
-                              &url, errstr, sizeof(errstr))) {
+        if (ho_redis_url_load(cli.redis, cli.redis_src,
+                              ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url, errstr,
+                              sizeof(errstr))) {
                 fprintf(stderr, "%s: %s\n", prog, errstr);
                 rc = HO_EXIT_USAGE;
                 goto done;

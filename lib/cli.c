@@ -63,7 +63,8 @@ ho_cli_res_t ho_cli_opt(ho_cli_t *c, int opt, const char *arg, char *errstr, siz
                 char rderr[512];
                 rd_kafka_conf_t *conf = rd_kafka_conf_new();
                 rd_kafka_conf_res_t res =
-                        conf ? rd_kafka_conf_set(conf, "bootstrap.servers", arg, rderr, sizeof(rderr))
+                        conf ? rd_kafka_conf_set(conf, "bootstrap.servers", arg, rderr,
+                                                 sizeof(rderr))
                              : RD_KAFKA_CONF_INVALID;
                 if (conf)
                         rd_kafka_conf_destroy(conf);

@@ -204,7 +204,8 @@ ho_err_t ho_stats_lag(rd_kafka_t *rk, const char *topic, const json_t *offsets, 
         int32_t *ids = NULL;
         int np = 0;
         rd_kafka_resp_err_t kerr;
-        ho_err_t merr = ho_ktopic_meta(rk, topic, timeout_ms, &ids, &np, &kerr, errstr, errstr_size);
+        ho_err_t merr =
+                ho_ktopic_meta(rk, topic, timeout_ms, &ids, &np, &kerr, errstr, errstr_size);
         if (merr == HO_ERR_NOT_FOUND)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", topic,
                                  rd_kafka_err2str(kerr));

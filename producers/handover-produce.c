@@ -582,7 +582,8 @@ int main(int argc, char **argv) {
                 goto usage_err;
         }
         if (run.follow && (run.n_paths != 1 || strcmp(run.paths[0], "-") == 0)) {
-                snprintf(errstr, sizeof(errstr), "--follow takes exactly one FILE (not standard input)");
+                snprintf(errstr, sizeof(errstr),
+                         "--follow takes exactly one FILE (not standard input)");
                 goto usage_err;
         }
         if (!*run.topic) {

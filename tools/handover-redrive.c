@@ -119,7 +119,9 @@ int main(int argc, char **argv) {
         }
         if ((list && optind != argc) || (send && optind != argc - 1) || (send && json)) {
                 snprintf(errstr, sizeof(errstr), "%s",
-                         list ? "list takes no FILE" : json ? "--json is for list" : "send takes one FILE");
+                         list   ? "list takes no FILE"
+                         : json ? "--json is for list"
+                                : "send takes one FILE");
                 goto usage_err;
         }
         if (!*rc.topic) {

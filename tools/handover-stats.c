@@ -328,8 +328,9 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "handover-stats: %s\n", errstr);
                 goto out;
         }
-        if (ho_redis_url_load(cli.redis, cli.redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL),
-                              &run.url, errstr, sizeof(errstr))) {
+        if (ho_redis_url_load(cli.redis, cli.redis_src,
+                              ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &run.url, errstr,
+                              sizeof(errstr))) {
                 fprintf(stderr, "handover-stats: %s\n", errstr);
                 goto out;
         }
