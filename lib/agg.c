@@ -46,11 +46,11 @@ struct ho_agg_s {
         ho_redis_url_t url;
         redisContext *rc;
         bool legacy_checked;
-        char *keys[HO_AGG_K__COUNT];
+        char *keys[HO_KEY__COUNT];
         char *layout_key;  /* "{P}:" NS "layout": partitions used for homes */
         char *fence_fmt;   /* "{P}:" NS "fence:" (then the partition) */
         char *channel;
-        char total_names[128]; /* ho_agg_total_names, space-separated: the script's ARGV[11] */
+        char total_names[128]; /* ho_key_total_names, space-separated: the script's ARGV[11] */
         int32_t layout;    /* the stored partition count last read (0: none) */
         ho_buf_t out;      /* the request being built, kept across batches */
         ho_buf_t json;     /* one state's JSON, reused */
@@ -81,7 +81,13 @@ struct ho_agg_batch_s {
         int64_t rejected;
         struct timespec first;
         ho_fold_t fold;
+        ho_arena_t arena; /* the batch's decoded reports (ho_agg_batch_arena) */
 };
+
+/* What a batch's arena keeps across resets: two chunks. A full batch takes
+ * a few dozen; the rest go back to malloc, where every partition's batches
+ * share them, so the worker's memory does not grow with its partitions. */
+#define HO_AGG_ARENA_KEEP (128u << 10)
 
 void (*ho_agg_test_after_read)(void *arg);
 void *ho_agg_test_after_read_arg;
@@ -156,27 +162,19 @@ static bool ho_digset_has(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
 
 /* ---- object life ---- */
 
-static bool ho_name_ok(const char *s) {
-        return !strpbrk(s, "{}");
-}
-
 static char *ho_agg_key_new(const ho_agg_t *agg, const char *name) {
-        size_t n = strlen(agg->prefix) + strlen(agg->ns) + strlen(name) + 4;
-        char *k = malloc(n);
-        if (k)
-                ho_agg_key(agg, name, k, n);
-        return k;
+        return ho_key_new(agg->prefix, agg->ns, name);
 }
 
 ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char *errstr,
                      size_t errstr_size) {
-        if (!conf || !conf->prefix || !*conf->prefix || !ho_name_ok(conf->prefix)) {
+        if (!conf || !conf->prefix || !*conf->prefix || !ho_key_name_ok(conf->prefix)) {
                 ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                           "key prefix \"%s\": expected a non-empty name without '{' or '}'",
                           conf && conf->prefix ? conf->prefix : "");
                 return NULL;
         }
-        if (conf->ns && !ho_name_ok(conf->ns)) {
+        if (conf->ns && !ho_key_name_ok(conf->ns)) {
                 ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                           "key namespace \"%s\": expected a name without '{' or '}'", conf->ns);
                 return NULL;
@@ -216,16 +214,16 @@ ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char 
         if ((url->host && !agg->url.host) || (url->unix_path && !agg->url.unix_path) ||
             (url->user && !agg->url.user) || (url->password && !agg->url.password))
                 goto nomem;
-        for (int k = 0; k < HO_AGG_K__COUNT; k++)
-                if (!(agg->keys[k] = ho_agg_key_new(agg, ho_agg_key_names[k])))
+        for (int k = 0; k < HO_KEY__COUNT; k++)
+                if (!(agg->keys[k] = ho_agg_key_new(agg, ho_key_names[k])))
                         goto nomem;
-        for (int t = 0; t < HO_AGG_T__COUNT; t++) {
-                strcat(agg->total_names, ho_agg_total_names[t]);
+        for (int t = 0; t < HO_TOTAL__COUNT; t++) {
+                strcat(agg->total_names, ho_key_total_names[t]);
                 strcat(agg->total_names, " ");
         }
-        if (!(agg->channel = ho_agg_key_new(agg, "updates")) ||
-            !(agg->layout_key = ho_agg_key_new(agg, "layout")) ||
-            !(agg->fence_fmt = ho_agg_key_new(agg, "fence:")))
+        if (!(agg->channel = ho_agg_key_new(agg, HO_KEY_CHANNEL)) ||
+            !(agg->layout_key = ho_agg_key_new(agg, HO_KEY_LAYOUT)) ||
+            !(agg->fence_fmt = ho_agg_key_new(agg, HO_KEY_FENCE)))
                 goto nomem;
         return agg;
 nomem:
@@ -239,7 +237,7 @@ void ho_agg_destroy(ho_agg_t *agg) {
                 return;
         if (agg->rc)
                 redisFree(agg->rc);
-        for (int k = 0; k < HO_AGG_K__COUNT; k++)
+        for (int k = 0; k < HO_KEY__COUNT; k++)
                 free(agg->keys[k]);
         free(agg->channel);
         free(agg->layout_key);
@@ -260,10 +258,6 @@ void ho_agg_destroy(ho_agg_t *agg) {
         free(agg->seen.xfer);
         ho_delta_free(&agg->delta);
         free(agg);
-}
-
-void ho_agg_key(const ho_agg_t *agg, const char *name, char *out, size_t out_size) {
-        snprintf(out, out_size, "{%s}:%s%s", agg->prefix, agg->ns, name);
 }
 
 void ho_agg_stats(const ho_agg_t *agg, ho_agg_stats_t *out) {
@@ -307,9 +301,9 @@ static void ho_agg_error_reply(ho_agg_t *agg, const redisReply *r) {
  * ids where this one does not look: applying on top would count every
  * earlier report again. Checked once per engine. */
 static ho_err_t ho_agg_check_legacy(ho_agg_t *agg, char *errstr, size_t errstr_size) {
-        for (int k = 0; ho_agg_legacy_key_names[k]; k++) {
+        for (int k = 0; ho_key_legacy_names[k]; k++) {
                 char key[512];
-                ho_agg_key(agg, ho_agg_legacy_key_names[k], key, sizeof(key));
+                ho_key_format(key, sizeof(key), agg->prefix, agg->ns, ho_key_legacy_names[k]);
                 const char *argv[] = {"EXISTS", key};
                 redisReply *r = redisCommandArgv(agg->rc, 2, argv, NULL);
                 if (!r)
@@ -379,7 +373,7 @@ ho_err_t ho_agg_offset_get(ho_agg_t *agg, const char *topic, int32_t partition, 
                 return err;
         char field[512];
         snprintf(field, sizeof(field), "%s:%" PRId32, topic, partition);
-        const char *argv[] = {"HGET", agg->keys[HO_AGG_K_OFFSETS], field};
+        const char *argv[] = {"HGET", agg->keys[HO_KEY_OFFSETS], field};
         redisReply *r = redisCommandArgv(agg->rc, 3, argv, NULL);
         if (!r)
                 return ho_agg_conn_lost(agg, errstr, errstr_size, "HGET offsets");
@@ -408,6 +402,7 @@ ho_agg_batch_t *ho_agg_batch_new(ho_agg_t *agg, const char *topic, int32_t parti
         }
         snprintf(b->field, n, "%s:%" PRId32, topic, partition);
         ho_fold_init(&b->fold);
+        ho_arena_init(&b->arena, HO_AGG_ARENA_KEEP);
         ho_agg_batch_reset(b, start_offset);
         return b;
 }
@@ -416,6 +411,7 @@ void ho_agg_batch_destroy(ho_agg_batch_t *b) {
         if (!b)
                 return;
         ho_fold_free(&b->fold);
+        ho_arena_free(&b->arena);
         free(b->topic);
         free(b->field);
         free(b);
@@ -423,6 +419,7 @@ void ho_agg_batch_destroy(ho_agg_batch_t *b) {
 
 void ho_agg_batch_reset(ho_agg_batch_t *b, int64_t start_offset) {
         ho_fold_clear(&b->fold);
+        ho_arena_reset(&b->arena); /* after the fold: nothing points into it now */
         b->start = start_offset < 0 ? HO_OFFSET_NONE : start_offset;
         b->last = HO_OFFSET_NONE;
         b->count = b->bytes = 0;
@@ -463,6 +460,10 @@ void ho_agg_batch_reject(ho_agg_batch_t *b, int64_t offset) {
         ho_agg_batch_note(b, offset, 0);
 }
 
+ho_arena_t *ho_agg_batch_arena(ho_agg_batch_t *b) {
+        return &b->arena;
+}
+
 size_t ho_agg_batch_count(const ho_agg_batch_t *b) {
         return b->count;
 }
@@ -495,13 +496,6 @@ bool ho_agg_batch_full(const ho_agg_batch_t *b) {
 }
 
 /* ---- commit ---- */
-
-/* The Redis type each key must have (or "none"): checked in every read, so a
- * key someone overwrote with another type stops the batch before anything
- * of it is written. */
-static const char *ho_agg_key_type(int k) {
-        return k == HO_AGG_K_LARGEST || k == HO_AGG_K_DATES ? "zset" : "hash";
-}
 
 static void ho_agg_fence_key(const ho_agg_t *agg, int32_t partition, char *out, size_t n) {
         snprintf(out, n, "%s%" PRId32, agg->fence_fmt, partition);
@@ -568,12 +562,12 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                 ncmd = 3;
         }
         bad |= ho_resp_cmd(o, 3) || ho_resp_str(o, "HGET") ||
-               ho_resp_str(o, agg->keys[HO_AGG_K_OFFSETS]) || ho_resp_str(o, b->field);
+               ho_resp_str(o, agg->keys[HO_KEY_OFFSETS]) || ho_resp_str(o, b->field);
         i_offset = ncmd++;
         i_types = ncmd;
-        for (int k = 0; k < HO_AGG_K__COUNT; k++)
+        for (int k = 0; k < HO_KEY__COUNT; k++)
                 bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "TYPE") || ho_resp_str(o, agg->keys[k]);
-        n_types = HO_AGG_K__COUNT;
+        n_types = HO_KEY__COUNT;
         if (fenced) {
                 bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "TYPE") ||
                        ho_resp_str(o, agg->layout_key);
@@ -585,7 +579,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
         }
         ncmd += n_types;
         if (f->n_xfers) {
-                static const int hk[2] = {HO_AGG_K_TRANSFERS, HO_AGG_K_TRANSFER_IDS};
+                static const int hk[2] = {HO_KEY_TRANSFERS, HO_KEY_TRANSFER_IDS};
                 for (int k = 0; k < 2; k++) {
                         bad |= ho_resp_cmd(o, 2 + f->n_xfers) || ho_resp_str(o, "HMGET") ||
                                ho_resp_str(o, agg->keys[hk[k]]);
@@ -642,15 +636,17 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
         /* types: a wrong one is data someone else wrote, not retriable */
         for (int i = 0; i < n_types && !err; i++) {
                 const redisReply *t = rep[i_types + i];
-                const char *want = i < HO_AGG_K__COUNT ? ho_agg_key_type(i) : "string";
+                /* a key someone overwrote with another type stops the batch
+                 * before anything of it is written */
+                const char *want = i < HO_KEY__COUNT ? ho_key_type((ho_key_t)i) : "string";
                 if (t->type != REDIS_REPLY_STATUS ||
                     (strcmp(t->str, "none") && strcmp(t->str, want))) {
-                        if (i < HO_AGG_K__COUNT)
+                        if (i < HO_KEY__COUNT)
                                 snprintf(key, sizeof(key), "%s", agg->keys[i]);
-                        else if (i == HO_AGG_K__COUNT)
+                        else if (i == HO_KEY__COUNT)
                                 snprintf(key, sizeof(key), "%s", agg->layout_key);
                         else
-                                ho_agg_fence_key(agg, agg->fences[i - HO_AGG_K__COUNT - 1], key,
+                                ho_agg_fence_key(agg, agg->fences[i - HO_KEY__COUNT - 1], key,
                                                  sizeof(key));
                         err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
                                         "key \"%s\" is a %s: expected a %s (or no key); "
@@ -684,9 +680,9 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                                                 "\"%s\"",
                                                 x->latest.transfer_id,
                                                 has_ids ? "no state" : "a state",
-                                                agg->keys[HO_AGG_K_TRANSFERS],
+                                                agg->keys[HO_KEY_TRANSFERS],
                                                 has_ids ? "report ids" : "no report ids",
-                                                agg->keys[HO_AGG_K_TRANSFER_IDS]);
+                                                agg->keys[HO_KEY_TRANSFER_IDS]);
                                 break;
                         }
                         if (!has_ids)
@@ -696,7 +692,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                                                 "report ids of transfer \"%s\" in \"%s\": %zu "
                                                 "bytes, expected a multiple of 8",
                                                 x->latest.transfer_id,
-                                                agg->keys[HO_AGG_K_TRANSFER_IDS], v->len);
+                                                agg->keys[HO_KEY_TRANSFER_IDS], v->len);
                                 break;
                         }
                         if (ho_buf_append(&agg->ids, v->str, v->len)) {
@@ -755,7 +751,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                                                 "stored state of transfer \"%s\" in \"%s\" does "
                                                 "not parse: %s",
                                                 x->latest.transfer_id,
-                                                agg->keys[HO_AGG_K_TRANSFERS], why);
+                                                agg->keys[HO_KEY_TRANSFERS], why);
                         else
                                 x->has_stored = true;
                 }
@@ -790,7 +786,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         ho_delta_clear(d);
         if ((err = ho_fold_compute(f, d)))
                 return err;
-        d->totals[HO_AGG_T_REJECTED] += b->rejected;
+        d->totals[HO_TOTAL_REJECTED] += b->rejected;
 
         size_t nx = 0, nz = 0, nm = 0;
         for (size_t i = 0; i < f->n_xfers; i++) {
@@ -816,7 +812,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         bool bad = ho_resp_cmd(o, 1) || ho_resp_str(o, "MULTI");
         if (nx) {
                 bad |= ho_resp_cmd(o, 2 + 2 * nx) || ho_resp_str(o, "HSET") ||
-                       ho_resp_str(o, agg->keys[HO_AGG_K_TRANSFERS]);
+                       ho_resp_str(o, agg->keys[HO_KEY_TRANSFERS]);
                 for (size_t i = 0; i < f->n_xfers && !bad; i++) {
                         ho_fold_xfer_t *x = &f->xfers[i];
                         if (!x->n_new)
@@ -829,7 +825,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
                 /* each touched transfer's digests: the stored ones, then the
                  * batch's new ones in the batch's order */
                 bad |= ho_resp_cmd(o, 2 + 2 * nx) || ho_resp_str(o, "HSET") ||
-                       ho_resp_str(o, agg->keys[HO_AGG_K_TRANSFER_IDS]);
+                       ho_resp_str(o, agg->keys[HO_KEY_TRANSFER_IDS]);
                 /* the new digests grouped by transfer (ids of one transfer are
                  * not contiguous in the fold) */
                 if (ho_grow((void **)&agg->gstart, &agg->cap_gstart, f->n_xfers + 1,
@@ -867,7 +863,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         }
         if (nz) {
                 bad |= ho_resp_cmd(o, 2 + 2 * nz) || ho_resp_str(o, "ZADD") ||
-                       ho_resp_str(o, agg->keys[HO_AGG_K_LARGEST]);
+                       ho_resp_str(o, agg->keys[HO_KEY_LARGEST]);
                 for (size_t i = 0; i < f->n_xfers && !bad; i++)
                         if (ho_agg_score_moves(&f->xfers[i]))
                                 bad |= ho_resp_ll(o, f->xfers[i].latest.inmate_count) ||
@@ -883,15 +879,15 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         for (size_t i = 0; i < d->dates.cap; i++)
                 nt += ho_strmap_slot_key(&d->dates, i) && d->dates.vals[i];
         /* EVAL script numkeys KEYS, then ARGV as lib/agg_lua.c lays it out */
-        bad |= ho_resp_cmd(o, 3 + HO_AGG_K__COUNT + 4 + HO_AGG_T__COUNT + 2 + 3 * nd + 1 +
+        bad |= ho_resp_cmd(o, 3 + HO_KEY__COUNT + 4 + HO_TOTAL__COUNT + 2 + 3 * nd + 1 +
                                       3 * nt) ||
                ho_resp_str(o, "EVAL") || ho_resp_str(o, ho_agg_lua) ||
-               ho_resp_ll(o, HO_AGG_K__COUNT);
-        for (int k = 0; k < HO_AGG_K__COUNT; k++)
+               ho_resp_ll(o, HO_KEY__COUNT);
+        for (int k = 0; k < HO_KEY__COUNT; k++)
                 bad |= ho_resp_str(o, agg->keys[k]);
-        bad |= ho_resp_ll(o, HO_AGG_K_TOTALS + 1) || ho_resp_ll(o, HO_AGG_K_BY_DATE + 1) ||
-               ho_resp_ll(o, HO_AGG_K_DATES + 1) || ho_resp_ll(o, now);
-        for (int t = 0; t < HO_AGG_T__COUNT; t++)
+        bad |= ho_resp_ll(o, HO_KEY_TOTALS + 1) || ho_resp_ll(o, HO_KEY_BY_DATE + 1) ||
+               ho_resp_ll(o, HO_KEY_DATES + 1) || ho_resp_ll(o, now);
+        for (int t = 0; t < HO_TOTAL__COUNT; t++)
                 bad |= ho_resp_ll(o, d->totals[t]);
         bad |= ho_resp_str(o, agg->total_names) || ho_resp_ll(o, (int64_t)nd);
         for (size_t i = 0; i < d->fields.cap && !bad; i++) {
@@ -916,7 +912,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         *queued += 1;
 
         bad |= ho_resp_cmd(o, 4) || ho_resp_str(o, "HSET") ||
-               ho_resp_str(o, agg->keys[HO_AGG_K_OFFSETS]) || ho_resp_str(o, b->field) ||
+               ho_resp_str(o, agg->keys[HO_KEY_OFFSETS]) || ho_resp_str(o, b->field) ||
                ho_resp_ll(o, next);
         *queued += 1;
         if (raise_to) {

@@ -7,30 +7,6 @@
 #include "handover/agg.h"
 #include "handover/agg_fold.h"
 
-const char *const ho_agg_key_names[] = {
-        [HO_AGG_K_TOTALS] = "totals",
-        [HO_AGG_K_INMATES_BY_MONTH] = "inmates_by_month",
-        [HO_AGG_K_INMATES_BY_ROUTE] = "inmates_by_route",
-        [HO_AGG_K_TRANSFERS_BY_DEST] = "transfers_by_destination",
-        [HO_AGG_K_INMATES_BY_DEST] = "inmates_by_destination",
-        [HO_AGG_K_PERSONS_BY_AFFIL] = "persons_by_affiliation",
-        [HO_AGG_K_LARGEST] = "largest_transfers",
-        [HO_AGG_K_TRANSFERS] = "transfers",
-        [HO_AGG_K_OFFSETS] = "offsets",
-        [HO_AGG_K_TRANSFER_IDS] = "transfer_ids",
-        [HO_AGG_K_BY_DATE] = "transfers_by_date",
-        [HO_AGG_K_DATES] = "transfer_dates",
-        [HO_AGG_K__COUNT] = NULL,
-};
-
-const char *const ho_agg_legacy_key_names[] = {"transfer_revs", "report_ids", NULL};
-
-const char *const ho_agg_total_names[HO_AGG_T__COUNT] = {
-        [HO_AGG_T_TRANSFERS] = "transfers", [HO_AGG_T_INMATES] = "inmates",
-        [HO_AGG_T_REPORTS] = "reports",     [HO_AGG_T_AIRCRAFT] = "aircraft",
-        [HO_AGG_T_PERSONS] = "persons",     [HO_AGG_T_REJECTED] = "rejected",
-};
-
 /* ---- string map ---- */
 
 static uint64_t ho_hash(const char *s, size_t len) {
@@ -370,33 +346,33 @@ ho_err_t ho_delta_contrib(ho_delta_t *d, const ho_report_t *r, int sign) {
         char date[11], month[8], route[8];
         ho_err_t err;
 
-        d->totals[HO_AGG_T_TRANSFERS] += s;
-        d->totals[HO_AGG_T_INMATES] += s * inmates;
-        d->totals[HO_AGG_T_AIRCRAFT] += s * (r->has_aircraft_count ? r->aircraft_count : 0);
-        d->totals[HO_AGG_T_PERSONS] += s * (int64_t)r->n_persons;
+        d->totals[HO_TOTAL_TRANSFERS] += s;
+        d->totals[HO_TOTAL_INMATES] += s * inmates;
+        d->totals[HO_TOTAL_AIRCRAFT] += s * (r->has_aircraft_count ? r->aircraft_count : 0);
+        d->totals[HO_TOTAL_PERSONS] += s * (int64_t)r->n_persons;
 
         ho_date_format(r->occurred_on, date);
         memcpy(month, date, 7);
         month[7] = '\0';
         snprintf(route, sizeof(route), "%s-%s", r->origin_country, r->destination_country);
-        if ((err = ho_delta_field(d, HO_AGG_K_INMATES_BY_MONTH, month, s * inmates)) ||
-            (err = ho_delta_field(d, HO_AGG_K_INMATES_BY_ROUTE, route, s * inmates)))
+        if ((err = ho_delta_field(d, HO_KEY_INMATES_BY_MONTH, month, s * inmates)) ||
+            (err = ho_delta_field(d, HO_KEY_INMATES_BY_ROUTE, route, s * inmates)))
                 return err;
         for (size_t i = 0; i < r->n_destinations; i++) {
                 bool again = false; /* a city listed twice counts once per transfer */
                 for (size_t j = 0; j < i && !again; j++)
                         again = !strcmp(r->destinations[i], r->destinations[j]);
                 if (!again &&
-                    (err = ho_delta_field(d, HO_AGG_K_TRANSFERS_BY_DEST, r->destinations[i], s)))
+                    (err = ho_delta_field(d, HO_KEY_TRANSFERS_BY_DEST, r->destinations[i], s)))
                         return err;
         }
         for (size_t i = 0; i < r->n_by_destination; i++)
-                if ((err = ho_delta_field(d, HO_AGG_K_INMATES_BY_DEST, r->by_destination[i].city,
+                if ((err = ho_delta_field(d, HO_KEY_INMATES_BY_DEST, r->by_destination[i].city,
                                           s * r->by_destination[i].count)))
                         return err;
         for (size_t i = 0; i < r->n_persons; i++) {
                 const char *a = r->persons[i].affiliation;
-                if ((err = ho_delta_field(d, HO_AGG_K_PERSONS_BY_AFFIL, a ? a : "unknown", s)))
+                if ((err = ho_delta_field(d, HO_KEY_PERSONS_BY_AFFIL, a ? a : "unknown", s)))
                         return err;
         }
         int64_t *p = ho_strmap_upsert(&d->dates, date, 10, NULL, NULL);
@@ -420,7 +396,7 @@ ho_err_t ho_fold_compute(ho_fold_t *f, ho_delta_t *d) {
                 x->new_rev = x->stored_rev + (int64_t)x->n_new;
                 if (!x->n_new)
                         continue; /* only duplicates: nothing about it changes */
-                d->totals[HO_AGG_T_REPORTS] += (int64_t)x->n_new;
+                d->totals[HO_TOTAL_REPORTS] += (int64_t)x->n_new;
                 /* An id applied before can never beat the stored state (the
                  * stored state is the latest of every applied id), so comparing
                  * the batch's latest, duplicates included, is exact. */

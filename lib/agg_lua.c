@@ -7,11 +7,11 @@
  * date index, the totals. Sent with EVAL (Redis caches it by its SHA1), so
  * a flushed script cache can never make one command of a transaction fail.
  *
- * KEYS: ho_agg_key_names in order, all "{P}:" NS name (one hash slot).
+ * KEYS: ho_key_names in order, all "{P}:" NS name (one hash slot).
  * ARGV:
  *   1..3 KEYS indexes (1-based) of totals, transfers_by_date, transfer_dates
  *   4 updated_at (ms, from the caller, so the script is deterministic)
- *   5..10 totals deltas, in ho_agg_total_names order
+ *   5..10 totals deltas, in ho_key_total_names order
  *   11 the totals field names, space-separated, in that order
  *   12 nd, then nd x {KEYS index, field, delta}      (breakdown hashes)
  *   then nt, nt x {YYYY-MM-DD, days since epoch, delta} (transfers_by_date)

@@ -777,7 +777,16 @@ static ho_err_t skip_value(skip_t *s, avro_schema_t sch, int depth) {
 typedef struct conv_s {
         char *errstr;
         size_t errstr_size;
+        ho_arena_t *arena; /* the direct path's allocations, or NULL: malloc */
 } conv_t;
+
+static char *cv_strndup(conv_t *cv, const char *p, size_t n) {
+        return cv->arena ? ho_arena_strndup(cv->arena, p, n) : strndup(p, n);
+}
+
+static void *cv_calloc(conv_t *cv, size_t n, size_t size) {
+        return cv->arena ? ho_arena_calloc(cv->arena, n, size) : calloc(n, size);
+}
 
 static ho_err_t conv_fail(conv_t *cv, const char *fieldname, const char *what) {
         return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_INVALID, "field \"%s\": %s",
@@ -1029,7 +1038,7 @@ static ho_err_t to_report(conv_t *cv, avro_value_t *val, ho_report_t *out, int v
 
 ho_err_t ho_codec_value_to_report(ho_codec_t *c, avro_value_t *val, ho_report_t *out,
                                   char *errstr, size_t errstr_size) {
-        conv_t cv = {errstr, errstr_size};
+        conv_t cv = {errstr, errstr_size, NULL};
         avro_schema_t s = avro_value_get_schema(val);
         int version = 0;
         size_t i;
@@ -1239,7 +1248,7 @@ static ho_err_t dview_walk(skip_t *s, dview_t *d, int version) {
 static ho_err_t dstr(conv_t *cv, const slice_t *x, const char *name, char **out) {
         if (x->n && memchr(x->p, '\0', x->n))
                 return conv_fail(cv, name, "expected a string without NUL bytes");
-        *out = strndup(x->p ? x->p : "", x->n);
+        *out = cv_strndup(cv, x->p ? x->p : "", x->n);
         return *out ? HO_OK : HO_ERR_NOMEM;
 }
 
@@ -1298,7 +1307,7 @@ static ho_err_t dview_convert(conv_t *cv, const dview_t *d, ho_report_t *r) {
         if ((e = dlist_size(cv, d->n_destinations, "destinations", HO_DESTINATIONS_MAX)))
                 return e;
         if (d->n_destinations &&
-            !(r->destinations = calloc((size_t)d->n_destinations, sizeof(char *))))
+            !(r->destinations = cv_calloc(cv, (size_t)d->n_destinations, sizeof(char *))))
                 return HO_ERR_NOMEM;
         for (i = 0; i < d->n_destinations; i++) {
                 const slice_t *x = &d->destinations[i];
@@ -1313,7 +1322,8 @@ static ho_err_t dview_convert(conv_t *cv, const dview_t *d, ho_report_t *r) {
 
         if ((e = dlist_size(cv, d->n_persons, "persons", HO_PERSONS_MAX)))
                 return e;
-        if (d->n_persons && !(r->persons = calloc((size_t)d->n_persons, sizeof(*r->persons))))
+        if (d->n_persons &&
+            !(r->persons = cv_calloc(cv, (size_t)d->n_persons, sizeof(*r->persons))))
                 return HO_ERR_NOMEM;
         for (i = 0; i < d->n_persons; i++) {
                 const slice_t *nm = &d->persons[i].name, *af = &d->persons[i].affiliation;
@@ -1336,12 +1346,13 @@ static ho_err_t dview_convert(conv_t *cv, const dview_t *d, ho_report_t *r) {
 
         /* sorted and free of repeats by dview_map (else map_generic) */
         if (d->n_map &&
-            !(r->by_destination = calloc((size_t)d->n_map, sizeof(*r->by_destination))))
+            !(r->by_destination = cv_calloc(cv, (size_t)d->n_map, sizeof(*r->by_destination))))
                 return HO_ERR_NOMEM;
         for (i = 0; i < d->n_map; i++) {
                 r->n_by_destination = i + 1;
                 r->by_destination[i].count = d->map[i].count;
-                if (!(r->by_destination[i].city = strndup(d->map[i].key.p, d->map[i].key.n)))
+                if (!(r->by_destination[i].city =
+                              cv_strndup(cv, d->map[i].key.p, d->map[i].key.n)))
                         return HO_ERR_NOMEM;
         }
         return HO_OK;
@@ -1517,7 +1528,7 @@ static ho_err_t decode_walk(ho_codec_t *c, const unsigned char *p, size_t len, d
 static ho_err_t decode_avro_c(ho_codec_t *c, const ho_schema_t *s, const unsigned char *p,
                               size_t len, size_t hdr, ho_report_t *out, char *errstr,
                               size_t errstr_size) {
-        conv_t cv = {errstr, errstr_size};
+        conv_t cv = {errstr, errstr_size, NULL};
         cache_t *ce = cache_get(c, s);
 
         if (!ce)
@@ -1570,7 +1581,12 @@ ho_err_t ho_codec_decode_generic(ho_codec_t *c, const void *data, size_t len, ho
 
 ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
                          char *errstr, size_t errstr_size) {
-        conv_t cv = {errstr, errstr_size};
+        return ho_codec_decode_in(c, data, len, out, NULL, errstr, errstr_size);
+}
+
+ho_err_t ho_codec_decode_in(ho_codec_t *c, const void *data, size_t len, ho_report_t *out,
+                            ho_arena_t *arena, char *errstr, size_t errstr_size) {
+        conv_t cv = {errstr, errstr_size, arena};
         const ho_schema_t *s = NULL;
         size_t hdr = 0;
         ho_err_t e;
@@ -1584,6 +1600,7 @@ ho_err_t ho_codec_decode(ho_codec_t *c, const void *data, size_t len, ho_report_
         c->last_writer = s;
         if (!direct_version(c, s) || c->view->map_generic)
                 return decode_avro_c(c, s, data, len, hdr, out, errstr, errstr_size);
+        out->in_arena = arena != NULL;
         e = dview_convert(&cv, c->view, out);
         if (e == HO_ERR_NOMEM)
                 ho_seterr(errstr, errstr_size, e, "out of memory");

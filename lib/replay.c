@@ -178,6 +178,7 @@ typedef struct ho_replay_s {
         int np;
         ho_codec_t *codec;
         ho_report_t report;
+        ho_arena_t arena; /* report's members: reset before each decode */
         redisContext *c;
         const ho_redis_url_t *url;
         avro_file_writer_t writer;
@@ -457,8 +458,10 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
                 rp->res->messages++;
         rp->pass_seen++;
         char derr[512];
-        ho_err_t err = ho_codec_decode(rp->codec, m->payload, m->len, &rp->report, derr,
-                                       sizeof(derr));
+        ho_report_clear(&rp->report);
+        ho_arena_reset(&rp->arena);
+        ho_err_t err = ho_codec_decode_in(rp->codec, m->payload, m->len, &rp->report, &rp->arena,
+                                          derr, sizeof(derr));
         if (err == HO_ERR_TIMEOUT) /* the registry cannot be asked: not the value's fault */
                 return ho_seterr(errstr, errstr_size, err,
                                  "\"%s\" [%" PRId32 "] offset %" PRId64 ": %s; nothing switched",
@@ -651,11 +654,11 @@ static ho_err_t ho_replay_del_staging(ho_replay_t *rp, char *errstr, size_t errs
                 return err;
         argv[n++] = "DEL";
         for (int k = 0; rp->names[k] && n < 64; k++, n++) {
-                ho_stats_key(rp->target, HO_REPLAY_NS, rp->names[k], keys[n], sizeof(keys[n]));
+                ho_key_format(keys[n], sizeof(keys[n]), rp->target, HO_REPLAY_NS, rp->names[k]);
                 argv[n] = keys[n];
         }
         for (int k = 0; rp->legacy[k] && n < 72; k++, n++) {
-                ho_stats_key(rp->target, HO_REPLAY_NS, rp->legacy[k], keys[n], sizeof(keys[n]));
+                ho_key_format(keys[n], sizeof(keys[n]), rp->target, HO_REPLAY_NS, rp->legacy[k]);
                 argv[n] = keys[n];
         }
         redisReply *r = ho_redis_cmd(rp->c, errstr, errstr_size, n, argv, NULL);
@@ -714,7 +717,7 @@ static ho_err_t ho_rcmd_start(ho_replay_t *rp, ho_rcmd_t *c, const char *verb, c
         char key[512];
         ho_buf_reset(&c->data);
         c->n = 0;
-        ho_stats_key(rp->target, HO_REPLAY_NS, name, key, sizeof(key));
+        ho_key_format(key, sizeof(key), rp->target, HO_REPLAY_NS, name);
         return ho_rcmd_adds(c, verb) || ho_rcmd_adds(c, key) ? HO_ERR_NOMEM : HO_OK;
 }
 
@@ -785,16 +788,18 @@ static ho_err_t ho_replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errs
         ho_delta_clear(&rp->bdelta);
         if ((err = ho_replay_redis(rp, errstr, errstr_size)))
                 return err;
-        if (ho_rcmd_start(rp, &c[HO_C_STATES], "HSET", "transfers") ||
-            ho_rcmd_start(rp, &c[HO_C_IDS], "HSET", "transfer_ids") ||
-            ho_rcmd_start(rp, &c[HO_C_LARGEST], "ZADD", "largest_transfers"))
+        if (ho_rcmd_start(rp, &c[HO_C_STATES], "HSET", ho_key_names[HO_KEY_TRANSFERS]) ||
+            ho_rcmd_start(rp, &c[HO_C_IDS], "HSET", ho_key_names[HO_KEY_TRANSFER_IDS]) ||
+            ho_rcmd_start(rp, &c[HO_C_LARGEST], "ZADD", ho_key_names[HO_KEY_LARGEST]))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < ho_rfold_count(f); i++) {
                 ho_rfold_xfer_t x;
                 ho_rfold_get(f, i, &x);
                 /* it decoded when it was folded: the same bytes decode again */
-                if ((err = ho_codec_decode(rp->codec, x.value, x.value_len, &rp->report, derr,
-                                           sizeof(derr))))
+                ho_report_clear(&rp->report);
+                ho_arena_reset(&rp->arena);
+                if ((err = ho_codec_decode_in(rp->codec, x.value, x.value_len, &rp->report,
+                                              &rp->arena, derr, sizeof(derr))))
                         return ho_seterr(errstr, errstr_size, err,
                                          "transfer \"%s\": its latest report no longer decodes: %s",
                                          x.transfer_id, derr);
@@ -823,7 +828,7 @@ static ho_err_t ho_replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errs
 
 /* d += s, field by field. */
 static ho_err_t ho_delta_add(ho_delta_t *d, const ho_delta_t *s) {
-        for (int t = 0; t < HO_AGG_T__COUNT; t++)
+        for (int t = 0; t < HO_TOTAL__COUNT; t++)
                 d->totals[t] += s->totals[t];
         const ho_strmap_t *from[2] = {&s->fields, &s->dates};
         ho_strmap_t *to[2] = {&d->fields, &d->dates};
@@ -878,8 +883,8 @@ static ho_err_t ho_replay_load_counters(ho_replay_t *rp, char *errstr, size_t er
                 ho_date_format(last, lday);
         }
         /* the breakdown hashes: a field only when its value is not 0 */
-        for (int key = HO_AGG_K_INMATES_BY_MONTH; key <= HO_AGG_K_PERSONS_BY_AFFIL; key++) {
-                TRY(ho_rcmd_start(rp, &c[0], "HSET", ho_agg_key_names[key]));
+        for (int key = HO_KEY_INMATES_BY_MONTH; key <= HO_KEY_PERSONS_BY_AFFIL; key++) {
+                TRY(ho_rcmd_start(rp, &c[0], "HSET", ho_key_names[key]));
                 for (size_t i = 0; i < d->fields.cap; i++) {
                         const char *k = ho_strmap_slot_key(&d->fields, i);
                         if (!k || k[0] - 'A' != key || !d->fields.vals[i])
@@ -890,25 +895,25 @@ static ho_err_t ho_replay_load_counters(ho_replay_t *rp, char *errstr, size_t er
                 }
                 TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
         }
-        TRY(ho_rcmd_start(rp, &c[0], "HSET", "totals"));
-        for (int t = 0; t < HO_AGG_T__COUNT; t++) {
+        TRY(ho_rcmd_start(rp, &c[0], "HSET", ho_key_names[HO_KEY_TOTALS]));
+        for (int t = 0; t < HO_TOTAL__COUNT; t++) {
                 int64_t v = d->totals[t];
-                if (t == HO_AGG_T_REPORTS)
+                if (t == HO_TOTAL_REPORTS)
                         v = rp->reports;
-                else if (t == HO_AGG_T_REJECTED)
+                else if (t == HO_TOTAL_REJECTED)
                         v = (int64_t)rp->res->rejected;
-                TRY(ho_rcmd_adds(&c[0], ho_agg_total_names[t]));
+                TRY(ho_rcmd_adds(&c[0], ho_key_total_names[t]));
                 TRY(ho_rcmd_addll(&c[0], v));
         }
-        TRY(ho_rcmd_adds(&c[0], "first_transfer_on"));
+        TRY(ho_rcmd_adds(&c[0], HO_TOTAL_FIRST_ON));
         TRY(ho_rcmd_adds(&c[0], fday));
-        TRY(ho_rcmd_adds(&c[0], "last_transfer_on"));
+        TRY(ho_rcmd_adds(&c[0], HO_TOTAL_LAST_ON));
         TRY(ho_rcmd_adds(&c[0], lday));
-        TRY(ho_rcmd_adds(&c[0], "updated_at"));
+        TRY(ho_rcmd_adds(&c[0], HO_TOTAL_UPDATED_AT));
         TRY(ho_rcmd_addll(&c[0], ho_wall_ms()));
         TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
         /* offsets: where each partition's window ended, as a worker would store it */
-        TRY(ho_rcmd_start(rp, &c[0], "HSET", "offsets"));
+        TRY(ho_rcmd_start(rp, &c[0], "HSET", ho_key_names[HO_KEY_OFFSETS]));
         for (int i = 0; i < rp->np; i++) {
                 snprintf(field, sizeof(field), "%s:%" PRId32, rp->conf->topic, rp->parts[i].id);
                 TRY(ho_rcmd_adds(&c[0], field));
@@ -969,7 +974,7 @@ static ho_err_t ho_replay_lock(ho_replay_t *rp, char *errstr, size_t errstr_size
         if (err)
                 return err;
         gethostname(host, sizeof(host) - 1);
-        ho_stats_key(rp->target, HO_REPLAY_NS, "lock", rp->lock_key, sizeof(rp->lock_key));
+        ho_key_format(rp->lock_key, sizeof(rp->lock_key), rp->target, HO_REPLAY_NS, HO_KEY_LOCK);
         snprintf(rp->lock_token, sizeof(rp->lock_token), "%s:%ld:%" PRId64, host, (long)getpid(),
                  ho_wall_ms());
         snprintf(px, sizeof(px), "%d", HO_REPLAY_LOCK_MS);
@@ -1098,22 +1103,23 @@ static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_s
         argv[n++] = ho_promote_lua;
         argv[n++] = nkeys;
         for (int k = 0; rp->names[k] && nk < 2 * 64; k++) {
-                ho_stats_key(rp->target, HO_REPLAY_NS, rp->names[k], keys[nk], sizeof(keys[nk]));
+                ho_key_format(keys[nk], sizeof(keys[nk]), rp->target, HO_REPLAY_NS, rp->names[k]);
                 argv[n++] = keys[nk++];
-                ho_stats_key(rp->target, "", rp->names[k], keys[nk], sizeof(keys[nk]));
+                ho_key_format(keys[nk], sizeof(keys[nk]), rp->target, HO_KEY_NS_LIVE, rp->names[k]);
                 argv[n++] = keys[nk++];
         }
         snprintf(npairs, sizeof(npairs), "%d", nk);
         for (int k = 0; rp->legacy[k] && nk < 2 * 64 + 8; k++) {
-                ho_stats_key(rp->target, "", rp->legacy[k], keys[nk], sizeof(keys[nk]));
+                ho_key_format(keys[nk], sizeof(keys[nk]), rp->target, "", rp->legacy[k]);
                 argv[n++] = keys[nk++];
         }
         argv[n++] = rp->lock_key;
         snprintf(nkeys, sizeof(nkeys), "%d", nk + 1);
-        ho_stats_key(rp->target, "", "updates", chan, sizeof(chan));
-        ho_stats_key(rp->target, HO_REPLAY_NS, "offsets", offsets, sizeof(offsets));
-        ho_stats_key(rp->target, "", "offsets", live_offsets, sizeof(live_offsets));
-        ho_stats_key(rp->target, "", "fence:", fence, sizeof(fence));
+        ho_key_format(chan, sizeof(chan), rp->target, HO_KEY_NS_LIVE, HO_KEY_CHANNEL);
+        ho_key_format(offsets, sizeof(offsets), rp->target, HO_REPLAY_NS, ho_key_names[HO_KEY_OFFSETS]);
+        ho_key_format(live_offsets, sizeof(live_offsets), rp->target, HO_KEY_NS_LIVE,
+                      ho_key_names[HO_KEY_OFFSETS]);
+        ho_key_format(fence, sizeof(fence), rp->target, HO_KEY_NS_LIVE, HO_KEY_FENCE);
         snprintf(msg, sizeof(msg),
                  "{\"replay\":\"promoted\",\"topic\":\"%s\",\"messages\":%" PRIu64
                  ",\"updated_at\":%" PRId64 "}",
@@ -1184,8 +1190,7 @@ static ho_err_t ho_replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr,
                 json_decref(built);
                 return err;
         }
-        static const char *const nums[] = {"transfers", "inmates", "reports", "aircraft",
-                                           "persons",   "rejected", NULL};
+        const char *const *nums = ho_key_total_names;
         const json_t *lt = json_object_get(live, "totals"), *bt = json_object_get(built, "totals");
         int ndiff = 0;
         fprintf(out, "dry run: prefix \"%s\", %" PRIu64 " messages replayed (nothing switched)\n",
@@ -1271,12 +1276,12 @@ static ho_err_t ho_replay_export_close(ho_replay_t *rp, bool ok, char *errstr,
  * keys of the earlier layout, which the switch deletes. */
 static void ho_replay_names(ho_replay_t *rp) {
         int n = 0;
-        for (int k = 0; ho_agg_key_names[k] && n < 63; k++)
-                rp->names[n++] = ho_agg_key_names[k];
+        for (int k = 0; ho_key_names[k] && n < 63; k++)
+                rp->names[n++] = ho_key_names[k];
         rp->names[n] = NULL;
         n = 0;
-        for (int k = 0; ho_agg_legacy_key_names[k] && n < 7; k++)
-                rp->legacy[n++] = ho_agg_legacy_key_names[k];
+        for (int k = 0; ho_key_legacy_names[k] && n < 7; k++)
+                rp->legacy[n++] = ho_key_legacy_names[k];
         rp->legacy[n] = NULL;
 }
 
@@ -1308,6 +1313,7 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         if (conf->registry)
                 ho_codec_set_registry(rp->codec, conf->registry);
         ho_report_init(&rp->report);
+        ho_arena_init(&rp->arena, 0);
         ho_err_t err = ho_replay_window(rp, errstr, errstr_size);
         if (err)
                 return err;
@@ -1496,6 +1502,7 @@ static void ho_replay_teardown(ho_replay_t *rp) {
                 avro_value_iface_decref(rp->iface);
         free(rp->tmp_path);
         ho_report_clear(&rp->report);
+        ho_arena_free(&rp->arena);
         if (rp->codec)
                 ho_codec_destroy(rp->codec);
         if (rp->c)

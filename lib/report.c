@@ -18,6 +18,10 @@ void ho_report_init(ho_report_t *r) {
 void ho_report_clear(ho_report_t *r) {
         size_t i;
 
+        if (r->in_arena) {
+                ho_report_init(r);
+                return;
+        }
         free(r->report_id);
         free(r->transfer_id);
         free(r->source);

@@ -3,16 +3,12 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "handover/keys.h"
 #include "handover/redis.h"
 #include "handover/report.h"
 #include "handover/ktopic.h"
 #include "handover/stats.h"
 #include "handover/util.h"
-
-void ho_stats_key(const char *prefix, const char *ns, const char *name, char *out,
-                  size_t out_size) {
-        snprintf(out, out_size, "{%s}:%s%s", prefix, ns ? ns : "", name);
-}
 
 static int ho_parse_i64(const char *s, int64_t *v) {
         long long x;
@@ -24,10 +20,6 @@ static int ho_parse_i64(const char *s, int64_t *v) {
 
 /* ---------------------------------------------------------------- snapshot */
 
-/* The hashes of the read contract, in the order of the JSON output. */
-static const char *const ho_stats_hashes[] = {"inmates_by_month", "inmates_by_route",
-                                              "transfers_by_destination", "inmates_by_destination",
-                                              "persons_by_affiliation", NULL};
 
 struct ho_kv {
         const char *k;
@@ -67,8 +59,7 @@ static json_t *ho_hash_to_json(const redisReply *r) {
 }
 
 static json_t *ho_totals_to_json(const redisReply *r) {
-        static const char *const nums[] = {"transfers", "inmates", "reports", "aircraft",
-                                           "persons",   "rejected", NULL};
+        const char *const *nums = ho_key_total_names;
         json_t *h = ho_hash_to_json(r), *t = json_object();
         if (!h || !t) {
                 json_decref(h);
@@ -79,8 +70,8 @@ static json_t *ho_totals_to_json(const redisReply *r) {
                 json_t *v = json_object_get(h, nums[i]);
                 json_object_set_new(t, nums[i], json_is_integer(v) ? json_copy(v) : json_integer(0));
         }
-        static const char *const rest[] = {"first_transfer_on", "last_transfer_on", "updated_at",
-                                           NULL};
+        static const char *const rest[] = {HO_TOTAL_FIRST_ON, HO_TOTAL_LAST_ON,
+                                           HO_TOTAL_UPDATED_AT, NULL};
         for (int i = 0; rest[i]; i++) {
                 json_t *v = json_object_get(h, rest[i]);
                 /* the engine stores "" for dates when no transfer is left */
@@ -109,28 +100,34 @@ static json_t *ho_zset_to_json(const redisReply *r) {
 
 ho_err_t ho_stats_snapshot(redisContext *c, const char *prefix, const char *ns, size_t top,
                            json_t **out, char *errstr, size_t errstr_size) {
-        char key[512], stop[32];
-        int nq = 0;
+        /* totals, the breakdowns, largest_transfers, offsets: the reply order */
+        static const ho_key_t read[] = {HO_KEY_TOTALS,           HO_KEY_INMATES_BY_MONTH,
+                                        HO_KEY_INMATES_BY_ROUTE, HO_KEY_TRANSFERS_BY_DEST,
+                                        HO_KEY_INMATES_BY_DEST,  HO_KEY_PERSONS_BY_AFFIL,
+                                        HO_KEY_LARGEST,          HO_KEY_OFFSETS};
+        const int nq = (int)(sizeof(read) / sizeof(read[0]));
+        char keys[sizeof(read) / sizeof(read[0])][512], stop[32];
 
         *out = NULL;
+        for (int i = 0; i < nq; i++)
+                if (ho_key_format(keys[i], sizeof(keys[i]), prefix, ns, ho_key_names[read[i]]))
+                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                                         "key prefix \"%s\": too long", prefix);
         snprintf(stop, sizeof(stop), "%lld", top ? (long long)top - 1 : -1LL);
         /* one MULTI/EXEC: every number in the snapshot is from the same instant */
-        redisAppendCommand(c, "MULTI");
-        ho_stats_key(prefix, ns, "totals", key, sizeof(key));
-        redisAppendCommand(c, "HGETALL %s", key);
-        nq++;
-        for (int i = 0; ho_stats_hashes[i]; i++) {
-                ho_stats_key(prefix, ns, ho_stats_hashes[i], key, sizeof(key));
-                redisAppendCommand(c, "HGETALL %s", key);
-                nq++;
+        const char *multi[] = {"MULTI"}, *exec_argv[] = {"EXEC"};
+        redisAppendCommandArgv(c, 1, multi, NULL);
+        for (int i = 0; i < nq; i++) {
+                const char *key = keys[i];
+                if (read[i] == HO_KEY_LARGEST) {
+                        const char *argv[] = {"ZREVRANGE", key, "0", stop, "WITHSCORES"};
+                        redisAppendCommandArgv(c, 5, argv, NULL);
+                } else {
+                        const char *argv[] = {"HGETALL", key};
+                        redisAppendCommandArgv(c, 2, argv, NULL);
+                }
         }
-        ho_stats_key(prefix, ns, "largest_transfers", key, sizeof(key));
-        redisAppendCommand(c, "ZREVRANGE %s 0 %s WITHSCORES", key, stop);
-        nq++;
-        ho_stats_key(prefix, ns, "offsets", key, sizeof(key));
-        redisAppendCommand(c, "HGETALL %s", key);
-        nq++;
-        redisAppendCommand(c, "EXEC");
+        redisAppendCommandArgv(c, 1, exec_argv, NULL);
 
         redisReply *exec = NULL;
         ho_err_t err = HO_OK;
@@ -180,12 +177,13 @@ ho_err_t ho_stats_snapshot(redisContext *c, const char *prefix, const char *ns, 
                                  ns && *ns ? ns : "");
         }
         json_t *snap = json_object();
-        json_object_set_new(snap, "totals", ho_totals_to_json(tot));
-        for (int i = 0; ho_stats_hashes[i]; i++)
-                json_object_set_new(snap, ho_stats_hashes[i],
-                                    ho_hash_to_json(exec->element[1 + i]));
-        json_object_set_new(snap, "largest_transfers", ho_zset_to_json(exec->element[nq - 2]));
-        json_object_set_new(snap, "offsets", ho_hash_to_json(offs));
+        json_object_set_new(snap, ho_key_names[HO_KEY_TOTALS], ho_totals_to_json(tot));
+        for (int k = HO_KEY_BREAKDOWN_FIRST; k <= HO_KEY_BREAKDOWN_LAST; k++)
+                json_object_set_new(snap, ho_key_names[k],
+                                    ho_hash_to_json(exec->element[1 + k - HO_KEY_BREAKDOWN_FIRST]));
+        json_object_set_new(snap, ho_key_names[HO_KEY_LARGEST],
+                            ho_zset_to_json(exec->element[nq - 2]));
+        json_object_set_new(snap, ho_key_names[HO_KEY_OFFSETS], ho_hash_to_json(offs));
         freeReplyObject(exec);
         /* a member left NULL by an allocation failure makes set_new fail silently */
         if (json_object_size(snap) != 8) {
@@ -580,7 +578,11 @@ ho_err_t ho_stats_audit_scan(redisContext *c, const char *prefix, const char *ns
         *out = NULL;
         if (!a)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
-        ho_stats_key(prefix, ns, "transfers", key, sizeof(key));
+        if (ho_key_format(key, sizeof(key), prefix, ns, ho_key_names[HO_KEY_TRANSFERS])) {
+                ho_stats_audit_destroy(a);
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "key prefix \"%s\": too long",
+                                 prefix);
+        }
         do {
                 /* bounded steps: a huge transfers hash never sits in memory as one reply */
                 const char *argv[] = {"HSCAN", key, cursor, "COUNT", "500"};
@@ -685,7 +687,9 @@ ho_err_t ho_stats_transfer(redisContext *c, const char *prefix, const char *tran
                            json_t **out, char *errstr, size_t errstr_size) {
         char key[512];
         *out = NULL;
-        ho_stats_key(prefix, "", "transfers", key, sizeof(key));
+        if (ho_key_format(key, sizeof(key), prefix, HO_KEY_NS_LIVE, ho_key_names[HO_KEY_TRANSFERS]))
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "key prefix \"%s\": too long",
+                                 prefix);
         const char *argv[] = {"HGET", key, transfer_id};
         redisReply *r = ho_redis_cmd(c, errstr, errstr_size, 3, argv, NULL);
         if (!r)

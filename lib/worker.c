@@ -887,8 +887,8 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                 err = ho_seterr(errstr, sizeof(errstr), HO_ERR_TRUNCATED,
                                 "empty value (expected an Avro single-object encoded report)");
         } else {
-                err = ho_codec_decode(w->codec, rkm->payload, rkm->len, &w->report, errstr,
-                                      sizeof(errstr));
+                err = ho_codec_decode_in(w->codec, rkm->payload, rkm->len, &w->report,
+                                         ho_agg_batch_arena(p->batch), errstr, sizeof(errstr));
                 if (!err && (!rkm->key || rkm->key_len == 0))
                         err = ho_seterr(errstr, sizeof(errstr), HO_ERR_INVALID,
                                         "message has no key (expected the transfer id \"%s\")",

@@ -17,6 +17,7 @@
 #include "handover/cli.h"
 #include "handover/conf.h"
 #include "handover/kafka.h"
+#include "handover/keys.h"
 #include "handover/log.h"
 #include "handover/redis.h"
 #include "handover/stats.h"
@@ -187,8 +188,9 @@ static redisContext *ho_subscribe(ho_stats_run_t *run) {
                 fprintf(stderr, "handover-stats: %s\n", errstr);
                 return NULL;
         }
-        ho_stats_key(run->prefix, "", "updates", chan, sizeof(chan));
-        redisReply *r = redisCommand(sub, "SUBSCRIBE %s", chan);
+        ho_key_format(chan, sizeof(chan), run->prefix, HO_KEY_NS_LIVE, HO_KEY_CHANNEL);
+        const char *argv[] = {"SUBSCRIBE", chan};
+        redisReply *r = redisCommandArgv(sub, 2, argv, NULL);
         if (!r || r->type == REDIS_REPLY_ERROR) {
                 fprintf(stderr, "handover-stats: redis: SUBSCRIBE \"%s\": %s\n", chan,
                         r ? r->str : sub->errstr);

@@ -37,18 +37,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "handover/arena.h"
 #include "handover/err.h"
+#include "handover/keys.h"
 #include "handover/redis.h"
 #include "handover/report.h"
 
 #define HO_OFFSET_NONE (-1) /* no stored offset: start from the beginning */
 
-/* Key names after "{P}:" NS, NULL-terminated. Every data key the engine
- * writes, including internal bookkeeping (transfer_ids, transfers_by_date,
- * transfer_dates) and offsets, so replay can build and promote a complete set.
- * Not listed: the pub/sub channel "updates", and the coordination keys
- * "layout" and "fence:N" (not data: a replay's switch INCRs the fences). */
-extern const char *const ho_agg_key_names[];
+/* Key names and the layout: handover/keys.h. */
 
 typedef struct ho_agg_conf_s {
         const char *prefix;     /* P, e.g. "handover" (copied) */
@@ -73,9 +70,6 @@ typedef struct ho_agg_batch_s ho_agg_batch_t;
 ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char *errstr,
                      size_t errstr_size);
 void ho_agg_destroy(ho_agg_t *agg);
-
-/* Write "{P}:" NS name into out (truncated to out_size). */
-void ho_agg_key(const ho_agg_t *agg, const char *name, char *out, size_t out_size);
 
 /* The stored next offset of topic:partition (HGET {P}:offsets), or
  * HO_OFFSET_NONE when absent. HO_ERR_REDIS (retriable) on Redis errors. */
@@ -113,6 +107,11 @@ ho_err_t ho_agg_batch_add_move(ho_agg_batch_t *b, ho_report_t *r, int64_t offset
 /* Count a message at offset that went to the dead letter topic (adds to
  * totals.rejected when committed). Call only once the dead letter is delivered. */
 void ho_agg_batch_reject(ho_agg_batch_t *b, int64_t offset);
+
+/* The batch's arena: a report decoded into it (ho_codec_decode_in) may be
+ * added with ho_agg_batch_add_move and lives until the batch is reset, which
+ * also resets the arena. Nothing else may keep pointers into it. */
+ho_arena_t *ho_agg_batch_arena(ho_agg_batch_t *b);
 
 /* Messages added or rejected since the last commit/reset. */
 size_t ho_agg_batch_count(const ho_agg_batch_t *b);

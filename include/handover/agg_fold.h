@@ -15,41 +15,9 @@
 #include <stdint.h>
 #include "handover/buf.h"
 #include "handover/err.h"
+#include "handover/keys.h"
 #include "handover/report.h"
 
-/* Indexes into ho_agg_key_names (and the Lua script's KEYS, 1-based there). */
-enum {
-        HO_AGG_K_TOTALS,
-        HO_AGG_K_INMATES_BY_MONTH,
-        HO_AGG_K_INMATES_BY_ROUTE,
-        HO_AGG_K_TRANSFERS_BY_DEST,
-        HO_AGG_K_INMATES_BY_DEST,
-        HO_AGG_K_PERSONS_BY_AFFIL,
-        HO_AGG_K_LARGEST,
-        HO_AGG_K_TRANSFERS,
-        HO_AGG_K_OFFSETS,
-        HO_AGG_K_TRANSFER_IDS,
-        HO_AGG_K_BY_DATE,
-        HO_AGG_K_DATES,
-        HO_AGG_K__COUNT
-};
-
-/* totals counters kept as deltas, in this order (names in ho_agg_total_names) */
-enum {
-        HO_AGG_T_TRANSFERS,
-        HO_AGG_T_INMATES,
-        HO_AGG_T_REPORTS,
-        HO_AGG_T_AIRCRAFT,
-        HO_AGG_T_PERSONS,
-        HO_AGG_T_REJECTED,
-        HO_AGG_T__COUNT
-};
-extern const char *const ho_agg_total_names[HO_AGG_T__COUNT];
-
-/* Internal keys of earlier versions (NULL-terminated): a prefix that still
- * has one was written by an engine before {P}:transfer_ids and is rebuilt
- * by one replay, whose switch deletes them. */
-extern const char *const ho_agg_legacy_key_names[];
 
 /* Tests only: called by ho_agg_batch_commit between its read and its
  * transaction, so a test can move a transfer under a batch (the conflict
@@ -181,8 +149,8 @@ ho_err_t ho_fold_add_move(ho_fold_t *f, ho_report_t *r, bool *dup);
 
 /* The summed effect of a batch on the counters. */
 typedef struct ho_delta_s {
-        int64_t totals[HO_AGG_T__COUNT];
-        /* breakdown hashes: key = one byte ('A' + HO_AGG_K_*) followed by the
+        int64_t totals[HO_TOTAL__COUNT];
+        /* breakdown hashes: key = one byte ('A' + HO_KEY_*) followed by the
          * field; the value is the summed delta (entries may sum to 0: skip) */
         ho_strmap_t fields;
         /* transfers_by_date: key = "YYYY-MM-DD" */

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "handover/arena.h"
 #include "handover/buf.h"
 #include "handover/err.h"
 #include "handover/registry.h"
@@ -60,6 +61,12 @@ ho_err_t ho_codec_encode(ho_codec_t *codec, const ho_report_t *r, ho_buf_t *out,
  * HO_ERR_INVALID. */
 ho_err_t ho_codec_decode(ho_codec_t *codec, const void *data, size_t len, ho_report_t *out,
                          char *errstr, size_t errstr_size);
+
+/* The same, with the report's members allocated in arena where the direct
+ * decoder runs (out->in_arena says whether they were): they stay valid
+ * until the arena is reset, whatever ho_report_clear does. */
+ho_err_t ho_codec_decode_in(ho_codec_t *codec, const void *data, size_t len, ho_report_t *out,
+                            ho_arena_t *arena, char *errstr, size_t errstr_size);
 
 /* The same through avro-c generic values whatever the writer schema: the
  * reference that the direct decoder of the embedded schemas is checked

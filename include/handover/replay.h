@@ -45,9 +45,10 @@
 #include <librdkafka/rdkafka.h>
 #include "handover/registry.h"
 #include "handover/err.h"
+#include "handover/keys.h"
 #include "handover/redis.h"
 
-#define HO_REPLAY_NS "staging:"
+#define HO_REPLAY_NS HO_KEY_NS_STAGING
 #define HO_REPLAY_MAX_PARTITIONS 4096
 #define HO_REPLAY_MEMORY_DEFAULT ((size_t)256 << 20)
 #define HO_REPLAY_MEMORY_MIN ((size_t)64 << 10)

@@ -54,10 +54,13 @@ typedef struct ho_report_s {
         int schema_version;           /* writer schema: 1, 2, or 0 when unknown/not decoded */
         uint64_t validated;           /* a stamp of the content when it was last validated
                                        * (jreport.h: ho_report_is_validated); 0 = never */
+        bool in_arena;                /* the members live in an arena (arena.h), which
+                                       * frees them: ho_report_clear only forgets them */
 } ho_report_t;
 
 void ho_report_init(ho_report_t *r);
-/* Free every member and re-init. Safe on an initialised, empty report. */
+/* Free every member (unless in_arena) and re-init. Safe on an initialised,
+ * empty report. */
 void ho_report_clear(ho_report_t *r);
 /* Deep copy src into dst (dst must be initialised; its old members are freed). */
 ho_err_t ho_report_copy(ho_report_t *dst, const ho_report_t *src);

@@ -35,9 +35,6 @@
 /* handover-stats --audit exits with this when a claim disagrees. */
 #define HO_STATS_EXIT_AUDIT 3
 
-/* Write "{prefix}:" ns name into out (the engine's key layout). */
-void ho_stats_key(const char *prefix, const char *ns, const char *name, char *out,
-                  size_t out_size);
 
 /* Read one consistent snapshot of the keys "{prefix}:" ns NAME (ns "" for live,
  * "staging:" for a replay's build). top bounds largest_transfers (0: all).

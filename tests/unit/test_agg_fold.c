@@ -61,11 +61,11 @@ static void add(ho_fold_t *f, ho_report_t *r, bool want_dup) {
 static void test_key_names(void **state) {
         (void)state;
         size_t n = 0;
-        while (ho_agg_key_names[n])
+        while (ho_key_names[n])
                 n++;
-        assert_int_equal(n, HO_AGG_K__COUNT);
-        assert_string_equal(ho_agg_key_names[HO_AGG_K_TOTALS], "totals");
-        assert_string_equal(ho_agg_key_names[HO_AGG_K_DATES], "transfer_dates");
+        assert_int_equal(n, HO_KEY__COUNT);
+        assert_string_equal(ho_key_names[HO_KEY_TOTALS], "totals");
+        assert_string_equal(ho_key_names[HO_KEY_DATES], "transfer_dates");
 }
 
 static void test_duplicates_in_batch(void **state) {
@@ -85,10 +85,10 @@ static void test_duplicates_in_batch(void **state) {
         ho_delta_t d;
         ho_delta_init(&d);
         assert_int_equal(ho_fold_compute(&f, &d), HO_OK);
-        assert_int_equal(d.totals[HO_AGG_T_REPORTS], 2);
-        assert_int_equal(d.totals[HO_AGG_T_TRANSFERS], 2);
-        assert_int_equal(d.totals[HO_AGG_T_INMATES], 32);
-        assert_int_equal(d.totals[HO_AGG_T_AIRCRAFT], 4);
+        assert_int_equal(d.totals[HO_TOTAL_REPORTS], 2);
+        assert_int_equal(d.totals[HO_TOTAL_TRANSFERS], 2);
+        assert_int_equal(d.totals[HO_TOTAL_INMATES], 32);
+        assert_int_equal(d.totals[HO_TOTAL_AIRCRAFT], 4);
         ho_delta_free(&d);
         ho_fold_free(&f);
 }
@@ -195,16 +195,16 @@ static void test_new_transfer_contributions(void **state) {
         assert_int_equal(ho_fold_compute(&f, &d), HO_OK);
         assert_true(f.xfers[0].changed);
         assert_int_equal(f.xfers[0].new_rev, 1);
-        assert_int_equal(d.totals[HO_AGG_T_PERSONS], 3);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_MONTH, "2026-01"), 37);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_ROUTE, "MX-US"), 37);
+        assert_int_equal(d.totals[HO_TOTAL_PERSONS], 3);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_MONTH, "2026-01"), 37);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_ROUTE, "MX-US"), 37);
         /* Houston listed twice: one transfer */
-        assert_int_equal(field(&d, HO_AGG_K_TRANSFERS_BY_DEST, "Houston"), 1);
-        assert_int_equal(field(&d, HO_AGG_K_TRANSFERS_BY_DEST, "San Diego"), 1);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_DEST, "Houston"), 30);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_DEST, "San Diego"), 7);
-        assert_int_equal(field(&d, HO_AGG_K_PERSONS_BY_AFFIL, "unknown"), 2);
-        assert_int_equal(field(&d, HO_AGG_K_PERSONS_BY_AFFIL, "Beltran Leyva"), 1);
+        assert_int_equal(field(&d, HO_KEY_TRANSFERS_BY_DEST, "Houston"), 1);
+        assert_int_equal(field(&d, HO_KEY_TRANSFERS_BY_DEST, "San Diego"), 1);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_DEST, "Houston"), 30);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_DEST, "San Diego"), 7);
+        assert_int_equal(field(&d, HO_KEY_PERSONS_BY_AFFIL, "unknown"), 2);
+        assert_int_equal(field(&d, HO_KEY_PERSONS_BY_AFFIL, "Beltran Leyva"), 1);
         assert_int_equal(date(&d, "2026-01-20"), 1);
         ho_delta_free(&d);
         ho_fold_free(&f);
@@ -233,19 +233,19 @@ static void test_revision_moves(void **state) {
         assert_int_equal(ho_fold_compute(&f, &d), HO_OK);
         assert_true(x->changed);
         assert_int_equal(x->new_rev, 2);
-        assert_int_equal(d.totals[HO_AGG_T_TRANSFERS], 0);
-        assert_int_equal(d.totals[HO_AGG_T_INMATES], 1);
-        assert_int_equal(d.totals[HO_AGG_T_REPORTS], 1);
-        assert_int_equal(d.totals[HO_AGG_T_PERSONS], -1);
-        assert_int_equal(d.totals[HO_AGG_T_AIRCRAFT], 0);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_MONTH, "2025-08"), -25);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_MONTH, "2025-09"), 26);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_ROUTE, "MX-US"), 1);
-        assert_int_equal(field(&d, HO_AGG_K_TRANSFERS_BY_DEST, "Washington"), -1);
-        assert_int_equal(field(&d, HO_AGG_K_TRANSFERS_BY_DEST, "Houston"), 1);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_DEST, "Washington"), -25);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_DEST, "Houston"), 26);
-        assert_int_equal(field(&d, HO_AGG_K_PERSONS_BY_AFFIL, "unknown"), -1);
+        assert_int_equal(d.totals[HO_TOTAL_TRANSFERS], 0);
+        assert_int_equal(d.totals[HO_TOTAL_INMATES], 1);
+        assert_int_equal(d.totals[HO_TOTAL_REPORTS], 1);
+        assert_int_equal(d.totals[HO_TOTAL_PERSONS], -1);
+        assert_int_equal(d.totals[HO_TOTAL_AIRCRAFT], 0);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_MONTH, "2025-08"), -25);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_MONTH, "2025-09"), 26);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_ROUTE, "MX-US"), 1);
+        assert_int_equal(field(&d, HO_KEY_TRANSFERS_BY_DEST, "Washington"), -1);
+        assert_int_equal(field(&d, HO_KEY_TRANSFERS_BY_DEST, "Houston"), 1);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_DEST, "Washington"), -25);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_DEST, "Houston"), 26);
+        assert_int_equal(field(&d, HO_KEY_PERSONS_BY_AFFIL, "unknown"), -1);
         assert_int_equal(date(&d, "2025-08-31"), -1);
         assert_int_equal(date(&d, "2025-09-01"), 1);
         assert_ptr_equal(ho_fold_current(x), &x->latest);
@@ -279,9 +279,9 @@ static void test_older_report_changes_nothing_but_reports(void **state) {
         assert_int_equal(x->n_new, 1);
         assert_int_equal(x->new_rev, 2);
         assert_ptr_equal(ho_fold_current(x), &x->stored);
-        assert_int_equal(d.totals[HO_AGG_T_REPORTS], 1);
-        assert_int_equal(d.totals[HO_AGG_T_TRANSFERS], 0);
-        assert_int_equal(d.totals[HO_AGG_T_INMATES], 0);
+        assert_int_equal(d.totals[HO_TOTAL_REPORTS], 1);
+        assert_int_equal(d.totals[HO_TOTAL_TRANSFERS], 0);
+        assert_int_equal(d.totals[HO_TOTAL_INMATES], 0);
         assert_int_equal(d.fields.n, 0);
         assert_int_equal(d.dates.n, 0);
         ho_delta_free(&d);
@@ -302,7 +302,7 @@ static void test_all_seen(void **state) {
         assert_int_equal(f.xfers[0].n_new, 0);
         assert_false(f.xfers[0].changed);
         assert_int_equal(f.xfers[0].new_rev, 3);
-        for (int t = 0; t < HO_AGG_T__COUNT; t++)
+        for (int t = 0; t < HO_TOTAL__COUNT; t++)
                 assert_int_equal(d.totals[t], 0);
         assert_int_equal(d.fields.n, 0);
         ho_delta_free(&d);
@@ -334,12 +334,12 @@ static void test_deltas_sum_and_fall_to_zero(void **state) {
                 f.xfers[i].stored_rev = 1;
         }
         assert_int_equal(ho_fold_compute(&f, &d), HO_OK);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_MONTH, "2025-02"), -15);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_MONTH, "2025-03"), 15);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_MONTH, "2025-04"), 0);
-        assert_int_equal(field(&d, HO_AGG_K_INMATES_BY_ROUTE, "MX-US"), 0);
-        assert_int_equal(d.totals[HO_AGG_T_INMATES], 0);
-        assert_int_equal(d.totals[HO_AGG_T_REPORTS], 3);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_MONTH, "2025-02"), -15);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_MONTH, "2025-03"), 15);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_MONTH, "2025-04"), 0);
+        assert_int_equal(field(&d, HO_KEY_INMATES_BY_ROUTE, "MX-US"), 0);
+        assert_int_equal(d.totals[HO_TOTAL_INMATES], 0);
+        assert_int_equal(d.totals[HO_TOTAL_REPORTS], 3);
         assert_int_equal(date(&d, "2025-04-01"), 0);
         assert_int_equal(date(&d, "2025-02-01"), -1);
         ho_delta_free(&d);

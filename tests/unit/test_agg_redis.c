@@ -312,10 +312,10 @@ static char *dump(const char *prefix, bool skip_offsets) {
         size_t cap = 1 << 20, len = 0;
         char *out = malloc(cap);
         out[0] = '\0';
-        for (int k = 0; ho_agg_key_names[k]; k++) {
+        for (int k = 0; ho_key_names[k]; k++) {
                 char key[256];
-                snprintf(key, sizeof(key), "{%s}:%s", prefix, ho_agg_key_names[k]);
-                if (skip_offsets && k == HO_AGG_K_OFFSETS)
+                snprintf(key, sizeof(key), "{%s}:%s", prefix, ho_key_names[k]);
+                if (skip_offsets && k == HO_KEY_OFFSETS)
                         continue;
                 redisReply *t = cmd("TYPE %s", key);
                 redisReply *r;
@@ -337,11 +337,11 @@ static char *dump(const char *prefix, bool skip_offsets) {
                         const char *f = r->element[pairs ? 2 * i : i]->str;
                         const char *v = pairs ? r->element[2 * i + 1]->str : "";
                         char *hex = NULL;
-                        if (k == HO_AGG_K_TOTALS && !strcmp(f, "updated_at"))
+                        if (k == HO_KEY_TOTALS && !strcmp(f, "updated_at"))
                                 continue;
-                        if (k == HO_AGG_K_TRANSFER_IDS)
+                        if (k == HO_KEY_TRANSFER_IDS)
                                 v = hex = digests_text(r->element[2 * i + 1]);
-                        if (asprintf(&lines[nl++], "%s %s = %s\n", ho_agg_key_names[k], f, v) <
+                        if (asprintf(&lines[nl++], "%s %s = %s\n", ho_key_names[k], f, v) <
                             0)
                                 fail();
                         free(hex);
