@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "handover/cli.h"
 #include "handover/conf.h"
 #include "handover/log.h"
 #include "handover/mem.h"
@@ -17,6 +18,7 @@
 #include "handover/worker.h"
 #include "handover/sig.h"
 #include "handover/stdfd.h"
+#include "handover/util.h"
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -61,67 +63,34 @@ static void usage(FILE *fp, const char *prog) {
                 prog, HO_DEFAULT_TOPIC, HO_DEFAULT_GROUP, HO_DEFAULT_PREFIX, HO_DEFAULT_DLQ_SUFFIX);
 }
 
-/* Parse a non-negative integer flag; -1 when it is not one. */
-static long long ho_parse_count(const char *s, long long max) {
-        char *end;
-        if (!s || !*s)
-                return -1;
-        long long v = strtoll(s, &end, 10);
-        if (*end || v < 0 || v > max)
-                return -1;
-        return v;
-}
-
-/* Apply one -X or -c to a scratch configuration, to report errors early. */
-static ho_err_t ho_check_kprop(bool is_file, const char *v, char *errstr, size_t errstr_size) {
-        rd_kafka_conf_t *c = rd_kafka_conf_new();
-        ho_err_t err = is_file ? ho_conf_kafka_file(c, v, errstr, errstr_size)
-                               : ho_conf_kafka_set(c, v, errstr, errstr_size);
-        rd_kafka_conf_destroy(c);
-        return err;
-}
-
-/* Whether -X/-c set bootstrap.servers (or its alias metadata.broker.list). */
-static bool ho_kprops_have_brokers(const ho_worker_kprop_t *kp, size_t n) {
-        rd_kafka_conf_t *c = rd_kafka_conf_new();
-        char errstr[512], v[1024];
-        size_t vsz = sizeof(v);
-        for (size_t i = 0; i < n; i++)
-                (void)(kp[i].is_file ? ho_conf_kafka_file(c, kp[i].value, errstr, sizeof(errstr))
-                                     : ho_conf_kafka_set(c, kp[i].value, errstr, sizeof(errstr)));
-        bool have = rd_kafka_conf_get(c, "bootstrap.servers", v, &vsz) == RD_KAFKA_CONF_OK &&
-                    v[0] != '\0';
-        rd_kafka_conf_destroy(c);
-        return have;
-}
-
 /* long options' ids, apart from main's OPT_* */
 enum { OPT_METRICS = 512, OPT_CREATE_DLQ };
 
+/* A count flag in min..max, or a usage error naming it. */
+static bool ho_count_flag(const char *flag, const char *arg, long long min, long long max,
+                          const char *unit, long long *out, const char *prog) {
+        if (ho_parse_ll(arg, min, max, out) == HO_OK)
+                return true;
+        fprintf(stderr, "%s: %s: expected %lld..%lld%s, got \"%s\"\n", prog, flag, min, max, unit,
+                arg);
+        return false;
+}
+
 int main(int argc, char **argv) {
         if (ho_stdfd_guard() != 0) /* before anything opens a descriptor (stdfd.h) */
-                return 1;
+                return HO_EXIT_FAIL;
         ho_mem_tune(); /* resident memory follows what is live (mem.h) */
         const char *prog = argv[0];
         ho_log_init(prog);
-        const char *brokers = ho_env("HANDOVER_BROKERS", NULL);
-        const char *topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC);
-        const char *group = ho_env("HANDOVER_GROUP", HO_DEFAULT_GROUP);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
-        const char *prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX);
         const char *dlq = NULL;
         const char *metrics_addr = ho_env("HANDOVER_METRICS", NULL);
         bool create_dlq = false;
         long long batch_max = 0, batch_bytes = 0, batch_ms = 0, stats_s = 10;
         long long wait_replicas = 0, wait_ms = 0;
-        int verbosity = 0;
-        char errstr[512];
-
-        /* at most one -X/-c per argument, and the default -c */
-        ho_worker_kprop_t *kprops = calloc((size_t)argc + 1, sizeof(*kprops));
-        size_t n_kprops = 0;
-        if (!kprops) {
-                fprintf(stderr, "%s: out of memory\n", prog);
+        char errstr[1024];
+        ho_cli_t cli;
+        if (ho_cli_init(&cli, "handover-aggregate", argc, errstr, sizeof(errstr))) {
+                fprintf(stderr, "%s: %s\n", prog, errstr);
                 return HO_EXIT_FAIL;
         }
         enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_REGISTRY,
@@ -129,13 +98,6 @@ int main(int argc, char **argv) {
         /* only from the command line: with a registry a value starting with 00 means
          * something else, so no exported environment changes that (docs/registry.md) */
         const char *registry = NULL;
-        const char **rprops = calloc((size_t)argc, sizeof(*rprops));
-        size_t n_rprops = 0;
-        if (!rprops) {
-                fprintf(stderr, "%s: out of memory\n", prog);
-                free(kprops);
-                return HO_EXIT_FAIL;
-        }
         static const struct option longopts[] = {
                 {"dlq", required_argument, NULL, OPT_DLQ},
                 {"batch-max", required_argument, NULL, OPT_BATCH_MAX},
@@ -150,36 +112,10 @@ int main(int argc, char **argv) {
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0},
         };
-        int opt;
+        int opt, rc = HO_EXIT_OK;
         while ((opt = getopt_long(argc, argv, "b:t:g:r:p:X:c:vqhV", longopts, NULL)) != -1) {
+                bool ok = true;
                 switch (opt) {
-                case 'b': brokers = optarg; break;
-                case 't': topic = optarg; break;
-                case 'g': group = optarg; break;
-                case 'r': redis = optarg; redis_src = "-r"; break;
-                case 'p': prefix = optarg; break;
-                case 'X':
-                case 'c':
-                        if (opt == 'X' && !strcmp(optarg, "list")) {
-                                ho_conf_kafka_list(stdout);
-                                free(kprops);
-                                return HO_EXIT_OK;
-                        }
-                        if (opt == 'X' &&
-                            !strncmp(optarg, HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
-                                rprops[n_rprops++] = optarg; /* the registry client's */
-                                break;
-                        }
-                        /* check now, so a typo is a usage error before anything starts */
-                        if (ho_check_kprop(opt == 'c', optarg, errstr, sizeof(errstr))) {
-                                fprintf(stderr, "%s: %s%s\n", prog, opt == 'c' ? "-c: " : "",
-                                        errstr);
-                                free(kprops);
-                                return HO_EXIT_USAGE;
-                        }
-                        kprops[n_kprops].is_file = opt == 'c';
-                        kprops[n_kprops++].value = optarg;
-                        break;
                 case OPT_DLQ: dlq = optarg; break;
                 case OPT_REGISTRY: registry = optarg; break;
                 case OPT_REDIS_WAIT: {
@@ -191,124 +127,93 @@ int main(int argc, char **argv) {
                                 nbuf[nl] = '\0';
                         }
                         if (!nl || nl >= sizeof(nbuf) ||
-                            (wait_replicas = ho_parse_count(nbuf, 16)) < 1 ||
-                            (wait_ms = ho_parse_count(colon + 1, 60000)) < 1) {
+                            ho_parse_ll(nbuf, 1, 16, &wait_replicas) != HO_OK ||
+                            ho_parse_ll(colon + 1, 1, 60000, &wait_ms) != HO_OK) {
                                 fprintf(stderr,
                                         "%s: --redis-wait: expected REPLICAS:MS (1..16 replicas, "
                                         "1..60000 ms), got \"%s\"\n",
                                         prog, optarg);
-                                free(kprops);
-                                return HO_EXIT_USAGE;
+                                ok = false;
                         }
                         break;
                 }
                 case OPT_BATCH_MAX:
-                        if ((batch_max = ho_parse_count(optarg, 1000000)) < 1) {
-                                fprintf(stderr, "%s: --batch-max: expected 1..1000000, got \"%s\"\n",
-                                        prog, optarg);
-                                free(kprops);
-                                return HO_EXIT_USAGE;
-                        }
+                        ok = ho_count_flag("--batch-max", optarg, 1, 1000000, "", &batch_max, prog);
                         break;
                 case OPT_BATCH_BYTES:
-                        if ((batch_bytes = ho_parse_count(optarg, 1LL << 30)) < 1024) {
-                                fprintf(stderr,
-                                        "%s: --batch-bytes: expected 1024..1073741824, got \"%s\"\n",
-                                        prog, optarg);
-                                free(kprops);
-                                return HO_EXIT_USAGE;
-                        }
+                        ok = ho_count_flag("--batch-bytes", optarg, 1024, 1LL << 30, "",
+                                           &batch_bytes, prog);
                         break;
                 case OPT_BATCH_MS:
-                        if ((batch_ms = ho_parse_count(optarg, 600000)) < 1) {
-                                fprintf(stderr, "%s: --batch-ms: expected 1..600000, got \"%s\"\n",
-                                        prog, optarg);
-                                free(kprops);
-                                return HO_EXIT_USAGE;
-                        }
+                        ok = ho_count_flag("--batch-ms", optarg, 1, 600000, "", &batch_ms, prog);
                         break;
                 case OPT_STATS:
-                        if ((stats_s = ho_parse_count(optarg, 86400)) < 0) {
-                                fprintf(stderr,
-                                        "%s: --stats-interval: expected 0..86400 seconds, got \"%s\"\n",
-                                        prog, optarg);
-                                free(kprops);
-                                return HO_EXIT_USAGE;
-                        }
+                        ok = ho_count_flag("--stats-interval", optarg, 0, 86400, " seconds",
+                                           &stats_s, prog);
                         break;
                 case OPT_METRICS: metrics_addr = optarg; break;
                 case OPT_CREATE_DLQ: create_dlq = true; break;
-                case 'v': verbosity++; break;
-                case 'q': verbosity = -1; break;
-                case 'h':
-                        usage(stdout, prog);
-                        free(kprops);
-                        return HO_EXIT_OK;
-                case 'V':
-                        ho_print_version(stdout, "handover-aggregate");
-                        free(kprops);
-                        return HO_EXIT_OK;
                 default:
-                        usage(stderr, prog);
-                        free(kprops);
-                        return HO_EXIT_USAGE;
+                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
+                        case HO_CLI_TAKEN: break;
+                        case HO_CLI_HELP: usage(stdout, prog); goto done;
+                        case HO_CLI_DONE: goto done;
+                        case HO_CLI_ERROR:
+                                fprintf(stderr, "%s: %s\n", prog, errstr);
+                                ok = false;
+                                break;
+                        case HO_CLI_UNKNOWN:
+                                usage(stderr, prog);
+                                ok = false;
+                                break;
+                        }
+                }
+                if (!ok) {
+                        rc = HO_EXIT_USAGE;
+                        goto done;
                 }
         }
         if (optind < argc) {
                 fprintf(stderr, "%s: unexpected argument \"%s\" (see -h)\n", prog, argv[optind]);
-                free(kprops);
-                return HO_EXIT_USAGE;
+                rc = HO_EXIT_USAGE;
+                goto done;
         }
-        if (verbosity < 0)
-                ho_log_set_level(HO_LOG_ERROR);
-        else if (verbosity > 0)
-                ho_log_set_level(HO_LOG_DEBUG);
-
-        bool have_file = false;
-        for (size_t i = 0; i < n_kprops; i++)
-                have_file |= kprops[i].is_file;
-        const char *def_file = ho_env("HANDOVER_KAFKA_CONFIG", NULL);
-        if (!have_file && def_file) { /* the default -c, under everything the flags say */
-                if (ho_check_kprop(true, def_file, errstr, sizeof(errstr))) {
-                        fprintf(stderr, "%s: HANDOVER_KAFKA_CONFIG: %s\n", prog, errstr);
-                        free(kprops);
-                        return HO_EXIT_USAGE;
-                }
-                memmove(kprops + 1, kprops, n_kprops * sizeof(*kprops));
-                kprops[0].is_file = true;
-                kprops[0].value = def_file;
-                n_kprops++;
+        if (ho_cli_finish(&cli, errstr, sizeof(errstr))) {
+                fprintf(stderr, "%s: %s\n", prog, errstr);
+                rc = HO_EXIT_USAGE;
+                goto done;
         }
-        if (!brokers && !ho_kprops_have_brokers(kprops, n_kprops)) {
+        if (!ho_cli_has_brokers(&cli)) {
                 fprintf(stderr, "%s: no brokers: give -b BROKERS or set HANDOVER_BROKERS\n", prog);
-                free(kprops);
-                return HO_EXIT_USAGE;
+                rc = HO_EXIT_USAGE;
+                goto done;
         }
-        if (!redis) {
+        if (!cli.redis) {
                 fprintf(stderr, "%s: no Redis: give -r REDIS_URL or set HANDOVER_REDIS\n", prog);
-                free(kprops);
-                return HO_EXIT_USAGE;
+                rc = HO_EXIT_USAGE;
+                goto done;
         }
-        if (!*topic || !*group || !*prefix || (dlq && !*dlq)) {
+        if (!*cli.topic || !*cli.group || !*cli.prefix || (dlq && !*dlq)) {
                 fprintf(stderr, "%s: topic, group, prefix and dead letter topic must not be empty\n",
                         prog);
-                free(kprops);
-                return HO_EXIT_USAGE;
+                rc = HO_EXIT_USAGE;
+                goto done;
         }
         char mhost[256];
         int mport;
         if (metrics_addr && ho_metrics_parse_addr(metrics_addr, mhost, sizeof(mhost), &mport,
                                                   errstr, sizeof(errstr))) {
                 fprintf(stderr, "%s: --metrics: %s\n", prog, errstr);
-                free(kprops);
-                return HO_EXIT_USAGE;
+                rc = HO_EXIT_USAGE;
+                goto done;
         }
         ho_redis_url_t url;
-        if (ho_redis_url_load(redis, redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url,
-                              errstr, sizeof(errstr))) {
+        if (ho_redis_url_load(cli.redis, cli.redis_src,
+                              ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url, errstr,
+                              sizeof(errstr))) {
                 fprintf(stderr, "%s: %s\n", prog, errstr);
-                free(kprops);
-                return HO_EXIT_USAGE;
+                rc = HO_EXIT_USAGE;
+                goto done;
         }
         ho_metrics_t *reg = NULL;
         if (metrics_addr && (!(reg = ho_metrics_new()) ||
@@ -316,42 +221,40 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: metrics: %s\n", prog, reg ? errstr : "out of memory");
                 ho_metrics_destroy(reg);
                 ho_redis_url_clear(&url);
-                free(kprops);
-                return HO_EXIT_FAIL;
+                rc = HO_EXIT_FAIL;
+                goto done;
         }
 
         ho_registry_t *rg = NULL;
         if (registry && *registry) {
                 rg = ho_registry_new(registry, errstr, sizeof(errstr));
-                for (size_t i = 0; rg && i < n_rprops; i++)
-                        if (ho_registry_set_kv(rg, rprops[i], errstr, sizeof(errstr))) {
+                for (size_t i = 0; rg && i < cli.n_rprops; i++)
+                        if (ho_registry_set_kv(rg, cli.rprops[i], errstr, sizeof(errstr))) {
                                 ho_registry_destroy(rg);
                                 rg = NULL;
                         }
                 if (!rg) {
                         fprintf(stderr, "%s: --registry: %s\n", prog, errstr);
                         ho_redis_url_clear(&url);
-                        free(kprops);
-                        free(rprops);
-                        return HO_EXIT_USAGE;
+                        rc = HO_EXIT_USAGE;
+                        goto done;
                 }
-        } else if (n_rprops) {
-                fprintf(stderr, "%s: -X %s needs --registry URL\n", prog, rprops[0]);
+        } else if (cli.n_rprops) {
+                fprintf(stderr, "%s: -X %s needs --registry URL\n", prog, cli.rprops[0]);
                 ho_redis_url_clear(&url);
-                free(kprops);
-                free(rprops);
-                return HO_EXIT_USAGE;
+                rc = HO_EXIT_USAGE;
+                goto done;
         }
         ho_worker_conf_t wc = {
                 .registry = rg,
-                .brokers = brokers,
-                .topic = topic,
-                .group = group,
+                .brokers = cli.kafka.brokers,
+                .topic = cli.topic,
+                .group = cli.group,
                 .dlq_topic = dlq,
-                .prefix = prefix,
+                .prefix = cli.prefix,
                 .redis = &url,
-                .kprops = kprops,
-                .n_kprops = n_kprops,
+                .kprops = cli.kprops,
+                .n_kprops = cli.n_kprops,
                 .batch_max_msgs = (size_t)batch_max,
                 .batch_max_bytes = (size_t)batch_bytes,
                 .batch_max_ms = (int)batch_ms,
@@ -361,15 +264,15 @@ int main(int argc, char **argv) {
                 .metrics = reg,
                 .create_dlq = create_dlq,
         };
-        ho_worker_t *w = ho_worker_new(&wc, errstr, sizeof(errstr));
-        if (!w) {
+        ho_err_t err;
+        ho_worker_t *w = ho_worker_new(&wc, &err, errstr, sizeof(errstr));
+        if (!w) { /* a bad setting is usage (2); no memory or no client, a failure (1) */
                 fprintf(stderr, "%s: %s\n", prog, errstr);
                 ho_metrics_destroy(reg);
                 ho_redis_url_clear(&url);
                 ho_registry_destroy(rg);
-                free(kprops);
-                free(rprops);
-                return HO_EXIT_USAGE;
+                rc = ho_err_exit_code(err);
+                goto done;
         }
         ho_metrics_server_t *srv = NULL;
         if (reg) {
@@ -380,8 +283,9 @@ int main(int argc, char **argv) {
                         ho_worker_destroy(w);
                         ho_metrics_destroy(reg);
                         ho_redis_url_clear(&url);
-                        free(kprops);
-                        return HO_EXIT_FAIL;
+                        ho_registry_destroy(rg);
+                        rc = HO_EXIT_FAIL;
+                        goto done;
                 }
                 ho_info("metrics: serving /metrics and /healthz on %s (port %d)", metrics_addr,
                         ho_metrics_server_port(srv));
@@ -390,17 +294,17 @@ int main(int argc, char **argv) {
         ho_conf_hide_argv(argc, argv); /* the clients hold their settings now */
         ho_sig_install();
 
-        ho_err_t err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));
+        err = ho_worker_run(w, &ho_sig_stop, errstr, sizeof(errstr));
         ho_metrics_server_destroy(srv); /* its health check reads the worker */
         ho_worker_destroy(w);
         ho_registry_destroy(rg);
         ho_redis_url_clear(&url);
         ho_metrics_destroy(reg); /* after the worker, which counts into it until the end */
-        free(kprops);
-        free(rprops);
         if (err) {
                 ho_error("stopping: %s", errstr);
-                return HO_EXIT_FAIL;
+                rc = HO_EXIT_FAIL; /* whatever the code: the run did not finish its work */
         }
-        return HO_EXIT_OK;
+done:
+        ho_cli_clear(&cli);
+        return rc;
 }

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "handover/cli.h"
 #include "handover/conf.h"
+#include "handover/kafka.h"
 #include "handover/log.h"
 #include "handover/mem.h"
 #include "handover/metrics.h"
@@ -19,6 +21,7 @@
 #include "handover/replay.h"
 #include "handover/sig.h"
 #include "handover/stdfd.h"
+#include "handover/util.h"
 
 static void usage(FILE *fp, const char *prog) {
         fprintf(fp,
@@ -60,7 +63,8 @@ static void usage(FILE *fp, const char *prog) {
                 "  --batch-max N     transfers per staging write (default 500)\n"
                 "  --registry URL    schema registry for values in the Confluent framing\n"
                 "                    (e.g. \"$HANDOVER_REGISTRY\"; -X registry.KEY=VALUE sets it)\n"
-                "  -q, --quiet       no progress line, no summary\n"
+                "  -v                debug logging (env HANDOVER_LOG_LEVEL=error|warn|info|debug)\n"
+                "  -q, --quiet       no progress line, no summary (warnings stay)\n"
                 "  -h                this help\n"
                 "  -V                versions\n"
                 "\n"
@@ -145,14 +149,9 @@ int main(int argc, char **argv) {
         const char *prog = argv[0];
         ho_mem_tune(); /* a pass's fold, freed, goes back to the kernel or to the next (mem.h) */
         ho_log_init(prog);
-        const char *brokers = ho_env("HANDOVER_BROKERS", NULL);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
-        ho_replay_conf_t conf = {.topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC),
-                                 .prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX),
-                                 .until_ms = -1,
-                                 .as_of_ms = -1};
+        ho_replay_conf_t conf = {.until_ms = -1, .as_of_ms = -1};
         ho_replay_from_offset_t *offsets = NULL;
-        char errstr[512];
+        char errstr[1024];
         int opt, rc = HO_EXIT_OK;
         ho_redis_url_t url = {0};
         bool have_url = false;
@@ -160,14 +159,10 @@ int main(int argc, char **argv) {
         ho_metrics_t *reg = NULL;
         ho_metrics_server_t *srv = NULL;
 
-        rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-        ho_replay_kconf_defaults(kconf);
-        /* -X and -c in order, applied after the default -c (conf.h) */
-        ho_conf_kprop_t *kprops = calloc((size_t)argc, sizeof(*kprops));
-        size_t n_kprops = 0;
-        if (!kprops) {
-                rd_kafka_conf_destroy(kconf);
-                fprintf(stderr, "handover-replay: out of memory\n");
+        rd_kafka_conf_t *kconf = NULL;
+        ho_cli_t cli;
+        if (ho_cli_init(&cli, "handover-replay", argc, errstr, sizeof(errstr))) {
+                fprintf(stderr, "handover-replay: %s\n", errstr);
                 return HO_EXIT_FAIL;
         }
         enum {
@@ -183,8 +178,6 @@ int main(int argc, char **argv) {
                 OPT_REGISTRY
         };
         const char *registry = NULL; /* only from the command line, as the worker's */
-        const char **rprops = calloc((size_t)argc, sizeof(*rprops));
-        size_t n_rprops = 0;
         ho_registry_t *rg = NULL;
         static const struct option longopts[] = {
                 {"from", required_argument, NULL, OPT_FROM},
@@ -209,29 +202,9 @@ int main(int argc, char **argv) {
                 rc = HO_EXIT_USAGE;                                                                \
                 goto done;                                                                         \
         } while (0)
-        while ((opt = getopt_long(argc, argv, "b:t:r:p:X:c:qhV", longopts, NULL)) != -1) {
-                char *end;
+        while ((opt = getopt_long(argc, argv, "b:t:r:p:X:c:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
-                case 'b': brokers = optarg; break;
-                case 't': conf.topic = optarg; break;
-                case 'r': redis = optarg; redis_src = "-r"; break;
-                case 'p': conf.prefix = optarg; break;
-                case 'X':
-                        if (!strcmp(optarg, "list")) {
-                                ho_conf_kafka_list(stdout);
-                                goto done;
-                        }
-                        if (rprops &&
-                            !strncmp(optarg, HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
-                                rprops[n_rprops++] = optarg; /* the registry client's */
-                                break;
-                        }
-                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
-                        break;
                 case OPT_REGISTRY: registry = optarg; break;
-                case 'c':
-                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
-                        break;
                 case OPT_FROM:
                         free(offsets);
                         if (ho_replay_parse_from(optarg, &conf, &offsets, errstr, sizeof(errstr)))
@@ -254,8 +227,8 @@ int main(int argc, char **argv) {
                 case OPT_DRY: conf.dry_run = true; break;
                 case OPT_EXPORT: conf.export_path = optarg; break;
                 case OPT_BATCH: {
-                        long long v = strtoll(optarg, &end, 10);
-                        if (*end || end == optarg || v < 1 || v > 1000000)
+                        long long v;
+                        if (ho_parse_ll(optarg, 1, 1000000, &v))
                                 USAGE_FAIL("--batch-max: expected 1..1000000, got \"%s\"", optarg);
                         conf.max_batch_msgs = (size_t)v;
                         break;
@@ -269,30 +242,32 @@ int main(int argc, char **argv) {
                         metrics_addr = optarg;
                         break;
                 }
-                case 'q': conf.quiet = true; break;
-                case 'h': usage(stdout, prog); goto done;
-                case 'V': ho_print_version(stdout, "handover-replay"); goto done;
                 default:
-                        usage(stderr, prog);
-                        rc = HO_EXIT_USAGE;
-                        goto done;
+                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
+                        case HO_CLI_TAKEN: break;
+                        case HO_CLI_HELP: usage(stdout, prog); goto done;
+                        case HO_CLI_DONE: goto done;
+                        case HO_CLI_ERROR: USAGE_FAIL("%s", errstr);
+                        case HO_CLI_UNKNOWN:
+                                usage(stderr, prog);
+                                rc = HO_EXIT_USAGE;
+                                goto done;
+                        }
                 }
         }
         if (optind < argc)
                 USAGE_FAIL("unexpected argument \"%s\" (see -h)", argv[optind]);
-        if (ho_conf_kafka_apply(kconf, kprops, n_kprops, errstr, sizeof(errstr)))
-                USAGE_FAIL("%s%s", ho_conf_kafka_default_file(kprops, n_kprops)
-                                           ? "HANDOVER_KAFKA_CONFIG: " : "", errstr);
-        if (!brokers) {
-                char v[512];
-                size_t vsz = sizeof(v);
-                if (rd_kafka_conf_get(kconf, "bootstrap.servers", v, &vsz) != RD_KAFKA_CONF_OK ||
-                    !v[0])
-                        USAGE_FAIL("no brokers (give -b BROKERS or set HANDOVER_BROKERS)");
-        } else if (rd_kafka_conf_set(kconf, "bootstrap.servers", brokers, errstr,
-                                     sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                USAGE_FAIL("-b \"%s\": %s", brokers, errstr);
-        }
+        cli.quiet_keeps_log = true; /* -q: no progress, no summary; warnings stay */
+        if (ho_cli_finish(&cli, errstr, sizeof(errstr)))
+                USAGE_FAIL("%s", errstr);
+        conf.quiet = cli.verbosity < 0;
+        conf.topic = cli.topic;
+        conf.prefix = cli.prefix;
+        if (!(kconf = ho_kafka_conf_new(HO_KAFKA_READER, "handover-replay", &cli.kafka, NULL,
+                                        errstr, sizeof(errstr))))
+                USAGE_FAIL("%s", errstr);
+        if (!ho_kafka_conf_has_brokers(kconf))
+                USAGE_FAIL("no brokers (give -b BROKERS or set HANDOVER_BROKERS)");
         if (conf.export_path && (conf.into || conf.dry_run))
                 USAGE_FAIL("--export only exports; it does not mix with --into or --dry-run");
         if (conf.export_path && !*conf.export_path)
@@ -320,7 +295,7 @@ int main(int argc, char **argv) {
                            "--dry-run or --export",
                            conf.prefix);
         if (!conf.export_path) {
-                if (ho_redis_url_load(redis, redis_src,
+                if (ho_redis_url_load(cli.redis, cli.redis_src,
                                       ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &url, errstr,
                                       sizeof(errstr)))
                         USAGE_FAIL("%s", errstr);
@@ -330,12 +305,12 @@ int main(int argc, char **argv) {
         if (registry && *registry) {
                 if (!(rg = ho_registry_new(registry, errstr, sizeof(errstr))))
                         USAGE_FAIL("--registry: %s", errstr);
-                for (size_t i = 0; i < n_rprops; i++)
-                        if (ho_registry_set_kv(rg, rprops[i], errstr, sizeof(errstr)))
+                for (size_t i = 0; i < cli.n_rprops; i++)
+                        if (ho_registry_set_kv(rg, cli.rprops[i], errstr, sizeof(errstr)))
                                 USAGE_FAIL("-X %s", errstr);
                 conf.registry = rg;
-        } else if (n_rprops) {
-                USAGE_FAIL("-X %s needs --registry URL", rprops[0]);
+        } else if (cli.n_rprops) {
+                USAGE_FAIL("-X %s needs --registry URL", cli.rprops[0]);
         }
         ho_conf_hide_argv(argc, argv); /* kconf and url hold their own copies */
 
@@ -363,7 +338,7 @@ int main(int argc, char **argv) {
         const char *target = conf.into ? conf.into : conf.prefix;
         if (err != HO_OK) {
                 fprintf(stderr, "handover-replay: %s\n", errstr);
-                rc = err == HO_ERR_USAGE ? HO_EXIT_USAGE : HO_EXIT_FAIL;
+                rc = ho_err_exit_code(err);
         } else if (!conf.quiet) {
                 double s = (double)res.elapsed_ms / 1000.0;
                 fprintf(stderr,
@@ -395,9 +370,8 @@ done:
         ho_metrics_destroy(reg);
         if (kconf)
                 rd_kafka_conf_destroy(kconf);
-        free(kprops);
+        ho_cli_clear(&cli);
         ho_registry_destroy(rg);
-        free(rprops);
         free(offsets);
         if (have_url)
                 ho_redis_url_clear(&url);

@@ -112,15 +112,22 @@ ho_err_t ho_conf_kafka_file(rd_kafka_conf_t *conf, const char *path, char *errst
         return err;
 }
 
+ho_err_t ho_conf_kafka_prop(rd_kafka_conf_t *conf, const ho_conf_kprop_t *kp, char *errstr,
+                            size_t errstr_size) {
+        return kp->is_file ? ho_conf_kafka_file(conf, kp->value, errstr, errstr_size)
+                           : ho_conf_kafka_set(conf, kp->value, errstr, errstr_size);
+}
+
 ho_err_t ho_conf_kafka_apply(rd_kafka_conf_t *conf, const ho_conf_kprop_t *kp, size_t n,
                              char *errstr, size_t errstr_size) {
         ho_err_t err = HO_OK;
         const char *def = ho_conf_kafka_default_file(kp, n);
         if (def && (err = ho_conf_kafka_file(conf, def, errstr, errstr_size)))
                 return err;
-        for (size_t i = 0; !err && i < n; i++)
-                err = kp[i].is_file ? ho_conf_kafka_file(conf, kp[i].value, errstr, errstr_size)
-                                    : ho_conf_kafka_set(conf, kp[i].value, errstr, errstr_size);
+        for (int files = 1; files >= 0; files--)
+                for (size_t i = 0; !err && i < n; i++)
+                        if (kp[i].is_file == (files == 1))
+                                err = ho_conf_kafka_prop(conf, &kp[i], errstr, errstr_size);
         return err;
 }
 
@@ -169,22 +176,6 @@ void ho_kafka_auth_format(int err, const char *reason, char *buf, size_t size) {
                          "kafka: TLS failed: %s (check ssl.ca.location and security.protocol; "
                          "retrying will not help)",
                          reason);
-}
-
-static void ho_auth_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-        (void)rk;
-        ho_kafka_auth_t *a = opaque;
-        if (a->failed || !ho_kafka_err_is_auth(err))
-                return; /* librdkafka's log says the rest */
-        ho_kafka_auth_format(err, reason, a->reason, sizeof(a->reason));
-        a->failed = true;
-}
-
-void ho_conf_kafka_auth_watch(rd_kafka_conf_t *conf, ho_kafka_auth_t *a) {
-        a->failed = false;
-        a->reason[0] = '\0';
-        rd_kafka_conf_set_opaque(conf, a);
-        rd_kafka_conf_set_error_cb(conf, ho_auth_error_cb);
 }
 
 void ho_conf_kafka_list(FILE *fp) {

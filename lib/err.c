@@ -26,6 +26,10 @@ static const struct {
     [HO_ERR_CONFLICT] = {"CONFLICT", "transfer state changed concurrently"},
     [HO_ERR_TIMEOUT] = {"TIMEOUT", "timed out"},
     [HO_ERR_NOT_FOUND] = {"NOT_FOUND", "not found"},
+    [HO_ERR_INTERRUPTED] = {"INTERRUPTED", "interrupted"},
+    [HO_ERR_LOCKED] = {"LOCKED", "held by another process"},
+    [HO_ERR_CLIENT] = {"CLIENT", "cannot create a client"},
+    [HO_ERR_KAFKA_FATAL] = {"KAFKA_FATAL", "Kafka error that retrying cannot fix"},
 };
 
 const char *ho_err2str(ho_err_t err) {
@@ -38,6 +42,24 @@ const char *ho_err_name(ho_err_t err) {
         if ((unsigned)err >= HO_ERR__COUNT || !ho_errs[err].name)
                 return "UNKNOWN";
         return ho_errs[err].name;
+}
+
+bool ho_err_is_retriable(ho_err_t err) {
+        switch (err) {
+        case HO_ERR_KAFKA:
+        case HO_ERR_REDIS:
+        case HO_ERR_FENCED:
+        case HO_ERR_CONFLICT:
+        case HO_ERR_TIMEOUT:
+        case HO_ERR_LOCKED:
+                return true;
+        default:
+                return false;
+        }
+}
+
+int ho_err_exit_code(ho_err_t err) {
+        return err == HO_OK ? HO_EXIT_OK : err == HO_ERR_USAGE ? HO_EXIT_USAGE : HO_EXIT_FAIL;
 }
 
 ho_err_t ho_seterr(char *errstr, size_t errstr_size, ho_err_t err, const char *fmt, ...) {

@@ -1664,7 +1664,10 @@ ho_err_t ho_extract_article(const char *text, size_t len, const ho_extract_meta_
                         c.failed = 1;
                         goto done;
                 }
-                ho_report_derive_id(&res->report, res->report.report_id);
+                if (ho_report_derive_id(&res->report, res->report.report_id)) {
+                        c.failed = 1;
+                        goto done;
+                }
                 if (ho_report_validate(&res->report, err, sizeof(err))) {
                         /* the rules never build an invalid report; if they do, say so */
                         res->status = HO_EXTRACT_INCOMPLETE;

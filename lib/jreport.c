@@ -703,7 +703,9 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 r->report_id = malloc(35);
                 if (!r->report_id)
                         return HO_ERR_NOMEM;
-                ho_report_derive_id(r, r->report_id);
+                ho_err_t derr = ho_report_derive_id(r, r->report_id);
+                if (derr)
+                        return derr;
         }
         /* Every field's rule is checked above, once. What is left of
          * ho_report_validate() are rules on the whole: reported_at in years
@@ -1132,9 +1134,8 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
             r->occurred_on < HO_DATE_MIN || r->occurred_on > HO_DATE_MAX)
                 return false;
         if (!r->report_id) {
-                if (!(r->report_id = malloc(35)))
+                if (!(r->report_id = malloc(35)) || ho_report_derive_id(r, r->report_id))
                         return false;
-                ho_report_derive_id(r, r->report_id);
         }
         return true;
 }
@@ -1262,12 +1263,17 @@ bool ho_report_is_validated(const ho_report_t *r) {
         return r->validated != 0 && r->validated == stamp(r);
 }
 
-void ho_report_derive_id(const ho_report_t *r, char out[35]) {
+ho_err_t ho_report_derive_id(const ho_report_t *r, char out[35]) {
         ho_buf_t b = HO_BUF_INIT;
         uint64_t crc, fnv = UINT64_C(0xcbf29ce484222325);
         size_t i;
+        ho_err_t err = ho_report_avro_datum(r, "", &b);
 
-        ho_report_avro_datum(r, "", &b);
+        if (err) { /* no id from a partial datum: it would collide */
+                ho_buf_free(&b);
+                out[0] = '\0';
+                return err;
+        }
         crc = ho_crc64_avro(b.data, b.len);
         for (i = 0; i < b.len; i++) {
                 fnv ^= (unsigned char)b.data[i];
@@ -1275,6 +1281,7 @@ void ho_report_derive_id(const ho_report_t *r, char out[35]) {
         }
         ho_buf_free(&b);
         snprintf(out, 35, "r-%016" PRIx64 "%016" PRIx64, crc, fnv);
+        return HO_OK;
 }
 
 /* ---- report -> JSON ------------------------------------------------------- */

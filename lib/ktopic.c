@@ -1,4 +1,5 @@
 /* ktopic.c: topic existence and creation for start-up checks (see ktopic.h). */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "handover/clock.h"
@@ -17,6 +18,44 @@ ho_err_t ho_ktopic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
                         *partitions = md->topics[i].partition_cnt;
         rd_kafka_metadata_destroy(md);
         return HO_OK;
+}
+
+ho_err_t ho_ktopic_meta(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t **ids, int *n,
+                        rd_kafka_resp_err_t *kerr, char *errstr, size_t errstr_size) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t dummy, *ke = kerr ? kerr : &dummy;
+        *n = 0;
+        if (ids)
+                *ids = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        if (!rkt) {
+                *ke = rd_kafka_last_error();
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", topic,
+                                 rd_kafka_err2str(*ke));
+        }
+        *ke = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+        rd_kafka_topic_destroy(rkt);
+        if (*ke)
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "metadata of topic \"%s\": %s",
+                                 topic, rd_kafka_err2str(*ke));
+        ho_err_t err = HO_OK;
+        if (md->topic_cnt != 1 || md->topics[0].err) {
+                *ke = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+                err = ho_seterr(errstr, errstr_size,
+                                *ke == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                                                *ke == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION
+                                        ? HO_ERR_NOT_FOUND
+                                        : HO_ERR_KAFKA,
+                                "metadata of topic \"%s\": %s", topic, rd_kafka_err2str(*ke));
+        } else {
+                *n = md->topics[0].partition_cnt;
+                if (ids && !(*ids = calloc(*n ? (size_t)*n : 1, sizeof(**ids))))
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                for (int i = 0; ids && *ids && i < *n; i++)
+                        (*ids)[i] = md->topics[0].partitions[i].id;
+        }
+        rd_kafka_metadata_destroy(md);
+        return err;
 }
 
 ho_err_t ho_ktopic_create(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,

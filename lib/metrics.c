@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 #include "handover/log.h"
 #include "handover/metrics.h"
+#include "handover/util.h"
 
 #define HO_METRICS_MAX_LABELS 8
 
@@ -547,13 +548,9 @@ ho_err_t ho_metrics_parse_addr(const char *addr, char *host, size_t host_size, i
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "\"%s\": host too long", addr);
         memcpy(host, h, hlen);
         host[hlen] = '\0';
-        char *end;
-        errno = 0;
-        long p = strtol(colon + 1, &end, 10);
-        if (!colon[1] || *end || errno || p < 0 || p > 65535)
+        if (ho_parse_int(colon + 1, 0, 65535, port))
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "\"%s\": expected a port 0..65535 after the last ':'", addr);
-        *port = (int)p;
         return HO_OK;
 }
 

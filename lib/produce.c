@@ -19,6 +19,8 @@
 #include <avro.h>
 #include "handover/conf.h"
 #include "handover/jreport.h"
+#include "handover/kafka.h"
+#include "handover/ktopic.h"
 #include "handover/log.h"
 #include "handover/produce.h"
 
@@ -862,7 +864,7 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
                 ho_input_status_t st;
 
                 if (v->stop && *v->stop) {
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED, "interrupted");
                         break;
                 }
                 st = ho_input_next(in, &r, &pos, why, sizeof(why));
@@ -1330,7 +1332,7 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                                     mapped ? ml.at : ho_input_bytes_read(in));
                 }
                 if (v->stop && *v->stop) {
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED, "interrupted");
                         break;
                 }
                 /* fill the next slot (free: fewer than VB_SLOTS are out) */
@@ -1764,52 +1766,20 @@ struct ho_producer_s {
         ho_spool_t *spool; /* borrowed: values sent in place are released to it */
         failure_t fails[HO_BADLIST_CAP];
         size_t n_fails;
-        bool fatal;
-        int seen[16]; /* error codes already reported */
-        size_t n_seen;
-        char last_error[1024];
+        bool fatal;             /* a send refused for good; kw.fatal: the client's (kafka.h) */
+        ho_kafka_watch_t kw;
         bool confluent;         /* values are reframed 00 + id before they are sent */
         int32_t confluent_id;
         ho_buf_t frame;
 };
 
 ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
-        /* Exactly-once into the log per producer session, acknowledged by every
-         * in-sync replica; small linger and large batches for throughput; a
-         * bounded delivery time so an unreachable cluster is an error, not a
-         * hang. lz4: cheap on CPU, built into Debian's librdkafka. */
-        static const char *const defaults[][2] = {
-                {"client.id", "handover-produce"},
-                {"enable.idempotence", "true"},
-                {"acks", "all"},
-                {"compression.type", "lz4"},
-                {"linger.ms", "5"},
-                {"batch.num.messages", "10000"},
-                {"batch.size", "1000000"},
-                {"message.timeout.ms", "30000"},
-                /* Bounds memory. librdkafka counts only key + value (~220
-                 * bytes a report) against .kbytes, so .messages is what binds:
-                 * measured ~350 bytes of RSS per queued report with its
-                 * header. 500000 held ~210 MB at peak. Spooled values are sent
-                 * in place and a spool window stays mapped until every
-                 * partition has delivered past it, so the slowest partition
-                 * sets what is held: 100000 peaked at 66-82 MB, 80000 at
-                 * 58-72 MB, still 8 full batches for 6 partitions. */
-                {"queue.buffering.max.messages", "80000"},
-                {"queue.buffering.max.kbytes", "32768"},
-        };
-        char rderr[512];
-
-        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-                if (rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], rderr,
-                                      sizeof(rderr)) != RD_KAFKA_CONF_OK)
-                        return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s=%s: %s",
-                                         defaults[i][0], defaults[i][1], rderr);
-        return HO_OK;
+        return ho_kafka_conf_defaults(HO_KAFKA_PRODUCER, "handover-produce", conf, errstr,
+                                      errstr_size);
 }
 
 static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
-        ho_producer_t *p = opaque;
+        ho_producer_t *p = ho_kafka_opaque(opaque);
 
         (void)rk;
         if (p->spool)
@@ -1829,48 +1799,9 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *
                 ho_tset_add(p->tset, rkm->key, rkm->key_len);
 }
 
-static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-        ho_producer_t *p = opaque;
-
-        if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                char fatal[256];
-                rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
-                p->fatal = true;
-                snprintf(p->last_error, sizeof(p->last_error), "fatal: %s: %s",
-                         rd_kafka_err2name(ferr), fatal);
-                ho_error("kafka: %s", p->last_error);
-                return;
-        }
-        if (p->fatal)
-                return; /* stopping: last_error keeps what stopped it */
-        if (ho_kafka_err_is_auth(err)) { /* wrong credentials or CA: stop (conf.h) */
-                ho_kafka_auth_format(err, reason, p->last_error, sizeof(p->last_error));
-                ho_error("%s", p->last_error);
-                p->fatal = true;
-                return;
-        }
-        snprintf(p->last_error, sizeof(p->last_error), "%s", reason);
-        /* Say each kind of trouble once; librdkafka repeats it while it retries. */
-        for (size_t i = 0; i < p->n_seen; i++)
-                if (p->seen[i] == err)
-                        return;
-        if (p->n_seen < sizeof(p->seen) / sizeof(p->seen[0]))
-                p->seen[p->n_seen++] = err;
-        ho_warn("kafka: %s", reason);
-}
-
-static void producer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-        (void)rk;
-        /* The error callback reports trouble (connection failures included)
-         * once per kind; only what librdkafka deems critical gets through here. */
-        if (level <= 2)
-                ho_error("kafka %s: %s", fac, buf);
-}
-
 ho_producer_t *ho_producer_new(rd_kafka_conf_t *conf, const char *topic, const char *const *names,
                                size_t n_names, char *errstr, size_t errstr_size) {
         ho_producer_t *p = calloc(1, sizeof(*p));
-        char rderr[512];
 
         if (!p || !(p->tset = ho_tset_new()) || !(p->topic = strdup(topic))) {
                 rd_kafka_conf_destroy(conf);
@@ -1882,14 +1813,10 @@ ho_producer_t *ho_producer_new(rd_kafka_conf_t *conf, const char *topic, const c
         }
         p->names = names;
         p->n_names = n_names;
-        rd_kafka_conf_set_opaque(conf, p);
+        ho_kafka_conf_watch(conf, &p->kw, p);
         rd_kafka_conf_set_dr_msg_cb(conf, producer_dr_cb);
-        rd_kafka_conf_set_error_cb(conf, producer_error_cb);
-        rd_kafka_conf_set_log_cb(conf, producer_log_cb);
-        p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
+        p->rk = ho_kafka_new(RD_KAFKA_PRODUCER, conf, "the kafka producer", errstr, errstr_size);
         if (!p->rk) {
-                rd_kafka_conf_destroy(conf);
-                ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "cannot create producer: %s", rderr);
                 ho_producer_destroy(p);
                 return NULL;
         }
@@ -1918,22 +1845,19 @@ void ho_producer_destroy(ho_producer_t *p) {
 
 ho_err_t ho_producer_check_topic(ho_producer_t *p, int timeout_ms, char *errstr,
                                  size_t errstr_size) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, p->rkt, &md, timeout_ms);
-        ho_err_t res = HO_OK;
-        if (err) {
-                ho_debug("metadata of \"%s\": %s (the delivery reports will tell)", p->topic,
-                         rd_kafka_err2str(err));
-                return HO_OK;
-        }
-        if (md->topic_cnt == 1 && (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                                   md->topics[0].err == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION))
-                res = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
-                                "topic \"%s\" does not exist on the brokers (%s): create it "
-                                "(handover-topic create) or give another with -t",
-                                p->topic, rd_kafka_err2str(md->topics[0].err));
-        rd_kafka_metadata_destroy(md);
-        return res;
+        rd_kafka_resp_err_t kerr;
+        int n;
+        char why[512];
+        ho_err_t err = ho_ktopic_meta(p->rk, p->topic, timeout_ms, NULL, &n, &kerr, why,
+                                      sizeof(why));
+        if (err == HO_ERR_NOT_FOUND)
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
+                                 "topic \"%s\" does not exist on the brokers (%s): create it "
+                                 "(handover-topic create) or give another with -t",
+                                 p->topic, rd_kafka_err2str(kerr));
+        if (err)
+                ho_debug("%s (the delivery reports will tell)", why);
+        return HO_OK;
 }
 
 rd_kafka_t *ho_producer_handle(ho_producer_t *p) {
@@ -1975,7 +1899,7 @@ static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len,
                 if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                         /* Back-pressure: serve delivery reports until there is room. */
                         if (stop && *stop)
-                                return ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
+                                return ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED,
                                                  "interrupted while the queue was full");
                         rd_kafka_poll(p->rk, 100);
                         continue;
@@ -2025,7 +1949,8 @@ uint64_t ho_producer_flush(ho_producer_t *p, int timeout_ms) {
         uint64_t before = p->st.failed;
 
         /* in slices, so an error nothing can fix (conf.h) ends the wait at once */
-        for (int left = timeout_ms; left > 0 && !p->fatal && rd_kafka_outq_len(p->rk) > 0;
+        for (int left = timeout_ms; left > 0 && !p->fatal && !p->kw.fatal &&
+                                    rd_kafka_outq_len(p->rk) > 0;
              left -= 100)
                 rd_kafka_flush(p->rk, left < 100 ? left : 100);
         if (rd_kafka_outq_len(p->rk) == 0)
@@ -2045,7 +1970,7 @@ void ho_producer_stats(const ho_producer_t *p, ho_producer_stats_t *out) {
 }
 
 bool ho_producer_failed(const ho_producer_t *p) {
-        return p->fatal || p->st.failed > 0;
+        return p->fatal || p->kw.fatal || p->st.failed > 0;
 }
 
 void ho_producer_print_failures(const ho_producer_t *p, FILE *out) {
@@ -2061,5 +1986,5 @@ void ho_producer_print_failures(const ho_producer_t *p, FILE *out) {
 }
 
 const char *ho_producer_last_error(const ho_producer_t *p) {
-        return p->last_error;
+        return p->kw.fatal ? p->kw.reason : p->kw.last;
 }

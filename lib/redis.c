@@ -10,6 +10,7 @@
 #include "handover/log.h"
 #include "handover/rcluster.h"
 #include "handover/redis.h"
+#include "handover/util.h"
 #ifdef HO_HAVE_HIREDIS_SSL
 #include <pthread.h>
 #include <hiredis/hiredis_ssl.h>
@@ -67,13 +68,7 @@ static char *ho_strndup_pct(const char *s, size_t n) {
 }
 
 static int ho_parse_db(const char *s, int *db) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno || end == s || *end || v < 0 || v > 65535)
-                return -1;
-        *db = (int)v;
-        return 0;
+        return ho_parse_int(s, 0, 65535, db) ? -1 : 0;
 }
 
 size_t ho_redis_url_password_at(const char *url, size_t *len) {

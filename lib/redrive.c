@@ -8,8 +8,10 @@
 #include "handover/buf.h"
 #include "handover/codec.h"
 #include "handover/jreport.h"
+#include "handover/kafka.h"
 #include "handover/log.h"
 #include "handover/produce.h"
+#include "handover/ktopic.h"
 #include "handover/redrive.h"
 #include "handover/report.h"
 
@@ -19,30 +21,17 @@
 /* The partition ids of topic, from fresh metadata. *ids is malloc'ed. */
 static ho_err_t rd_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t **ids,
                               int *n, char *errstr, size_t errstr_size) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        if (!rkt)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", topic,
-                                 rd_kafka_err2str(rd_kafka_last_error()));
-        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-        rd_kafka_topic_destroy(rkt);
-        if (err)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
-                                 "cannot read the metadata of \"%s\": %s (is -b right?)", topic,
-                                 rd_kafka_err2str(err));
-        if (md->topic_cnt != 1 || md->topics[0].err) {
-                err = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-                rd_kafka_metadata_destroy(md);
+        rd_kafka_resp_err_t kerr;
+        ho_err_t err = ho_ktopic_meta(rk, topic, timeout_ms, ids, n, &kerr, errstr, errstr_size);
+        if (err == HO_ERR_NOT_FOUND)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
                                  "topic \"%s\" does not exist on the brokers (%s)", topic,
-                                 rd_kafka_err2str(err));
-        }
-        *n = md->topics[0].partition_cnt;
-        *ids = calloc(*n ? (size_t)*n : 1, sizeof(**ids));
-        for (int i = 0; *ids && i < *n; i++)
-                (*ids)[i] = md->topics[0].partitions[i].id;
-        rd_kafka_metadata_destroy(md);
-        return *ids ? HO_OK : ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                                 rd_kafka_err2str(kerr));
+        if (err == HO_ERR_KAFKA)
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
+                                 "cannot read the metadata of \"%s\": %s (is -b right?)", topic,
+                                 rd_kafka_err2str(kerr));
+        return err;
 }
 
 /* ---- listing ---- */
@@ -167,12 +156,12 @@ ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
         rd_kafka_conf_set(kconf, "group.id", "handover-redrive", rderr, sizeof(rderr));
         rd_kafka_conf_set(kconf, "enable.auto.commit", "false", rderr, sizeof(rderr));
         rd_kafka_conf_set(kconf, "enable.auto.offset.store", "false", rderr, sizeof(rderr));
-        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, rderr, sizeof(rderr));
-        if (!rk) {
-                rd_kafka_conf_destroy(kconf);
-                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "cannot create the kafka consumer: %s", rderr);
-        }
+        ho_kafka_watch_t kw;
+        ho_kafka_conf_watch(kconf, &kw, NULL);
+        rd_kafka_t *rk = ho_kafka_new(RD_KAFKA_CONSUMER, kconf, "the kafka consumer", errstr,
+                                      errstr_size);
+        if (!rk)
+                return HO_ERR_CLIENT;
         rd_kafka_poll_set_consumer(rk);
         int32_t *ids = NULL;
         int np = 0;
@@ -223,7 +212,7 @@ ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
         int64_t idle_since = ho_mono_ms();
         while (open > 0) {
                 if (conf->stop && *conf->stop) {
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT, "interrupted");
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED, "interrupted");
                         goto out;
                 }
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, RD_POLL_MS);
@@ -297,7 +286,7 @@ typedef struct rd_send_s {
 
 static void rd_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
         (void)rk;
-        rd_send_t *s = opaque;
+        rd_send_t *s = ho_kafka_opaque(opaque);
         if (m->err) {
                 s->failed++;
                 fprintf(s->diag, "%s:%" PRIu64 ": not delivered to \"%s\": %s\n", s->name,
@@ -320,6 +309,7 @@ ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
         ho_buf_t val;
         ho_err_t err = HO_OK;
         rd_send_t st = {.diag = diag, .name = path, .topic = conf->topic};
+        ho_kafka_watch_t kw;
         ho_report_init(&r);
         ho_buf_init(&val);
         if (sent)
@@ -389,23 +379,23 @@ ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
                                 bad == 1 ? "" : "s", ho_input_name(in));
                 goto out;
         }
-        /* pass 2: to the main topic, as handover-produce sends */
-        if (ho_producer_conf_defaults(kconf, errstr, errstr_size) != HO_OK ||
-            rd_kafka_conf_set(kconf, "enable.idempotence", "true", rderr, sizeof(rderr)) ||
+        /* pass 2: to the main topic, as handover-produce sends (kconf has its
+         * defaults), written once */
+        if (rd_kafka_conf_set(kconf, "enable.idempotence", "true", rderr, sizeof(rderr)) ||
             rd_kafka_conf_set(kconf, "acks", "all", rderr, sizeof(rderr))) {
                 rd_kafka_conf_destroy(kconf);
                 kconf = NULL;
                 err = ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "producer settings: %s", rderr);
                 goto out;
         }
-        rd_kafka_conf_set_opaque(kconf, &st);
+        ho_kafka_conf_watch(kconf, &kw, &st);
         rd_kafka_conf_set_dr_msg_cb(kconf, rd_dr_cb);
-        if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, rderr, sizeof(rderr)))) {
-                err = ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                "cannot create the kafka producer: %s", rderr);
+        rk = ho_kafka_new(RD_KAFKA_PRODUCER, kconf, "the kafka producer", errstr, errstr_size);
+        kconf = NULL; /* ho_kafka_new took it */
+        if (!rk) {
+                err = HO_ERR_CLIENT;
                 goto out;
         }
-        kconf = NULL; /* rd_kafka_new took it */
         int32_t *ids = NULL;
         int np = 0;
         if ((err = rd_partitions(rk, conf->topic, conf->timeout_ms, &ids, &np, errstr,
@@ -447,7 +437,7 @@ ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
                 rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
                 rd_kafka_poll(rk, 0);
                 if (!err)
-                        err = ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
+                        err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED,
                                         "interrupted: %" PRIu64 " of %zu reports delivered",
                                         st.delivered, n);
         }

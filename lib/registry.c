@@ -8,6 +8,7 @@
  */
 #include "handover/clock.h"
 #include "handover/registry.h"
+#include "handover/util.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -224,12 +225,10 @@ void ho_registry_destroy(ho_registry_t *rg) {
 }
 
 static bool parse_num(const char *s, long lo, long hi, long *out) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        if (errno || end == s || *end || v < lo || v > hi)
+        long long v;
+        if (ho_parse_ll(s, lo, hi, &v))
                 return false;
-        *out = v;
+        *out = (long)v;
         return true;
 }
 

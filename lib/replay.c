@@ -11,6 +11,7 @@
 #include "handover/agg_fold.h"
 #include "handover/codec.h"
 #include "handover/conf.h"
+#include "handover/kafka.h"
 #include "handover/kfetch.h"
 #include "handover/log.h"
 #include "handover/replay.h"
@@ -18,21 +19,18 @@
 #include "handover/resp.h"
 #include "handover/report.h"
 #include "handover/stats.h"
+#include "handover/util.h"
 
 /* ------------------------------------------------------------------ parsing */
 
-static int ho_parse_ll(const char *s, size_t n, long long min, long long max, long long *v) {
-        char buf[32], *end;
+/* ho_parse_ll of the n bytes at s. */
+static int ho_parse_lln(const char *s, size_t n, long long min, long long max, long long *v) {
+        char buf[32];
         if (n == 0 || n >= sizeof(buf))
                 return -1;
         memcpy(buf, s, n);
         buf[n] = '\0';
-        errno = 0;
-        long long x = strtoll(buf, &end, 10);
-        if (errno || *end || x < min || x > max)
-                return -1;
-        *v = x;
-        return 0;
+        return ho_parse_ll(buf, min, max, v) ? -1 : 0;
 }
 
 static ho_err_t ho_parse_time_or_date(const char *s, bool end_of_day, int64_t *ms) {
@@ -69,8 +67,8 @@ ho_err_t ho_replay_parse_from(const char *s, ho_replay_conf_t *conf,
                 size_t len = comma ? (size_t)(comma - p) : strlen(p);
                 const char *colon = memchr(p, ':', len);
                 long long part, off;
-                if (!colon || ho_parse_ll(p, (size_t)(colon - p), 0, INT32_MAX, &part) ||
-                    ho_parse_ll(colon + 1, len - (size_t)(colon + 1 - p), 0, INT64_MAX, &off)) {
+                if (!colon || ho_parse_lln(p, (size_t)(colon - p), 0, INT32_MAX, &part) ||
+                    ho_parse_lln(colon + 1, len - (size_t)(colon + 1 - p), 0, INT64_MAX, &off)) {
                         free(o);
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                          "--from \"%s\": expected earliest, PARTITION:OFFSET[,...], "
@@ -103,18 +101,6 @@ ho_err_t ho_replay_parse_until(const char *s, int64_t *ms, char *errstr, size_t 
                                  s);
         return HO_OK;
 }
-
-void ho_replay_kconf_defaults(rd_kafka_conf_t *kconf) {
-        char e[256];
-        /* bound the prefetch queue: memory stays flat whatever the history length,
-         * and the fetcher wake-up (kfetch.h) keeps a small queue full */
-        rd_kafka_conf_set(kconf, "queued.max.messages.kbytes", "1024", e, sizeof(e));
-        rd_kafka_conf_set(kconf, "fetch.max.bytes", "8388608", e, sizeof(e));
-        /* a closed window: at its end a fetch has nothing to wait for, and the
-         * next read (a bucket's pass) or request should not wait behind it */
-        rd_kafka_conf_set(kconf, "fetch.wait.max.ms", "50", e, sizeof(e));
-}
-
 
 ho_err_t ho_replay_parse_as_of(const char *s, int64_t *ms, char *errstr, size_t errstr_size) {
         if (ho_parse_time_or_date(s, true, ms) != HO_OK)
@@ -188,7 +174,7 @@ typedef struct ho_replay_s {
         const ho_replay_conf_t *conf;
         const char *target; /* the prefix built and promoted */
         rd_kafka_t *rk;
-        ho_kafka_auth_t auth; /* a refused login or TLS failure, for the message */
+        ho_kafka_watch_t kw; /* the client's errors: a refused login or TLS failure (kafka.h) */
         ho_rpart_t *parts;
         int np;
         ho_codec_t *codec;
@@ -268,17 +254,17 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s",
                                  conf->topic, rd_kafka_err2str(rd_kafka_last_error()));
         /* 10 s in 1 s slices: a refused login or certificate (the error callback
-         * fills rp->auth) ends the wait at once */
+         * fills rp->kw) ends the wait at once */
         int64_t until = ho_mono_ms() + 10000;
         do {
                 kerr = rd_kafka_metadata(rp->rk, 0, rkt, &md, 1000);
                 if (kerr != RD_KAFKA_RESP_ERR__TIMED_OUT && kerr != RD_KAFKA_RESP_ERR__TRANSPORT)
                         break;
                 rd_kafka_poll(rp->rk, 100);
-        } while (!rp->auth.failed && ho_mono_ms() < until);
+        } while (!rp->kw.fatal && ho_mono_ms() < until);
         rd_kafka_topic_destroy(rkt);
-        if (kerr && rp->auth.failed)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s", rp->auth.reason);
+        if (kerr && rp->kw.fatal)
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA_FATAL, "%s", rp->kw.reason);
         if (kerr)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
                                  "metadata of topic \"%s\": %s (is -b right?)", conf->topic,
@@ -585,7 +571,7 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
         uint64_t seen = 0, seen_dry = 0; /* messages polled; and when the queue last ran dry */
         while (err == HO_OK && ho_replay_left(rp) > 0 && !rp->overflow) {
                 if (*rp->stop)
-                        return ho_seterr(errstr, errstr_size, HO_ERR_TIMEOUT,
+                        return ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED,
                                          "interrupted: nothing promoted");
                 int timeout = ho_kfetch_in_burst(seen_dry, seen) ? 0 : 100;
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rp->rk, timeout);
@@ -1013,7 +999,7 @@ static ho_err_t ho_replay_lock(ho_replay_t *rp, char *errstr, size_t errstr_size
         if (!got) {
                 const char *gargv[] = {"GET", rp->lock_key};
                 r = ho_redis_cmd(rp->c, errstr, errstr_size, 2, gargv, NULL);
-                err = ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                err = ho_seterr(errstr, errstr_size, HO_ERR_LOCKED,
                                 "another replay into prefix \"%s\" is running (lock \"%s\" held by "
                                 "\"%s\"; it expires %d s after that replay stops)",
                                 rp->target, rp->lock_key,
@@ -1044,7 +1030,7 @@ static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr
                 /* Redis is away: the loads retry; try again next round */
                 ho_replay_redis_drop(rp);
                 return now - rp->lock_refreshed > HO_REPLAY_LOCK_MS
-                               ? ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                               ? ho_seterr(errstr, errstr_size, HO_ERR_LOCKED,
                                            "lost the replay lock \"%s\" (Redis unreachable)",
                                            rp->lock_key)
                                : HO_OK;
@@ -1052,7 +1038,7 @@ static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr
         bool ok = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
         freeReplyObject(r);
         if (!ok)
-                return ho_seterr(errstr, errstr_size, HO_ERR_FENCED,
+                return ho_seterr(errstr, errstr_size, HO_ERR_LOCKED,
                                  "lost the replay lock \"%s\": another replay may be building "
                                  "prefix \"%s\"",
                                  rp->lock_key, rp->target);
@@ -1330,12 +1316,10 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
         size_t gsz = sizeof(gid);
         if (rd_kafka_conf_get(kconf, "group.id", gid, &gsz) != RD_KAFKA_CONF_OK || !gid[0])
                 rd_kafka_conf_set(kconf, "group.id", "handover-replay", e, sizeof(e));
-        ho_conf_kafka_auth_watch(kconf, &rp->auth);
-        rp->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kconf, e, sizeof(e));
-        if (!rp->rk) {
-                rd_kafka_conf_destroy(kconf);
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "kafka: %s", e);
-        }
+        ho_kafka_conf_watch(kconf, &rp->kw, rp);
+        if (!(rp->rk = ho_kafka_new(RD_KAFKA_CONSUMER, kconf, "the kafka consumer", errstr,
+                                    errstr_size)))
+                return HO_ERR_CLIENT;
         if (!(rp->codec = ho_codec_new(errstr, errstr_size)))
                 return HO_ERR_SCHEMA;
         if (conf->registry)

@@ -6,13 +6,13 @@
 #include "handover/keys.h"
 #include "handover/redis.h"
 #include "handover/report.h"
+#include "handover/ktopic.h"
 #include "handover/stats.h"
+#include "handover/util.h"
 
 static int ho_parse_i64(const char *s, int64_t *v) {
-        char *end;
-        errno = 0;
-        long long x = strtoll(s, &end, 10);
-        if (errno || end == s || *end)
+        long long x;
+        if (ho_parse_ll(s, INT64_MIN, INT64_MAX, &x))
                 return -1;
         *v = (int64_t)x;
         return 0;
@@ -198,30 +198,17 @@ ho_err_t ho_stats_snapshot(redisContext *c, const char *prefix, const char *ns, 
 
 ho_err_t ho_stats_lag(rd_kafka_t *rk, const char *topic, const json_t *offsets, int timeout_ms,
                       json_t **out, char *errstr, size_t errstr_size) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         *out = NULL;
-        if (!rkt)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", topic,
-                                 rd_kafka_err2str(rd_kafka_last_error()));
-        rd_kafka_resp_err_t kerr = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-        rd_kafka_topic_destroy(rkt);
-        if (kerr)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
-                                 "metadata of topic \"%s\": %s", topic, rd_kafka_err2str(kerr));
-        if (md->topic_cnt != 1 || md->topics[0].err) {
-                kerr = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-                rd_kafka_metadata_destroy(md);
+        int32_t *ids = NULL;
+        int np = 0;
+        rd_kafka_resp_err_t kerr;
+        ho_err_t merr =
+                ho_ktopic_meta(rk, topic, timeout_ms, &ids, &np, &kerr, errstr, errstr_size);
+        if (merr == HO_ERR_NOT_FOUND)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", topic,
                                  rd_kafka_err2str(kerr));
-        }
-        int np = md->topics[0].partition_cnt;
-        int32_t *ids = calloc(np ? (size_t)np : 1, sizeof(*ids));
-        for (int i = 0; ids && i < np; i++)
-                ids[i] = md->topics[0].partitions[i].id;
-        rd_kafka_metadata_destroy(md);
-        if (!ids)
-                return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        if (merr)
+                return merr;
 
         json_t *parts = json_array(), *res = NULL;
         int64_t total = 0;

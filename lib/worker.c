@@ -48,6 +48,7 @@
 #include "handover/agg.h"
 #include "handover/codec.h"
 #include "handover/conf.h"
+#include "handover/kafka.h"
 #include "handover/kfetch.h"
 #include "handover/ktopic.h"
 #include "handover/log.h"
@@ -64,7 +65,6 @@
 #define HO_WORKER_POLL_BUSY_MS 0
 #define HO_WORKER_BACKOFF_MIN_MS 100
 #define HO_WORKER_BACKOFF_MAX_MS 5000
-#define HO_WORKER_DLQ_TIMEOUT_MS "10000" /* DLQ producer message.timeout.ms default */
 #define HO_WORKER_SEEK_TIMEOUT_MS 5000
 /* Apply threads: two let one thread compute a batch's states while Redis runs
  * the other's script; more would only queue behind Redis's single thread. */
@@ -128,7 +128,8 @@ struct ho_worker_s {
         ho_part_t *parts;       /* indexed by partition id */
         size_t n_parts;
         volatile sig_atomic_t *stop;
-        bool fatal;
+        bool fatal;             /* the worker's own (out of memory); see ho_worker_fatal */
+        ho_kafka_watch_t kw_consumer, kw_producer; /* the clients' errors (kafka.h) */
         bool close_incomplete;  /* leaving the group timed out: destroy without closing */
         char fatal_str[1024];
         /* the dead letter being waited for (one at a time) */
@@ -141,7 +142,6 @@ struct ho_worker_s {
         ho_worker_stats_t st_last;
         ho_agg_stats_t agg_last;
         int64_t stats_last_ms;
-        ho_saylimit_t kafka_say; /* broker trouble: each broker and kind once per 5 s */
         /* apply times in the current stats interval, microseconds */
         uint64_t apply_n, apply_sum_us, apply_max_us;
         /* the engines' counters as of the last settled apply: w->agg's (used
@@ -164,60 +164,21 @@ static void ho_sleep_ms(int ms) {
 
 /* ---- librdkafka callbacks (run inside our own poll calls) ---- */
 
-static void ho_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-        (void)rk;
-        /* syslog levels: 0-3 errors, 4 warning, 5-6 notice/info, 7 debug */
-        ho_log_level_t l = level <= 3 ? HO_LOG_ERROR
-                           : level == 4 ? HO_LOG_WARN
-                           : level <= 6 ? HO_LOG_INFO
-                                        : HO_LOG_DEBUG;
-        /* -X applies to both clients, so each names every property of the
-         * other kind that it ignores: expected, not worth a warning */
-        if (l < HO_LOG_DEBUG && !strcmp(fac, "CONFWARN") &&
-            strstr(buf, " property and will be ignored by this "))
-                l = HO_LOG_DEBUG;
-        /* connection failures also come to the error callback, which says
-         * so at most every few seconds: the raw log line is debug detail */
-        if (l < HO_LOG_DEBUG && !strcmp(fac, "FAIL"))
-                l = HO_LOG_DEBUG;
-        /* Kafka's committed offsets only mirror Redis for lag tools: one that
-         * fails (group rebalancing, broker away) costs nothing */
-        if (l < HO_LOG_DEBUG && !strcmp(fac, "COMMITFAIL"))
-                l = HO_LOG_DEBUG;
-        if (l <= ho_log_get_level())
-                ho_log(l, "librdkafka %s: %s", fac, buf);
+/* Each retriable librdkafka error, for the metrics (kafka.h logs it). */
+static void ho_kafka_error_seen(void *opaque) {
+        ho_worker_t *w = opaque;
+        if (w->wm)
+                ho_wmetrics_kafka_error(w->wm);
 }
 
-static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
-        ho_worker_t *w = opaque;
-        if (err == RD_KAFKA_RESP_ERR__FATAL) {
-                char fstr[400];
-                rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(rk, fstr, sizeof(fstr));
-                snprintf(w->fatal_str, sizeof(w->fatal_str), "fatal kafka error in \"%s\": %s: %s",
-                         rd_kafka_name(rk), rd_kafka_err2name(ferr), fstr);
-                w->fatal = true;
-                return;
-        }
-        if (ho_kafka_err_is_auth(err)) { /* wrong credentials or CA: stop (conf.h) */
-                if (!w->fatal)
-                        ho_kafka_auth_format(err, reason, w->fatal_str, sizeof(w->fatal_str));
-                w->fatal = true;
-                return;
-        }
-        /* Broker outages: librdkafka reconnects by itself; say each broker's
-         * trouble at most once every few seconds so an outage does not flood
-         * the log, and without delay when another broker goes (saylimit.h). */
-        if (ho_saylimit_ok(&w->kafka_say, err, reason, ho_mono_ms()) ||
-            ho_log_get_level() >= HO_LOG_DEBUG) {
-                ho_warn("kafka: %s: %s (retrying)", rd_kafka_err2name((rd_kafka_resp_err_t)err),
-                        reason);
-        }        if (w->wm)
-                ho_wmetrics_kafka_error(w->wm);
+/* Whether a Kafka client or the worker itself met an error that stops it. */
+static bool ho_worker_fatal(const ho_worker_t *w) {
+        return w->fatal || w->kw_consumer.fatal || w->kw_producer.fatal;
 }
 
 static void ho_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
         (void)rk;
-        ho_worker_t *w = opaque;
+        ho_worker_t *w = ho_kafka_opaque(opaque);
         uint64_t seq = (uint64_t)(uintptr_t)rkm->_private;
         if (seq != w->dlq_seq)
                 return; /* a dead letter we gave up waiting for: it was re-sent */
@@ -756,7 +717,7 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
 
 static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque) {
-        ho_worker_t *w = opaque;
+        ho_worker_t *w = ho_kafka_opaque(opaque);
         ho_worker_settle_all(w); /* every position is final from here */
         bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -828,20 +789,13 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
  * dead letter topic; one deleted later shows when a dead letter times out:
  * say then that the topic is missing. */
 static void ho_worker_check_dlq(ho_worker_t *w) {
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(w->producer, w->dlq_topic, NULL);
-        if (!rkt)
-                return;
-        if (!rd_kafka_metadata(w->producer, 0, rkt, &md, 2000)) {
-                if (md->topic_cnt == 1 &&
-                    md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-                        ho_warn("dead letter topic \"%s\" does not exist: the first message that "
-                                "cannot be counted will stop its partition until the topic is "
-                                "created (handover-topic create \"%s\")",
-                                w->dlq_topic, w->dlq_topic);
-                rd_kafka_metadata_destroy(md);
-        }
-        rd_kafka_topic_destroy(rkt);
+        int n;
+        if (ho_ktopic_meta(w->producer, w->dlq_topic, 2000, NULL, &n, NULL, NULL, 0) ==
+            HO_ERR_NOT_FOUND)
+                ho_warn("dead letter topic \"%s\" does not exist: the first message that "
+                        "cannot be counted will stop its partition until the topic is "
+                        "created (handover-topic create \"%s\")",
+                        w->dlq_topic, w->dlq_topic);
 }
 
 /* Send the message to the dead letter topic and wait for its delivery
@@ -1110,13 +1064,14 @@ static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errs
                         /* librdkafka's own errors (broker down) reach the error callback */
                         rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 200);
                         if (m && m->err)
-                                ho_kafka_error_cb(w->consumer, m->err,
-                                                  rd_kafka_message_errstr(m), w);
+                                ho_kafka_watch_error(&w->kw_consumer, w->consumer, m->err,
+                                                     rd_kafka_message_errstr(m));
                         if (m)
                                 rd_kafka_message_destroy(m);
-                        if (w->fatal)
-                                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s",
-                                                 w->fatal_str);
+                        if (ho_worker_fatal(w))
+                                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA_FATAL, "%s",
+                                                 w->kw_consumer.fatal ? w->kw_consumer.reason
+                                                                      : w->kw_producer.reason);
                 }
         }
         if (parts[0] == 0)
@@ -1142,128 +1097,66 @@ static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errs
 
 /* ---- construction ---- */
 
-static ho_err_t ho_apply_kprops(rd_kafka_conf_t *c, const ho_worker_conf_t *conf, char *errstr,
-                                size_t errstr_size) {
-        for (size_t i = 0; i < conf->n_kprops; i++) {
-                const ho_worker_kprop_t *kp = &conf->kprops[i];
-                ho_err_t err = kp->is_file ? ho_conf_kafka_file(c, kp->value, errstr, errstr_size)
-                                           : ho_conf_kafka_set(c, kp->value, errstr, errstr_size);
-                if (err)
-                        return err;
-        }
-        return HO_OK;
-}
-
-static ho_err_t ho_set(rd_kafka_conf_t *c, const char *k, const char *v, char *errstr,
-                       size_t errstr_size) {
-        char rderr[256];
-        if (rd_kafka_conf_set(c, k, v, rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK)
-                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s=%s: %s", k, v, rderr);
-        return HO_OK;
-}
-
-/* Build a client: our defaults, then the user's -X/-c over them, then the
- * settings exactly-once depends on (which the user cannot override). */
-static rd_kafka_t *ho_client_new(ho_worker_t *w, rd_kafka_type_t type, char *errstr,
-                                 size_t errstr_size) {
-        static const char *const consumer_defaults[][2] = {
-                {"auto.offset.reset", "earliest"},
-                {"fetch.wait.max.ms", "10"},
-                /* prefetch bounded by bytes only: librdkafka 2.0.x stops fetching while
-                 * either limit is exceeded and only looks again on its next fetch round,
-                 * so a limit the worker drains in a fraction of a second left it idle
-                 * (1M reports: 10000 messages / 16 MB gave 33k reports/s and 64 MB peak
-                 * RSS). With the fetcher wake-up (kfetch.h) 1 MB is as fast as 4 MB, at
-                 * 12 MB less peak RSS (1M reports: 38 vs 50 MB) */
-                {"queued.max.messages.kbytes", "1024"},
-                {"queued.min.messages", "10000000"},
-                {"session.timeout.ms", "10000"},
-                {"heartbeat.interval.ms", "1000"},
-                /* partitions added to the topic are seen (and the group rebalanced
-                 * onto them) at the next metadata refresh: librdkafka's 5 minutes
-                 * left their reports unread that long, at one small request a
-                 * broker answers from memory */
-                {"topic.metadata.refresh.interval.ms", "5000"},
-        };
-        static const char *const producer_defaults[][2] = {
-                {"linger.ms", "0"},
-                {"message.timeout.ms", HO_WORKER_DLQ_TIMEOUT_MS},
-        };
-        rd_kafka_conf_t *c = rd_kafka_conf_new();
-        ho_err_t err = HO_OK;
-        char client_id[128];
-        snprintf(client_id, sizeof(client_id), "handover-aggregate%s",
-                 type == RD_KAFKA_PRODUCER ? "-dlq" : "");
-        err = ho_set(c, "client.id", client_id, errstr, errstr_size);
-        if (!err && w->conf.brokers)
-                err = ho_set(c, "bootstrap.servers", w->conf.brokers, errstr, errstr_size);
-        if (type == RD_KAFKA_CONSUMER) {
-                for (size_t i = 0; !err && i < sizeof(consumer_defaults) / sizeof(*consumer_defaults);
-                     i++)
-                        err = ho_set(c, consumer_defaults[i][0], consumer_defaults[i][1], errstr,
-                                     errstr_size);
-        } else {
-                for (size_t i = 0; !err && i < sizeof(producer_defaults) / sizeof(*producer_defaults);
-                     i++)
-                        err = ho_set(c, producer_defaults[i][0], producer_defaults[i][1], errstr,
-                                     errstr_size);
-        }
-        if (!err)
-                err = ho_apply_kprops(c, &w->conf, errstr, errstr_size);
-        if (!err && type == RD_KAFKA_CONSUMER) {
-                err = ho_set(c, "group.id", w->conf.group, errstr, errstr_size);
-                if (!err) /* Redis holds the truth; Kafka gets a copy after each apply */
-                        err = ho_set(c, "enable.auto.commit", "false", errstr, errstr_size);
-                if (!err)
-                        err = ho_set(c, "enable.auto.offset.store", "false", errstr, errstr_size);
-                if (!err)
-                        err = ho_set(c, "enable.partition.eof", "false", errstr, errstr_size);
-                if (!err) /* an aborted transaction's reports never count */
-                        err = ho_set(c, "isolation.level", "read_committed", errstr, errstr_size);
-        } else if (!err) {
-                /* a dead letter is written once, in order, or the offset stays */
-                err = ho_set(c, "enable.idempotence", "true", errstr, errstr_size);
-                if (!err)
-                        err = ho_set(c, "acks", "all", errstr, errstr_size);
-        }
-        if (err) {
+/* Build a client of role: its defaults, the user's -c/-X/-b over them
+ * (kafka.h), then what exactly-once depends on, which the user cannot
+ * override. */
+static rd_kafka_t *ho_client_new(ho_worker_t *w, ho_kafka_role_t role, ho_err_t *errp,
+                                 char *errstr, size_t errstr_size) {
+        bool consumer = role == HO_KAFKA_CONSUMER;
+        ho_kafka_user_t u = {w->conf.kprops, w->conf.n_kprops, w->conf.brokers};
+        rd_kafka_conf_t *c =
+                ho_kafka_conf_new(role, consumer ? "handover-aggregate" : "handover-aggregate-dlq",
+                                  &u, errp, errstr, errstr_size);
+        if (!c)
+                return NULL;
+        char rderr[512];
+        if (consumer &&
+            rd_kafka_conf_set(c, "group.id", w->conf.group, rderr, sizeof(rderr)) !=
+                    RD_KAFKA_CONF_OK) {
                 rd_kafka_conf_destroy(c);
+                *errp = ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "group \"%s\": %s",
+                                  w->conf.group, rderr);
                 return NULL;
         }
-        rd_kafka_conf_set_opaque(c, w);
-        rd_kafka_conf_set_log_cb(c, ho_kafka_log_cb);
-        rd_kafka_conf_set_error_cb(c, ho_kafka_error_cb);
-        if (type == RD_KAFKA_CONSUMER)
+        ho_kafka_conf_watch(c, consumer ? &w->kw_consumer : &w->kw_producer, w);
+        (consumer ? &w->kw_consumer : &w->kw_producer)->on_error = ho_kafka_error_seen;
+        if (consumer)
                 rd_kafka_conf_set_rebalance_cb(c, ho_rebalance_cb);
         else
                 rd_kafka_conf_set_dr_msg_cb(c, ho_dlq_dr_cb);
-        char rderr[512];
-        rd_kafka_t *rk = rd_kafka_new(type, c, rderr, sizeof(rderr));
-        if (!rk) {
-                rd_kafka_conf_destroy(c);
-                ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "cannot create the kafka %s: %s",
-                          type == RD_KAFKA_CONSUMER ? "consumer" : "dead letter producer", rderr);
-                return NULL;
-        }
+        rd_kafka_t *rk = ho_kafka_new(consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, c,
+                                      consumer ? "the kafka consumer"
+                                               : "the kafka dead letter producer",
+                                      errstr, errstr_size);
+        if (!rk)
+                *errp = HO_ERR_CLIENT;
         return rk;
 }
 
-ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t errstr_size) {
+ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, ho_err_t *errp, char *errstr,
+                           size_t errstr_size) {
+        ho_err_t dummy, *e = errp ? errp : &dummy;
+        *e = HO_ERR_USAGE;
         if (!conf->topic || !*conf->topic || !conf->group || !*conf->group || !conf->prefix ||
             !*conf->prefix || !conf->redis) {
                 ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                           "worker needs a topic, a group, a prefix and a Redis URL");
                 return NULL;
         }
+        if (strpbrk(conf->prefix, "{}")) { /* the engine's rule, said before it starts */
+                ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                          "key prefix \"%s\": expected a non-empty name without '{' or '}'",
+                          conf->prefix);
+                return NULL;
+        }
         ho_worker_t *w = calloc(1, sizeof(*w));
         if (!w) {
-                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                *e = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
                 return NULL;
         }
         pthread_mutex_init(&w->mu, NULL);
         pthread_cond_init(&w->cv, NULL);
         w->conf = *conf;
-        ho_saylimit_init(&w->kafka_say, 5000);
         ho_report_init(&w->report);
         if (conf->dlq_topic) {
                 w->dlq_topic = strdup(conf->dlq_topic);
@@ -1274,11 +1167,11 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
                         snprintf(w->dlq_topic, n, "%s%s", conf->topic, HO_DEFAULT_DLQ_SUFFIX);
         }
         if (!w->dlq_topic) {
-                ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                *e = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
                 goto fail;
         }
         if (!strcmp(w->dlq_topic, conf->topic)) {
-                ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
+                *e = ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                           "dead letter topic \"%s\" must differ from the source topic",
                           w->dlq_topic);
                 goto fail;
@@ -1298,6 +1191,7 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
                 .wait_replicas = conf->redis_wait_replicas,
                 .wait_ms = conf->redis_wait_ms,
         };
+        *e = HO_ERR_NOMEM; /* what the engine, the codec and the metrics can fail with now */
         w->agg = ho_agg_new(&ac, conf->redis, errstr, errstr_size);
         if (!w->agg)
                 goto fail;
@@ -1308,8 +1202,8 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
                         goto fail;
                 int perr = pthread_create(&ap->thread, NULL, ho_applier_main, ap);
                 if (perr) {
-                        ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
-                                  "cannot start an apply thread: %s", strerror(perr));
+                        *e = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
+                                       "cannot start an apply thread: %s", strerror(perr));
                         goto fail;
                 }
                 ap->started = true;
@@ -1319,7 +1213,7 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
                 goto fail;
         if (conf->registry)
                 ho_codec_set_registry(w->codec, conf->registry);
-        w->producer = ho_client_new(w, RD_KAFKA_PRODUCER, errstr, errstr_size);
+        w->producer = ho_client_new(w, HO_KAFKA_DLQ_PRODUCER, e, errstr, errstr_size);
         if (!w->producer)
                 goto fail;
         /* the delivery report always comes within message.timeout.ms */
@@ -1332,13 +1226,16 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t er
         /* the loop's longest legitimate wait is one dead letter's delivery */
         if (conf->metrics && !(w->wm = ho_wmetrics_new(conf->metrics, conf->topic, conf->group,
                                                         conf->redis, w->dlq_wait_ms + 15000,
-                                                        errstr, errstr_size)))
+                                                        errstr, errstr_size))) {
+                *e = HO_ERR_NOMEM;
                 goto fail;
-        w->consumer = ho_client_new(w, RD_KAFKA_CONSUMER, errstr, errstr_size);
+        }
+        w->consumer = ho_client_new(w, HO_KAFKA_CONSUMER, e, errstr, errstr_size);
         if (!w->consumer)
                 goto fail;
         /* one queue: rebalance events and messages both come from consumer_poll */
         rd_kafka_poll_set_consumer(w->consumer);
+        *e = HO_OK;
         return w;
 fail:
         ho_worker_destroy(w);
@@ -1570,7 +1467,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
 
         ho_err_t err = HO_OK;
         uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
-        while (!*stop && !w->fatal) {
+        while (!*stop && !ho_worker_fatal(w)) {
                 int64_t now = ho_mono_ms();
                 if ((err = ho_worker_settle_done(w)) || (err = ho_worker_retry(w, now)))
                         break;
@@ -1585,11 +1482,8 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                                 ho_worker_wake_fetcher(w);
                 } else {
                         if (rkm->err) {
-                                if (rkm->err == RD_KAFKA_RESP_ERR__FATAL)
-                                        w->fatal = true; /* error_cb fills fatal_str */
-                                else
-                                        ho_kafka_error_cb(w->consumer, rkm->err,
-                                                          rd_kafka_message_errstr(rkm), w);
+                                ho_kafka_watch_error(&w->kw_consumer, w->consumer, rkm->err,
+                                                     rd_kafka_message_errstr(rkm));
                         } else {
                                 err = ho_worker_message(w, rkm);
                         }
@@ -1609,14 +1503,12 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         }
         if (w->wm)
                 ho_wmetrics_phase(w->wm, HO_WM_STOPPING);
-        if (w->fatal) {
-                char fstr[400];
-                rd_kafka_resp_err_t ferr = rd_kafka_fatal_error(w->consumer, fstr, sizeof(fstr));
-                if (!w->fatal_str[0])
-                        snprintf(w->fatal_str, sizeof(w->fatal_str), "fatal kafka error: %s: %s",
-                                 rd_kafka_err2name(ferr), fstr);
-                ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "%s", w->fatal_str);
-                err = HO_ERR_KAFKA;
+        if (w->fatal) { /* its own: out of memory */
+                err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "%s", w->fatal_str);
+        } else if (ho_worker_fatal(w)) {
+                err = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA_FATAL, "%s",
+                                w->kw_consumer.fatal ? w->kw_consumer.reason
+                                                     : w->kw_producer.reason);
         } else if (err) {
                 ho_seterr(errstr, errstr_size, err, "%s", ho_err2str(err));
         }

@@ -21,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 #include "handover/codec.h"
+#include "handover/cli.h"
 #include "handover/conf.h"
+#include "handover/kafka.h"
 #include "handover/log.h"
 #include "handover/produce.h"
 #include "handover/registry.h"
@@ -64,6 +66,7 @@ static void usage(FILE *fp) {
                 "  --skip-invalid[=FILE]\n"
                 "                       write invalid lines as \"position<TAB>reason<TAB>line\"\n"
                 "                       to FILE (default stderr) and go on\n"
+                "  -v                   debug logging (env HANDOVER_LOG_LEVEL)\n"
                 "  -q, --quiet          no progress line\n"
                 "  -h, --help           this help\n"
                 "  -V, --version        versions\n"
@@ -175,7 +178,7 @@ static ho_err_t encode(run_t *run, char *errstr, size_t errstr_size) {
 /* What a send returned: a failure other than an interruption is reported
  * and fails the run. */
 static ho_err_t send_result(run_t *run, ho_err_t err, const char *errstr) {
-        if (err && err != HO_ERR_TIMEOUT) {
+        if (err && err != HO_ERR_INTERRUPTED) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 run->failed = true;
         }
@@ -289,7 +292,7 @@ static bool pass1(run_t *run) {
                                 fputs(listing, stderr);
                                 free(listing);
                         }
-                        if (err == HO_ERR_TIMEOUT)
+                        if (err == HO_ERR_INTERRUPTED)
                                 fprintf(stderr,
                                         PROG ": interrupted while validating: nothing sent\n");
                         else
@@ -451,12 +454,6 @@ static void send_stream(run_t *run, size_t i) {
         ho_input_destroy(in);
 }
 
-static bool conf_has_brokers(rd_kafka_conf_t *conf) {
-        char v[1024];
-        size_t sz = sizeof(v);
-        return rd_kafka_conf_get(conf, "bootstrap.servers", v, &sz) == RD_KAFKA_CONF_OK && sz > 1;
-}
-
 static int conf_int(rd_kafka_conf_t *conf, const char *name, int def) {
         char v[64];
         size_t sz = sizeof(v);
@@ -469,8 +466,8 @@ enum { OPT_SCHEMA = 256, OPT_DRY_RUN, OPT_FOLLOW, OPT_SKIP_INVALID, OPT_REGISTRY
 
 /* Register (or find) the writer schema under the subject: the id every
  * value carries. Before anything is sent, so a refusal sends nothing. */
-static int registry_setup(run_t *run, const char *url, const char *subject, const char **xs,
-                          size_t n_xs) {
+static int registry_setup(run_t *run, const char *url, const char *subject,
+                          const char *const *xs, size_t n_xs) {
         char errstr[1024], dflt[512];
         const ho_schema_t *w = ho_codec_writer(run->codec);
 
@@ -480,8 +477,6 @@ static int registry_setup(run_t *run, const char *url, const char *subject, cons
                 return HO_EXIT_USAGE;
         }
         for (size_t i = 0; i < n_xs; i++) {
-                if (strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX)))
-                        continue;
                 if (ho_registry_set_kv(run->registry, xs[i], errstr, sizeof(errstr))) {
                         fprintf(stderr, PROG ": -X: %s\n", errstr);
                         return HO_EXIT_USAGE;
@@ -521,12 +516,11 @@ int main(int argc, char **argv) {
         };
         char errstr[1024];
         double cpu1 = 0;
-        const char *brokers = NULL, *schema = NULL, *conf_file = NULL, *rejects_path = NULL;
+        const char *schema = NULL, *rejects_path = NULL;
         const char *registry = NULL, *subject = NULL;
-        const char **xs = calloc((size_t)argc + 1, sizeof(*xs));
         static const char *stdin_path[] = {"-"};
-        size_t n_xs = 0;
         rd_kafka_conf_t *conf = NULL;
+        ho_cli_t cli;
         run_t run;
         int opt, rc = HO_EXIT_OK;
 
@@ -534,30 +528,12 @@ int main(int argc, char **argv) {
                 return HO_EXIT_FAIL;
         memset(&run, 0, sizeof(run));
         ho_log_init(PROG);
-        if (!xs) {
-                fprintf(stderr, PROG ": out of memory\n");
+        if (ho_cli_init(&cli, PROG, argc, errstr, sizeof(errstr))) {
+                fprintf(stderr, PROG ": %s\n", errstr);
                 return HO_EXIT_FAIL;
         }
-        run.topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC);
-        while ((opt = getopt_long(argc, argv, "b:t:X:c:qhV", longopts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, "b:t:X:c:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
-                case 'b':
-                        brokers = optarg;
-                        break;
-                case 't':
-                        run.topic = optarg;
-                        break;
-                case 'X':
-                        if (strcmp(optarg, "list") == 0) {
-                                ho_conf_kafka_list(stdout);
-                                free(xs);
-                                return HO_EXIT_OK;
-                        }
-                        xs[n_xs++] = optarg;
-                        break;
-                case 'c':
-                        conf_file = optarg;
-                        break;
                 case OPT_SCHEMA:
                         schema = optarg;
                         break;
@@ -577,23 +553,24 @@ int main(int argc, char **argv) {
                 case OPT_SUBJECT:
                         subject = optarg;
                         break;
-                case 'q':
-                        run.quiet = true;
-                        break;
-                case 'h':
-                        usage(stdout);
-                        free(xs);
-                        return HO_EXIT_OK;
-                case 'V':
-                        ho_print_version(stdout, PROG);
-                        free(xs);
-                        return HO_EXIT_OK;
                 default:
-                        usage(stderr);
-                        free(xs);
-                        return HO_EXIT_USAGE;
+                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
+                        case HO_CLI_TAKEN: break;
+                        case HO_CLI_HELP: usage(stdout); goto out;
+                        case HO_CLI_DONE: goto out;
+                        case HO_CLI_ERROR: goto usage_err;
+                        case HO_CLI_UNKNOWN:
+                                usage(stderr);
+                                rc = HO_EXIT_USAGE;
+                                goto out;
+                        }
                 }
         }
+        cli.quiet_keeps_log = true; /* -q: no progress line; warnings stay */
+        if (ho_cli_finish(&cli, errstr, sizeof(errstr)))
+                goto usage_err;
+        run.quiet = cli.verbosity < 0;
+        run.topic = cli.topic;
         run.paths = (const char **)(argv + optind);
         run.n_paths = (size_t)(argc - optind);
         if (run.n_paths == 0) {
@@ -601,53 +578,36 @@ int main(int argc, char **argv) {
                 run.n_paths = 1;
         }
         if (run.n_paths > HO_POS_MAX_INPUTS) {
-                fprintf(stderr, PROG ": too many inputs (at most %u)\n", HO_POS_MAX_INPUTS);
-                free(xs);
-                return HO_EXIT_USAGE;
+                snprintf(errstr, sizeof(errstr), "too many inputs (at most %u)", HO_POS_MAX_INPUTS);
+                goto usage_err;
         }
         if (run.follow && (run.n_paths != 1 || strcmp(run.paths[0], "-") == 0)) {
-                fprintf(stderr, PROG ": --follow takes exactly one FILE (not standard input)\n");
-                free(xs);
-                return HO_EXIT_USAGE;
+                snprintf(errstr, sizeof(errstr),
+                         "--follow takes exactly one FILE (not standard input)");
+                goto usage_err;
         }
         if (!*run.topic) {
-                fprintf(stderr, PROG ": empty topic name\n");
-                free(xs);
-                return HO_EXIT_USAGE;
+                snprintf(errstr, sizeof(errstr), "empty topic name");
+                goto usage_err;
         }
 
-        /* librdkafka configuration: our defaults, then -b/$HANDOVER_BROKERS,
-         * then -c FILE, then each -X in order (the user has the last word) */
-        conf = rd_kafka_conf_new();
-        if (ho_producer_conf_defaults(conf, errstr, sizeof(errstr)) != HO_OK)
+        /* librdkafka configuration: the producer's defaults, then the user's in
+         * the one precedence (cli.h) */
+        if (!(conf = ho_kafka_conf_new(HO_KAFKA_PRODUCER, PROG, &cli.kafka, NULL, errstr,
+                                       sizeof(errstr))))
                 goto usage_err;
-        if (!brokers)
-                brokers = ho_env("HANDOVER_BROKERS", NULL);
-        if (brokers && rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr,
-                                         sizeof(errstr)) != RD_KAFKA_CONF_OK)
-                goto usage_err;
-        if (!conf_file) /* the default -c */
-                conf_file = ho_env("HANDOVER_KAFKA_CONFIG", NULL);
-        if (conf_file && ho_conf_kafka_file(conf, conf_file, errstr, sizeof(errstr)) != HO_OK)
-                goto usage_err;
-        for (size_t i = 0; i < n_xs; i++)
-                if (strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX)) &&
-                    ho_conf_kafka_set(conf, xs[i], errstr, sizeof(errstr)) != HO_OK)
-                        goto usage_err;
         /* no HANDOVER_REGISTRY here: the framing a producer writes is chosen on its
          * command line, never by an environment the stack exports for readers */
         if (subject && !registry) {
                 snprintf(errstr, sizeof(errstr), "--subject needs --registry URL");
                 goto usage_err;
         }
-        for (size_t i = 0; !registry && i < n_xs; i++) {
-                if (!strncmp(xs[i], HO_REGISTRY_PREFIX, strlen(HO_REGISTRY_PREFIX))) {
-                        snprintf(errstr, sizeof(errstr), "-X %.*s needs --registry URL",
-                                 (int)strcspn(xs[i], "="), xs[i]);
-                        goto usage_err;
-                }
+        if (!registry && cli.n_rprops) {
+                snprintf(errstr, sizeof(errstr), "-X %.*s needs --registry URL",
+                         (int)strcspn(cli.rprops[0], "="), cli.rprops[0]);
+                goto usage_err;
         }
-        if (!run.dry_run && !conf_has_brokers(conf)) {
+        if (!run.dry_run && !ho_kafka_conf_has_brokers(conf)) {
                 snprintf(errstr, sizeof(errstr),
                          "no brokers: give -b BROKERS or set HANDOVER_BROKERS");
                 goto usage_err;
@@ -671,7 +631,8 @@ int main(int argc, char **argv) {
         if (schema && ho_codec_set_writer(run.codec, schema, errstr, sizeof(errstr)) != HO_OK)
                 goto usage_err;
         run.schema = schema;
-        if (registry && (rc = registry_setup(&run, registry, subject, xs, n_xs)) != HO_EXIT_OK)
+        if (registry && (rc = registry_setup(&run, registry, subject, cli.rprops, cli.n_rprops)) !=
+                                HO_EXIT_OK)
                 goto out;
         if (run.skip_invalid) {
                 run.rejects = rejects_path ? fopen(rejects_path, "a") : stderr;
@@ -898,6 +859,6 @@ out:
         ho_registry_destroy(run.registry);
         if (run.rejects && run.rejects != stderr)
                 fclose(run.rejects);
-        free(xs);
+        ho_cli_clear(&cli);
         return rc;
 }

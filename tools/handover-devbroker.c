@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
+#include "handover/util.h"
 #include <librdkafka/rdkafka_mock.h>
 
 #ifndef HO_VERSION
@@ -61,15 +62,10 @@ static void usage(FILE *fp) {
 }
 
 /* Parse a decimal int in [lo, hi]; -1 when it is not one. */
+/* A count in lo..hi (lo > 0), or -1. */
 static int parse_int(const char *s, int lo, int hi) {
-        char *end;
-        long v;
-
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (errno || end == s || *end || v < lo || v > hi)
-                return -1;
-        return (int)v;
+        int v;
+        return ho_parse_int(s, lo, hi, &v) ? -1 : v;
 }
 
 int main(int argc, char **argv) {

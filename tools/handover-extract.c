@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "handover/buf.h"
+#include "handover/cli.h"
 #include "handover/conf.h"
 #include "handover/extract.h"
 #include "handover/jreport.h"
+#include "handover/log.h"
 
 #define PROG "handover-extract"
 
@@ -34,6 +36,7 @@ static void usage(FILE *fp) {
                 "  --partial          print incomplete reports too (what was found; they\n"
                 "                     lack a required field, so handover-produce refuses them)\n"
                 "  -q, --quiet        no line per article on stderr, only the final count\n"
+                "  -v                 debug logging (env HANDOVER_LOG_LEVEL)\n"
                 "  -h, --help         this help\n"
                 "  -V, --version      versions\n"
                 "\n"
@@ -283,19 +286,34 @@ int main(int argc, char **argv) {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
-        while ((opt = getopt_long(argc, argv, "qhV", longopts, NULL)) != -1) {
+        ho_cli_t cli;
+        char errstr[512];
+        if (ho_cli_init(&cli, PROG, argc, errstr, sizeof(errstr))) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                return HO_EXIT_FAIL;
+        }
+        while ((opt = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case OPT_JSONL: run.jsonl = 1; break;
                 case OPT_EVIDENCE: evidence = optarg; break;
                 case OPT_PARTIAL: run.partial = 1; break;
-                case 'q': run.quiet = 1; break;
-                case 'h': usage(stdout); return HO_EXIT_OK;
-                case 'V': ho_print_version(stdout, PROG); return HO_EXIT_OK;
+                case 'q': run.quiet = 1; break; /* its own output; warnings stay */
                 default:
-                        fprintf(stderr, "(try \"" PROG " -h\")\n");
-                        return HO_EXIT_USAGE;
+                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
+                        case HO_CLI_TAKEN: break;
+                        case HO_CLI_HELP: usage(stdout); ho_cli_clear(&cli); return HO_EXIT_OK;
+                        case HO_CLI_DONE: ho_cli_clear(&cli); return HO_EXIT_OK;
+                        case HO_CLI_ERROR:
+                        case HO_CLI_UNKNOWN:
+                                fprintf(stderr, "(try \"" PROG " -h\")\n");
+                                ho_cli_clear(&cli);
+                                return HO_EXIT_USAGE;
+                        }
                 }
         }
+        if (cli.verbosity > 0) /* no Kafka or Redis here: only -v is left to settle */
+                ho_log_set_level(HO_LOG_DEBUG);
+        ho_cli_clear(&cli);
         nfiles = argc - optind;
         files = nfiles ? argv + optind : one_stdin;
         if (!nfiles)

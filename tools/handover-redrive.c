@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <librdkafka/rdkafka.h>
+#include "handover/cli.h"
 #include "handover/conf.h"
+#include "handover/kafka.h"
+#include "handover/util.h"
 #include "handover/log.h"
 #include "handover/redrive.h"
 #include "handover/sig.h"
@@ -67,92 +70,63 @@ int main(int argc, char **argv) {
         if (ho_stdfd_guard() != 0) /* before anything opens a descriptor */
                 return 1;
         ho_log_init(PROG);
-        const char *brokers = NULL, *dlq = NULL, *conf_file = NULL;
-        const char **xs = calloc((size_t)argc + 1, sizeof(*xs));
-        size_t n_xs = 0;
+        const char *dlq = NULL;
         bool json = false;
-        int timeout_s = 10, opt;
-        ho_redrive_conf_t rc = {.topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC)};
+        int timeout_s = 10, opt, rc_exit = HO_EXIT_USAGE;
+        ho_redrive_conf_t rc = {0};
         char errstr[1024], dlq_buf[512];
-        if (!xs) {
-                fprintf(stderr, PROG ": out of memory\n");
-                return 1;
+        rd_kafka_conf_t *kconf = NULL;
+        ho_cli_t cli;
+        if (ho_cli_init(&cli, PROG, argc, errstr, sizeof(errstr))) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                return HO_EXIT_FAIL;
         }
         while ((opt = getopt_long(argc, argv, "b:t:X:c:T:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
-                case 'b':
-                        brokers = optarg;
-                        break;
-                case 't':
-                        rc.topic = optarg;
-                        break;
                 case OPT_DLQ:
                         dlq = optarg;
                         break;
                 case OPT_JSON:
                         json = true;
                         break;
-                case 'X':
-                        if (!strcmp(optarg, "list")) {
-                                ho_conf_kafka_list(stdout);
-                                free(xs);
-                                return 0;
+                case 'T':
+                        if (ho_parse_int(optarg, 1, 3600, &timeout_s)) {
+                                snprintf(errstr, sizeof(errstr), "-T %s: expected seconds 1..3600",
+                                         optarg);
+                                goto usage_err;
                         }
-                        xs[n_xs++] = optarg;
                         break;
-                case 'c':
-                        conf_file = optarg;
-                        break;
-                case 'T': {
-                        char *end;
-                        long v = strtol(optarg, &end, 10);
-                        if (*end || v < 1 || v > 3600) {
-                                fprintf(stderr, PROG ": -T %s: expected seconds 1..3600\n", optarg);
-                                free(xs);
-                                return 2;
-                        }
-                        timeout_s = (int)v;
-                        break;
-                }
-                case 'v':
-                        ho_log_set_level(HO_LOG_DEBUG);
-                        break;
-                case 'q':
-                        ho_log_set_level(HO_LOG_ERROR);
-                        break;
-                case 'h':
-                        usage(stdout);
-                        free(xs);
-                        return 0;
-                case 'V':
-                        ho_print_version(stdout, PROG);
-                        free(xs);
-                        return 0;
                 default:
-                        usage(stderr);
-                        free(xs);
-                        return 2;
+                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
+                        case HO_CLI_TAKEN: break;
+                        case HO_CLI_HELP: usage(stdout); rc_exit = HO_EXIT_OK; goto out;
+                        case HO_CLI_DONE: rc_exit = HO_EXIT_OK; goto out;
+                        case HO_CLI_ERROR: goto usage_err;
+                        case HO_CLI_UNKNOWN: usage(stderr); goto out;
+                        }
                 }
         }
+        if (ho_cli_finish(&cli, errstr, sizeof(errstr)))
+                goto usage_err;
+        rc.topic = cli.topic;
         const char *cmd = optind < argc ? argv[optind++] : NULL;
         bool list = cmd && !strcmp(cmd, "list"), send = cmd && !strcmp(cmd, "send");
         if (!list && !send) {
                 fprintf(stderr, PROG ": %s%s%s\n", cmd ? "unknown command \"" : "missing command",
                         cmd ? cmd : " (list or send)", cmd ? "\" (expected list or send)" : "");
                 usage(stderr);
-                free(xs);
-                return 2;
+                goto out;
         }
         if ((list && optind != argc) || (send && optind != argc - 1) || (send && json)) {
-                fprintf(stderr, PROG ": %s\n",
-                        list ? "list takes no FILE" : json ? "--json is for list" : "send takes one FILE");
-                free(xs);
-                return 2;
+                snprintf(errstr, sizeof(errstr), "%s",
+                         list   ? "list takes no FILE"
+                         : json ? "--json is for list"
+                                : "send takes one FILE");
+                goto usage_err;
         }
         if (!*rc.topic) {
-                fprintf(stderr, PROG ": empty topic name\n");
-                free(xs);
-                return 2;
+                snprintf(errstr, sizeof(errstr), "empty topic name");
+                goto usage_err;
         }
         if (!dlq) {
                 snprintf(dlq_buf, sizeof(dlq_buf), "%s%s", rc.topic, HO_DEFAULT_DLQ_SUFFIX);
@@ -162,25 +136,13 @@ int main(int argc, char **argv) {
         rc.timeout_ms = timeout_s * 1000;
         rc.stop = &ho_sig_stop;
 
-        rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-        char rderr[512];
-        if (!brokers)
-                brokers = ho_env("HANDOVER_BROKERS", NULL);
-        if (!brokers) {
+        if (!ho_cli_has_brokers(&cli)) {
                 snprintf(errstr, sizeof(errstr), "no brokers: give -b BROKERS or set HANDOVER_BROKERS");
                 goto usage_err;
         }
-        if (rd_kafka_conf_set(kconf, "bootstrap.servers", brokers, rderr, sizeof(rderr))) {
-                snprintf(errstr, sizeof(errstr), "%s", rderr);
+        if (!(kconf = ho_kafka_conf_new(list ? HO_KAFKA_READER : HO_KAFKA_PRODUCER, PROG,
+                                        &cli.kafka, NULL, errstr, sizeof(errstr))))
                 goto usage_err;
-        }
-        rd_kafka_conf_set(kconf, "client.id", PROG, rderr, sizeof(rderr));
-        if (conf_file && ho_conf_kafka_file(kconf, conf_file, errstr, sizeof(errstr)))
-                goto usage_err;
-        for (size_t i = 0; i < n_xs; i++)
-                if (ho_conf_kafka_set(kconf, xs[i], errstr, sizeof(errstr)))
-                        goto usage_err;
-        free(xs);
         ho_sig_install();
 
         uint64_t n = 0;
@@ -196,15 +158,18 @@ int main(int argc, char **argv) {
                 fprintf(stderr, PROG ": sent %llu corrected report%s to \"%s\"\n",
                         (unsigned long long)n, n == 1 ? "" : "s", rc.topic);
         }
-        if (err) {
+        kconf = NULL; /* taken by list and send */
+        if (err)
                 fprintf(stderr, PROG ": %s\n", errstr);
-                return err == HO_ERR_USAGE ? 2 : 1;
-        }
-        return 0;
+        rc_exit = ho_err_exit_code(err);
+        goto out;
 
 usage_err:
         fprintf(stderr, PROG ": %s\n", errstr);
-        rd_kafka_conf_destroy(kconf);
-        free(xs);
-        return 2;
+        rc_exit = HO_EXIT_USAGE;
+out:
+        if (kconf)
+                rd_kafka_conf_destroy(kconf);
+        ho_cli_clear(&cli);
+        return rc_exit;
 }

@@ -14,11 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 #include "handover/clock.h"
+#include "handover/cli.h"
 #include "handover/conf.h"
+#include "handover/kafka.h"
 #include "handover/keys.h"
 #include "handover/log.h"
 #include "handover/redis.h"
 #include "handover/stats.h"
+#include "handover/util.h"
 #include "handover/sig.h"
 #include "handover/stdfd.h"
 
@@ -48,6 +51,7 @@ static void usage(FILE *fp, const char *prog) {
                 "  --audit          check every claimed cumulative_total against the sum of\n"
                 "                   the current inmate counts on its route up to its date\n"
                 "  --transfer ID    one transfer's current state and report count\n"
+                "  -v, -q           debug / errors only (env HANDOVER_LOG_LEVEL)\n"
                 "  -h               this help\n"
                 "  -V               versions\n"
                 "\n"
@@ -65,7 +69,7 @@ typedef struct ho_stats_run_s {
         ho_redis_url_t url;
         redisContext *c;
         rd_kafka_t *rk; /* NULL without -b */
-        ho_kafka_auth_t auth; /* a refused login or TLS failure of rk */
+        ho_kafka_watch_t kw; /* rk's errors: a refused login or TLS failure (kafka.h) */
 } ho_stats_run_t;
 
 /* The node that serves the prefix (on a cluster, the owner of {P}'s slot). */
@@ -95,9 +99,9 @@ static int ho_stats_once(ho_stats_run_t *run) {
         if (err == HO_OK && run->rk &&
             (err = ho_stats_lag(run->rk, run->topic, json_object_get(snap, "offsets"), 5000,
                                 &lag, errstr, sizeof(errstr))) != HO_OK) {
-                rd_kafka_poll(run->rk, 0); /* serves the error callback: run->auth */
-                if (run->auth.failed)
-                        snprintf(errstr, sizeof(errstr), "%s", run->auth.reason);
+                rd_kafka_poll(run->rk, 0); /* serves the error callback: run->kw */
+                if (run->kw.fatal)
+                        snprintf(errstr, sizeof(errstr), "%s", run->kw.reason);
         }
         if (err == HO_OK && (run->json || run->audit))
                 err = ho_stats_audit_scan(run->c, run->prefix, "", &audit, errstr,
@@ -237,19 +241,18 @@ int main(int argc, char **argv) {
                 return 1;
         const char *prog = argv[0];
         ho_log_init(prog);
-        const char *redis = ho_env("HANDOVER_REDIS", NULL), *redis_src = "HANDOVER_REDIS";
-        const char *brokers = NULL, *transfer = NULL;
+        const char *transfer = NULL;
         double interval = 2.0;
         long long top = 10;
-        char errstr[512];
-        ho_stats_run_t run = {.prefix = ho_env("HANDOVER_PREFIX", HO_DEFAULT_PREFIX),
-                              .topic = ho_env("HANDOVER_TOPIC", HO_DEFAULT_TOPIC)};
-        rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-        int opt, rc = HO_EXIT_OK;
-        /* -X and -c in order, applied after the default -c (conf.h); at most
-         * one per argument */
-        ho_conf_kprop_t kprops[argc];
-        size_t n_kprops = 0;
+        char errstr[1024];
+        ho_stats_run_t run = {0};
+        rd_kafka_conf_t *kconf = NULL;
+        int opt, rc = HO_EXIT_USAGE;
+        ho_cli_t cli;
+        if (ho_cli_init(&cli, "handover-stats", argc, errstr, sizeof(errstr))) {
+                fprintf(stderr, "handover-stats: %s\n", errstr);
+                return HO_EXIT_FAIL;
+        }
 
         enum { OPT_JSON = 256, OPT_WATCH, OPT_INTERVAL, OPT_AUDIT, OPT_TRANSFER, OPT_TOP };
         static const struct option longopts[] = {
@@ -262,24 +265,9 @@ int main(int argc, char **argv) {
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {NULL, 0, NULL, 0}};
-        while ((opt = getopt_long(argc, argv, "r:p:b:t:X:c:hV", longopts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, "r:p:b:t:X:c:vqhV", longopts, NULL)) != -1) {
                 char *end;
                 switch (opt) {
-                case 'r': redis = optarg; redis_src = "-r"; break;
-                case 'p': run.prefix = optarg; break;
-                case 'b': brokers = optarg; break;
-                case 't': run.topic = optarg; break;
-                case 'X':
-                        if (!strcmp(optarg, "list")) {
-                                ho_conf_kafka_list(stdout);
-                                rd_kafka_conf_destroy(kconf);
-                                return HO_EXIT_OK;
-                        }
-                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
-                        break;
-                case 'c':
-                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
-                        break;
                 case OPT_JSON: run.json = true; break;
                 case OPT_WATCH: run.watch = true; break;
                 case OPT_AUDIT: run.audit = true; break;
@@ -291,95 +279,85 @@ int main(int argc, char **argv) {
                                         "handover-stats: --interval \"%s\": expected seconds "
                                         "0.1..86400\n",
                                         optarg);
-                                rd_kafka_conf_destroy(kconf);
-                                return HO_EXIT_USAGE;
+                                goto out;
                         }
                         break;
                 case OPT_TOP:
-                        top = strtoll(optarg, &end, 10);
-                        if (*end || end == optarg || top < 0 || top > 1000000) {
+                        if (ho_parse_ll(optarg, 0, 1000000, &top)) {
                                 fprintf(stderr,
                                         "handover-stats: --top \"%s\": expected a count "
                                         "0..1000000\n",
                                         optarg);
-                                rd_kafka_conf_destroy(kconf);
-                                return HO_EXIT_USAGE;
+                                goto out;
                         }
                         break;
-                case 'h':
-                        usage(stdout, prog);
-                        rd_kafka_conf_destroy(kconf);
-                        return HO_EXIT_OK;
-                case 'V':
-                        ho_print_version(stdout, "handover-stats");
-                        rd_kafka_conf_destroy(kconf);
-                        return HO_EXIT_OK;
                 default:
-                        usage(stderr, prog);
-                        rd_kafka_conf_destroy(kconf);
-                        return HO_EXIT_USAGE;
+                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
+                        case HO_CLI_TAKEN: break;
+                        case HO_CLI_HELP: usage(stdout, prog); rc = HO_EXIT_OK; goto out;
+                        case HO_CLI_DONE: rc = HO_EXIT_OK; goto out;
+                        case HO_CLI_ERROR:
+                                fprintf(stderr, "handover-stats: %s\n", errstr);
+                                goto out;
+                        case HO_CLI_UNKNOWN: usage(stderr, prog); goto out;
+                        }
                 }
         }
         if (optind < argc) {
                 fprintf(stderr, "handover-stats: unexpected argument \"%s\" (see -h)\n",
                         argv[optind]);
-                rd_kafka_conf_destroy(kconf);
-                return HO_EXIT_USAGE;
+                goto out;
         }
+        if (ho_cli_finish(&cli, errstr, sizeof(errstr))) {
+                fprintf(stderr, "handover-stats: %s\n", errstr);
+                goto out;
+        }
+        run.prefix = cli.prefix;
+        run.topic = cli.topic;
         if (transfer && (run.json || run.watch || run.audit)) {
                 fprintf(stderr, "handover-stats: --transfer shows one transfer; it does not mix "
                                 "with --json, --watch or --audit\n");
-                rd_kafka_conf_destroy(kconf);
-                return HO_EXIT_USAGE;
+                goto out;
         }
         if (run.watch && run.audit) {
                 fprintf(stderr, "handover-stats: --watch does not mix with --audit (run the "
                                 "audit once; --watch --json includes it)\n");
-                rd_kafka_conf_destroy(kconf);
-                return HO_EXIT_USAGE;
+                goto out;
         }
         if (!*run.prefix || strchr(run.prefix, '}')) {
                 fprintf(stderr, "handover-stats: -p \"%s\": expected a non-empty prefix without "
                                 "'}'\n",
                         run.prefix);
-                rd_kafka_conf_destroy(kconf);
-                return HO_EXIT_USAGE;
+                goto out;
         }
         run.top = (size_t)top;
-        if (ho_conf_kafka_apply(kconf, kprops, n_kprops, errstr, sizeof(errstr))) {
-                fprintf(stderr, "handover-stats: %s%s\n",
-                        ho_conf_kafka_default_file(kprops, n_kprops) ? "HANDOVER_KAFKA_CONFIG: " : "",
-                        errstr);
-                rd_kafka_conf_destroy(kconf);
-                return HO_EXIT_USAGE;
-        }
-        if (ho_redis_url_load(redis, redis_src, ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL),
-                              &run.url, errstr, sizeof(errstr))) {
+        /* the lag only with -b: the environment's brokers are for the workers */
+        if (cli.brokers_flag && !transfer &&
+            !(kconf = ho_kafka_conf_new(HO_KAFKA_ADMIN, "handover-stats", &cli.kafka, NULL, errstr,
+                                        sizeof(errstr)))) {
                 fprintf(stderr, "handover-stats: %s\n", errstr);
-                rd_kafka_conf_destroy(kconf);
-                return HO_EXIT_USAGE;
+                goto out;
         }
-        if (brokers && !transfer) {
-                if (rd_kafka_conf_set(kconf, "bootstrap.servers", brokers, errstr,
-                                      sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-                        fprintf(stderr, "handover-stats: -b \"%s\": %s\n", brokers, errstr);
-                        rd_kafka_conf_destroy(kconf);
-                        ho_redis_url_clear(&run.url);
-                        return HO_EXIT_USAGE;
-                }
+        if (ho_redis_url_load(cli.redis, cli.redis_src,
+                              ho_env("HANDOVER_REDIS_PASSWORD_FILE", NULL), &run.url, errstr,
+                              sizeof(errstr))) {
+                fprintf(stderr, "handover-stats: %s\n", errstr);
+                goto out;
+        }
+        if (kconf) {
                 /* only watermark queries: no group, nothing consumed */
-                ho_conf_kafka_auth_watch(kconf, &run.auth);
-                run.rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
+                ho_kafka_conf_watch(kconf, &run.kw, NULL);
+                run.rk = ho_kafka_new(RD_KAFKA_PRODUCER, kconf, "the kafka client", errstr,
+                                      sizeof(errstr));
+                kconf = NULL; /* taken */
                 if (!run.rk) {
                         fprintf(stderr, "handover-stats: kafka: %s\n", errstr);
-                        rd_kafka_conf_destroy(kconf);
                         ho_redis_url_clear(&run.url);
-                        return HO_EXIT_FAIL;
+                        rc = HO_EXIT_FAIL;
+                        goto out;
                 }
-                kconf = NULL; /* owned by run.rk now */
         }
-        if (kconf)
-                rd_kafka_conf_destroy(kconf);
+        rc = HO_EXIT_OK;
         ho_conf_hide_argv(argc, argv); /* the URL and the client hold their own copies */
         run.tty = isatty(STDOUT_FILENO);
 
@@ -413,5 +391,9 @@ int main(int argc, char **argv) {
         if (run.rk)
                 rd_kafka_destroy(run.rk);
         ho_redis_url_clear(&run.url);
+out:
+        if (kconf)
+                rd_kafka_conf_destroy(kconf);
+        ho_cli_clear(&cli);
         return rc;
 }

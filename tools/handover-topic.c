@@ -15,7 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <librdkafka/rdkafka.h>
+#include "handover/cli.h"
 #include "handover/conf.h"
+#include "handover/kafka.h"
+#include "handover/ktopic.h"
+#include "handover/log.h"
+#include "handover/util.h"
 
 #define PROG "handover-topic"
 #define MAX_CONFIGS 64
@@ -46,6 +51,7 @@ static void usage(FILE *fp) {
                 "  -c FILE          librdkafka properties file (key=value lines;\n"
                 "                   default: env HANDOVER_KAFKA_CONFIG)\n"
                 "  -T SECONDS       bound on each request (default 30)\n"
+                "  -v, -q           debug / errors only (env HANDOVER_LOG_LEVEL)\n"
                 "  -h               this help\n"
                 "  -V               versions\n"
                 "\n"
@@ -54,38 +60,14 @@ static void usage(FILE *fp) {
                 "see docs/stack.md\n");
 }
 
-/* Parse a decimal int in [lo, hi] into *out; 0 on success, -1 otherwise. */
-static int parse_int(const char *s, long lo, long hi, int *out) {
-        char *end;
-        long v;
-
-        errno = 0;
-        v = strtol(s, &end, 10);
-        if (errno || end == s || *end || v < lo || v > hi)
-                return -1;
-        *out = (int)v;
-        return 0;
-}
-
 static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Partition count of an existing topic, or -1 when it cannot be read. */
 static int topic_partitions(rd_kafka_t *rk, const char *name, int timeout_ms) {
-        const struct rd_kafka_metadata *md;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
-        int cnt = -1;
-
-        if (!rkt)
-                return -1;
-        if (rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                if (md->topic_cnt == 1 && !md->topics[0].err)
-                        cnt = md->topics[0].partition_cnt;
-                rd_kafka_metadata_destroy(md);
-        }
-        rd_kafka_topic_destroy(rkt);
-        return cnt;
+        int n;
+        return ho_ktopic_meta(rk, name, timeout_ms, NULL, &n, NULL, NULL, 0) == HO_OK ? n : -1;
 }
 
 /* Wait for the one result event of an admin request on q; NULL (after saying why) on timeout. */
@@ -311,24 +293,23 @@ int main(int argc, char **argv) {
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
-        const char *brokers = ho_env("HANDOVER_BROKERS", "localhost:9092"), *cmd;
-        bool brokers_given = ho_env("HANDOVER_BROKERS", NULL) != NULL;
+        const char *brokers, *cmd;
         char file_brokers[1024];
+        ho_cli_t cli;
         char *configs[MAX_CONFIGS];
         int config_cnt = 0, partitions = 6, replication = -1, timeout_s = 30;
         int if_not_exists = 0, if_exists = 0, opt, rc;
-        char errstr[512];
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char errstr[1024];
+        rd_kafka_conf_t *conf = NULL;
         rd_kafka_t *rk;
 
+        ho_log_init(PROG);
         if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
                 usage(stdout);
-                rd_kafka_conf_destroy(conf);
                 return HO_EXIT_OK;
         }
         if (argc >= 2 && !strcmp(argv[1], "-V")) {
                 ho_print_version(stdout, PROG);
-                rd_kafka_conf_destroy(conf);
                 return HO_EXIT_OK;
         }
         if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "delete") &&
@@ -337,32 +318,28 @@ int main(int argc, char **argv) {
                         fprintf(stderr, PROG ": unknown command \"%s\": expected create, delete "
                                             "or list\n", argv[1]);
                 usage(stderr);
-                rd_kafka_conf_destroy(conf);
                 return HO_EXIT_USAGE;
         }
         cmd = argv[1];
         argv++;
         argc--;
-        /* -X and -c in order, applied after the default -c (conf.h); at most
-         * one per argument */
-        ho_conf_kprop_t kprops[argc];
-        size_t n_kprops = 0;
+        if (ho_cli_init(&cli, PROG, argc, errstr, sizeof(errstr))) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                return HO_EXIT_FAIL;
+        }
 
-        while ((opt = getopt_long(argc, argv, "b:p:r:C:X:c:T:hV", longopts, NULL)) != -1) {
+        /* -p and -r are this tool's partitions and replication, not a prefix and Redis */
+        while ((opt = getopt_long(argc, argv, "b:p:r:C:X:c:T:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
-                case 'b':
-                        brokers = optarg;
-                        brokers_given = true;
-                        break;
                 case 'p':
-                        if (parse_int(optarg, -1, 100000, &partitions) || partitions == 0) {
+                        if (ho_parse_int(optarg, -1, 100000, &partitions) || partitions == 0) {
                                 fprintf(stderr, PROG ": -p \"%s\": expected a partition count "
                                                     "1..100000 or -1\n", optarg);
                                 goto usage_err;
                         }
                         break;
                 case 'r':
-                        if (parse_int(optarg, -1, 1000, &replication) || replication == 0) {
+                        if (ho_parse_int(optarg, -1, 1000, &replication) || replication == 0) {
                                 fprintf(stderr, PROG ": -r \"%s\": expected a replication factor "
                                                     "1..1000 or -1\n", optarg);
                                 goto usage_err;
@@ -379,19 +356,8 @@ int main(int argc, char **argv) {
                         }
                         configs[config_cnt++] = optarg;
                         break;
-                case 'X':
-                        if (!strcmp(optarg, "list")) {
-                                ho_conf_kafka_list(stdout);
-                                rd_kafka_conf_destroy(conf);
-                                return HO_EXIT_OK;
-                        }
-                        kprops[n_kprops++] = (ho_conf_kprop_t){false, optarg};
-                        break;
-                case 'c':
-                        kprops[n_kprops++] = (ho_conf_kprop_t){true, optarg};
-                        break;
                 case 'T':
-                        if (parse_int(optarg, 1, 3600, &timeout_s)) {
+                        if (ho_parse_int(optarg, 1, 3600, &timeout_s)) {
                                 fprintf(stderr, PROG ": -T \"%s\": expected seconds 1..3600\n",
                                         optarg);
                                 goto usage_err;
@@ -403,16 +369,14 @@ int main(int argc, char **argv) {
                 case OPT_IF_EXISTS:
                         if_exists = 1;
                         break;
-                case 'h':
-                        usage(stdout);
-                        rd_kafka_conf_destroy(conf);
-                        return HO_EXIT_OK;
-                case 'V':
-                        ho_print_version(stdout, PROG);
-                        rd_kafka_conf_destroy(conf);
-                        return HO_EXIT_OK;
                 default:
-                        goto usage_err;
+                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
+                        case HO_CLI_TAKEN: break;
+                        case HO_CLI_HELP: usage(stdout); ho_cli_clear(&cli); return HO_EXIT_OK;
+                        case HO_CLI_DONE: ho_cli_clear(&cli); return HO_EXIT_OK;
+                        case HO_CLI_ERROR: fprintf(stderr, PROG ": %s\n", errstr); goto usage_err;
+                        case HO_CLI_UNKNOWN: goto usage_err;
+                        }
                 }
         }
         if (!strcmp(cmd, "list") ? optind != argc : optind == argc) {
@@ -435,37 +399,35 @@ int main(int argc, char **argv) {
                 goto usage_err;
         }
 
-        if (ho_conf_kafka_apply(conf, kprops, n_kprops, errstr, sizeof(errstr))) {
-                fprintf(stderr, PROG ": %s%s\n",
-                        ho_conf_kafka_default_file(kprops, n_kprops) ? "HANDOVER_KAFKA_CONFIG: " : "",
-                        errstr);
-                goto usage_err;
-        }
-        {
-                /* the file's bootstrap.servers beats the localhost default, not -b or the env */
-                char v[1024];
-                size_t vsz = sizeof(v);
-                if (!brokers_given &&
-                    rd_kafka_conf_get(conf, "bootstrap.servers", v, &vsz) == RD_KAFKA_CONF_OK &&
-                    v[0] && strlen(v) < sizeof(file_brokers)) {
-                        strcpy(file_brokers, v);
-                        brokers = file_brokers;
-                }
-        }
-        if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
-            rd_kafka_conf_set(conf, "client.id", PROG, errstr, sizeof(errstr))) {
+        if (ho_cli_finish(&cli, errstr, sizeof(errstr)) ||
+            !(conf = ho_kafka_conf_new(HO_KAFKA_ADMIN, PROG, &cli.kafka, NULL, errstr,
+                                       sizeof(errstr)))) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 goto usage_err;
         }
-        ho_kafka_auth_t auth;
-        ho_conf_kafka_auth_watch(conf, &auth);
-        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        /* with no -b, HANDOVER_BROKERS nor bootstrap.servers in a file: localhost */
+        if (!ho_kafka_conf_has_brokers(conf) &&
+            rd_kafka_conf_set(conf, "bootstrap.servers", "localhost:9092", errstr,
+                              sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                fprintf(stderr, PROG ": %s\n", errstr);
+                goto usage_err;
+        }
+        {
+                size_t vsz = sizeof(file_brokers);
+                if (rd_kafka_conf_get(conf, "bootstrap.servers", file_brokers, &vsz) !=
+                    RD_KAFKA_CONF_OK)
+                        snprintf(file_brokers, sizeof(file_brokers), "?");
+                brokers = file_brokers; /* for messages */
+        }
+        ho_kafka_watch_t kw;
+        ho_kafka_conf_watch(conf, &kw, NULL);
+        rk = ho_kafka_new(RD_KAFKA_PRODUCER, conf, "the Kafka client", errstr, sizeof(errstr));
+        conf = NULL; /* taken */
         if (!rk) {
-                fprintf(stderr, PROG ": cannot create the Kafka client: %s\n", errstr);
-                rd_kafka_conf_destroy(conf);
+                fprintf(stderr, PROG ": %s\n", errstr);
+                ho_cli_clear(&cli);
                 return HO_EXIT_FAIL;
         }
-        conf = NULL; /* owned by rk */
         ho_conf_hide_argv(optind, argv); /* the topic names after optind stay */
 
         if (!strcmp(cmd, "create"))
@@ -476,13 +438,16 @@ int main(int argc, char **argv) {
                                 timeout_s * 1000);
         else
                 rc = cmd_list(rk, brokers, timeout_s * 1000);
-        rd_kafka_poll(rk, 0); /* serves the error callback: auth */
-        if (rc != HO_EXIT_OK && auth.failed)
-                fprintf(stderr, PROG ": %s\n", auth.reason);
+        rd_kafka_poll(rk, 0); /* serves the error callback: kw */
+        if (rc != HO_EXIT_OK && kw.fatal)
+                fprintf(stderr, PROG ": %s\n", kw.reason);
         rd_kafka_destroy(rk);
+        ho_cli_clear(&cli);
         return rc;
 
 usage_err:
-        rd_kafka_conf_destroy(conf);
+        if (conf)
+                rd_kafka_conf_destroy(conf);
+        ho_cli_clear(&cli);
         return HO_EXIT_USAGE;
 }

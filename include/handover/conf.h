@@ -1,8 +1,9 @@
 /*
- * conf.h: configuration the way kcat takes it. Flags first, then HANDOVER_*
- * environment variables, then defaults; librdkafka settings from -X
- * key=value (repeatable) and -c FILE (Java-style properties: key=value lines,
- * '#' comments). Errors name the file and line.
+ * conf.h: the pieces of configuration the way kcat takes it: librdkafka
+ * settings from -X key=value (repeatable) and -c FILE (Java-style
+ * properties: key=value lines, '#' comments), HANDOVER_* environment
+ * variables, secrets kept out of messages and ps. Errors name the file and
+ * line. cli.h puts them in their one precedence; kafka.h makes clients.
  */
 #ifndef HO_CONF_H
 #define HO_CONF_H
@@ -16,11 +17,6 @@
 #define HO_DEFAULT_DLQ_SUFFIX ".dlq" /* dead letters go to TOPIC + ".dlq" */
 #define HO_DEFAULT_PREFIX "handover"
 #define HO_DEFAULT_GROUP "handover-aggregate"
-
-/* Exit codes shared by every program (documented in the README). */
-#define HO_EXIT_OK 0
-#define HO_EXIT_FAIL 1  /* runtime failure: something was not done */
-#define HO_EXIT_USAGE 2 /* bad flags or arguments */
 
 /* getenv(name) when set and non-empty, else def (which may be NULL). */
 const char *ho_env(const char *name, const char *def);
@@ -40,15 +36,20 @@ ho_err_t ho_conf_kafka_set(rd_kafka_conf_t *conf, const char *kv, char *errstr, 
 ho_err_t ho_conf_kafka_file(rd_kafka_conf_t *conf, const char *path, char *errstr,
                             size_t errstr_size);
 
-/* One -X key=value or -c FILE, in command-line order. */
+/* One -X key=value (-b BROKERS is "bootstrap.servers=BROKERS") or -c FILE,
+ * in command-line order. */
 typedef struct ho_conf_kprop_s {
         bool is_file;
         const char *value;
 } ho_conf_kprop_t;
+/* Apply one: the file or the key=value. */
+ho_err_t ho_conf_kafka_prop(rd_kafka_conf_t *conf, const ho_conf_kprop_t *kp, char *errstr,
+                            size_t errstr_size);
 /* The default -c file: $HANDOVER_KAFKA_CONFIG when kp has no -c of its own,
  * else NULL (a -c replaces the default, as kcat's -F replaces $KCAT_CONFIG). */
 const char *ho_conf_kafka_default_file(const ho_conf_kprop_t *kp, size_t n);
-/* Apply the default file (if any), then each of kp in order. */
+/* Apply the default file (if any), then each file of kp in order, then
+ * each flag (-X, -b) of kp in order: files < flags, as cli.h says. */
 ho_err_t ho_conf_kafka_apply(rd_kafka_conf_t *conf, const ho_conf_kprop_t *kp, size_t n,
                              char *errstr, size_t errstr_size);
 
@@ -66,15 +67,6 @@ void ho_conf_hide_argv(int argc, char **argv);
  * transport errors, which stay retriable. */
 bool ho_kafka_err_is_auth(int err);
 
-/* What a client without an error callback of its own records of such errors:
- * the first one, for the program's message. */
-typedef struct ho_kafka_auth_s {
-        bool failed;
-        char reason[512];
-} ho_kafka_auth_t;
-/* Set conf's error callback (and opaque) to record into a; the program calls
- * rd_kafka_poll(rk, 0) to serve it (after a request timed out, say). */
-void ho_conf_kafka_auth_watch(rd_kafka_conf_t *conf, ho_kafka_auth_t *a);
 /* "kafka: authentication failed: REASON ..." or "kafka: TLS failed: ...", with
  * the settings to check, into buf. */
 void ho_kafka_auth_format(int err, const char *reason, char *buf, size_t size);

@@ -42,10 +42,11 @@ void ho_report_mark_validated(ho_report_t *r);
 bool ho_report_is_validated(const ho_report_t *r);
 
 /* The deterministic content id: "r-" + 32 hex digits, from every field but
- * report_id. Writes into out (at least 35 bytes). The rule (docs/codec.md):
+ * report_id. Writes into out (at least 35 bytes) and returns HO_OK, or
+ * HO_ERR_NOMEM with out "" when the datum cannot be built. The rule (docs/codec.md):
  * D = the Avro binary datum of r under transfer_report.v2 with report_id "";
  * id = "r-" + hex16(CRC-64-AVRO(D)) + hex16(FNV-1a-64(D)). */
-void ho_report_derive_id(const ho_report_t *r, char out[35]);
+ho_err_t ho_report_derive_id(const ho_report_t *r, char out[35]);
 
 /* Append the Avro binary datum of r under transfer_report.v2, with report_id
  * replaced by the given one (the canonical serialization behind derived ids). */

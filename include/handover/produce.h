@@ -200,7 +200,7 @@ typedef struct ho_validate_s {
 /* Validate one named input (path, input number index). *records (may be
  * NULL) gets the valid records of this input. HO_OK when the input was read
  * to its end (bad records are counted in v->bad->count, not errors);
- * HO_ERR_TIMEOUT when *stop was set; any other code (errstr says which
+ * HO_ERR_INTERRUPTED when *stop was set; any other code (errstr says which
  * input and why) when the input or the spool cannot be read or written. */
 ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
                            uint64_t *records, uint64_t *bytes_read, char *errstr,
@@ -256,7 +256,8 @@ bool ho_tset_exact(const ho_tset_t *ts);
 
 /* ---- producer ----------------------------------------------------------- */
 
-/* The settings handover-produce starts from, before -c and -X. */
+/* The settings handover-produce starts from, before -c and -X: kafka.c's
+ * HO_KAFKA_PRODUCER table and client.id handover-produce. */
 ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t errstr_size);
 
 typedef struct ho_producer_s ho_producer_t;
@@ -291,7 +292,7 @@ ho_err_t ho_producer_check_topic(ho_producer_t *p, int timeout_ms, char *errstr,
  * registry (the caller registered it). Values are then always copied. */
 void ho_producer_set_confluent(ho_producer_t *p, int32_t id);
 /* Enqueue one message (copied). A full local queue is waited out by polling;
- * *stop (may be NULL) ends the wait with HO_ERR_TIMEOUT. HO_ERR_KAFKA for
+ * *stop (may be NULL) ends the wait with HO_ERR_INTERRUPTED. HO_ERR_KAFKA for
  * anything else (a fatal idempotence error included). */
 ho_err_t ho_producer_send(ho_producer_t *p, const void *key, size_t key_len, const void *value,
                           size_t value_len, int64_t timestamp, ho_pos_t pos,

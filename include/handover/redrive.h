@@ -38,21 +38,21 @@ typedef struct ho_redrive_conf_s {
         const volatile sig_atomic_t *stop; /* optional: checked while polling */
 } ho_redrive_conf_t;
 
-/* List conf->dlq_topic to out. kconf (bootstrap.servers and any -X) is
+/* List conf->dlq_topic to out. kconf (ho_kafka_conf_new's HO_KAFKA_READER) is
  * taken and freed in every case. *count (may be NULL) gets the dead letters
  * listed. HO_ERR_KAFKA + errstr when the topic is missing or unreachable;
- * HO_ERR_TIMEOUT when *stop was set first. */
+ * HO_ERR_INTERRUPTED when *stop was set first. */
 ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
                          ho_redrive_format_t fmt, FILE *out, uint64_t *count, char *errstr,
                          size_t errstr_size);
 
-/* Validate every record of path, then send them to conf->topic. kconf is
+/* Validate every record of path, then send them to conf->topic. kconf (HO_KAFKA_PRODUCER) is
  * taken and freed in every case. Bad records and failed deliveries are
  * listed on diag ("FILE:LINE: message"). *sent (may be NULL) gets the
  * reports acknowledged. HO_OK when every record was valid and delivered;
  * HO_ERR_INVALID (nothing sent) when a record was bad; HO_ERR_IO when path
  * cannot be read; HO_ERR_KAFKA when the topic is missing or a delivery
- * failed; HO_ERR_TIMEOUT when *stop was set before everything was sent. */
+ * failed; HO_ERR_INTERRUPTED when *stop was set before everything was sent. */
 ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
                          const char *path, FILE *diag, uint64_t *sent, char *errstr,
                          size_t errstr_size);

@@ -118,14 +118,11 @@ ho_err_t ho_replay_parse_as_of(const char *s, int64_t *ms, char *errstr, size_t 
  * from HO_REPLAY_MEMORY_MIN to 1024G. */
 ho_err_t ho_replay_parse_size(const char *s, size_t *bytes, char *errstr, size_t errstr_size);
 
-/* Properties replay sets before the user's -X (which may override them):
- * a bounded fetch queue. */
-void ho_replay_kconf_defaults(rd_kafka_conf_t *kconf);
-
-/* Run the replay conf describes. kconf (bootstrap.servers and the user's
- * properties) is taken in every case. url is needed unless exporting (may be
- * NULL then). *stop set by a signal handler ends the run early: nothing is
- * promoted and the staging keys are deleted (returns HO_ERR_TIMEOUT with
+/* Run the replay conf describes. kconf (ho_kafka_conf_new's
+ * HO_KAFKA_READER: its defaults and the user's properties) is taken in
+ * every case. url is needed unless exporting (may be NULL then). *stop set
+ * by a signal handler ends the run early: nothing is promoted and the
+ * staging keys are deleted (returns HO_ERR_INTERRUPTED with
  * "interrupted"). out receives the dry run's report. memory_max bounds the
  * process: the fold may hold memory_max less 48 MB for the rest of it
  * (librdkafka's queues, the codec, Redis buffers), or half of memory_max

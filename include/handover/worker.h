@@ -28,19 +28,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <librdkafka/rdkafka.h>
+#include "handover/conf.h"
 #include "handover/err.h"
 #include "handover/metrics.h"
 #include "handover/redis.h"
 #include "handover/registry.h"
 
-/* One -X key=value (is_file false) or -c FILE (is_file true). */
-typedef struct ho_worker_kprop_s {
-        bool is_file;
-        const char *value;
-} ho_worker_kprop_t;
+/* One -X key=value, -c FILE or -b BROKERS, in command-line order (conf.h). */
+typedef ho_conf_kprop_t ho_worker_kprop_t;
 
 typedef struct ho_worker_conf_s {
-        const char *brokers;   /* NULL: bootstrap.servers must be in kconf */
+        const char *brokers;   /* HANDOVER_BROKERS: over the -c files, under -b and -X */
         const char *topic;     /* source topic (required) */
         const char *group;     /* consumer group (required) */
         const char *dlq_topic; /* NULL: topic + ".dlq" */
@@ -82,16 +80,21 @@ typedef struct ho_worker_stats_s {
 } ho_worker_stats_t;
 
 /* Create the consumer, producer, codec and engine; subscribe happens in run.
- * NULL + errstr on bad configuration (HO_ERR_USAGE class: exit 2) or when a
- * client cannot be created. conf's strings must outlive the worker. */
-ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, char *errstr, size_t errstr_size);
+ * NULL + errstr on failure, with *errp (may be NULL) saying which:
+ * HO_ERR_USAGE for a bad configuration (exit 2), HO_ERR_CLIENT when
+ * librdkafka refuses to make a client, HO_ERR_NOMEM. conf's strings must
+ * outlive the worker. */
+ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, ho_err_t *errp, char *errstr,
+                           size_t errstr_size);
 
 /* Check that the topic and the dead letter topic exist (creating the latter
  * when conf.create_dlq says so), subscribe and consume until *stop becomes
  * non-zero (set by a signal handler), then apply complete batches, leave the
  * group (consumer close) and return HO_OK. Returns HO_ERR_NOT_FOUND when a
- * topic is missing, HO_ERR_KAFKA on a fatal librdkafka error (errstr says
- * which); Redis outages and broker outages are retried, never returned. */
+ * topic is missing, HO_ERR_KAFKA_FATAL on a librdkafka error retrying
+ * cannot fix (a fatal error, a refused login, TLS; errstr says which),
+ * HO_ERR_NOMEM; Redis outages and broker outages are retried, never
+ * returned. */
 ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr,
                        size_t errstr_size);
 

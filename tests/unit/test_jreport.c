@@ -500,7 +500,7 @@ static void test_derived_ids(void **state) {
         expect_ok_text(reordered, &b);
         assert_string_equal(a.report_id, b.report_id);
         /* the id does not depend on report_id itself */
-        ho_report_derive_id(&a, id);
+        assert_int_equal(ho_report_derive_id(&a, id), HO_OK);
         assert_string_equal(id, a.report_id);
         free(a.report_id);
         a.report_id = strdup("other");

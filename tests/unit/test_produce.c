@@ -601,7 +601,7 @@ static void test_validate_input(void **state) {
         stop_flag = 1;
         v.stop = &stop_flag;
         assert_int_equal(ho_validate_input(&v, tpath("x.jsonl"), 1, NULL, NULL, err, sizeof(err)),
-                         HO_ERR_TIMEOUT);
+                         HO_ERR_INTERRUPTED);
         v.stop = NULL;
         assert_int_equal(ho_validate_input(&v, tpath("none.jsonl"), 0, NULL, NULL, err,
                                            sizeof(err)),

@@ -43,13 +43,17 @@ static ho_worker_conf_t base(void) {
 
 static void expect_refused(const ho_worker_conf_t *c, const char *needle) {
         char err[512] = "";
-        ho_worker_t *w = ho_worker_new(c, err, sizeof(err));
+        ho_err_t code = HO_OK;
+        ho_worker_t *w = ho_worker_new(c, &code, err, sizeof(err));
         if (w) {
                 ho_worker_destroy(w);
                 fail_msg("accepted a configuration that should fail with \"%s\"", needle);
         }
         if (!strstr(err, needle))
                 fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+        /* a configuration to fix: exit 2, never retried */
+        assert_int_equal(code, HO_ERR_USAGE);
+        assert_int_equal(ho_err_exit_code(code), 2);
 }
 
 static void test_valid_builds(void **state) {
@@ -60,9 +64,11 @@ static void test_valid_builds(void **state) {
         c.n_kprops = 2;
         c.batch_max_msgs = 10;
         char err[512] = "";
-        ho_worker_t *w = ho_worker_new(&c, err, sizeof(err));
+        ho_err_t code = HO_ERR_USAGE;
+        ho_worker_t *w = ho_worker_new(&c, &code, err, sizeof(err));
         if (!w)
                 fail_msg("valid configuration refused: %s", err);
+        assert_int_equal(code, HO_OK);
         ho_worker_stats_t st;
         ho_worker_stats(w, &st);
         assert_int_equal(st.messages, 0);
@@ -126,6 +132,29 @@ static void test_bad_kafka_file(void **state) {
         expect_refused(&c, "/nonexistent/worker.properties");
 }
 
+/* librdkafka refusing to make a client is not a usage error: the settings
+ * parse, their combination (or the file they name) does not work. */
+static void test_client_refused(void **state) {
+        (void)state;
+        ho_worker_conf_t c = base();
+        ho_worker_kprop_t kp[] = {{false, "security.protocol=ssl"},
+                                  {false, "ssl.ca.location=/nonexistent/ho-ca.pem"}};
+        c.kprops = kp;
+        c.n_kprops = 2;
+        char err[512] = "";
+        ho_err_t code = HO_OK;
+        ho_worker_t *w = ho_worker_new(&c, &code, err, sizeof(err));
+        if (w) {
+                ho_worker_destroy(w);
+                fail_msg("a client with a missing CA file was made");
+        }
+        assert_int_equal(code, HO_ERR_CLIENT);
+        assert_int_equal(ho_err_exit_code(code), 1);
+        assert_false(ho_err_is_retriable(code));
+        if (!strstr(err, "cannot create the kafka"))
+                fail_msg("error \"%s\" does not say which client", err);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid_builds),
@@ -133,6 +162,7 @@ int main(void) {
                 cmocka_unit_test(test_dlq_same_as_topic),
                 cmocka_unit_test(test_bad_kafka_property),
                 cmocka_unit_test(test_bad_kafka_file),
+                cmocka_unit_test(test_client_refused),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -236,7 +236,7 @@ static void test_dead_letter_wait(void **state) {
                 .redis = &url,
                 .batch_max_msgs = 1,
         };
-        ho_worker_t *w = ho_worker_new(&c, err, sizeof(err));
+        ho_worker_t *w = ho_worker_new(&c, NULL, err, sizeof(err));
         if (!w)
                 fail_msg("ho_worker_new: %s", err);
         run_t run = {.w = w};
