@@ -46,6 +46,11 @@ static const ho_kafka_kv_t ho_producer_defaults[] = {
         {"batch.num.messages", "10000"},
         {"batch.size", "1000000"},
         {"message.timeout.ms", "30000"},
+        /* a request to a broker that stopped answering (paused, cut off) is
+         * given up after 10 s, so the retry on the partition's new leader
+         * still fits in message.timeout.ms (idempotence keeps it exactly
+         * once); librdkafka's 30 s default left no time for it */
+        {"request.timeout.ms", "10000"},
         /* bounds memory: librdkafka counts only key + value against .kbytes,
          * so .messages binds; a spool window stays mapped until every
          * partition has delivered past it (docs/bench.md) */
