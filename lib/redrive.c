@@ -9,7 +9,8 @@
 #include "handover/codec.h"
 #include "handover/jreport.h"
 #include "handover/log.h"
-#include "handover/produce.h"
+#include "handover/input.h"
+#include "handover/producer.h"
 #include "handover/redrive.h"
 #include "handover/report.h"
 
