@@ -1,8 +1,9 @@
 /*
- * jreport.c: reports as JSON (see jreport.h). One set of rules serves the
- * producers' JSON input and decoded Avro (ho_report_validate), so a report
- * that reaches Kafka through either path obeys the same bounds. The first
- * broken rule wins; its message names the field and what was expected.
+ * jreport.c: reports as JSON (see jreport.h). The rules are the report's
+ * (report.c, through report_int.h): the JSON readers check each field with
+ * them as they read it, so a report that reaches Kafka from JSON or from
+ * decoded Avro (ho_report_validate) obeys the same bounds. The first broken
+ * rule wins; its message names the field and what was expected.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 #include "handover/codec.h"
 #include "handover/jreport.h"
 #include "handover/schema.h"
+#include "report_int.h"
 
 static const char *const known_fields[] = {
         "report_id",   "transfer_id",   "occurred_on",      "reported_at",
@@ -22,96 +24,14 @@ static const char *const known_fields[] = {
 static const char *const person_fields[] = {"name", "affiliation", NULL};
 
 /* Text forms of reported_at cover years 0000..9999. */
-#define HO_TIME_MIN INT64_C(-62167219200000)  /* 0000-01-01T00:00:00Z */
-#define HO_TIME_MAX INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
-#define HO_DATE_MIN (-719528)                 /* 0000-01-01 */
-#define HO_DATE_MAX 2932896                   /* 9999-12-31 */
 
 /* ---- small helpers -------------------------------------------------------- */
-
-static bool utf8_valid(const char *s, size_t len) {
-        const unsigned char *p = (const unsigned char *)s, *end = p + len;
-
-        while (p < end) {
-                unsigned c;
-                int n;
-                uint32_t cp;
-
-                /* ASCII, the usual case, 8 bytes at a time */
-                while (end - p >= 8) {
-                        uint64_t w;
-                        memcpy(&w, p, 8);
-                        if (w & UINT64_C(0x8080808080808080))
-                                break;
-                        p += 8;
-                }
-                if (p >= end)
-                        break;
-                c = *p++;
-                if (c < 0x80)
-                        continue;
-                if (c >= 0xC2 && c <= 0xDF) {
-                        n = 1;
-                        cp = c & 0x1F;
-                } else if (c >= 0xE0 && c <= 0xEF) {
-                        n = 2;
-                        cp = c & 0x0F;
-                } else if (c >= 0xF0 && c <= 0xF4) {
-                        n = 3;
-                        cp = c & 0x07;
-                } else {
-                        return false;
-                }
-                if (end - p < n)
-                        return false;
-                while (n--) {
-                        if ((*p & 0xC0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (*p++ & 0x3F);
-                }
-                /* overlong forms, surrogates, beyond U+10FFFF */
-                if ((c >= 0xE0 && c <= 0xEF && cp < 0x800) || (c >= 0xF0 && cp < 0x10000) ||
-                    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-                        return false;
-        }
-        return true;
-}
-
-/* A short, printable rendering of a string for messages: quoted, escaped,
- * cut after 40 bytes. */
-static void quote(char *out, size_t out_size, const char *s, size_t len) {
-        size_t o = 0, i;
-
-        if (out_size < 8) {
-                if (out_size)
-                        out[0] = '\0';
-                return;
-        }
-        out[o++] = '"';
-        for (i = 0; i < len && o + 8 < out_size; i++) {
-                unsigned char c = (unsigned char)s[i];
-                if (i >= 40) {
-                        o += (size_t)snprintf(out + o, out_size - o, "...");
-                        break;
-                }
-                if (c == '"' || c == '\\')
-                        o += (size_t)snprintf(out + o, out_size - o, "\\%c", c);
-                else if (c < 0x20 || c == 0x7f)
-                        o += (size_t)snprintf(out + o, out_size - o, "\\u%04x", c);
-                else
-                        out[o++] = (char)c;
-        }
-        if (o + 2 > out_size)
-                o = out_size - 2;
-        out[o++] = '"';
-        out[o] = '\0';
-}
 
 /* What a JSON value is, for "got ..." */
 static void describe(char *out, size_t out_size, json_t *v) {
         switch (json_typeof(v)) {
         case JSON_STRING:
-                quote(out, out_size, json_string_value(v), json_string_length(v));
+                ho_rule_quote(out, out_size, json_string_value(v), json_string_length(v));
                 break;
         case JSON_INTEGER:
                 snprintf(out, out_size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -188,199 +108,6 @@ static const char *nearest(const char *name, const char *const *known) {
         return NULL;
 }
 
-/* ---- rules on plain values (shared by JSON and decoded reports) ---------- */
-
-static ho_err_t invalid(char *errstr, size_t errstr_size, const char *field, const char *expected,
-                        const char *got) {
-        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "field \"%s\": expected %s, got %s",
-                         field, expected, got);
-}
-
-static ho_err_t check_id(const char *field, const char *s, size_t len, char *errstr,
-                         size_t errstr_size) {
-        size_t i;
-        char got[96];
-
-        for (i = 0; i < len; i++)
-                if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
-                        break;
-        if (len >= 1 && len <= HO_ID_MAX && i == len)
-                return HO_OK;
-        quote(got, sizeof(got), s, len);
-        if (len > HO_ID_MAX)
-                snprintf(got, sizeof(got), "%zu bytes", len);
-        return invalid(errstr, errstr_size, field,
-                       "1..128 visible ASCII characters (no spaces)", got);
-}
-
-/* check_text()'s rule without its message */
-static bool text_ok(const char *s, size_t len) {
-        return len >= 1 && len <= HO_STR_MAX && !memchr(s, '\0', len) && utf8_valid(s, len);
-}
-
-static ho_err_t check_text(const char *field, const char *s, size_t len, char *errstr,
-                           size_t errstr_size) {
-        char got[96];
-
-        if (text_ok(s, len))
-                return HO_OK;
-        if (len > HO_STR_MAX)
-                snprintf(got, sizeof(got), "%zu bytes", len);
-        else if (strlen(s) != len)
-                snprintf(got, sizeof(got), "a string with a NUL byte");
-        else if (len && !utf8_valid(s, len))
-                snprintf(got, sizeof(got), "invalid UTF-8");
-        else
-                quote(got, sizeof(got), s, len);
-        return invalid(errstr, errstr_size, field, "a non-empty UTF-8 string of at most 512 bytes",
-                       got);
-}
-
-static ho_err_t check_country(const char *field, const char *s, size_t len, char *errstr,
-                              size_t errstr_size) {
-        char got[96];
-
-        if (len == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z')
-                return HO_OK;
-        quote(got, sizeof(got), s, len);
-        return invalid(errstr, errstr_size, field,
-                       "a country code of two upper-case letters (ISO 3166-1 alpha-2)", got);
-}
-
-static const char *count_expectation(int64_t max, bool nullable) {
-        if (max == HO_INMATES_MAX)
-                return nullable ? "an integer 0..100000 or null" : "an integer 0..100000";
-        if (max == HO_AIRCRAFT_MAX)
-                return nullable ? "an integer 0..1000 or null" : "an integer 0..1000";
-        return nullable ? "an integer 0..2147483647 or null" : "an integer 0..2147483647";
-}
-
-static ho_err_t check_count(const char *field, int64_t v, int64_t max, bool nullable,
-                            char *errstr, size_t errstr_size) {
-        char got[32];
-
-        if (v >= 0 && v <= max)
-                return HO_OK;
-        snprintf(got, sizeof(got), "%" PRId64, v);
-        return invalid(errstr, errstr_size, field, count_expectation(max, nullable), got);
-}
-
-static ho_err_t check_date(int32_t days, char *errstr, size_t errstr_size) {
-        char got[32];
-
-        if (days >= HO_DATE_MIN && days <= HO_DATE_MAX)
-                return HO_OK;
-        snprintf(got, sizeof(got), "day %" PRId32 " from 1970-01-01", days);
-        return invalid(errstr, errstr_size, "occurred_on", "a date in years 0000..9999", got);
-}
-
-static ho_err_t check_time(int64_t ms, char *errstr, size_t errstr_size) {
-        char got[48];
-
-        if (ms >= HO_TIME_MIN && ms <= HO_TIME_MAX)
-                return HO_OK;
-        snprintf(got, sizeof(got), "%" PRId64 " ms from the epoch", ms);
-        return invalid(errstr, errstr_size, "reported_at", "a time in years 0000..9999", got);
-}
-
-static int city_cmp(const void *a, const void *b) {
-        return strcmp(((const ho_city_count_t *)a)->city, ((const ho_city_count_t *)b)->city);
-}
-
-ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_size) {
-        char field[64];
-        size_t i;
-        ho_err_t e;
-
-#define S(x) (x), ((x) ? strlen(x) : 0)
-        if (!r->report_id)
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "missing field \"report_id\"");
-        if ((e = check_id("report_id", S(r->report_id), errstr, errstr_size)))
-                return e;
-        if (!r->transfer_id || !r->source)
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "missing field \"%s\"",
-                                 r->transfer_id ? "source" : "transfer_id");
-        if ((e = check_id("transfer_id", S(r->transfer_id), errstr, errstr_size)) ||
-            (e = check_date(r->occurred_on, errstr, errstr_size)) ||
-            (e = check_time(r->reported_at, errstr, errstr_size)) ||
-            (e = check_text("source", S(r->source), errstr, errstr_size)) ||
-            (e = check_country("origin_country", r->origin_country,
-                               strnlen(r->origin_country, 3), errstr, errstr_size)) ||
-            (e = check_country("destination_country", r->destination_country,
-                               strnlen(r->destination_country, 3), errstr, errstr_size)) ||
-            (e = check_count("inmate_count", r->inmate_count, HO_INMATES_MAX, false, errstr,
-                             errstr_size)))
-                return e;
-        if (r->has_aircraft_count && (e = check_count("aircraft_count", r->aircraft_count,
-                                                      HO_AIRCRAFT_MAX, true, errstr, errstr_size)))
-                return e;
-        if (r->n_destinations > HO_DESTINATIONS_MAX)
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                 "field \"destinations\": expected at most 64 cities, got %zu",
-                                 r->n_destinations);
-        for (i = 0; i < r->n_destinations; i++) {
-                /* the field's path is written only for a message */
-                if (r->destinations[i] && text_ok(S(r->destinations[i])))
-                        continue;
-                snprintf(field, sizeof(field), "destinations[%zu]", i);
-                if (!r->destinations[i])
-                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                         "missing field \"%s\"", field);
-                if ((e = check_text(field, S(r->destinations[i]), errstr, errstr_size)))
-                        return e;
-        }
-        if (r->has_cumulative_total &&
-            (e = check_count("cumulative_total", r->cumulative_total, INT32_MAX, true, errstr,
-                             errstr_size)))
-                return e;
-        if (r->authority && (e = check_text("authority", S(r->authority), errstr, errstr_size)))
-                return e;
-        if (r->n_persons > HO_PERSONS_MAX)
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                 "field \"persons\": expected at most 1000 persons, got %zu",
-                                 r->n_persons);
-        for (i = 0; i < r->n_persons; i++) {
-                const ho_person_t *p = &r->persons[i];
-                if (p->name && text_ok(S(p->name)) &&
-                    (!p->affiliation || text_ok(S(p->affiliation))))
-                        continue;
-                snprintf(field, sizeof(field), "persons[%zu].name", i);
-                if (!p->name)
-                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                         "missing field \"%s\"", field);
-                if ((e = check_text(field, S(p->name), errstr, errstr_size)))
-                        return e;
-                snprintf(field, sizeof(field), "persons[%zu].affiliation", i);
-                if (p->affiliation &&
-                    (e = check_text(field, S(p->affiliation), errstr, errstr_size)))
-                        return e;
-        }
-        if (r->n_by_destination > HO_BY_DEST_MAX)
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                 "field \"inmates_by_destination\": expected at most 64 cities, "
-                                 "got %zu", r->n_by_destination);
-        for (i = 0; i < r->n_by_destination; i++) {
-                const ho_city_count_t *c = &r->by_destination[i];
-                if (!c->city)
-                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                         "missing field \"inmates_by_destination\" city");
-                if ((e = check_text("inmates_by_destination (a city)", S(c->city), errstr,
-                                    errstr_size)))
-                        return e;
-                if (c->count < 0 || c->count > HO_INMATES_MAX) {
-                        snprintf(field, sizeof(field), "inmates_by_destination.%.40s", c->city);
-                        return check_count(field, c->count, HO_INMATES_MAX, false, errstr,
-                                           errstr_size);
-                }
-                if (i && strcmp(r->by_destination[i - 1].city, c->city) >= 0)
-                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                         "field \"inmates_by_destination\": city \"%.40s\" "
-                                         "appears twice or out of order", c->city);
-        }
-        return HO_OK;
-#undef S
-}
-
 /* ---- JSON -> report ------------------------------------------------------- */
 
 static ho_err_t want_string(json_t *v, const char *field, const char *expected, char *errstr,
@@ -390,7 +117,7 @@ static ho_err_t want_string(json_t *v, const char *field, const char *expected, 
         if (json_is_string(v))
                 return HO_OK;
         describe(got, sizeof(got), v);
-        return invalid(errstr, errstr_size, field, expected, got);
+        return ho_rule_invalid(errstr, errstr_size, field, expected, got);
 }
 
 static ho_err_t get_id(json_t *v, const char *field, char **out, char *errstr,
@@ -399,7 +126,7 @@ static ho_err_t get_id(json_t *v, const char *field, char **out, char *errstr,
 
         if ((e = want_string(v, field, "1..128 visible ASCII characters (no spaces)", errstr,
                              errstr_size)) ||
-            (e = check_id(field, json_string_value(v), json_string_length(v), errstr,
+            (e = ho_rule_check_id(field, json_string_value(v), json_string_length(v), errstr,
                           errstr_size)))
                 return e;
         *out = strdup(json_string_value(v));
@@ -412,7 +139,7 @@ static ho_err_t get_text(json_t *v, const char *field, char **out, char *errstr,
 
         if ((e = want_string(v, field, "a non-empty UTF-8 string of at most 512 bytes", errstr,
                              errstr_size)) ||
-            (e = check_text(field, json_string_value(v), json_string_length(v), errstr,
+            (e = ho_rule_check_text(field, json_string_value(v), json_string_length(v), errstr,
                             errstr_size)))
                 return e;
         *out = strdup(json_string_value(v));
@@ -426,9 +153,9 @@ static ho_err_t get_count(json_t *v, const char *field, int64_t max, bool nullab
 
         if (!json_is_integer(v)) {
                 describe(got, sizeof(got), v);
-                return invalid(errstr, errstr_size, field, count_expectation(max, nullable), got);
+                return ho_rule_invalid(errstr, errstr_size, field, ho_rule_count_expectation(max, nullable), got);
         }
-        if ((e = check_count(field, json_integer_value(v), max, nullable, errstr, errstr_size)))
+        if ((e = ho_rule_check_count(field, json_integer_value(v), max, nullable, errstr, errstr_size)))
                 return e;
         *out = (int32_t)json_integer_value(v);
         return HO_OK;
@@ -449,7 +176,7 @@ static ho_err_t check_members(json_t *obj, const char *const *known, const char 
                         const char *near = nearest(key, known);
                         char q[96];
 
-                        quote(q, sizeof(q), key, strlen(key));
+                        ho_rule_quote(q, sizeof(q), key, strlen(key));
                         if (near)
                                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                                  "unknown field %s%s (did you mean \"%s\"?)", q,
@@ -463,7 +190,7 @@ static ho_err_t check_members(json_t *obj, const char *const *known, const char 
 
 /* get_text() on the usual, valid string: no field path, no message */
 static bool take_text(json_t *v, char **out) {
-        if (!json_is_string(v) || !text_ok(json_string_value(v), json_string_length(v)))
+        if (!json_is_string(v) || !ho_rule_text_ok(json_string_value(v), json_string_length(v)))
                 return false;
         *out = strdup(json_string_value(v));
         return true;
@@ -520,12 +247,12 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
         v = m[F_OCCURRED_ON];
         if (!json_is_string(v) || ho_date_parse(json_string_value(v), &r->occurred_on)) {
                 describe(got, sizeof(got), v);
-                return invalid(errstr, errstr_size, "occurred_on", "a date YYYY-MM-DD", got);
+                return ho_rule_invalid(errstr, errstr_size, "occurred_on", "a date YYYY-MM-DD", got);
         }
         v = m[F_REPORTED_AT];
         if (!json_is_string(v) || ho_time_parse_rfc3339(json_string_value(v), &r->reported_at)) {
                 describe(got, sizeof(got), v);
-                return invalid(errstr, errstr_size, "reported_at",
+                return ho_rule_invalid(errstr, errstr_size, "reported_at",
                                "an RFC 3339 time with a zone, e.g. \"2026-01-21T05:47:00Z\"", got);
         }
         if ((e = get_text(m[F_SOURCE], "source", &r->source, errstr, errstr_size)))
@@ -538,7 +265,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 if ((e = want_string(v, countries[i],
                                      "a country code of two upper-case letters (ISO 3166-1 "
                                      "alpha-2)", errstr, errstr_size)) ||
-                    (e = check_country(countries[i], json_string_value(v), json_string_length(v),
+                    (e = ho_rule_check_country(countries[i], json_string_value(v), json_string_length(v),
                                        errstr, errstr_size)))
                         return e;
                 memcpy(dst, json_string_value(v), 3);
@@ -562,7 +289,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                                 snprintf(got, sizeof(got), "%zu", n);
                         else
                                 describe(got, sizeof(got), v);
-                        return invalid(errstr, errstr_size, "destinations",
+                        return ho_rule_invalid(errstr, errstr_size, "destinations",
                                        "an array of at most 64 cities", got);
                 }
                 if (n && !(r->destinations = calloc(n, sizeof(char *))))
@@ -602,7 +329,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                                 snprintf(got, sizeof(got), "%zu", n);
                         else
                                 describe(got, sizeof(got), v);
-                        return invalid(errstr, errstr_size, "persons",
+                        return ho_rule_invalid(errstr, errstr_size, "persons",
                                        "an array of at most 1000 persons", got);
                 }
                 if (n && !(r->persons = calloc(n, sizeof(*r->persons))))
@@ -637,7 +364,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         snprintf(field, sizeof(field), "persons[%zu]", i);
                         if (!json_is_object(p)) {
                                 describe(got, sizeof(got), p);
-                                return invalid(errstr, errstr_size, field,
+                                return ho_rule_invalid(errstr, errstr_size, field,
                                                "an object {\"name\", \"affiliation\"}", got);
                         }
                         snprintf(where, sizeof(where), " in \"persons[%zu]\"", i);
@@ -668,7 +395,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                                 snprintf(got, sizeof(got), "%zu cities", json_object_size(v));
                         else
                                 describe(got, sizeof(got), v);
-                        return invalid(errstr, errstr_size, "inmates_by_destination",
+                        return ho_rule_invalid(errstr, errstr_size, "inmates_by_destination",
                                        "an object of at most 64 \"city\": count members", got);
                 }
                 if (json_object_size(v)) {
@@ -679,7 +406,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 i = 0;
                 json_object_foreach(v, city, cnt) {
                         ho_city_count_t *c = &r->by_destination[i];
-                        if ((e = check_text("inmates_by_destination (a city)", city, strlen(city),
+                        if ((e = ho_rule_check_text("inmates_by_destination (a city)", city, strlen(city),
                                             errstr, errstr_size)))
                                 return e;
                         if (!json_is_integer(cnt) || json_integer_value(cnt) < 0 ||
@@ -697,7 +424,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 /* sorted: derived ids and encodings must not depend on input order */
                 if (r->n_by_destination > 1)
                         qsort(r->by_destination, r->n_by_destination, sizeof(ho_city_count_t),
-                              city_cmp);
+                              ho_rule_city_cmp);
         }
         if (!r->report_id) {
                 r->report_id = malloc(35);
@@ -712,8 +439,8 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
          * 0000..9999 (an offset can move a valid text out of them), the date
          * (ho_date_parse already keeps it in range) and the map's order (by
          * qsort; repeats would need keys equal as C strings). */
-        if ((e = check_date(r->occurred_on, errstr, errstr_size)) ||
-            (e = check_time(r->reported_at, errstr, errstr_size)))
+        if ((e = ho_rule_check_date(r->occurred_on, errstr, errstr_size)) ||
+            (e = ho_rule_check_time(r->reported_at, errstr, errstr_size)))
                 return e;
         for (i = 1; i < r->n_by_destination; i++)
                 if (strcmp(r->by_destination[i - 1].city, r->by_destination[i].city) >= 0)
@@ -883,7 +610,7 @@ static bool fj_text(fj_t *j, char **out) {
         size_t n;
 
         /* fj_str() let no byte below 0x20 through: no NUL to look for */
-        if (!fj_str(j, &s, &n) || n < 1 || n > HO_STR_MAX || !utf8_valid(s, n))
+        if (!fj_str(j, &s, &n) || n < 1 || n > HO_STR_MAX || !ho_utf8_valid(s, n))
                 return false;
         return fj_copy(s, n, out);
 }
@@ -1106,7 +833,7 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
                                 return false;
                         if (r->n_by_destination > 1)
                                 qsort(r->by_destination, r->n_by_destination,
-                                      sizeof(ho_city_count_t), city_cmp);
+                                      sizeof(ho_city_count_t), ho_rule_city_cmp);
                         /* a repeated key is jansson's error to word */
                         for (i = 1; i < r->n_by_destination; i++)
                                 if (!strcmp(r->by_destination[i - 1].city,
@@ -1170,120 +897,6 @@ ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, cha
         json_decref(o);
         return e;
 }
-
-/* ---- derived ids ---------------------------------------------------------- */
-
-/* The v2 datum, from the codec's direct encoder (test_codec checks it
- * against avro-c's bytes). */
-ho_err_t ho_report_avro_datum(const ho_report_t *r, const char *report_id, ho_buf_t *b) {
-        return ho_codec_datum(r, report_id, 2, b);
-}
-
-/* ---- validation stamps ------------------------------------------------------ */
-
-/* A multiply-xorshift hash: cheap next to the rules it spares, and any
- * change to one input word changes the result. It detects accidents, not
- * attacks: a report's content comes from this process. */
-#define MIX_K UINT64_C(0x9e3779b97f4a7c15)
-
-static uint64_t mix(uint64_t h, uint64_t v) {
-        h = (h ^ v) * MIX_K;
-        return h ^ (h >> 29);
-}
-
-static uint64_t mix_str(uint64_t h, const char *s) {
-        const unsigned char *p = (const unsigned char *)s;
-        size_t n, i;
-        uint64_t w;
-
-        h = mix(h, (uint64_t)(uintptr_t)s);
-        if (!s)
-                return h;
-        n = strlen(s);
-        for (i = 0; i + 8 <= n; i += 8) {
-                memcpy(&w, p + i, 8);
-                h = mix(h, w);
-        }
-        if (i == n)
-                return mix(h, n);
-        if (n >= 8) { /* the last 8 bytes, overlapping the words above */
-                memcpy(&w, p + n - 8, 8);
-                return mix(mix(h, w), n);
-        }
-        w = (uint64_t)n << 56;
-        for (; i < n; i++)
-                w ^= (uint64_t)p[i] << (8 * i);
-        return mix(h, w);
-}
-
-static uint64_t stamp(const ho_report_t *r) {
-        uint64_t h = UINT64_C(0x9e3779b97f4a7c15);
-        size_t i;
-
-        h = mix_str(h, r->report_id);
-        h = mix_str(h, r->transfer_id);
-        h = mix(h, (uint64_t)(uint32_t)r->occurred_on);
-        h = mix(h, (uint64_t)r->reported_at);
-        h = mix_str(h, r->source);
-        h = mix(h, (uint64_t)(unsigned char)r->origin_country[0] |
-                           (uint64_t)(unsigned char)r->origin_country[1] << 8 |
-                           (uint64_t)(unsigned char)r->origin_country[2] << 16 |
-                           (uint64_t)(unsigned char)r->destination_country[0] << 24 |
-                           (uint64_t)(unsigned char)r->destination_country[1] << 32 |
-                           (uint64_t)(unsigned char)r->destination_country[2] << 40);
-        h = mix(h, (uint64_t)(uint32_t)r->inmate_count);
-        h = mix(h, (uint64_t)r->has_aircraft_count << 32 | (uint32_t)r->aircraft_count);
-        h = mix(h, (uint64_t)r->has_cumulative_total << 32 | (uint32_t)r->cumulative_total);
-        h = mix_str(h, r->authority);
-        h = mix(h, (uint64_t)(uintptr_t)r->destinations);
-        h = mix(h, r->n_destinations);
-        for (i = 0; i < r->n_destinations; i++)
-                h = mix_str(h, r->destinations[i]);
-        h = mix(h, (uint64_t)(uintptr_t)r->persons);
-        h = mix(h, r->n_persons);
-        for (i = 0; i < r->n_persons; i++) {
-                h = mix_str(h, r->persons[i].name);
-                h = mix_str(h, r->persons[i].affiliation);
-        }
-        h = mix(h, (uint64_t)(uintptr_t)r->by_destination);
-        h = mix(h, r->n_by_destination);
-        for (i = 0; i < r->n_by_destination; i++) {
-                h = mix_str(h, r->by_destination[i].city);
-                h = mix(h, (uint64_t)(uint32_t)r->by_destination[i].count);
-        }
-        h = mix(h, (uint64_t)(uint32_t)r->schema_version);
-        return h ? h : 1; /* 0 means never validated */
-}
-
-void ho_report_mark_validated(ho_report_t *r) {
-        r->validated = stamp(r);
-}
-
-bool ho_report_is_validated(const ho_report_t *r) {
-        return r->validated != 0 && r->validated == stamp(r);
-}
-
-ho_err_t ho_report_derive_id(const ho_report_t *r, char out[35]) {
-        ho_buf_t b = HO_BUF_INIT;
-        uint64_t crc, fnv = UINT64_C(0xcbf29ce484222325);
-        size_t i;
-        ho_err_t err = ho_report_avro_datum(r, "", &b);
-
-        if (err) { /* no id from a partial datum: it would collide */
-                ho_buf_free(&b);
-                out[0] = '\0';
-                return err;
-        }
-        crc = ho_crc64_avro(b.data, b.len);
-        for (i = 0; i < b.len; i++) {
-                fnv ^= (unsigned char)b.data[i];
-                fnv *= UINT64_C(0x100000001b3);
-        }
-        ho_buf_free(&b);
-        snprintf(out, 35, "r-%016" PRIx64 "%016" PRIx64, crc, fnv);
-        return HO_OK;
-}
-
 /* ---- report -> JSON ------------------------------------------------------- */
 
 static json_t *str_or_null(const char *s) {

@@ -10,8 +10,9 @@
 #include "handover/jreport.h"
 #include "handover/kafka.h"
 #include "handover/log.h"
-#include "handover/produce.h"
+#include "handover/input.h"
 #include "handover/ktopic.h"
+#include "handover/producer.h"
 #include "handover/redrive.h"
 #include "handover/report.h"
 

@@ -1,15 +1,19 @@
 /*
  * report.c: the in-memory report (see report.h): lifetime, copying, which
- * report is the latest, and the date/time forms used in JSON.
+ * report is the latest, the date/time forms used in JSON, and the validation
+ * rules with their messages (report_int.h shares them with jreport.c) and
+ * stamps.
  *
  * Dates are days since 1970-01-01 in the proleptic Gregorian calendar (what
  * Avro's "date" logical type means); times are ms since the epoch, UTC.
  * Text forms cover years 0000..9999 only, since "YYYY-MM-DD" has four digits.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "handover/report.h"
+#include "report_int.h"
 
 void ho_report_init(ho_report_t *r) {
         memset(r, 0, sizeof(*r));
@@ -307,4 +311,308 @@ void ho_time_format_rfc3339(int64_t ms, char out[32]) {
         }
         out[n++] = 'Z';
         out[n] = '\0';
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+/* A short, printable rendering of a string for messages: quoted, escaped,
+ * cut after 40 bytes. */
+void ho_rule_quote(char *out, size_t out_size, const char *s, size_t len) {
+        size_t o = 0, i;
+
+        if (out_size < 8) {
+                if (out_size)
+                        out[0] = '\0';
+                return;
+        }
+        out[o++] = '"';
+        for (i = 0; i < len && o + 8 < out_size; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (i >= 40) {
+                        o += (size_t)snprintf(out + o, out_size - o, "...");
+                        break;
+                }
+                if (c == '"' || c == '\\')
+                        o += (size_t)snprintf(out + o, out_size - o, "\\%c", c);
+                else if (c < 0x20 || c == 0x7f)
+                        o += (size_t)snprintf(out + o, out_size - o, "\\u%04x", c);
+                else
+                        out[o++] = (char)c;
+        }
+        if (o + 2 > out_size)
+                o = out_size - 2;
+        out[o++] = '"';
+        out[o] = '\0';
+}
+
+/* ---- rules on plain values (report_int.h: shared with the JSON readers) -- */
+
+ho_err_t ho_rule_invalid(char *errstr, size_t errstr_size, const char *field, const char *expected,
+                        const char *got) {
+        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "field \"%s\": expected %s, got %s",
+                         field, expected, got);
+}
+
+ho_err_t ho_rule_check_id(const char *field, const char *s, size_t len, char *errstr,
+                         size_t errstr_size) {
+        size_t i;
+        char got[96];
+
+        for (i = 0; i < len; i++)
+                if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+                        break;
+        if (len >= 1 && len <= HO_ID_MAX && i == len)
+                return HO_OK;
+        ho_rule_quote(got, sizeof(got), s, len);
+        if (len > HO_ID_MAX)
+                snprintf(got, sizeof(got), "%zu bytes", len);
+        return ho_rule_invalid(errstr, errstr_size, field,
+                       "1..128 visible ASCII characters (no spaces)", got);
+}
+
+ho_err_t ho_rule_check_text(const char *field, const char *s, size_t len, char *errstr,
+                           size_t errstr_size) {
+        char got[96];
+
+        if (ho_rule_text_ok(s, len))
+                return HO_OK;
+        if (len > HO_STR_MAX)
+                snprintf(got, sizeof(got), "%zu bytes", len);
+        else if (strlen(s) != len)
+                snprintf(got, sizeof(got), "a string with a NUL byte");
+        else if (len && !ho_utf8_valid(s, len))
+                snprintf(got, sizeof(got), "invalid UTF-8");
+        else
+                ho_rule_quote(got, sizeof(got), s, len);
+        return ho_rule_invalid(errstr, errstr_size, field, "a non-empty UTF-8 string of at most 512 bytes",
+                       got);
+}
+
+ho_err_t ho_rule_check_country(const char *field, const char *s, size_t len, char *errstr,
+                              size_t errstr_size) {
+        char got[96];
+
+        if (len == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z')
+                return HO_OK;
+        ho_rule_quote(got, sizeof(got), s, len);
+        return ho_rule_invalid(errstr, errstr_size, field,
+                       "a country code of two upper-case letters (ISO 3166-1 alpha-2)", got);
+}
+
+const char *ho_rule_count_expectation(int64_t max, bool nullable) {
+        if (max == HO_INMATES_MAX)
+                return nullable ? "an integer 0..100000 or null" : "an integer 0..100000";
+        if (max == HO_AIRCRAFT_MAX)
+                return nullable ? "an integer 0..1000 or null" : "an integer 0..1000";
+        return nullable ? "an integer 0..2147483647 or null" : "an integer 0..2147483647";
+}
+
+ho_err_t ho_rule_check_count(const char *field, int64_t v, int64_t max, bool nullable,
+                            char *errstr, size_t errstr_size) {
+        char got[32];
+
+        if (v >= 0 && v <= max)
+                return HO_OK;
+        snprintf(got, sizeof(got), "%" PRId64, v);
+        return ho_rule_invalid(errstr, errstr_size, field, ho_rule_count_expectation(max, nullable), got);
+}
+
+ho_err_t ho_rule_check_date(int32_t days, char *errstr, size_t errstr_size) {
+        char got[32];
+
+        if (days >= HO_DATE_MIN && days <= HO_DATE_MAX)
+                return HO_OK;
+        snprintf(got, sizeof(got), "day %" PRId32 " from 1970-01-01", days);
+        return ho_rule_invalid(errstr, errstr_size, "occurred_on", "a date in years 0000..9999", got);
+}
+
+ho_err_t ho_rule_check_time(int64_t ms, char *errstr, size_t errstr_size) {
+        char got[48];
+
+        if (ms >= HO_TIME_MIN && ms <= HO_TIME_MAX)
+                return HO_OK;
+        snprintf(got, sizeof(got), "%" PRId64 " ms from the epoch", ms);
+        return ho_rule_invalid(errstr, errstr_size, "reported_at", "a time in years 0000..9999", got);
+}
+
+int ho_rule_city_cmp(const void *a, const void *b) {
+        return strcmp(((const ho_city_count_t *)a)->city, ((const ho_city_count_t *)b)->city);
+}
+
+ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_size) {
+        char field[64];
+        size_t i;
+        ho_err_t e;
+
+#define S(x) (x), ((x) ? strlen(x) : 0)
+        if (!r->report_id)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "missing field \"report_id\"");
+        if ((e = ho_rule_check_id("report_id", S(r->report_id), errstr, errstr_size)))
+                return e;
+        if (!r->transfer_id || !r->source)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "missing field \"%s\"",
+                                 r->transfer_id ? "source" : "transfer_id");
+        if ((e = ho_rule_check_id("transfer_id", S(r->transfer_id), errstr, errstr_size)) ||
+            (e = ho_rule_check_date(r->occurred_on, errstr, errstr_size)) ||
+            (e = ho_rule_check_time(r->reported_at, errstr, errstr_size)) ||
+            (e = ho_rule_check_text("source", S(r->source), errstr, errstr_size)) ||
+            (e = ho_rule_check_country("origin_country", r->origin_country,
+                               strnlen(r->origin_country, 3), errstr, errstr_size)) ||
+            (e = ho_rule_check_country("destination_country", r->destination_country,
+                               strnlen(r->destination_country, 3), errstr, errstr_size)) ||
+            (e = ho_rule_check_count("inmate_count", r->inmate_count, HO_INMATES_MAX, false, errstr,
+                             errstr_size)))
+                return e;
+        if (r->has_aircraft_count && (e = ho_rule_check_count("aircraft_count", r->aircraft_count,
+                                                      HO_AIRCRAFT_MAX, true, errstr, errstr_size)))
+                return e;
+        if (r->n_destinations > HO_DESTINATIONS_MAX)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "field \"destinations\": expected at most 64 cities, got %zu",
+                                 r->n_destinations);
+        for (i = 0; i < r->n_destinations; i++) {
+                /* the field's path is written only for a message */
+                if (r->destinations[i] && ho_rule_text_ok(S(r->destinations[i])))
+                        continue;
+                snprintf(field, sizeof(field), "destinations[%zu]", i);
+                if (!r->destinations[i])
+                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                         "missing field \"%s\"", field);
+                if ((e = ho_rule_check_text(field, S(r->destinations[i]), errstr, errstr_size)))
+                        return e;
+        }
+        if (r->has_cumulative_total &&
+            (e = ho_rule_check_count("cumulative_total", r->cumulative_total, INT32_MAX, true, errstr,
+                             errstr_size)))
+                return e;
+        if (r->authority && (e = ho_rule_check_text("authority", S(r->authority), errstr, errstr_size)))
+                return e;
+        if (r->n_persons > HO_PERSONS_MAX)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "field \"persons\": expected at most 1000 persons, got %zu",
+                                 r->n_persons);
+        for (i = 0; i < r->n_persons; i++) {
+                const ho_person_t *p = &r->persons[i];
+                if (p->name && ho_rule_text_ok(S(p->name)) &&
+                    (!p->affiliation || ho_rule_text_ok(S(p->affiliation))))
+                        continue;
+                snprintf(field, sizeof(field), "persons[%zu].name", i);
+                if (!p->name)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                         "missing field \"%s\"", field);
+                if ((e = ho_rule_check_text(field, S(p->name), errstr, errstr_size)))
+                        return e;
+                snprintf(field, sizeof(field), "persons[%zu].affiliation", i);
+                if (p->affiliation &&
+                    (e = ho_rule_check_text(field, S(p->affiliation), errstr, errstr_size)))
+                        return e;
+        }
+        if (r->n_by_destination > HO_BY_DEST_MAX)
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "field \"inmates_by_destination\": expected at most 64 cities, "
+                                 "got %zu", r->n_by_destination);
+        for (i = 0; i < r->n_by_destination; i++) {
+                const ho_city_count_t *c = &r->by_destination[i];
+                if (!c->city)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                         "missing field \"inmates_by_destination\" city");
+                if ((e = ho_rule_check_text("inmates_by_destination (a city)", S(c->city), errstr,
+                                    errstr_size)))
+                        return e;
+                if (c->count < 0 || c->count > HO_INMATES_MAX) {
+                        snprintf(field, sizeof(field), "inmates_by_destination.%.40s", c->city);
+                        return ho_rule_check_count(field, c->count, HO_INMATES_MAX, false, errstr,
+                                           errstr_size);
+                }
+                if (i && strcmp(r->by_destination[i - 1].city, c->city) >= 0)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                         "field \"inmates_by_destination\": city \"%.40s\" "
+                                         "appears twice or out of order", c->city);
+        }
+        return HO_OK;
+#undef S
+}
+
+/* ---- validation stamps ------------------------------------------------------ */
+
+/* A multiply-xorshift hash: cheap next to the rules it spares, and any
+ * change to one input word changes the result. It detects accidents, not
+ * attacks: a report's content comes from this process. */
+#define MIX_K UINT64_C(0x9e3779b97f4a7c15)
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+        h = (h ^ v) * MIX_K;
+        return h ^ (h >> 29);
+}
+
+static uint64_t mix_str(uint64_t h, const char *s) {
+        const unsigned char *p = (const unsigned char *)s;
+        size_t n, i;
+        uint64_t w;
+
+        h = mix(h, (uint64_t)(uintptr_t)s);
+        if (!s)
+                return h;
+        n = strlen(s);
+        for (i = 0; i + 8 <= n; i += 8) {
+                memcpy(&w, p + i, 8);
+                h = mix(h, w);
+        }
+        if (i == n)
+                return mix(h, n);
+        if (n >= 8) { /* the last 8 bytes, overlapping the words above */
+                memcpy(&w, p + n - 8, 8);
+                return mix(mix(h, w), n);
+        }
+        w = (uint64_t)n << 56;
+        for (; i < n; i++)
+                w ^= (uint64_t)p[i] << (8 * i);
+        return mix(h, w);
+}
+
+static uint64_t stamp(const ho_report_t *r) {
+        uint64_t h = UINT64_C(0x9e3779b97f4a7c15);
+        size_t i;
+
+        h = mix_str(h, r->report_id);
+        h = mix_str(h, r->transfer_id);
+        h = mix(h, (uint64_t)(uint32_t)r->occurred_on);
+        h = mix(h, (uint64_t)r->reported_at);
+        h = mix_str(h, r->source);
+        h = mix(h, (uint64_t)(unsigned char)r->origin_country[0] |
+                           (uint64_t)(unsigned char)r->origin_country[1] << 8 |
+                           (uint64_t)(unsigned char)r->origin_country[2] << 16 |
+                           (uint64_t)(unsigned char)r->destination_country[0] << 24 |
+                           (uint64_t)(unsigned char)r->destination_country[1] << 32 |
+                           (uint64_t)(unsigned char)r->destination_country[2] << 40);
+        h = mix(h, (uint64_t)(uint32_t)r->inmate_count);
+        h = mix(h, (uint64_t)r->has_aircraft_count << 32 | (uint32_t)r->aircraft_count);
+        h = mix(h, (uint64_t)r->has_cumulative_total << 32 | (uint32_t)r->cumulative_total);
+        h = mix_str(h, r->authority);
+        h = mix(h, (uint64_t)(uintptr_t)r->destinations);
+        h = mix(h, r->n_destinations);
+        for (i = 0; i < r->n_destinations; i++)
+                h = mix_str(h, r->destinations[i]);
+        h = mix(h, (uint64_t)(uintptr_t)r->persons);
+        h = mix(h, r->n_persons);
+        for (i = 0; i < r->n_persons; i++) {
+                h = mix_str(h, r->persons[i].name);
+                h = mix_str(h, r->persons[i].affiliation);
+        }
+        h = mix(h, (uint64_t)(uintptr_t)r->by_destination);
+        h = mix(h, r->n_by_destination);
+        for (i = 0; i < r->n_by_destination; i++) {
+                h = mix_str(h, r->by_destination[i].city);
+                h = mix(h, (uint64_t)(uint32_t)r->by_destination[i].count);
+        }
+        h = mix(h, (uint64_t)(uint32_t)r->schema_version);
+        return h ? h : 1; /* 0 means never validated */
+}
+
+void ho_report_mark_validated(ho_report_t *r) {
+        r->validated = stamp(r);
+}
+
+bool ho_report_is_validated(const ho_report_t *r) {
+        return r->validated != 0 && r->validated == stamp(r);
 }

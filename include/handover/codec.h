@@ -11,6 +11,12 @@
  * distinct error (HO_ERR_BAD_MARKER, _UNKNOWN_SCHEMA, _TRUNCATED, _TRAILING,
  * _NOT_AVRO), never a crash, never a partial report. A codec is not
  * thread-safe: one per thread. It reuses its avro-c values across calls.
+ * Derived report ids (ho_report_derive_id) are a function of the datum, so
+ * they live here too.
+ *
+ * Dependencies, one way: codec -> report (validation before encoding and
+ * after decoding), schema, registry. jreport depends on codec, never the
+ * other way.
  */
 #ifndef HO_CODEC_H
 #define HO_CODEC_H
@@ -51,7 +57,7 @@ const ho_schema_t *ho_codec_writer(const ho_codec_t *codec);
 /* Append the single-object encoding of r to out. Fields the writer schema
  * lacks (v1 has no inmates_by_destination) are dropped. r is validated first
  * (HO_ERR_INVALID, out unchanged) unless it still carries the stamp of its
- * last validation (jreport.h: ho_report_is_validated). */
+ * last validation (ho_report_is_validated). */
 ho_err_t ho_codec_encode(ho_codec_t *codec, const ho_report_t *r, ho_buf_t *out, char *errstr,
                          size_t errstr_size);
 
@@ -113,5 +119,16 @@ ho_err_t ho_codec_report_to_value(ho_codec_t *codec, const ho_report_t *r, avro_
                                   char *errstr, size_t errstr_size);
 ho_err_t ho_codec_value_to_report(ho_codec_t *codec, avro_value_t *val, ho_report_t *out,
                                   char *errstr, size_t errstr_size);
+
+/* The deterministic content id: "r-" + 32 hex digits, from every field but
+ * report_id. Writes into out (at least 35 bytes) and returns HO_OK, or
+ * HO_ERR_NOMEM with out "" when the datum cannot be built. The rule
+ * (docs/codec.md): D = the Avro binary datum of r under transfer_report.v2
+ * with report_id ""; id = "r-" + hex16(CRC-64-AVRO(D)) + hex16(FNV-1a-64(D)). */
+ho_err_t ho_report_derive_id(const ho_report_t *r, char out[35]);
+
+/* Append the Avro binary datum of r under transfer_report.v2, with report_id
+ * replaced by the given one (the canonical serialization behind derived ids). */
+ho_err_t ho_report_avro_datum(const ho_report_t *r, const char *report_id, ho_buf_t *out);
 
 #endif

@@ -5,6 +5,9 @@
  * e.g. `field "inmate_count": expected an integer 0..100000, got 200000` or
  * `unknown field "inmates" (did you mean "inmate_count"?)`. Callers add the
  * position (file:line).
+ *
+ * Dependencies, one way: jreport -> codec (derived ids) -> report (the
+ * rules, lib/report_int.h); neither codec nor report includes this header.
  */
 #ifndef HO_JREPORT_H
 #define HO_JREPORT_H
@@ -12,13 +15,15 @@
 #include <stddef.h>
 #include <jansson.h>
 #include "handover/buf.h"
+#include "handover/codec.h"
 #include "handover/err.h"
 #include "handover/report.h"
 
-/* Parse and validate one JSON object (one line, no trailing newline needed).
+/* Parse and validate one JSON object (one line, no trailing newline needed)
+ * with ho_report_validate()'s rules, and stamp it (ho_report_mark_validated).
  * out is cleared first and left cleared on error. When report_id is absent it
- * is derived from the content (ho_report_derive_id), so the same report sent
- * twice has the same id. HO_ERR_JSON for syntax, HO_ERR_INVALID for rules. */
+ * is derived from the content (ho_report_derive_id, codec.h), so the same
+ * report sent twice has the same id. HO_ERR_JSON for syntax, HO_ERR_INVALID for rules. */
 ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, char *errstr,
                              size_t errstr_size);
 
@@ -26,31 +31,6 @@ ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, cha
  * caller's). Used by the engine, which stores ho_report_to_json() plus its own
  * members and deletes those before parsing back. */
 ho_err_t ho_report_from_jansson(json_t *obj, ho_report_t *out, char *errstr, size_t errstr_size);
-
-/* Validate a report built elsewhere (decoded Avro): the same rules. */
-ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_size);
-
-/* Validation stamps: ho_report_from_json() and ho_report_from_jansson()
- * stamp the report they validated with a 64-bit hash of its
- * whole content (every field, every string's bytes, the pointers), so that
- * ho_codec_encode() need not run the rules a second time. Any change to the
- * report afterwards (a field set, a string replaced or edited in place)
- * changes the hash, and the report is then validated again. ho_report_copy()
- * and ho_report_clear() leave no stamp. Decoded reports carry none: workers
- * never re-encode what they decode, so it would cost every message. */
-void ho_report_mark_validated(ho_report_t *r);
-bool ho_report_is_validated(const ho_report_t *r);
-
-/* The deterministic content id: "r-" + 32 hex digits, from every field but
- * report_id. Writes into out (at least 35 bytes) and returns HO_OK, or
- * HO_ERR_NOMEM with out "" when the datum cannot be built. The rule (docs/codec.md):
- * D = the Avro binary datum of r under transfer_report.v2 with report_id "";
- * id = "r-" + hex16(CRC-64-AVRO(D)) + hex16(FNV-1a-64(D)). */
-ho_err_t ho_report_derive_id(const ho_report_t *r, char out[35]);
-
-/* Append the Avro binary datum of r under transfer_report.v2, with report_id
- * replaced by the given one (the canonical serialization behind derived ids). */
-ho_err_t ho_report_avro_datum(const ho_report_t *r, const char *report_id, ho_buf_t *out);
 
 /* The report as a JSON object (new reference; caller json_decref()s), with
  * occurred_on as "YYYY-MM-DD", reported_at as RFC 3339 "...Z". Field names

@@ -2,7 +2,10 @@
  * report.h: one report about one transfer operation, in memory. This is the
  * decoded form of schemas/transfer_report.v2.avsc (v1 data resolves to it
  * with an empty inmates_by_destination). Every string is owned by the report
- * and freed by ho_report_clear().
+ * and freed by ho_report_clear(). Its validation rules live here too.
+ *
+ * Dependencies: err.h only. codec (which derives ids) and jreport (JSON)
+ * depend on this module, never the other way.
  */
 #ifndef HO_REPORT_H
 #define HO_REPORT_H
@@ -53,7 +56,7 @@ typedef struct ho_report_s {
         size_t n_by_destination;
         int schema_version;           /* writer schema: 1, 2, or 0 when unknown/not decoded */
         uint64_t validated;           /* a stamp of the content when it was last validated
-                                       * (jreport.h: ho_report_is_validated); 0 = never */
+                                       * (ho_report_is_validated); 0 = never */
         bool in_arena;                /* the members live in an arena (arena.h), which
                                        * frees them: ho_report_clear only forgets them */
 } ho_report_t;
@@ -64,6 +67,22 @@ void ho_report_init(ho_report_t *r);
 void ho_report_clear(ho_report_t *r);
 /* Deep copy src into dst (dst must be initialised; its old members are freed). */
 ho_err_t ho_report_copy(ho_report_t *dst, const ho_report_t *src);
+
+/* The rules of the foundation issue, on a report from anywhere (JSON input,
+ * decoded Avro): HO_OK, or HO_ERR_INVALID with one message naming the first
+ * field that breaks one and what was expected. */
+ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_size);
+
+/* Validation stamps: ho_report_from_json() and ho_report_from_jansson() (jreport.h)
+ * stamp the report they validated with a 64-bit hash of its
+ * whole content (every field, every string's bytes, the pointers), so that
+ * ho_codec_encode() need not run the rules a second time. Any change to the
+ * report afterwards (a field set, a string replaced or edited in place)
+ * changes the hash, and the report is then validated again. ho_report_copy()
+ * and ho_report_clear() leave no stamp. Decoded reports carry none: workers
+ * never re-encode what they decode, so it would cost every message. */
+void ho_report_mark_validated(ho_report_t *r);
+bool ho_report_is_validated(const ho_report_t *r);
 
 /* Which report is a transfer's current state: > 0 when a is later than b
  * (greater reported_at, ties broken by the greater report_id, bytewise),

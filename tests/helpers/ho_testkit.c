@@ -18,7 +18,7 @@
 #include <librdkafka/rdkafka.h>
 #include "handover/buf.h"
 #include "handover/codec.h"
-#include "handover/produce.h"
+#include "handover/input.h"
 #include "handover/report.h"
 
 #define TK_TIMEOUT_MS 30000

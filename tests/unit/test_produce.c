@@ -1,7 +1,8 @@
 /*
- * test_produce.c: handover-produce's logic (lib/produce.c): the bounded line
- * reader (over-long lines, pipes, tail -F following with truncation and
- * rotation), inputs (JSON Lines and Avro containers, v1 and v2), the bad-line
+ * test_produce.c: handover-produce's modules (lines, input, validate,
+ * badlist, spool, tset, producer; the run itself is in test_produce_run.c):
+ * the bounded line reader (over-long lines, pipes, tail -F following with
+ * truncation and rotation, the mapped reader), inputs (JSON Lines and Avro containers, v1 and v2), the bad-line
  * listing and rejects format, the spool, the distinct-transfer set, and the
  * delivery bookkeeping against librdkafka's in-process mock cluster.
  */
@@ -780,6 +781,119 @@ static void test_spool(void **state) {
         ho_spool_destroy(sp);
 }
 
+/* The mapped reader gives exactly ho_lines_next()'s lines: '\r' dropped, an
+ * over-long line reported, a last line without '\n'; and bytes read after
+ * it is unmapped are what it consumed. */
+static void test_lines_map(void **state) {
+        const char *path = tpath("map.txt");
+        char text[300], err[256];
+        ho_lines_t *lr, *plain;
+        ho_linemap_t ml;
+        int n = 0;
+
+        (void)state;
+        snprintf(text, sizeof(text), "one\r\n\n%0100d\nlast", 7);
+        write_str(path, "w", text);
+        lr = ho_lines_open(path, false, 64, err, sizeof(err));
+        plain = ho_lines_open(path, false, 64, err, sizeof(err));
+        assert_non_null(lr);
+        assert_non_null(plain);
+        assert_true(ho_lines_map(lr, path, &ml));
+        for (;;) {
+                const char *l1 = NULL, *l2 = NULL;
+                size_t n1 = 0, n2 = 0;
+                uint64_t k1 = 0, k2 = 0;
+                ho_line_status_t s1 = ho_linemap_next(&ml, &l1, &n1, &k1);
+                ho_line_status_t s2 = ho_lines_next(plain, &l2, &n2, &k2, err, sizeof(err));
+                assert_int_equal(s1, s2);
+                if (s1 == HO_LINE_EOF)
+                        break;
+                assert_int_equal(k1, k2);
+                if (s1 == HO_LINE_OK) {
+                        assert_int_equal(n1, n2);
+                        assert_memory_equal(l1, l2, n1);
+                }
+                n++;
+        }
+        assert_int_equal(n, 4); /* "one", "", too long, "last" */
+        ho_lines_unmap(lr, &ml);
+        assert_null(ml.p);
+        assert_int_equal(ho_lines_bytes_read(lr), strlen(text));
+        ho_lines_destroy(lr);
+        ho_lines_destroy(plain);
+
+        /* a followed file, or one already read from, is not mapped */
+        lr = ho_lines_open(path, true, 0, err, sizeof(err));
+        assert_non_null(lr);
+        assert_false(ho_lines_map(lr, path, &ml));
+        ho_lines_destroy(lr);
+        lr = ho_lines_open(path, false, 0, err, sizeof(err));
+        expect_line(lr, "one", 1);
+        assert_false(ho_lines_map(lr, path, &ml));
+        ho_lines_destroy(lr);
+        assert_true(ho_line_is_blank(" \t\r", 3));
+        assert_true(ho_line_is_blank("", 0));
+        assert_false(ho_line_is_blank(" x", 2));
+}
+
+/* A block in the spool's own format reads back as the records it holds;
+ * released values of a large spool give their windows back without
+ * disturbing the records still to read. */
+static void test_spool_block(void **state) {
+        char err[256], value[1000];
+        ho_spool_t *sp = ho_spool_new(err, sizeof(err));
+        ho_spool_rec_t rec;
+        char block[64];
+        size_t at = 0;
+        const int N = 2000; /* about 2 MB: several windows */
+
+        (void)state;
+        assert_non_null(sp);
+        for (int i = 0; i < 2; i++) {
+                ho_spool_hdr_t h = {HO_POS(1, (uint64_t)i + 1), 100 + i, 2, 3};
+                memcpy(block + at, &h, sizeof(h));
+                memcpy(block + at + sizeof(h), i ? "k1" : "k0", 2);
+                memcpy(block + at + sizeof(h) + 2, i ? "vv1" : "vv0", 3);
+                at += sizeof(h) + 5;
+        }
+        assert_int_equal(ho_spool_put_block(sp, block, at, 2, err, sizeof(err)), HO_OK);
+        for (int i = 0; i < N; i++) {
+                memset(value, 'a' + i % 26, sizeof(value));
+                assert_int_equal(ho_spool_put(sp, HO_POS(2, (uint64_t)i + 1), i, "key", 3, value,
+                                              sizeof(value), err, sizeof(err)),
+                                 HO_OK);
+        }
+        assert_int_equal(ho_spool_count(sp), 2 + (uint64_t)N);
+        assert_int_equal(ho_spool_rewind(sp, err, sizeof(err)), HO_OK);
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(ho_spool_get(sp, &rec, err, sizeof(err)), HO_OK);
+                assert_int_equal(rec.pos, HO_POS(1, (uint64_t)i + 1));
+                assert_int_equal(rec.timestamp, 100 + i);
+                assert_memory_equal(rec.key, i ? "k1" : "k0", 2);
+                assert_int_equal(rec.value_len, 3);
+                assert_memory_equal(rec.value, i ? "vv1" : "vv0", 3);
+                assert_true(rec.mapped);
+                ho_spool_release(sp, rec.value);
+        }
+        for (int i = 0; i < N; i++) {
+                assert_int_equal(ho_spool_get(sp, &rec, err, sizeof(err)), HO_OK);
+                assert_int_equal(rec.pos, HO_POS(2, (uint64_t)i + 1));
+                assert_int_equal(rec.value_len, sizeof(value));
+                assert_int_equal(rec.value[0], 'a' + i % 26);
+                assert_int_equal(rec.value[sizeof(value) - 1], 'a' + i % 26);
+                /* every other record released at once, the rest never */
+                if (i % 2 == 0)
+                        ho_spool_release(sp, rec.value);
+        }
+        assert_int_equal(ho_spool_get(sp, &rec, err, sizeof(err)), HO_ERR_NOT_FOUND);
+        /* a pointer from elsewhere is ignored */
+        ho_spool_release(sp, value);
+        ho_spool_release(sp, NULL);
+        /* no blocks once reading */
+        assert_int_not_equal(ho_spool_put_block(sp, block, at, 2, err, sizeof(err)), HO_OK);
+        ho_spool_destroy(sp);
+}
+
 static void test_tset(void **state) {
         ho_tset_t *ts = ho_tset_new();
         char id[32];
@@ -944,6 +1058,8 @@ int main(void) {
                 cmocka_unit_test(test_validate_threads),
                 cmocka_unit_test(test_badlist),
                 cmocka_unit_test(test_spool),
+                cmocka_unit_test(test_lines_map),
+                cmocka_unit_test(test_spool_block),
                 cmocka_unit_test(test_tset),
                 cmocka_unit_test(test_producer_delivers),
                 cmocka_unit_test(test_producer_failures_positions),
