@@ -93,8 +93,15 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: %s\n", prog, errstr);
                 return HO_EXIT_FAIL;
         }
-        enum { OPT_DLQ = 256, OPT_BATCH_MAX, OPT_BATCH_BYTES, OPT_BATCH_MS, OPT_STATS, OPT_REGISTRY,
-               OPT_REDIS_WAIT };
+        enum {
+                OPT_DLQ = 256,
+                OPT_BATCH_MAX,
+                OPT_BATCH_BYTES,
+                OPT_BATCH_MS,
+                OPT_STATS,
+                OPT_REGISTRY,
+                OPT_REDIS_WAIT
+        };
         /* only from the command line: with a registry a value starting with 00 means
          * something else, so no exported environment changes that (docs/registry.md) */
         const char *registry = NULL;
@@ -116,8 +123,12 @@ int main(int argc, char **argv) {
         while ((opt = getopt_long(argc, argv, "b:t:g:r:p:X:c:vqhV", longopts, NULL)) != -1) {
                 bool ok = true;
                 switch (opt) {
-                case OPT_DLQ: dlq = optarg; break;
-                case OPT_REGISTRY: registry = optarg; break;
+                case OPT_DLQ:
+                        dlq = optarg;
+                        break;
+                case OPT_REGISTRY:
+                        registry = optarg;
+                        break;
                 case OPT_REDIS_WAIT: {
                         char nbuf[16];
                         const char *colon = strchr(optarg, ':');
@@ -151,13 +162,21 @@ int main(int argc, char **argv) {
                         ok = ho_count_flag("--stats-interval", optarg, 0, 86400, " seconds",
                                            &stats_s, prog);
                         break;
-                case OPT_METRICS: metrics_addr = optarg; break;
-                case OPT_CREATE_DLQ: create_dlq = true; break;
+                case OPT_METRICS:
+                        metrics_addr = optarg;
+                        break;
+                case OPT_CREATE_DLQ:
+                        create_dlq = true;
+                        break;
                 default:
                         switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN: break;
-                        case HO_CLI_HELP: usage(stdout, prog); goto done;
-                        case HO_CLI_DONE: goto done;
+                        case HO_CLI_TAKEN:
+                                break;
+                        case HO_CLI_HELP:
+                                usage(stdout, prog);
+                                goto done;
+                        case HO_CLI_DONE:
+                                goto done;
                         case HO_CLI_ERROR:
                                 fprintf(stderr, "%s: %s\n", prog, errstr);
                                 ok = false;
@@ -194,8 +213,8 @@ int main(int argc, char **argv) {
                 goto done;
         }
         if (!*cli.topic || !*cli.group || !*cli.prefix || (dlq && !*dlq)) {
-                fprintf(stderr, "%s: topic, group, prefix and dead letter topic must not be empty\n",
-                        prog);
+                fprintf(stderr,
+                        "%s: topic, group, prefix and dead letter topic must not be empty\n", prog);
                 rc = HO_EXIT_USAGE;
                 goto done;
         }
@@ -216,8 +235,8 @@ int main(int argc, char **argv) {
                 goto done;
         }
         ho_metrics_t *reg = NULL;
-        if (metrics_addr && (!(reg = ho_metrics_new()) ||
-                             ho_metrics_add_build_info(reg, errstr, sizeof(errstr)))) {
+        if (metrics_addr &&
+            (!(reg = ho_metrics_new()) || ho_metrics_add_build_info(reg, errstr, sizeof(errstr)))) {
                 fprintf(stderr, "%s: metrics: %s\n", prog, reg ? errstr : "out of memory");
                 ho_metrics_destroy(reg);
                 ho_redis_url_clear(&url);

@@ -105,8 +105,8 @@ static rd_kafka_resp_err_t ho_rm_on_consume(rd_kafka_t *rk, rd_kafka_message_t *
         return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-static rd_kafka_resp_err_t ho_rm_on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf,
-                                        void *opaque, char *errstr, size_t errstr_size) {
+static rd_kafka_resp_err_t ho_rm_on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, void *opaque,
+                                        char *errstr, size_t errstr_size) {
         (void)conf;
         (void)errstr;
         (void)errstr_size;
@@ -204,7 +204,9 @@ int main(int argc, char **argv) {
         } while (0)
         while ((opt = getopt_long(argc, argv, "b:t:r:p:X:c:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
-                case OPT_REGISTRY: registry = optarg; break;
+                case OPT_REGISTRY:
+                        registry = optarg;
+                        break;
                 case OPT_FROM:
                         free(offsets);
                         if (ho_replay_parse_from(optarg, &conf, &offsets, errstr, sizeof(errstr)))
@@ -222,10 +224,18 @@ int main(int argc, char **argv) {
                         if (ho_replay_parse_size(optarg, &conf.memory_max, errstr, sizeof(errstr)))
                                 USAGE_FAIL("%s", errstr);
                         break;
-                case OPT_ACCEPT: conf.accept_truncated = true; break;
-                case OPT_INTO: conf.into = optarg; break;
-                case OPT_DRY: conf.dry_run = true; break;
-                case OPT_EXPORT: conf.export_path = optarg; break;
+                case OPT_ACCEPT:
+                        conf.accept_truncated = true;
+                        break;
+                case OPT_INTO:
+                        conf.into = optarg;
+                        break;
+                case OPT_DRY:
+                        conf.dry_run = true;
+                        break;
+                case OPT_EXPORT:
+                        conf.export_path = optarg;
+                        break;
                 case OPT_BATCH: {
                         long long v;
                         if (ho_parse_ll(optarg, 1, 1000000, &v))
@@ -244,10 +254,15 @@ int main(int argc, char **argv) {
                 }
                 default:
                         switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN: break;
-                        case HO_CLI_HELP: usage(stdout, prog); goto done;
-                        case HO_CLI_DONE: goto done;
-                        case HO_CLI_ERROR: USAGE_FAIL("%s", errstr);
+                        case HO_CLI_TAKEN:
+                                break;
+                        case HO_CLI_HELP:
+                                usage(stdout, prog);
+                                goto done;
+                        case HO_CLI_DONE:
+                                goto done;
+                        case HO_CLI_ERROR:
+                                USAGE_FAIL("%s", errstr);
                         case HO_CLI_UNKNOWN:
                                 usage(stderr, prog);
                                 rc = HO_EXIT_USAGE;
@@ -342,23 +357,24 @@ int main(int argc, char **argv) {
         } else if (!conf.quiet) {
                 double s = (double)res.elapsed_ms / 1000.0;
                 fprintf(stderr,
-                        "handover-replay: %" PRIu64 " messages from \"%s\" (%d partitions): %" PRIu64
-                        " reports, %" PRIu64 " rejected, in %.1f s (%.0f/s); %s\n",
+                        "handover-replay: %" PRIu64
+                        " messages from \"%s\" (%d partitions): %" PRIu64 " reports, %" PRIu64
+                        " rejected, in %.1f s (%.0f/s); %s\n",
                         res.messages, conf.topic, res.partitions, res.reports, res.rejected, s,
                         s > 0 ? (double)res.messages / s : 0.0,
-                        conf.export_path ? "exported" : conf.dry_run ? "dry run, nothing switched"
-                                                                        : "switched in");
+                        conf.export_path ? "exported"
+                        : conf.dry_run   ? "dry run, nothing switched"
+                                         : "switched in");
                 if (conf.as_of_ms >= 0)
                         fprintf(stderr,
-                                "handover-replay: --as-of: %" PRIu64
-                                " later report%s left out\n",
+                                "handover-replay: --as-of: %" PRIu64 " later report%s left out\n",
                                 res.later, res.later == 1 ? "" : "s");
                 if (!conf.export_path)
                         fprintf(stderr,
                                 "handover-replay: %" PRIu64 " transfers folded in %d read%s of "
                                 "the window (%" PRIu32 " bucket%s; the fold peaked at %zu kB)\n",
-                                res.transfers, res.passes, res.passes == 1 ? "" : "s",
-                                res.buckets, res.buckets == 1 ? "" : "s", res.fold_peak >> 10);
+                                res.transfers, res.passes, res.passes == 1 ? "" : "s", res.buckets,
+                                res.buckets == 1 ? "" : "s", res.fold_peak >> 10);
                 if (conf.export_path)
                         fprintf(stderr, "handover-replay: wrote \"%s\"\n", conf.export_path);
                 else if (!conf.dry_run)

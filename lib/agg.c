@@ -47,24 +47,24 @@ struct ho_agg_s {
         redisContext *rc;
         bool legacy_checked;
         char *keys[HO_KEY__COUNT];
-        char *layout_key;  /* "{P}:" NS "layout": partitions used for homes */
-        char *fence_fmt;   /* "{P}:" NS "fence:" (then the partition) */
+        char *layout_key; /* "{P}:" NS "layout": partitions used for homes */
+        char *fence_fmt;  /* "{P}:" NS "fence:" (then the partition) */
         char *channel;
         char total_names[128]; /* ho_key_total_names, space-separated: the script's ARGV[11] */
-        int32_t layout;    /* the stored partition count last read (0: none) */
-        ho_buf_t out;      /* the request being built, kept across batches */
-        ho_buf_t json;     /* one state's JSON, reused */
-        ho_buf_t ids;      /* the batch's stored digests, per transfer */
-        uint64_t *dig;     /* per fold id: its digest */
+        int32_t layout;        /* the stored partition count last read (0: none) */
+        ho_buf_t out;          /* the request being built, kept across batches */
+        ho_buf_t json;         /* one state's JSON, reused */
+        ho_buf_t ids;          /* the batch's stored digests, per transfer */
+        uint64_t *dig;         /* per fold id: its digest */
         size_t cap_dig;
-        int32_t *homes;    /* per fold transfer: its home partition */
+        int32_t *homes; /* per fold transfer: its home partition */
         size_t cap_homes;
-        uint8_t *watched;  /* per partition: its fence is in this attempt's WATCH */
-        int32_t *fences;   /* the partitions whose fences this attempt watches */
+        uint8_t *watched; /* per partition: its fence is in this attempt's WATCH */
+        int32_t *fences;  /* the partitions whose fences this attempt watches */
         size_t cap_fences, n_fences;
-        size_t *gstart;    /* per fold transfer: where its new digests start in grp */
+        size_t *gstart; /* per fold transfer: where its new digests start in grp */
         size_t cap_gstart;
-        uint64_t *grp;     /* the batch's new digests, grouped by transfer */
+        uint64_t *grp; /* the batch's new digests, grouped by transfer */
         size_t cap_grp;
         ho_digset_t seen;
         ho_delta_t delta;
@@ -532,7 +532,7 @@ static ho_err_t ho_agg_plan(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts) {
  * flags and agg->ids. States and digests are only parsed when the fence
  * passes. */
 static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int64_t *stored,
-                           int32_t *layout, char *errstr, size_t errstr_size) {
+                            int32_t *layout, char *errstr, size_t errstr_size) {
         ho_fold_t *f = &b->fold;
         ho_buf_t *o = &agg->out;
         char key[512];
@@ -551,7 +551,8 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                         ho_agg_fence_key(agg, agg->fences[i], key, sizeof(key));
                         bad |= ho_resp_str(o, key);
                 }
-                bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "GET") || ho_resp_str(o, agg->layout_key);
+                bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "GET") ||
+                       ho_resp_str(o, agg->layout_key);
                 i_layout = 2;
                 ncmd = 3;
         }
@@ -601,7 +602,8 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                         for (int j = 0; j < i; j++)
                                 freeReplyObject(rep[j]);
                         free(rep);
-                        return ho_agg_conn_lost(agg, errstr, errstr_size, "read of the batch state");
+                        return ho_agg_conn_lost(agg, errstr, errstr_size,
+                                                "read of the batch state");
                 }
                 rep[i] = r;
         }
@@ -697,15 +699,16 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                         total += v->len / 8;
                 }
                 /* seen: each id's digest among its transfer's stored ones */
-                if (!err && (ho_digset_reset(&agg->seen, total) ||
-                             ho_grow((void **)&agg->dig, &agg->cap_dig, f->n_ids + 1,
-                                     sizeof(*agg->dig))))
+                if (!err &&
+                    (ho_digset_reset(&agg->seen, total) ||
+                     ho_grow((void **)&agg->dig, &agg->cap_dig, f->n_ids + 1, sizeof(*agg->dig))))
                         err = HO_ERR_NOMEM;
                 for (size_t i = 0; i < f->n_xfers && !err; i++)
                         for (int64_t j = 0; j < f->xfers[i].stored_rev; j++)
                                 ho_digset_add(&agg->seen, (uint32_t)i,
-                                              ho_agg_digest_get(agg->ids.data + f->xfers[i].ids_off +
-                                                           8 * (size_t)j));
+                                              ho_agg_digest_get(agg->ids.data +
+                                                                f->xfers[i].ids_off +
+                                                                8 * (size_t)j));
                 for (size_t i = 0; i < f->n_ids && !err; i++) {
                         const ho_fold_id_t *id = &f->ids[i];
                         size_t tl = strlen(f->xfers[id->xfer].latest.transfer_id);
@@ -744,8 +747,8 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                                 err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
                                                 "stored state of transfer \"%s\" in \"%s\" does "
                                                 "not parse: %s",
-                                                x->latest.transfer_id,
-                                                agg->keys[HO_KEY_TRANSFERS], why);
+                                                x->latest.transfer_id, agg->keys[HO_KEY_TRANSFERS],
+                                                why);
                         else
                                 x->has_stored = true;
                 }
@@ -873,10 +876,8 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         for (size_t i = 0; i < d->dates.cap; i++)
                 nt += ho_strmap_slot_key(&d->dates, i) && d->dates.vals[i];
         /* EVAL script numkeys KEYS, then ARGV as lib/agg_lua.c lays it out */
-        bad |= ho_resp_cmd(o, 3 + HO_KEY__COUNT + 4 + HO_TOTAL__COUNT + 2 + 3 * nd + 1 +
-                                      3 * nt) ||
-               ho_resp_str(o, "EVAL") || ho_resp_str(o, ho_agg_lua) ||
-               ho_resp_ll(o, HO_KEY__COUNT);
+        bad |= ho_resp_cmd(o, 3 + HO_KEY__COUNT + 4 + HO_TOTAL__COUNT + 2 + 3 * nd + 1 + 3 * nt) ||
+               ho_resp_str(o, "EVAL") || ho_resp_str(o, ho_agg_lua) || ho_resp_ll(o, HO_KEY__COUNT);
         for (int k = 0; k < HO_KEY__COUNT; k++)
                 bad |= ho_resp_str(o, agg->keys[k]);
         bad |= ho_resp_ll(o, HO_KEY_TOTALS + 1) || ho_resp_ll(o, HO_KEY_BY_DATE + 1) ||
@@ -1029,8 +1030,7 @@ ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_
             (b->count && next_offset <= b->last))
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "commit of \"%s\": next offset %" PRId64
-                                 " does not follow the batch (start %" PRId64 ", last %" PRId64
-                                 ")",
+                                 " does not follow the batch (start %" PRId64 ", last %" PRId64 ")",
                                  b->field, next_offset, b->start, b->last);
         if (!b->count && next_offset == b->start)
                 return HO_OK;
@@ -1075,8 +1075,8 @@ ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_
                         ho_agg_test_after_read(ho_agg_test_after_read_arg);
                 size_t queued, n_touched, n_new;
                 if ((err = ho_agg_build(agg, b, next_offset, ho_wall_ms(),
-                                        !agg->conf.exclusive && layout < need ? need : 0,
-                                        &queued, &n_touched, &n_new)))
+                                        !agg->conf.exclusive && layout < need ? need : 0, &queued,
+                                        &n_touched, &n_new)))
                         return err == HO_ERR_NOMEM
                                        ? ho_seterr(errstr, errstr_size, err, "out of memory")
                                        : err;

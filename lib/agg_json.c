@@ -34,13 +34,27 @@ static int put_str(ho_buf_t *b, const char *s) {
                 char esc[7] = {'\\', 0};
                 size_t n = 2;
                 switch (c) {
-                case '"': esc[1] = '"'; break;
-                case '\\': esc[1] = '\\'; break;
-                case '\b': esc[1] = 'b'; break;
-                case '\f': esc[1] = 'f'; break;
-                case '\n': esc[1] = 'n'; break;
-                case '\r': esc[1] = 'r'; break;
-                case '\t': esc[1] = 't'; break;
+                case '"':
+                        esc[1] = '"';
+                        break;
+                case '\\':
+                        esc[1] = '\\';
+                        break;
+                case '\b':
+                        esc[1] = 'b';
+                        break;
+                case '\f':
+                        esc[1] = 'f';
+                        break;
+                case '\n':
+                        esc[1] = 'n';
+                        break;
+                case '\r':
+                        esc[1] = 'r';
+                        break;
+                case '\t':
+                        esc[1] = 't';
+                        break;
                 default:
                         memcpy(esc + 1, "u00", 3);
                         esc[4] = hex[c >> 4];
@@ -138,7 +152,7 @@ static int is_null(cur_t *c) {
 }
 
 static int hexv(char h) {
-        return h >= '0' && h <= '9' ? h - '0'
+        return h >= '0' && h <= '9'   ? h - '0'
                : h >= 'a' && h <= 'f' ? h - 'a' + 10
                : h >= 'A' && h <= 'F' ? h - 'A' + 10
                                       : -1;
@@ -193,14 +207,30 @@ static int str(cur_t *c, char **out) {
                 }
                 p++;
                 switch (*p) {
-                case '"': *w++ = '"'; break;
-                case '\\': *w++ = '\\'; break;
-                case '/': *w++ = '/'; break;
-                case 'b': *w++ = '\b'; break;
-                case 'f': *w++ = '\f'; break;
-                case 'n': *w++ = '\n'; break;
-                case 'r': *w++ = '\r'; break;
-                case 't': *w++ = '\t'; break;
+                case '"':
+                        *w++ = '"';
+                        break;
+                case '\\':
+                        *w++ = '\\';
+                        break;
+                case '/':
+                        *w++ = '/';
+                        break;
+                case 'b':
+                        *w++ = '\b';
+                        break;
+                case 'f':
+                        *w++ = '\f';
+                        break;
+                case 'n':
+                        *w++ = '\n';
+                        break;
+                case 'r':
+                        *w++ = '\r';
+                        break;
+                case 't':
+                        *w++ = '\t';
+                        break;
                 case 'u': {
                         unsigned u, lo;
                         if (e - p < 5 || hex4(p + 1, &u))
@@ -257,8 +287,8 @@ static int integer(cur_t *c, int64_t lo, int64_t hi, int64_t *out) {
         bool neg = p < c->end && *p == '-';
         if (neg)
                 p++;
-        if (p >= c->end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < c->end && p[1] >= '0' &&
-                                                    p[1] <= '9'))
+        if (p >= c->end || *p < '0' || *p > '9' ||
+            (*p == '0' && p + 1 < c->end && p[1] >= '0' && p[1] <= '9'))
                 return -1;
         int64_t v = 0;
         for (; p < c->end && *p >= '0' && *p <= '9'; p++) {
@@ -411,18 +441,31 @@ enum {
         F_REPORTS,
         F__COUNT
 };
-static const char *const fields[F__COUNT] = {
-        "report_id", "transfer_id", "occurred_on", "reported_at",  "source",
-        "origin_country", "destination_country", "inmate_count", "aircraft_count", "destinations",
-        "cumulative_total", "authority", "persons", "inmates_by_destination", "reports"};
+static const char *const fields[F__COUNT] = {"report_id",
+                                             "transfer_id",
+                                             "occurred_on",
+                                             "reported_at",
+                                             "source",
+                                             "origin_country",
+                                             "destination_country",
+                                             "inmate_count",
+                                             "aircraft_count",
+                                             "destinations",
+                                             "cumulative_total",
+                                             "authority",
+                                             "persons",
+                                             "inmates_by_destination",
+                                             "reports"};
 
 static int member(cur_t *c, int f, ho_report_t *r, int64_t *reports) {
         char *s = NULL;
         int64_t v;
         int bad = 0;
         switch (f) {
-        case F_REPORT_ID: return str(c, &r->report_id);
-        case F_TRANSFER_ID: return str(c, &r->transfer_id);
+        case F_REPORT_ID:
+                return str(c, &r->report_id);
+        case F_TRANSFER_ID:
+                return str(c, &r->transfer_id);
         case F_OCCURRED_ON:
         case F_REPORTED_AT:
                 if (str(c, &s))
@@ -431,21 +474,31 @@ static int member(cur_t *c, int f, ho_report_t *r, int64_t *reports) {
                                          : ho_time_parse_rfc3339(s, &r->reported_at) != HO_OK;
                 free(s);
                 return bad ? -1 : 0;
-        case F_SOURCE: return str(c, &r->source);
-        case F_ORIGIN: return country(c, r->origin_country);
-        case F_DEST: return country(c, r->destination_country);
+        case F_SOURCE:
+                return str(c, &r->source);
+        case F_ORIGIN:
+                return country(c, r->origin_country);
+        case F_DEST:
+                return country(c, r->destination_country);
         case F_INMATES:
                 if (integer(c, 0, INT32_MAX, &v))
                         return -1;
                 r->inmate_count = (int32_t)v;
                 return 0;
-        case F_AIRCRAFT: return int32_or_null(c, &r->has_aircraft_count, &r->aircraft_count);
-        case F_DESTINATIONS: return destinations(c, r);
-        case F_CUMULATIVE: return int32_or_null(c, &r->has_cumulative_total, &r->cumulative_total);
-        case F_AUTHORITY: return str_or_null(c, &r->authority);
-        case F_PERSONS: return persons(c, r);
-        case F_BY_DEST: return by_destination(c, r);
-        case F_REPORTS: return integer(c, 0, INT64_MAX, reports);
+        case F_AIRCRAFT:
+                return int32_or_null(c, &r->has_aircraft_count, &r->aircraft_count);
+        case F_DESTINATIONS:
+                return destinations(c, r);
+        case F_CUMULATIVE:
+                return int32_or_null(c, &r->has_cumulative_total, &r->cumulative_total);
+        case F_AUTHORITY:
+                return str_or_null(c, &r->authority);
+        case F_PERSONS:
+                return persons(c, r);
+        case F_BY_DEST:
+                return by_destination(c, r);
+        case F_REPORTS:
+                return integer(c, 0, INT64_MAX, reports);
         }
         return -1;
 }

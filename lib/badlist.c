@@ -24,8 +24,7 @@ void ho_badlist_finish(ho_badlist_t *bl) {
                         bl->count - bl->cap == 1 ? "" : "s");
 }
 
-int ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line,
-                    size_t len) {
+int ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line, size_t len) {
         errno = 0;
         fputs(where, fp);
         fputc('\t', fp);

@@ -93,8 +93,7 @@ size_t ho_fmt_ll(char *out, int64_t v) {
         return len;
 }
 
-ho_err_t ho_buf_slurp(ho_buf_t *b, const char *path, size_t max, char *errstr,
-                      size_t errstr_size) {
+ho_err_t ho_buf_slurp(ho_buf_t *b, const char *path, size_t max, char *errstr, size_t errstr_size) {
         FILE *fp = strcmp(path, "-") ? fopen(path, "rb") : stdin;
         char tmp[65536];
         size_t n;

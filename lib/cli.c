@@ -62,10 +62,9 @@ ho_cli_res_t ho_cli_opt(ho_cli_t *c, int opt, const char *arg, char *errstr, siz
                 /* a flag among the -X, in their order: "bootstrap.servers=BROKERS" */
                 char rderr[512];
                 rd_kafka_conf_t *conf = rd_kafka_conf_new();
-                rd_kafka_conf_res_t res =
-                        conf ? rd_kafka_conf_set(conf, "bootstrap.servers", arg, rderr,
-                                                 sizeof(rderr))
-                             : RD_KAFKA_CONF_INVALID;
+                rd_kafka_conf_res_t res = conf ? rd_kafka_conf_set(conf, "bootstrap.servers", arg,
+                                                                   rderr, sizeof(rderr))
+                                               : RD_KAFKA_CONF_INVALID;
                 if (conf)
                         rd_kafka_conf_destroy(conf);
                 if (res != RD_KAFKA_CONF_OK) {
@@ -86,13 +85,19 @@ ho_cli_res_t ho_cli_opt(ho_cli_t *c, int opt, const char *arg, char *errstr, siz
                 c->kprops[c->n_kprops++] = (ho_conf_kprop_t){false, kv};
                 return HO_CLI_TAKEN;
         }
-        case 't': c->topic = arg; return HO_CLI_TAKEN;
-        case 'g': c->group = arg; return HO_CLI_TAKEN;
+        case 't':
+                c->topic = arg;
+                return HO_CLI_TAKEN;
+        case 'g':
+                c->group = arg;
+                return HO_CLI_TAKEN;
         case 'r':
                 c->redis = arg;
                 c->redis_src = "-r";
                 return HO_CLI_TAKEN;
-        case 'p': c->prefix = arg; return HO_CLI_TAKEN;
+        case 'p':
+                c->prefix = arg;
+                return HO_CLI_TAKEN;
         case 'X':
                 if (!strcmp(arg, "list")) {
                         ho_conf_kafka_list(stdout);
@@ -105,13 +110,19 @@ ho_cli_res_t ho_cli_opt(ho_cli_t *c, int opt, const char *arg, char *errstr, siz
                 return ho_cli_kprop(c, (ho_conf_kprop_t){false, arg}, "", errstr, errstr_size);
         case 'c':
                 return ho_cli_kprop(c, (ho_conf_kprop_t){true, arg}, "-c: ", errstr, errstr_size);
-        case 'v': c->verbosity = 1; return HO_CLI_TAKEN;
-        case 'q': c->verbosity = -1; return HO_CLI_TAKEN;
-        case 'h': return HO_CLI_HELP;
+        case 'v':
+                c->verbosity = 1;
+                return HO_CLI_TAKEN;
+        case 'q':
+                c->verbosity = -1;
+                return HO_CLI_TAKEN;
+        case 'h':
+                return HO_CLI_HELP;
         case 'V':
                 ho_print_version(stdout, c->prog);
                 return HO_CLI_DONE;
-        default: return HO_CLI_UNKNOWN;
+        default:
+                return HO_CLI_UNKNOWN;
         }
 }
 

@@ -101,28 +101,28 @@ struct ho_codec_s {
 /* The Parsing Canonical Forms the direct encoder and decoder are written for:
  * v2 is v1 plus the map. A schema is coded directly only when its canonical
  * form is exactly one of these; any other goes through avro-c. */
-#define CANON_V1_FIELDS \
-        "{\"name\":\"handover.TransferReport\",\"type\":" \
-        "\"record\",\"fields\":[{\"name\":\"report_id\",\"type\":\"string\"}," \
-        "{\"name\":\"transfer_id\",\"type\":\"string\"}," \
-        "{\"name\":\"occurred_on\",\"type\":\"int\"}," \
-        "{\"name\":\"reported_at\",\"type\":\"long\"}," \
-        "{\"name\":\"source\",\"type\":\"string\"}," \
-        "{\"name\":\"origin_country\",\"type\":\"string\"}," \
-        "{\"name\":\"destination_country\",\"type\":\"string\"}," \
-        "{\"name\":\"inmate_count\",\"type\":\"int\"}," \
-        "{\"name\":\"aircraft_count\",\"type\":[\"null\",\"int\"]}," \
-        "{\"name\":\"destinations\",\"type\":{\"type\":\"array\",\"items\":\"string\"}}," \
-        "{\"name\":\"cumulative_total\",\"type\":[\"null\",\"int\"]}," \
-        "{\"name\":\"authority\",\"type\":[\"null\",\"string\"]}," \
-        "{\"name\":\"persons\",\"type\":{\"type\":\"array\"," \
-        "\"items\":{\"name\":\"handover.Person\",\"type\":" \
-        "\"record\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"}," \
+#define CANON_V1_FIELDS                                                                            \
+        "{\"name\":\"handover.TransferReport\",\"type\":"                                          \
+        "\"record\",\"fields\":[{\"name\":\"report_id\",\"type\":\"string\"},"                     \
+        "{\"name\":\"transfer_id\",\"type\":\"string\"},"                                          \
+        "{\"name\":\"occurred_on\",\"type\":\"int\"},"                                             \
+        "{\"name\":\"reported_at\",\"type\":\"long\"},"                                            \
+        "{\"name\":\"source\",\"type\":\"string\"},"                                               \
+        "{\"name\":\"origin_country\",\"type\":\"string\"},"                                       \
+        "{\"name\":\"destination_country\",\"type\":\"string\"},"                                  \
+        "{\"name\":\"inmate_count\",\"type\":\"int\"},"                                            \
+        "{\"name\":\"aircraft_count\",\"type\":[\"null\",\"int\"]},"                               \
+        "{\"name\":\"destinations\",\"type\":{\"type\":\"array\",\"items\":\"string\"}},"          \
+        "{\"name\":\"cumulative_total\",\"type\":[\"null\",\"int\"]},"                             \
+        "{\"name\":\"authority\",\"type\":[\"null\",\"string\"]},"                                 \
+        "{\"name\":\"persons\",\"type\":{\"type\":\"array\","                                      \
+        "\"items\":{\"name\":\"handover.Person\",\"type\":"                                        \
+        "\"record\",\"fields\":[{\"name\":\"name\",\"type\":\"string\"},"                          \
         "{\"name\":\"affiliation\",\"type\":[\"null\",\"string\"]}]}}}"
 static const char canon_v1[] = CANON_V1_FIELDS "]}";
-static const char canon_v2[] = CANON_V1_FIELDS
-        ",{\"name\":\"inmates_by_destination\",\"type\":"
-        "{\"type\":\"map\",\"values\":\"int\"}}" "]}";
+static const char canon_v2[] = CANON_V1_FIELDS ",{\"name\":\"inmates_by_destination\",\"type\":"
+                                               "{\"type\":\"map\",\"values\":\"int\"}}"
+                                               "]}";
 
 /* 1 or 2 when s is coded directly, else 0 */
 static int direct_version(const ho_codec_t *c, const ho_schema_t *s) {
@@ -133,11 +133,21 @@ bool ho_codec_is_direct(const ho_codec_t *c, const ho_schema_t *s) {
         return s && direct_version(c, s) != 0;
 }
 
-static const char *const report_fields[] = {
-        "report_id",    "transfer_id",   "occurred_on",  "reported_at",
-        "source",       "origin_country", "destination_country", "inmate_count",
-        "aircraft_count", "destinations", "cumulative_total", "authority",
-        "persons",      "inmates_by_destination", NULL};
+static const char *const report_fields[] = {"report_id",
+                                            "transfer_id",
+                                            "occurred_on",
+                                            "reported_at",
+                                            "source",
+                                            "origin_country",
+                                            "destination_country",
+                                            "inmate_count",
+                                            "aircraft_count",
+                                            "destinations",
+                                            "cumulative_total",
+                                            "authority",
+                                            "persons",
+                                            "inmates_by_destination",
+                                            NULL};
 
 /* ---- lifetime ------------------------------------------------------------- */
 
@@ -185,7 +195,8 @@ static ho_err_t check_fields(const ho_schema_t *s, char *errstr, size_t errstr_s
                 if (!report_fields[k])
                         return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA,
                                          "schema \"%s\": field \"%s\" is not a report field "
-                                         "handover knows", s->name, f);
+                                         "handover knows",
+                                         s->name, f);
         }
         return HO_OK;
 }
@@ -298,8 +309,7 @@ static char *read_file(const char *path, size_t *lenp, char *errstr, size_t errs
         return ho_buf_steal(&b, lenp);
 }
 
-ho_err_t ho_codec_set_writer(ho_codec_t *c, const char *spec, char *errstr,
-                             size_t errstr_size) {
+ho_err_t ho_codec_set_writer(ho_codec_t *c, const char *spec, char *errstr, size_t errstr_size) {
         const ho_schema_t *s;
         char err[512], *json;
         const char *base;
@@ -356,7 +366,7 @@ static int set_optional(avro_value_t *v, bool present, avro_value_t *out) {
         if (avro_value_get_type(v) != AVRO_UNION) {
                 if (!present)
                         return avro_value_get_type(v) == AVRO_NULL ? avro_value_set_null(v)
-                                                                    : EINVAL;
+                                                                   : EINVAL;
                 *out = *v;
                 return 0;
         }
@@ -789,8 +799,8 @@ static void *cv_calloc(conv_t *cv, size_t n, size_t size) {
 }
 
 static ho_err_t conv_fail(conv_t *cv, const char *fieldname, const char *what) {
-        return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_INVALID, "field \"%s\": %s",
-                         fieldname, what);
+        return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_INVALID, "field \"%s\": %s", fieldname,
+                         what);
 }
 
 /* Follow a union to its current branch; *is_null when that is null. */
@@ -891,7 +901,8 @@ static ho_err_t get_country(conv_t *cv, avro_value_t *v, const char *name, char 
         if (strlen(s) != 2) {
                 snprintf(msg, sizeof(msg),
                          "expected a country code of two upper-case letters (ISO 3166-1 alpha-2), "
-                         "got %zu bytes", strlen(s));
+                         "got %zu bytes",
+                         strlen(s));
                 free(s);
                 return conv_fail(cv, name, msg);
         }
@@ -906,8 +917,7 @@ static int city_cmp(const void *a, const void *b) {
 
 /* Bound before allocating: counts come from data (already bounded by the
  * skipper to the value's size, but the rules' caps are far smaller). */
-static ho_err_t list_size(conv_t *cv, avro_value_t *v, const char *name, size_t cap,
-                          size_t *n) {
+static ho_err_t list_size(conv_t *cv, avro_value_t *v, const char *name, size_t cap, size_t *n) {
         char msg[96];
 
         if (avro_value_get_size(v, n))
@@ -949,8 +959,7 @@ static ho_err_t convert(conv_t *cv, avro_value_t *rec, ho_report_t *r) {
             (field(rec, "inmate_count", &f),
              err = get_i32(cv, &f, "inmate_count", NULL, &r->inmate_count)) ||
             (field(rec, "aircraft_count", &f),
-             err = get_i32(cv, &f, "aircraft_count", &r->has_aircraft_count,
-                           &r->aircraft_count)) ||
+             err = get_i32(cv, &f, "aircraft_count", &r->has_aircraft_count, &r->aircraft_count)) ||
             (field(rec, "cumulative_total", &f),
              err = get_i32(cv, &f, "cumulative_total", &r->has_cumulative_total,
                            &r->cumulative_total)) ||
@@ -1013,8 +1022,8 @@ static ho_err_t convert(conv_t *cv, avro_value_t *rec, ho_report_t *r) {
                                 return err;
                 }
                 if (r->n_by_destination > 1)
-                        qsort(r->by_destination, r->n_by_destination,
-                              sizeof(*r->by_destination), city_cmp);
+                        qsort(r->by_destination, r->n_by_destination, sizeof(*r->by_destination),
+                              city_cmp);
         }
         return HO_OK;
 }
@@ -1036,8 +1045,8 @@ static ho_err_t to_report(conv_t *cv, avro_value_t *val, ho_report_t *out, int v
         return e;
 }
 
-ho_err_t ho_codec_value_to_report(ho_codec_t *c, avro_value_t *val, ho_report_t *out,
-                                  char *errstr, size_t errstr_size) {
+ho_err_t ho_codec_value_to_report(ho_codec_t *c, avro_value_t *val, ho_report_t *out, char *errstr,
+                                  size_t errstr_size) {
         conv_t cv = {errstr, errstr_size, NULL};
         avro_schema_t s = avro_value_get_schema(val);
         int version = 0;
@@ -1261,7 +1270,8 @@ static ho_err_t dcountry(conv_t *cv, const slice_t *x, const char *name, char ou
         if (x->n != 2) {
                 snprintf(msg, sizeof(msg),
                          "expected a country code of two upper-case letters (ISO 3166-1 alpha-2), "
-                         "got %zu bytes", x->n);
+                         "got %zu bytes",
+                         x->n);
                 return conv_fail(cv, name, msg);
         }
         e = HO_OK;
@@ -1351,8 +1361,7 @@ static ho_err_t dview_convert(conv_t *cv, const dview_t *d, ho_report_t *r) {
         for (i = 0; i < d->n_map; i++) {
                 r->n_by_destination = i + 1;
                 r->by_destination[i].count = d->map[i].count;
-                if (!(r->by_destination[i].city =
-                              cv_strndup(cv, d->map[i].key.p, d->map[i].key.n)))
+                if (!(r->by_destination[i].city = cv_strndup(cv, d->map[i].key.p, d->map[i].key.n)))
                         return HO_ERR_NOMEM;
         }
         return HO_OK;
@@ -1372,13 +1381,13 @@ ho_err_t ho_confluent_id(const void *data, size_t len, int32_t *id) {
 ho_err_t ho_confluent_frame(const void *soe, size_t len, int32_t id, ho_buf_t *out) {
         const unsigned char *p = soe;
         unsigned char h[HO_CONFLUENT_HEADER] = {HO_CONFLUENT_MAGIC, (unsigned char)(id >> 24),
-                                                (unsigned char)(id >> 16),
-                                                (unsigned char)(id >> 8), (unsigned char)id};
+                                                (unsigned char)(id >> 16), (unsigned char)(id >> 8),
+                                                (unsigned char)id};
 
         if (len < HO_SOE_HEADER || p[0] != HO_SOE_MAGIC0 || p[1] != HO_SOE_MAGIC1)
                 return HO_ERR_BAD_MARKER;
-        if (ho_buf_append(out, h, sizeof(h)) || ho_buf_append(out, p + HO_SOE_HEADER,
-                                                              len - HO_SOE_HEADER))
+        if (ho_buf_append(out, h, sizeof(h)) ||
+            ho_buf_append(out, p + HO_SOE_HEADER, len - HO_SOE_HEADER))
                 return HO_ERR_NOMEM;
         return HO_OK;
 }
@@ -1416,8 +1425,7 @@ static ho_err_t schema_of_id(ho_codec_t *c, int32_t id, const ho_schema_t **sp, 
         before = ho_schema_registry_count(c->reg);
         if (ho_schema_fingerprint(json, strlen(json), &fp, why, sizeof(why)))
                 return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
-                                 "schema id %d from the registry does not parse: %s", (int)id,
-                                 why);
+                                 "schema id %d from the registry does not parse: %s", (int)id, why);
         if (!ho_schema_registry_find(c->reg, fp) && c->n_reg_schemas >= REG_SCHEMAS_MAX)
                 return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
                                  "schema id %d: the registry has given more than %d distinct "
@@ -1426,14 +1434,13 @@ static ho_err_t schema_of_id(ho_codec_t *c, int32_t id, const ho_schema_t **sp, 
         s = ho_schema_registry_add(c->reg, json, strlen(json), why, sizeof(why));
         if (!s)
                 return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
-                                 "schema id %d from the registry does not parse: %s", (int)id,
-                                 why);
+                                 "schema id %d from the registry does not parse: %s", (int)id, why);
         if (ho_schema_registry_count(c->reg) > before)
                 c->n_reg_schemas++;
         if (ho_schema_entry_compat(s, c->newest, why, sizeof(why)))
                 return ho_seterr(errstr, errstr_size, HO_ERR_UNKNOWN_SCHEMA,
-                                 "schema id %d from the registry cannot be read as %s: %s",
-                                 (int)id, c->newest->name, why);
+                                 "schema id %d from the registry cannot be read as %s: %s", (int)id,
+                                 c->newest->name, why);
         i = c->n_ids < ID_MAX ? c->n_ids++ : c->next_id++ % ID_MAX;
         c->ids[i].id = id;
         c->ids[i].schema = s;
@@ -1494,8 +1501,7 @@ static ho_err_t decode_header(ho_codec_t *c, const unsigned char *p, size_t len,
  * is the direct one (the writer must then be coded directly), else the
  * generic skipper. */
 static ho_err_t decode_walk(ho_codec_t *c, const unsigned char *p, size_t len, dview_t *view,
-                            const ho_schema_t **sp, size_t *hdr, char *errstr,
-                            size_t errstr_size) {
+                            const ho_schema_t **sp, size_t *hdr, char *errstr, size_t errstr_size) {
         const ho_schema_t *s = NULL;
         skip_t sk;
         ho_err_t e;
@@ -1614,7 +1620,6 @@ ho_err_t ho_codec_decode_in(ho_codec_t *c, const void *data, size_t len, ho_repo
 }
 
 /* ---- derived ids ---------------------------------------------------------- */
-
 
 /* The v2 datum, from the codec's direct encoder (test_codec checks it
  * against avro-c's bytes). */

@@ -43,8 +43,8 @@ static ho_err_t ho_conf_set_kv(rd_kafka_conf_t *conf, const char *key, const cha
                 return HO_OK;
         /* an unknown name may be a secret's, misspelt: its value is no help */
         if (res == RD_KAFKA_CONF_UNKNOWN)
-                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s\"%s=...\": %s", where,
-                                 key, rderr);
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s\"%s=...\": %s", where, key,
+                                 rderr);
         if (ho_conf_key_is_secret(key))
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "%s\"%s=***\": librdkafka refused the value (not shown: a secret)",
@@ -57,8 +57,8 @@ ho_err_t ho_conf_kafka_set(rd_kafka_conf_t *conf, const char *kv, char *errstr,
                            size_t errstr_size) {
         const char *eq = strchr(kv, '=');
         if (!eq || eq == kv)
-                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "-X \"%s\": expected key=value", eq ? "=..." : kv);
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "-X \"%s\": expected key=value",
+                                 eq ? "=..." : kv);
         char key[256];
         size_t klen = (size_t)(eq - kv);
         if (klen >= sizeof(key))
@@ -150,7 +150,8 @@ void ho_conf_hide_argv(int argc, char **argv) {
                 char *kv = !strncmp(a, "-X", 2) && a[2] ? a + 2 : a;
                 char *eq = strchr(kv, '=');
                 if (eq && eq > kv && eq - kv < 256 &&
-                    strspn(kv, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                    strspn(kv,
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
                             (size_t)(eq - kv)) { /* a property name, not a path */
                         char key[256];
                         memcpy(key, kv, (size_t)(eq - kv));
@@ -184,6 +185,6 @@ void ho_conf_kafka_list(FILE *fp) {
 
 void ho_print_version(FILE *fp, const char *prog) {
         fprintf(fp, "%s (handover %s; librdkafka %s, avro-c %s, hiredis %d.%d.%d, jansson %s)\n",
-                prog, HO_VERSION, rd_kafka_version_str(), HO_AVRO_VERSION,
-                HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH, JANSSON_VERSION);
+                prog, HO_VERSION, rd_kafka_version_str(), HO_AVRO_VERSION, HIREDIS_MAJOR,
+                HIREDIS_MINOR, HIREDIS_PATCH, JANSSON_VERSION);
 }

@@ -26,8 +26,19 @@
 #define MAX_SENT_TOKENS 300 /* a longer "sentence" is not prose: no rule reads it */
 #define WINDOW 15           /* tokens between a transfer verb and its count */
 
-enum { L_BLANK, L_HEADER, L_TIMELINE, L_CAPTION, L_RANKING, L_MARKER, L_FURNITURE, L_SKIP,
-       L_DATELINE, L_BODY, L_HEADLINE };
+enum {
+        L_BLANK,
+        L_HEADER,
+        L_TIMELINE,
+        L_CAPTION,
+        L_RANKING,
+        L_MARKER,
+        L_FURNITURE,
+        L_SKIP,
+        L_DATELINE,
+        L_BODY,
+        L_HEADLINE
+};
 
 typedef struct {
         size_t tb, te; /* tokens [tb, te) */
@@ -40,26 +51,26 @@ typedef struct {
         int *role;
         sent_t *sent;
         size_t n_sent, cap_sent, ts; /* ts: the transfer sentence */
-        size_t cap_ev;     /* capacity of res->ev */
-        uint32_t *lex;     /* per token: the LX_* lists its word is in */
-        int failed;        /* out of memory */
+        size_t cap_ev;               /* capacity of res->ev */
+        uint32_t *lex;               /* per token: the LX_* lists its word is in */
+        int failed;                  /* out of memory */
         /* dateline */
-        int dl;            /* 1 when found */
+        int dl;                  /* 1 when found */
         size_t dl_line, dl_body; /* its line, the first token after it */
         size_t dl_place_tb, dl_place_te, dl_date_tb, dl_date_te, dl_wire_tb, dl_wire_te;
         int dl_m, dl_d, dl_y, dl_country;
         /* time line */
-        int tl;            /* ho_extract_timeline's result, 0 = none */
+        int tl; /* ho_extract_timeline's result, 0 = none */
         size_t tl_line;
         int tl_y, tl_m, tl_d;
         int64_t tl_ms;
         /* the transfer sentence's parts */
         size_t verb, cnt_tb, cnt_te, org_tb, org_te, dst_tb, dst_te;
-        int origin, dest;    /* country indexes, -1 = none */
+        int origin, dest; /* country indexes, -1 = none */
         int origin_from_dl;
-        size_t cum_tok;      /* the number token of the cumulative total, or (size_t)-1 */
-        int stage;           /* how far the transfer search got, for the reason */
-        int hedged;          /* a transfer verb was seen, but hedged or negated */
+        size_t cum_tok; /* the number token of the cumulative total, or (size_t)-1 */
+        int stage;      /* how far the transfer search got, for the reason */
+        int hedged;     /* a transfer verb was seen, but hedged or negated */
 } ctx_t;
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -87,7 +98,25 @@ static int is_w(const ctx_t *c, size_t i, const char *w) {
 /* The word lists of the rules, as bits of a token's lexicon mask (built
  * once per article from one hash table, so a rule's "is this word one of
  * ..." is a bit test, not a string comparison per list word). */
-enum { LX_transfer_verbs, LX_hedges, LX_negations, LX_person_nouns, LX_dest_preps, LX_cum_verbs, LX_cum_nouns, LX_aircraft_nouns, LX_landing_cues, LX_announce, LX_include_cues, LX_titles, LX_particles, LX_group_nouns, LX_not_names, LX_events, LX__COUNT };
+enum {
+        LX_transfer_verbs,
+        LX_hedges,
+        LX_negations,
+        LX_person_nouns,
+        LX_dest_preps,
+        LX_cum_verbs,
+        LX_cum_nouns,
+        LX_aircraft_nouns,
+        LX_landing_cues,
+        LX_announce,
+        LX_include_cues,
+        LX_titles,
+        LX_particles,
+        LX_group_nouns,
+        LX_not_names,
+        LX_events,
+        LX__COUNT
+};
 
 static int has(const ctx_t *c, size_t i, int lx) {
         return i < c->t.n_tok && (c->lex[i] >> lx & 1u);
@@ -136,7 +165,7 @@ static void add_ev(ctx_t *c, unsigned field, size_t start, size_t end, const cha
 }
 
 /* Evidence over tokens [tb, te). */
-#define EVT(c, f, tb, te, ...) add_ev(c, f, TK(c, tb)->start, TK(c, (te) - 1)->end, __VA_ARGS__)
+#define EVT(c, f, tb, te, ...) add_ev(c, f, TK(c, tb)->start, TK(c, (te)-1)->end, __VA_ARGS__)
 
 /* The bytes of a word's possessive ("'s": 2, "’s": 4), 0 without one. */
 static size_t poss_len(const ctx_t *c, size_t i) {
@@ -198,20 +227,52 @@ static int country_at(const ctx_t *c, size_t i, size_t end, size_t *used) {
 
 /* ---- 1. the page ----------------------------------------------------------- */
 
-static const char *const markers[] = {
-        "top articles", "most read", "most popular", "most viewed", "most shared", "trending",
-        "trending now", "related", "related articles", "related stories", "related coverage",
-        "related news", "read more", "read next", "more stories", "recommended",
-        "recommended for you", "you may also like", "you might also like", "latest news",
-        "latest", "ranking", "rankings", "popular", "editor's picks", "editors' picks",
-        "more on this story", "see also", "also read", "top stories", "further reading",
-        "other news", "in other news", "more news", "around the web", "what to read next",
-        "most read articles", "access ranking", "popular articles", NULL};
-static const char *const marker_prefixes[] = {"more from ", "read more:", "related:", "see also:",
-                                              "more in ", NULL};
-static const char *const skip_lines[] = {"advertisement", "sponsored", "sponsored content",
-                                         "share", "share this article", "reporting by",
-                                         "editing by", NULL};
+static const char *const markers[] = {"top articles",
+                                      "most read",
+                                      "most popular",
+                                      "most viewed",
+                                      "most shared",
+                                      "trending",
+                                      "trending now",
+                                      "related",
+                                      "related articles",
+                                      "related stories",
+                                      "related coverage",
+                                      "related news",
+                                      "read more",
+                                      "read next",
+                                      "more stories",
+                                      "recommended",
+                                      "recommended for you",
+                                      "you may also like",
+                                      "you might also like",
+                                      "latest news",
+                                      "latest",
+                                      "ranking",
+                                      "rankings",
+                                      "popular",
+                                      "editor's picks",
+                                      "editors' picks",
+                                      "more on this story",
+                                      "see also",
+                                      "also read",
+                                      "top stories",
+                                      "further reading",
+                                      "other news",
+                                      "in other news",
+                                      "more news",
+                                      "around the web",
+                                      "what to read next",
+                                      "most read articles",
+                                      "access ranking",
+                                      "popular articles",
+                                      NULL};
+static const char *const marker_prefixes[] = {"more from ", "read more:", "related:",
+                                              "see also:",  "more in ",   NULL};
+static const char *const skip_lines[] = {"advertisement",      "sponsored",
+                                         "sponsored content",  "share",
+                                         "share this article", "reporting by",
+                                         "editing by",         NULL};
 
 /* The line's text lower-cased into buf, trailing ':' and blanks dropped. */
 static size_t line_lower(const ctx_t *c, size_t L, char *buf, size_t cap) {
@@ -253,7 +314,8 @@ static int line_has(const ctx_t *c, size_t L, const char *needle) {
         const char *p = c->t.s + ln->start, *end = c->t.s + ln->end;
         size_t n = strlen(needle);
 
-        while ((size_t)(end - p) >= n && (p = memchr(p, needle[0], (size_t)(end - p - (ptrdiff_t)n) + 1))) {
+        while ((size_t)(end - p) >= n &&
+               (p = memchr(p, needle[0], (size_t)(end - p - (ptrdiff_t)n) + 1))) {
                 if (!memcmp(p, needle, n))
                         return 1;
                 p++;
@@ -262,10 +324,13 @@ static int line_has(const ctx_t *c, size_t L, const char *needle) {
 }
 
 static int is_caption(const ctx_t *c, size_t L) {
-        static const char *const credits[] = {
-                "REUTERS/", "Reuters/", "/File Photo", "FILE PHOTO", "File photo", "AP Photo",
-                "AFP Photo", "AFP PHOTO", "Getty Images", "Photo:", "PHOTO:", "Photograph:",
-                "Photo by", "Image:", "Caption:", "(Photo", "[Photo", "Photo credit", NULL};
+        static const char *const credits[] = {"REUTERS/",   "Reuters/",   "/File Photo",
+                                              "FILE PHOTO", "File photo", "AP Photo",
+                                              "AFP Photo",  "AFP PHOTO",  "Getty Images",
+                                              "Photo:",     "PHOTO:",     "Photograph:",
+                                              "Photo by",   "Image:",     "Caption:",
+                                              "(Photo",     "[Photo",     "Photo credit",
+                                              NULL};
         size_t k;
 
         for (k = 0; credits[k]; k++)
@@ -297,7 +362,8 @@ static int is_prose(const ctx_t *c, size_t L) {
                 if (TK(c, i)->kind == XT_WORD)
                         words++;
         last = ln->tok_end - 1;
-        if ((is_p(c, last, '"') || is_p(c, last, '\'') || is_p(c, last, ')')) && last > ln->tok_begin)
+        if ((is_p(c, last, '"') || is_p(c, last, '\'') || is_p(c, last, ')')) &&
+            last > ln->tok_begin)
                 last--;
         return words >= 6 && (is_p(c, last, '.') || is_p(c, last, '!') || is_p(c, last, '?'));
 }
@@ -326,14 +392,13 @@ static int parse_dateline(ctx_t *c, size_t L) {
                         i++;
                         continue;
                 }
-                if (is_p(c, i, ',') && is_word(c, i + 1) && i > pb)
-                        {
-                                /* a comma inside the place ("WASHINGTON, D.C.") or before the date */
-                                if (match(c, i + 1, end, XK_MONTH, &u))
-                                        break;
-                                i++;
-                                continue;
-                        }
+                if (is_p(c, i, ',') && is_word(c, i + 1) && i > pb) {
+                        /* a comma inside the place ("WASHINGTON, D.C.") or before the date */
+                        if (match(c, i + 1, end, XK_MONTH, &u))
+                                break;
+                        i++;
+                        continue;
+                }
                 break;
         }
         if (i == pb)
@@ -346,7 +411,8 @@ static int parse_dateline(ctx_t *c, size_t L) {
                         if ((e = match(c, j, pe, XK_CITY_ABROAD, &u)) ||
                             (e = match(c, j, pe, XK_COUNTRY, &u)))
                                 known = e->value;
-                        else if (match(c, j, pe, XK_US_CITY, &u) || match(c, j, pe, XK_US_STATE, &u))
+                        else if (match(c, j, pe, XK_US_CITY, &u) ||
+                                 match(c, j, pe, XK_US_STATE, &u))
                                 known = -2;
                 }
                 if (!caps && known == -1)
@@ -451,8 +517,8 @@ static int classify(ctx_t *c) {
                 if (c->role[L] == L_HEADLINE && ln->end - ln->start <= 200) {
                         int y, m, d, rc;
                         int64_t ms;
-                        rc = ho_extract_timeline(c->t.s + ln->start, ln->end - ln->start, &y, &m, &d,
-                                                 &ms);
+                        rc = ho_extract_timeline(c->t.s + ln->start, ln->end - ln->start, &y, &m,
+                                                 &d, &ms);
                         if (rc)
                                 c->role[L] = L_TIMELINE;
                 }
@@ -470,7 +536,8 @@ static int classify(ctx_t *c) {
                         continue;
                 }
                 if (c->dl && L < c->dl_line && c->role[L] == L_BODY)
-                        c->role[L] = L_HEADER; /* before the dateline: headline, standfirst, caption */
+                        c->role[L] =
+                                L_HEADER; /* before the dateline: headline, standfirst, caption */
         }
         /* the time line: the first before the body with a time and a zone,
          * else the first with a date; then the same within the body */
@@ -483,8 +550,8 @@ static int classify(ctx_t *c) {
                                 continue;
                         if (!tl_any && c->dl && L > c->dl_line)
                                 continue;
-                        rc = ho_extract_timeline(c->t.s + ln->start, ln->end - ln->start, &y, &m, &d,
-                                                 &ms);
+                        rc = ho_extract_timeline(c->t.s + ln->start, ln->end - ln->start, &y, &m,
+                                                 &d, &ms);
                         if (rc > c->tl && (rc == 3 || !c->tl)) {
                                 c->tl = rc;
                                 c->tl_line = L;
@@ -502,11 +569,11 @@ static int classify(ctx_t *c) {
 
 /* ---- 2. sentences ---------------------------------------------------------- */
 
-static const char *const abbrevs[] = {"Jan", "Feb", "Mar", "Apr", "Aug", "Sept", "Sep", "Oct",
-                                      "Nov", "Dec", "Mr", "Mrs", "Ms", "Dr", "Gen", "Lt", "Col",
-                                      "Sgt", "Sen", "Rep", "Gov", "St", "No", "Jr", "Sr", "Inc",
-                                      "Corp", "Co", "vs", "Capt", "Prof", "Mt", "Ft", "Adm",
-                                      "Gens", "Lic", NULL};
+static const char *const abbrevs[] = {"Jan", "Feb", "Mar",  "Apr", "Aug", "Sept", "Sep",  "Oct",
+                                      "Nov", "Dec", "Mr",   "Mrs", "Ms",  "Dr",   "Gen",  "Lt",
+                                      "Col", "Sgt", "Sen",  "Rep", "Gov", "St",   "No",   "Jr",
+                                      "Sr",  "Inc", "Corp", "Co",  "vs",  "Capt", "Prof", "Mt",
+                                      "Ft",  "Adm", "Gens", "Lic", NULL};
 
 static int push_sent(ctx_t *c, size_t tb, size_t te) {
         sent_t *v;
@@ -546,7 +613,8 @@ static int split_sentences(ctx_t *c) {
                               is_cap(c, i - 1))))
                                 continue;
                         e = i + 1;
-                        while (e < ln->tok_end && (is_p(c, e, '"') || is_p(c, e, '\'') || is_p(c, e, ')')))
+                        while (e < ln->tok_end &&
+                               (is_p(c, e, '"') || is_p(c, e, '\'') || is_p(c, e, ')')))
                                 e++;
                         if (e < ln->tok_end && !(is_cap(c, e) || TK(c, e)->kind == XT_NUM ||
                                                  is_p(c, e, '"') || is_p(c, e, '(')))
@@ -565,22 +633,25 @@ static int split_sentences(ctx_t *c) {
 /* ---- 3. the transfer sentence -------------------------------------------- */
 
 static const char *const transfer_verbs[] = {
-        "sent", "sends", "sending", "transferred", "transfers", "transferring", "handed",
-        "hands", "handing", "delivered", "delivers", "delivering", "expelled", "expels",
-        "flew", "flown", "shipped", "ships", "transported", "surrendered", "send", "transfer",
-        "hand", "deliver", "expel", NULL};
-static const char *const hedges[] = {"would", "could", "might", "may", "plans", "plan", "planned",
-                                     "planning", "considering", "consider", "proposed", "propose",
-                                     "requested", "request", "requests", "asked", "asks", "if",
-                                     "whether", "wants", "seeks", "sought", "expected", "will",
-                                     "should", NULL};
+        "sent",     "sends",   "sending",   "transferred", "transfers",   "transferring", "handed",
+        "hands",    "handing", "delivered", "delivers",    "delivering",  "expelled",     "expels",
+        "flew",     "flown",   "shipped",   "ships",       "transported", "surrendered",  "send",
+        "transfer", "hand",    "deliver",   "expel",       NULL};
+static const char *const hedges[] = {"would",    "could",   "might",     "may",         "plans",
+                                     "plan",     "planned", "planning",  "considering", "consider",
+                                     "proposed", "propose", "requested", "request",     "requests",
+                                     "asked",    "asks",    "if",        "whether",     "wants",
+                                     "seeks",    "sought",  "expected",  "will",        "should",
+                                     NULL};
 static const char *const negations[] = {"not", "never", "no", "neither", "nor", NULL};
-static const char *const person_nouns[] = {
-        "people", "persons", "prisoners", "inmates", "detainees", "suspects", "members",
-        "figures", "operatives", "traffickers", "fugitives", "men", "women", "individuals",
-        "criminals", "capos", "bosses", "leaders", "defendants", "convicts", "nationals",
-        "kingpins", "lieutenants", "gangsters", "narcos", "accused", "prisoner", "inmate",
-        "suspect", "person", "detainee", NULL};
+static const char *const person_nouns[] = {"people",     "persons",     "prisoners",   "inmates",
+                                           "detainees",  "suspects",    "members",     "figures",
+                                           "operatives", "traffickers", "fugitives",   "men",
+                                           "women",      "individuals", "criminals",   "capos",
+                                           "bosses",     "leaders",     "defendants",  "convicts",
+                                           "nationals",  "kingpins",    "lieutenants", "gangsters",
+                                           "narcos",     "accused",     "prisoner",    "inmate",
+                                           "suspect",    "person",      "detainee",    NULL};
 static const char *const dest_preps[] = {"to", "into", "in", "for", "toward", "towards", NULL};
 
 /* A count of people at j: NUMBER, up to 4 modifiers, a person noun. Tokens
@@ -597,7 +668,8 @@ static long count_at(const ctx_t *c, size_t j, size_t end, size_t *pe) {
         if (TK(c, j)->kind == XT_NUM && TK(c, j)->end - TK(c, j)->start == 4 && v >= 1900)
                 return -1;
         /* "one of the 37", "among 37": part of an earlier transfer */
-        if (j >= 1 && (is_w(c, j - 1, "of") || is_w(c, j - 1, "among") || is_w(c, j - 1, "another")))
+        if (j >= 1 &&
+            (is_w(c, j - 1, "of") || is_w(c, j - 1, "among") || is_w(c, j - 1, "another")))
                 return -1;
         if (j >= 2 && is_w(c, j - 1, "the") && (is_w(c, j - 2, "of") || is_w(c, j - 2, "among")))
                 return -1;
@@ -669,7 +741,8 @@ static int find_transfer(ctx_t *c) {
                         if (c->stage < 1)
                                 c->stage = 1;
                         /* the count nearest the verb, within WINDOW tokens */
-                        for (j = v > tb + WINDOW ? v - WINDOW : tb; j < te && j <= v + WINDOW; j++) {
+                        for (j = v > tb + WINDOW ? v - WINDOW : tb; j < te && j <= v + WINDOW;
+                             j++) {
                                 long n;
                                 size_t dist;
                                 if (j == c->cum_tok)
@@ -696,7 +769,8 @@ static int find_transfer(ctx_t *c) {
                                         c->org_te = j + u;
                                 }
                         for (j = v + 1; j + 1 < te && origin < 0; j++)
-                                if (is_w(c, j, "from") && (origin = country_at(c, j + 1, te, &u)) >= 0) {
+                                if (is_w(c, j, "from") &&
+                                    (origin = country_at(c, j + 1, te, &u)) >= 0) {
                                         c->org_tb = j + 1;
                                         c->org_te = j + 1 + u;
                                 }
@@ -722,9 +796,10 @@ static int find_transfer(ctx_t *c) {
 
 /* ---- 4. fields -------------------------------------------------------------- */
 
-static const char *const cum_verbs[] = {"brings", "bringing", "brought", "bring", "raises",
-                                        "raising", "raised", "takes", "taking", "took", "pushes",
-                                        "pushing", "pushed", "lifts", "lifting", "lifted", NULL};
+static const char *const cum_verbs[] = {"brings",  "bringing", "brought", "bring",  "raises",
+                                        "raising", "raised",   "takes",   "taking", "took",
+                                        "pushes",  "pushing",  "pushed",  "lifts",  "lifting",
+                                        "lifted",  NULL};
 static const char *const cum_nouns[] = {"total", "number", "tally", "count", NULL};
 
 /* The running total: "brings the total ... to 92", "bringing to 55 the
@@ -751,7 +826,8 @@ static void find_cumulative(ctx_t *c) {
                                                         goto found_k1;
                                 }
                                 /* verb to N the total/number */
-                                if (is_w(c, i + 1, "to") && (v = ho_xtok_number(&c->t, i + 2, te, &u)) >= 0) {
+                                if (is_w(c, i + 1, "to") &&
+                                    (v = ho_xtok_number(&c->t, i + 2, te, &u)) >= 0) {
                                         for (j = i + 2 + u; j < te && j <= i + 2 + u + 2; j++)
                                                 if (has(c, j, LX_cum_nouns)) {
                                                         k = i + 1;
@@ -765,11 +841,13 @@ static void find_cumulative(ctx_t *c) {
                                 c->res->report.cumulative_total = (int32_t)v;
                                 EVT(c, HO_XF_CUMULATIVE, i, k + 1 + u,
                                     "a running total: \"%.*s\" ... \"to\" a number",
-                                    (int)(TK(c, i)->end - TK(c, i)->start), c->t.s + TK(c, i)->start);
+                                    (int)(TK(c, i)->end - TK(c, i)->start),
+                                    c->t.s + TK(c, i)->start);
                                 return;
                         }
-                        if ((is_w(c, i, "running") || is_w(c, i, "cumulative")) && is_w(c, i + 1, "total") &&
-                            is_w(c, i + 2, "of") && (v = ho_xtok_number(&c->t, i + 3, te, &u)) >= 0) {
+                        if ((is_w(c, i, "running") || is_w(c, i, "cumulative")) &&
+                            is_w(c, i + 1, "total") && is_w(c, i + 2, "of") &&
+                            (v = ho_xtok_number(&c->t, i + 3, te, &u)) >= 0) {
                                 c->cum_tok = i + 3;
                                 c->res->report.has_cumulative_total = 1;
                                 c->res->report.cumulative_total = (int32_t)v;
@@ -796,7 +874,8 @@ static const char *const weekday_names[] = {"Sunday",   "Monday", "Tuesday", "We
 static void find_date(ctx_t *c) {
         ho_report_t *r = &c->res->report;
         size_t tb = c->sent[c->ts].tb, te = c->sent[c->ts].te, i, u;
-        size_t lo = c->verb > tb + 12 ? c->verb - 12 : tb, hi = c->verb + 12 < te ? c->verb + 12 : te;
+        size_t lo = c->verb > tb + 12 ? c->verb - 12 : tb,
+               hi = c->verb + 12 < te ? c->verb + 12 : te;
         int m = 0, d = 0, y = 0, from = 0, wd = -1, ok, rel = 0, unknown = 0;
         size_t wd_tok = 0, rel_tok = 0, date_tb = 0, date_te = 0;
         const ho_xentry_t *e;
@@ -815,7 +894,8 @@ static void find_date(ctx_t *c) {
                                 m = e->value;
                                 date_tb = i + 1;
                                 date_te = k + 1;
-                                if (is_p(c, k + 1, ',') && k + 2 < te && TK(c, k + 2)->kind == XT_NUM &&
+                                if (is_p(c, k + 1, ',') && k + 2 < te &&
+                                    TK(c, k + 2)->kind == XT_NUM &&
                                     TK(c, k + 2)->end - TK(c, k + 2)->start == 4) {
                                         y = (int)ho_xtok_digits(&c->t, k + 2);
                                         date_te = k + 3;
@@ -835,15 +915,16 @@ static void find_date(ctx_t *c) {
                         wd = e->value;
                         wd_tok = i;
                 }
-                if (!rel && (is_w(c, i, "yesterday") || is_w(c, i, "today") || is_w(c, i, "tonight"))) {
+                if (!rel &&
+                    (is_w(c, i, "yesterday") || is_w(c, i, "today") || is_w(c, i, "tonight"))) {
                         rel = is_w(c, i, "yesterday") ? -1 : 1;
                         rel_tok = i;
                 }
                 if (!unknown && !(i > tb && (is_w(c, i - 1, "since") || is_w(c, i - 1, "early"))) &&
                     ((is_w(c, i, "last") && (is_w(c, i + 1, "week") || is_w(c, i + 1, "month") ||
-                                                         is_w(c, i + 1, "year"))) ||
-                                 (is_w(c, i, "ago")) || is_w(c, i, "recently") ||
-                                 (is_w(c, i, "earlier") && is_w(c, i + 1, "this")))) {
+                                             is_w(c, i + 1, "year"))) ||
+                     (is_w(c, i, "ago")) || is_w(c, i, "recently") ||
+                     (is_w(c, i, "earlier") && is_w(c, i + 1, "this")))) {
                         unknown = 1;
                         rel_tok = i;
                 }
@@ -856,7 +937,8 @@ static void find_date(ctx_t *c) {
         } else if (unknown) {
                 EVT(c, HO_XF_OCCURRED_ON, rel_tok, rel_tok + 1,
                     "the transfer sentence dates it only vaguely (\"%.*s\"): no day can be derived",
-                    (int)(TK(c, rel_tok)->end - TK(c, rel_tok)->start), c->t.s + TK(c, rel_tok)->start);
+                    (int)(TK(c, rel_tok)->end - TK(c, rel_tok)->start),
+                    c->t.s + TK(c, rel_tok)->start);
                 return;
         } else if (c->dl && c->dl_m) {
                 from = 2;
@@ -875,7 +957,8 @@ static void find_date(ctx_t *c) {
         } else if (c->meta && c->meta->published_at &&
                    sscanf(c->meta->published_at, "%4d-%2d-%2d", &y, &m, &d) == 3) {
                 from = 4;
-                add_ev(c, HO_XF_OCCURRED_ON, 0, 0, "no dateline or time line: the date of published_at");
+                add_ev(c, HO_XF_OCCURRED_ON, 0, 0,
+                       "no dateline or time line: the date of published_at");
         } else {
                 add_ev(c, HO_XF_OCCURRED_ON, 0, 0,
                        "no date: the transfer sentence names none and there is no dateline, time line or published_at");
@@ -891,7 +974,8 @@ static void find_date(ctx_t *c) {
                            sscanf(c->meta->published_at, "%4d-%2d-%2d", &ly, &lm, &ld) == 3) {
                         add_ev(c, HO_XF_OCCURRED_ON, 0, 0, "the year from published_at");
                 } else {
-                        add_ev(c, HO_XF_OCCURRED_ON, 0, 0, "no year: no time line and no published_at");
+                        add_ev(c, HO_XF_OCCURRED_ON, 0, 0,
+                               "no year: no time line and no published_at");
                         return;
                 }
                 y = ly;
@@ -904,7 +988,8 @@ static void find_date(ctx_t *c) {
         }
         days = days_of(y, m, d, &ok);
         if (!ok) {
-                add_ev(c, HO_XF_OCCURRED_ON, 0, 0, "%04d-%02d-%02d is not a calendar date", y, m, d);
+                add_ev(c, HO_XF_OCCURRED_ON, 0, 0, "%04d-%02d-%02d is not a calendar date", y, m,
+                       d);
                 return;
         }
         if (rel < 0 && from != 1) {
@@ -948,7 +1033,8 @@ static void find_reported_at(ctx_t *c) {
                        "the time line, with its zone, in UTC");
                 return;
         }
-        if (c->meta && c->meta->published_at && !ho_time_parse_rfc3339(c->meta->published_at, &ms)) {
+        if (c->meta && c->meta->published_at &&
+            !ho_time_parse_rfc3339(c->meta->published_at, &ms)) {
                 r->reported_at = ms;
                 c->res->found |= HO_XF_REPORTED_AT;
                 add_ev(c, HO_XF_REPORTED_AT, 0, 0, "published_at (no time line with a zone)");
@@ -958,7 +1044,8 @@ static void find_reported_at(ctx_t *c) {
                 add_ev(c, HO_XF_REPORTED_AT, c->t.line[c->tl_line].start, c->t.line[c->tl_line].end,
                        "the time line has no zone, so it names no instant");
         else
-                add_ev(c, HO_XF_REPORTED_AT, 0, 0, "no time line with a time and a zone, no published_at");
+                add_ev(c, HO_XF_REPORTED_AT, 0, 0,
+                       "no time line with a time and a zone, no published_at");
 }
 
 static void find_source(ctx_t *c) {
@@ -968,14 +1055,17 @@ static void find_source(ctx_t *c) {
                 r->source = tok_str(c, c->dl_wire_tb, c->dl_wire_te);
                 if (r->source) {
                         c->res->found |= HO_XF_SOURCE;
-                        EVT(c, HO_XF_SOURCE, c->dl_wire_tb, c->dl_wire_te, "the wire named in the dateline");
+                        EVT(c, HO_XF_SOURCE, c->dl_wire_tb, c->dl_wire_te,
+                            "the wire named in the dateline");
                 }
                 return;
         }
-        if (c->meta && c->meta->source && *c->meta->source && strlen(c->meta->source) <= HO_STR_MAX) {
+        if (c->meta && c->meta->source && *c->meta->source &&
+            strlen(c->meta->source) <= HO_STR_MAX) {
                 if ((r->source = strdup(c->meta->source))) {
                         c->res->found |= HO_XF_SOURCE;
-                        add_ev(c, HO_XF_SOURCE, 0, 0, "the input's \"source\" (the dateline names no wire)");
+                        add_ev(c, HO_XF_SOURCE, 0, 0,
+                               "the input's \"source\" (the dateline names no wire)");
                 } else {
                         c->failed = 1;
                 }
@@ -984,9 +1074,9 @@ static void find_source(ctx_t *c) {
         add_ev(c, HO_XF_SOURCE, 0, 0, "the dateline names no wire and the input gives no source");
 }
 
-static const char *const aircraft_nouns[] = {"aircraft", "planes", "airplanes", "aeroplanes",
-                                             "jets", "flights", "plane", "airplane", "jet",
-                                             "flight", "helicopters", NULL};
+static const char *const aircraft_nouns[] = {"aircraft", "planes",  "airplanes",   "aeroplanes",
+                                             "jets",     "flights", "plane",       "airplane",
+                                             "jet",      "flight",  "helicopters", NULL};
 
 /* Does sentence s hold a word of list lx? (a cheap test before a rule's scan) */
 static int sent_has(const ctx_t *c, size_t s, int lx) {
@@ -1032,10 +1122,10 @@ static void find_aircraft(ctx_t *c) {
         add_ev(c, HO_XF_AIRCRAFT, 0, 0, "no number of aircraft, planes or flights in the story");
 }
 
-static const char *const landing_cues[] = {"landed", "land", "landing", "arrived", "arrive",
-                                           "arriving", "destinations", "bound", "touched",
-                                           "flown", "flew", "flights", "airports", "airport",
-                                           "cities", NULL};
+static const char *const landing_cues[] = {"landed",   "land",     "landing",      "arrived",
+                                           "arrive",   "arriving", "destinations", "bound",
+                                           "touched",  "flown",    "flew",         "flights",
+                                           "airports", "airport",  "cities",       NULL};
 
 static void find_destinations(ctx_t *c) {
         ho_report_t *r = &c->res->report;
@@ -1074,8 +1164,9 @@ static void find_destinations(ctx_t *c) {
                                 size_t u3;
                                 const ho_xentry_t *prev = NULL;
                                 for (k = i - 1; k-- > tb && k + 4 >= i;)
-                                        if ((prev = match(c, k, i - 1, XK_US_CITY, &u3)) && k + u3 == i - 1 &&
-                                            prev->state && !strcmp(prev->state, e->canon))
+                                        if ((prev = match(c, k, i - 1, XK_US_CITY, &u3)) &&
+                                            k + u3 == i - 1 && prev->state &&
+                                            !strcmp(prev->state, e->canon))
                                                 break;
                                         else
                                                 prev = NULL;
@@ -1088,7 +1179,8 @@ static void find_destinations(ctx_t *c) {
                                 if (!strcmp(r->destinations[k], e->canon))
                                         break;
                         if (k == r->n_destinations && r->n_destinations < HO_DESTINATIONS_MAX) {
-                                char **v = realloc(r->destinations, (r->n_destinations + 1) * sizeof(*v));
+                                char **v = realloc(r->destinations,
+                                                   (r->n_destinations + 1) * sizeof(*v));
                                 if (!v || !(v[r->n_destinations] = strdup(e->canon))) {
                                         if (v)
                                                 r->destinations = v;
@@ -1107,16 +1199,17 @@ static void find_destinations(ctx_t *c) {
         if (r->n_destinations)
                 c->res->found |= HO_XF_DESTINATIONS;
         else
-                add_ev(c, HO_XF_DESTINATIONS, 0, 0, "no US city or state in a sentence about landing or flights");
+                add_ev(c, HO_XF_DESTINATIONS, 0, 0,
+                       "no US city or state in a sentence about landing or flights");
 }
 
-static const char *const org_heads[] = {"Ministry", "Secretariat", "Department", "Office",
-                                        "Agency", "Cabinet", "Commission", "Bureau",
-                                        "Administration", "Prosecutor", "Guard", "Navy",
-                                        "Secretary", NULL};
-static const char *const announce[] = {"said", "says", "announced", "announces", "reported",
-                                       "confirmed", "stated", "informed", "according", "statement",
-                                       "told", NULL};
+static const char *const org_heads[] = {"Ministry",       "Secretariat", "Department", "Office",
+                                        "Agency",         "Cabinet",     "Commission", "Bureau",
+                                        "Administration", "Prosecutor",  "Guard",      "Navy",
+                                        "Secretary",      NULL};
+static const char *const announce[] = {"said",      "says",      "announced", "announces",
+                                       "reported",  "confirmed", "stated",    "informed",
+                                       "according", "statement", "told",      NULL};
 
 /* A lower-case word that joins the parts of a name: "Secretariat of Security and ...". */
 static int org_link(const ctx_t *c, size_t i) {
@@ -1169,8 +1262,9 @@ static int authority_in(ctx_t *c, size_t s) {
                 if ((c->res->report.authority = tok_str(c, ob, oe))) {
                         c->res->found |= HO_XF_AUTHORITY;
                         EVT(c, HO_XF_AUTHORITY, ob, oe, "%s",
-                            s == c->ts ? "an agency named in the transfer sentence, which says who announced it"
-                                       : "the first agency named in a sentence that says who announced or said something");
+                            s == c->ts
+                                    ? "an agency named in the transfer sentence, which says who announced it"
+                                    : "the first agency named in a sentence that says who announced or said something");
                 }
                 return 1;
         }
@@ -1185,30 +1279,33 @@ static void find_authority(ctx_t *c) {
         for (s = 0; s < c->n_sent; s++)
                 if (s != c->ts && authority_in(c, s))
                         return;
-        add_ev(c, HO_XF_AUTHORITY, 0, 0, "no ministry or agency named beside \"said\"/\"announced\"");
+        add_ev(c, HO_XF_AUTHORITY, 0, 0,
+               "no ministry or agency named beside \"said\"/\"announced\"");
 }
 
 /* ---- persons ---- */
 
-static const char *const include_cues[] = {"among", "included", "including", "includes", "include",
-                                           NULL};
-static const char *const titles[] = {"Minister", "President", "Secretary", "Attorney", "General",
-                                     "Judge", "Ambassador", "Governor", "Mr", "Mrs", "Ms",
-                                     "Senator", "Prosecutor", "Spokesman", "Spokeswoman",
-                                     "Director", "Chief", "Officer", "Deputy", "Undersecretary",
+static const char *const include_cues[] = {"among",    "included", "including",
+                                           "includes", "include",  NULL};
+static const char *const titles[] = {"Minister",   "President", "Secretary",   "Attorney",
+                                     "General",    "Judge",     "Ambassador",  "Governor",
+                                     "Mr",         "Mrs",       "Ms",          "Senator",
+                                     "Prosecutor", "Spokesman", "Spokeswoman", "Director",
+                                     "Chief",      "Officer",   "Deputy",      "Undersecretary",
                                      NULL};
-static const char *const particles[] = {"de", "del", "la", "las", "los", "y", "van", "von", "da",
-                                        "dos", "bin", "al", "di", NULL};
-static const char *const group_nouns[] = {"cartel", "cartels", "organization", "organisation",
-                                          "gang", "syndicate", NULL};
-static const char *const not_names[] = {"The", "A", "An", "Among", "In", "On", "At", "But", "And",
-                                        "He", "She", "They", "It", "His", "Her", "Their", "U.S.",
-                                        "Cartel", "Ministry", "Department", "Office", "Navy",
-                                        "Army", "National", "Federal", "Security", "Justice",
-                                        "Secretariat", "Prosecutors", "Officials", "Authorities",
-                                        "Police", "Court", "Airport", "Air", "Force", "Guard",
-                                        "Those", "These", "State", "Government", "Jalisco",
-                                        "Sinaloa", "Gulf", "New", "Generation", NULL};
+static const char *const particles[] = {"de",  "del", "la",  "las", "los", "y",  "van",
+                                        "von", "da",  "dos", "bin", "al",  "di", NULL};
+static const char *const group_nouns[] = {
+        "cartel", "cartels", "organization", "organisation", "gang", "syndicate", NULL};
+static const char *const not_names[] = {
+        "The",         "A",          "An",      "Among",       "In",          "On",
+        "At",          "But",        "And",     "He",          "She",         "They",
+        "It",          "His",        "Her",     "Their",       "U.S.",        "Cartel",
+        "Ministry",    "Department", "Office",  "Navy",        "Army",        "National",
+        "Federal",     "Security",   "Justice", "Secretariat", "Prosecutors", "Officials",
+        "Authorities", "Police",     "Court",   "Airport",     "Air",         "Force",
+        "Guard",       "Those",      "These",   "State",       "Government",  "Jalisco",
+        "Sinaloa",     "Gulf",       "New",     "Generation",  NULL};
 
 /* Is token i a word a name cannot hold (a country, a month, a group, ...)?
  * A name may go on with a place-like word ("Mario Ortega Lima") but not
@@ -1238,8 +1335,8 @@ static int name_at(const ctx_t *c, size_t i, size_t te, size_t *pe) {
         if (i > 0 && is_cap(c, i - 1) && has(c, i - 1, LX_titles))
                 return 0;
         while (k < te && words < 6) {
-                if (is_cap(c, k) && !(TK(c, k)->flags & XT_ALLCAPS) && !name_breaker(c, k, te, k == i) &&
-                    TK(c, k)->end - TK(c, k)->start > 1) {
+                if (is_cap(c, k) && !(TK(c, k)->flags & XT_ALLCAPS) &&
+                    !name_breaker(c, k, te, k == i) && TK(c, k)->end - TK(c, k)->start > 1) {
                         words++;
                         last = k;
                         if (TK(c, k)->flags & XT_POSS)
@@ -1367,7 +1464,8 @@ static void find_persons(ctx_t *c) {
                                 r->n_persons++;
                                 EVT(c, HO_XF_PERSONS, names[k].b, names[k].e,
                                     "a name after \"%.*s\" (those transferred)",
-                                    (int)(TK(c, cue)->end - TK(c, cue)->start), c->t.s + TK(c, cue)->start);
+                                    (int)(TK(c, cue)->end - TK(c, cue)->start),
+                                    c->t.s + TK(c, cue)->start);
                                 if (aff[k])
                                         EVT(c, HO_XF_PERSONS, gb[k], ge[k],
                                             "the affiliation of %s: the first group named in what the story says of them",
@@ -1381,9 +1479,9 @@ static void find_persons(ctx_t *c) {
                 add_ev(c, HO_XF_PERSONS, 0, 0, "no name after \"among\"/\"included\" in the story");
 }
 
-static const char *const events[] = {"transfer", "transfers", "handover", "shipment",
-                                     "expulsion", "batch", "operation", "round", "delivery",
-                                     "group", NULL};
+static const char *const events[] = {"transfer",  "transfers", "handover",  "shipment",
+                                     "expulsion", "batch",     "operation", "round",
+                                     "delivery",  "group",     NULL};
 
 static void find_ordinal(ctx_t *c) {
         size_t s, i, k;
@@ -1399,7 +1497,8 @@ static void find_ordinal(ctx_t *c) {
                         for (k = i + 1; k < te && k <= i + 4; k++)
                                 if (has(c, k, LX_events)) {
                                         c->res->ordinal = v;
-                                        EVT(c, 0, i, k + 1, "the transfer's ordinal (not a report field)");
+                                        EVT(c, 0, i, k + 1,
+                                            "the transfer's ordinal (not a report field)");
                                         return;
                                 }
                 }
@@ -1411,7 +1510,12 @@ static void find_ordinal(ctx_t *c) {
 #define LEX_SLOTS 1024 /* a power of two, over twice the words of all lists */
 #define LEX_WORD 24
 
-static const char *const *const lexicons[LX__COUNT] = {transfer_verbs, hedges, negations, person_nouns, dest_preps, cum_verbs, cum_nouns, aircraft_nouns, landing_cues, announce, include_cues, titles, particles, group_nouns, not_names, events};
+static const char *const *const lexicons[LX__COUNT] = {transfer_verbs, hedges,         negations,
+                                                       person_nouns,   dest_preps,     cum_verbs,
+                                                       cum_nouns,      aircraft_nouns, landing_cues,
+                                                       announce,       include_cues,   titles,
+                                                       particles,      group_nouns,    not_names,
+                                                       events};
 static struct {
         char w[LEX_WORD];
         uint32_t mask;
@@ -1474,7 +1578,8 @@ static int lex_tokens(ctx_t *c) {
                 return -1;
         for (i = 0; i < c->t.n_tok; i++)
                 if (TK(c, i)->kind == XT_WORD)
-                        c->lex[i] = lex_of(c->t.s + TK(c, i)->start, TK(c, i)->end - TK(c, i)->start);
+                        c->lex[i] = lex_of(c->t.s + TK(c, i)->start,
+                                           TK(c, i)->end - TK(c, i)->start);
         return 0;
 }
 
@@ -1484,10 +1589,12 @@ static const unsigned field_bits[] = {HO_XF_TRANSFER_ID, HO_XF_OCCURRED_ON, HO_X
                                       HO_XF_SOURCE,      HO_XF_ORIGIN,      HO_XF_DESTINATION,
                                       HO_XF_INMATES,     HO_XF_AIRCRAFT,    HO_XF_DESTINATIONS,
                                       HO_XF_CUMULATIVE,  HO_XF_AUTHORITY,   HO_XF_PERSONS};
-static const char *const field_names[] = {
-        "transfer_id",    "occurred_on",  "reported_at",      "source",
-        "origin_country", "destination_country", "inmate_count", "aircraft_count",
-        "destinations",   "cumulative_total", "authority",    "persons"};
+static const char *const field_names[] = {"transfer_id",    "occurred_on",
+                                          "reported_at",    "source",
+                                          "origin_country", "destination_country",
+                                          "inmate_count",   "aircraft_count",
+                                          "destinations",   "cumulative_total",
+                                          "authority",      "persons"};
 
 const char *ho_extract_field_name(unsigned field) {
         size_t i;
@@ -1517,19 +1624,20 @@ void ho_extract_result_clear(ho_extract_result_t *res) {
 /* Is the number at j hedged by the words before it ("more than 30", "some
  * 37", "at least 35", "nearly 40")? "handed over 26" is not. */
 static int approximate(const ctx_t *c, size_t j) {
-        static const char *const one[] = {"about", "around", "roughly", "nearly", "almost",
-                                          "some", "approximately", "estimated", "over", NULL};
+        static const char *const one[] = {"about", "around",        "roughly",   "nearly", "almost",
+                                          "some",  "approximately", "estimated", "over",   NULL};
         static const char *const two_first[] = {"more", "fewer", "less", "at", "up", NULL};
         static const char *const two_second[] = {"than", "than", "than", "least", "to", NULL};
         int k;
 
         if (j >= 1 && (k = ho_xtok_in(&c->t, j - 1, one)) >= 0) {
-                if (!strcmp(one[k], "over") && j >= 2 && (has(c, j - 2, LX_transfer_verbs) ||
-                                                          is_w(c, j - 2, "turned")))
+                if (!strcmp(one[k], "over") && j >= 2 &&
+                    (has(c, j - 2, LX_transfer_verbs) || is_w(c, j - 2, "turned")))
                         return 0; /* "handed over 26", "turned over 26" */
                 return 1;
         }
-        if (j >= 2 && (k = ho_xtok_in(&c->t, j - 2, two_first)) >= 0 && is_w(c, j - 1, two_second[k]))
+        if (j >= 2 && (k = ho_xtok_in(&c->t, j - 2, two_first)) >= 0 &&
+            is_w(c, j - 1, two_second[k]))
                 return 1;
         return 0;
 }
@@ -1547,7 +1655,8 @@ static void set_countries(ctx_t *c) {
                         EVT(c, HO_XF_ORIGIN, c->org_tb, c->org_te,
                             "the country named before the transfer verb (or after \"from\")");
         } else {
-                add_ev(c, HO_XF_ORIGIN, 0, 0, "no country before the transfer verb, after \"from\" or in the dateline");
+                add_ev(c, HO_XF_ORIGIN, 0, 0,
+                       "no country before the transfer verb, after \"from\" or in the dateline");
         }
         memcpy(r->destination_country, ho_xtables_country_code(c->dest), 3);
         c->res->found |= HO_XF_DESTINATION;
@@ -1561,7 +1670,8 @@ static void set_countries(ctx_t *c) {
                 return;
         }
         c->res->found |= HO_XF_INMATES;
-        EVT(c, HO_XF_INMATES, c->cnt_tb, c->cnt_te, "the count of people beside the transfer verb \"%.*s\"",
+        EVT(c, HO_XF_INMATES, c->cnt_tb, c->cnt_te,
+            "the count of people beside the transfer verb \"%.*s\"",
             (int)(TK(c, c->verb)->end - TK(c, c->verb)->start), c->t.s + TK(c, c->verb)->start);
 }
 
@@ -1571,7 +1681,8 @@ static void set_transfer_id(ctx_t *c) {
 
         if ((c->res->found & (HO_XF_ORIGIN | HO_XF_DESTINATION | HO_XF_OCCURRED_ON)) !=
             (HO_XF_ORIGIN | HO_XF_DESTINATION | HO_XF_OCCURRED_ON)) {
-                add_ev(c, HO_XF_TRANSFER_ID, 0, 0, "needs the origin, the destination and the date");
+                add_ev(c, HO_XF_TRANSFER_ID, 0, 0,
+                       "needs the origin, the destination and the date");
                 return;
         }
         ho_date_format(r->occurred_on, date);
@@ -1609,7 +1720,8 @@ ho_err_t ho_extract_article(const char *text, size_t len, const ho_extract_meta_
         ho_extract_result_clear(res);
         if (len > HO_EXTRACT_MAX_TEXT)
                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                 "article of %zu bytes: at most %u are read", len, HO_EXTRACT_MAX_TEXT);
+                                 "article of %zu bytes: at most %u are read", len,
+                                 HO_EXTRACT_MAX_TEXT);
         if ((e = ho_xtables_load(errstr, errstr_size)))
                 return e;
         memset(&c, 0, sizeof(c));
@@ -1703,14 +1815,18 @@ static json_t *quote_json(const char *text, size_t len, size_t b, size_t e) {
                 e = len;
         while (i < e) {
                 unsigned char ch = s[i];
-                size_t n = ch < 0x80 ? 1 : ch >= 0xC2 && ch <= 0xDF ? 2 : ch >= 0xE0 && ch <= 0xEF ? 3
-                                          : ch >= 0xF0 && ch <= 0xF4 ? 4 : 0;
+                size_t n = ch < 0x80                  ? 1
+                           : ch >= 0xC2 && ch <= 0xDF ? 2
+                           : ch >= 0xE0 && ch <= 0xEF ? 3
+                           : ch >= 0xF0 && ch <= 0xF4 ? 4
+                                                      : 0;
                 size_t k;
                 int ok = n > 0 && i + n <= e && ch != 0;
                 for (k = 1; ok && k < n; k++)
                         ok = (s[i + k] & 0xC0) == 0x80;
                 if (ok && n == 3) {
-                        unsigned v = ((ch & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
+                        unsigned v = ((ch & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) |
+                                     (s[i + 2] & 0x3Fu);
                         ok = v >= 0x800 && !(v >= 0xD800 && v <= 0xDFFF);
                 }
                 if (ok && n == 4) {
@@ -1744,12 +1860,12 @@ json_t *ho_extract_evidence_json(const ho_extract_result_t *res, const char *tex
                 return NULL;
         }
         bad |= json_object_set_new(o, "status", json_string(st[res->status]));
-        bad |= json_object_set_new(o, "transfer_id", res->report.transfer_id
-                                                             ? json_string(res->report.transfer_id)
-                                                             : json_null());
-        bad |= json_object_set_new(o, "report_id", res->report.report_id
-                                                           ? json_string(res->report.report_id)
+        bad |= json_object_set_new(o, "transfer_id",
+                                   res->report.transfer_id ? json_string(res->report.transfer_id)
                                                            : json_null());
+        bad |= json_object_set_new(o, "report_id",
+                                   res->report.report_id ? json_string(res->report.report_id)
+                                                         : json_null());
         if (res->reason)
                 bad |= json_object_set_new(o, "reason", json_string(res->reason));
         if (res->ordinal)
@@ -1765,9 +1881,11 @@ json_t *ho_extract_evidence_json(const ho_extract_result_t *res, const char *tex
                         bad = 1;
                         break;
                 }
-                bad |= json_object_set_new(f, "field", json_string(ho_extract_field_name(ev->field)));
+                bad |= json_object_set_new(f, "field",
+                                           json_string(ho_extract_field_name(ev->field)));
                 if (ev->end > ev->start) {
-                        bad |= json_object_set_new(f, "quote", quote_json(text, len, ev->start, ev->end));
+                        bad |= json_object_set_new(f, "quote",
+                                                   quote_json(text, len, ev->start, ev->end));
                         bad |= json_object_set_new(f, "start", json_integer((json_int_t)ev->start));
                         bad |= json_object_set_new(f, "end", json_integer((json_int_t)ev->end));
                 } else {

@@ -25,12 +25,12 @@ typedef struct ho_xtok_s {
         uint32_t line;       /* index into the lines */
         uint8_t kind;
         uint8_t flags;
-        char punct;          /* XT_PUNCT: '-' every dash, '"' and '\'' every quote,
+        char punct; /* XT_PUNCT: '-' every dash, '"' and '\'' every quote,
                               * '.', ',', ':', ';', '(', ')', '/', '!', '?', '*' the rest */
 } ho_xtok_t;
 
 typedef struct ho_xline_s {
-        size_t start, end;      /* bytes, without the newline; trimmed of blanks */
+        size_t start, end; /* bytes, without the newline; trimmed of blanks */
         size_t tok_begin, tok_end;
 } ho_xline_t;
 
@@ -67,10 +67,10 @@ enum {
         XK_CITY_ABROAD, /* a dateline place of a country */
         XK_US_CITY,     /* an arrival place: value = index of the canonical name */
         XK_US_STATE,
-        XK_GROUP,       /* a criminal organisation by name */
-        XK_MONTH,       /* value 1..12 */
-        XK_WEEKDAY,     /* value 0..6, Sunday = 0 */
-        XK_ZONE,        /* value = minutes east of UTC */
+        XK_GROUP,   /* a criminal organisation by name */
+        XK_MONTH,   /* value 1..12 */
+        XK_WEEKDAY, /* value 0..6, Sunday = 0 */
+        XK_ZONE,    /* value = minutes east of UTC */
         XK__COUNT
 };
 
@@ -78,9 +78,9 @@ typedef struct ho_xentry_s {
         int kind;
         int value;
         size_t n_words;
-        char **words;        /* the phrase, tokenised like a text */
-        const char *canon;   /* XK_US_*, XK_GROUP: the name to report */
-        const char *state;   /* XK_US_CITY: the city's state (a canon of XK_US_STATE) */
+        char **words;      /* the phrase, tokenised like a text */
+        const char *canon; /* XK_US_*, XK_GROUP: the name to report */
+        const char *state; /* XK_US_CITY: the city's state (a canon of XK_US_STATE) */
 } ho_xentry_t;
 
 /* Load the compiled-in tables once (thread-safe); HO_ERR_NOMEM or

@@ -25,7 +25,7 @@ static struct {
         size_t n, cap;
         size_t *bucket_first; /* entry indexes chained through next[] */
         size_t *next;
-        char (*codes)[3];     /* country codes by country index */
+        char (*codes)[3]; /* country codes by country index */
         size_t n_codes;
         numword_t *num;
         size_t n_num;
@@ -154,7 +154,8 @@ static int load_file(const ho_extract_file_t *f) {
                         if (!c0) {
                                 bad = 1;
                         } else if (!strcmp(f->name, "countries.tsv")) {
-                                char(*codes)[3] = realloc(T.codes, (T.n_codes + 1) * sizeof(*codes));
+                                char(*codes)[3] = realloc(T.codes,
+                                                          (T.n_codes + 1) * sizeof(*codes));
                                 int idx = (int)T.n_codes;
                                 if (codes)
                                         T.codes = codes;
@@ -226,9 +227,10 @@ static int load_file(const ho_extract_file_t *f) {
                 free(c2);
                 free(c3);
                 if (bad) {
-                        snprintf(T.errstr, sizeof(T.errstr),
-                                 "table \"schemas/extract/%s\" line %d: malformed (or out of memory)",
-                                 f->name, lineno);
+                        snprintf(
+                                T.errstr, sizeof(T.errstr),
+                                "table \"schemas/extract/%s\" line %d: malformed (or out of memory)",
+                                f->name, lineno);
                         return -1;
                 }
                 p = nl ? nl + 1 : end;

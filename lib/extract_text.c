@@ -374,7 +374,8 @@ long ho_xtok_number(const ho_xtext_t *t, size_t i, size_t end, size_t *used) {
                 if (v < 0 || kind == 'o')
                         break;
                 if (kind == 'u' || kind == 't') {
-                        if (cur >= 0 && cur % 100 != 0 && !(cur % 10 == 0 && kind == 'u' && cur >= 20))
+                        if (cur >= 0 && cur % 100 != 0 &&
+                            !(cur % 10 == 0 && kind == 'u' && cur >= 20))
                                 break;
                         cur = (cur < 0 ? 0 : cur) + v;
                 } else if (kind == 'T') {
@@ -537,9 +538,8 @@ static int rfc3339_in(const char *line, size_t len, int *py, int *pm, int *pd, i
         return 3;
 }
 
-static const char *const filler_words[] = {
-        "updated", "published", "posted", "last", "on", "at", "first", "modified", "created",
-        "date", "time", NULL};
+static const char *const filler_words[] = {"updated", "published", "posted",  "last", "on",   "at",
+                                           "first",   "modified",  "created", "date", "time", NULL};
 
 int ho_extract_timeline(const char *line, size_t len, int *py, int *pm, int *pd, int64_t *utc_ms) {
         ho_xtext_t t;
@@ -579,8 +579,9 @@ int ho_extract_timeline(const char *line, size_t len, int *py, int *pm, int *pd,
                                 continue;
                         }
                         /* a time: 14:47, 5:47:03 */
-                        if ((v = num_at(&t, i, 2)) >= 0 && i + 2 < end && is_punct(&t, i + 1, ':') &&
-                            glued(&t, i) && glued(&t, i + 1) && num_at(&t, i + 2, 2) >= 0 &&
+                        if ((v = num_at(&t, i, 2)) >= 0 && i + 2 < end &&
+                            is_punct(&t, i + 1, ':') && glued(&t, i) && glued(&t, i + 1) &&
+                            num_at(&t, i + 2, 2) >= 0 &&
                             t.tok[i + 2].end - t.tok[i + 2].start == 2 && hh < 0) {
                                 hh = v;
                                 mi = num_at(&t, i + 2, 2);
@@ -599,10 +600,9 @@ int ho_extract_timeline(const char *line, size_t len, int *py, int *pm, int *pd,
                         if ((v = num_at(&t, i, 2)) >= 1 && v <= 31 && d < 0) {
                                 d = v;
                                 /* "21st" */
-                                if (glued(&t, i) && (ho_xtok_is(&t, i + 1, "st") ||
-                                                     ho_xtok_is(&t, i + 1, "nd") ||
-                                                     ho_xtok_is(&t, i + 1, "rd") ||
-                                                     ho_xtok_is(&t, i + 1, "th")))
+                                if (glued(&t, i) &&
+                                    (ho_xtok_is(&t, i + 1, "st") || ho_xtok_is(&t, i + 1, "nd") ||
+                                     ho_xtok_is(&t, i + 1, "rd") || ho_xtok_is(&t, i + 1, "th")))
                                         i++;
                                 continue;
                         }

@@ -84,8 +84,7 @@ ho_err_t ho_avro_container_scan(FILE *fp, uint64_t *records, char *errstr, size_
                         goto truncated;
                 if (count < 0 || size < 0)
                         return ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO,
-                                         "block %" PRIu64 ": negative record count or size",
-                                         block);
+                                         "block %" PRIu64 ": negative record count or size", block);
                 if (ocf_skip(fp, size) != 0 || fread(s2, 1, 16, fp) != 16)
                         goto truncated;
                 if (memcmp(sync, s2, 16) != 0)
@@ -97,8 +96,7 @@ ho_err_t ho_avro_container_scan(FILE *fp, uint64_t *records, char *errstr, size_
         return HO_OK;
 truncated:
         if (ferror(fp))
-                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "read error: %s",
-                                 strerror(errno));
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "read error: %s", strerror(errno));
         return ho_seterr(errstr, errstr_size, HO_ERR_TRUNCATED,
                          "truncated container file (in block %" PRIu64 ")", block);
 }
@@ -173,8 +171,8 @@ static ho_err_t input_open_avro(ho_input_t *in, const char *path, char *errstr,
         }
         wjson.len = (size_t)avro_writer_tell(jw);
         avro_writer_free(jw);
-        err = ho_schema_check_compat_json(wjson.data, wjson.len, newest->json,
-                                          strlen(newest->json), why, sizeof(why));
+        err = ho_schema_check_compat_json(wjson.data, wjson.len, newest->json, strlen(newest->json),
+                                          why, sizeof(why));
         ho_buf_free(&wjson);
         if (err)
                 return ho_seterr(errstr, errstr_size, HO_ERR_INCOMPATIBLE,
@@ -330,8 +328,8 @@ static ho_input_status_t input_next_avro(ho_input_t *in, ho_report_t *out, ho_po
         in->records_read++;
         *pos = HO_POS(in->index, in->records_read);
         if (avro_file_reader_read_value(in->afr, &in->rvalue) != 0) {
-                ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO, "cannot read record %" PRIu64 ": %s",
-                          in->records_read, avro_strerror());
+                ho_seterr(errstr, errstr_size, HO_ERR_NOT_AVRO,
+                          "cannot read record %" PRIu64 ": %s", in->records_read, avro_strerror());
                 return HO_INPUT_ERROR;
         }
         if (ho_codec_value_to_report(in->codec, &in->rvalue, out, why, sizeof(why)) != HO_OK ||
@@ -394,8 +392,8 @@ ho_input_status_t ho_input_next(ho_input_t *in, ho_report_t *out, ho_pos_t *pos,
                 const char *line = NULL;
                 size_t len = 0;
                 uint64_t lineno = 0;
-                ho_line_status_t st =
-                        ho_lines_next(in->lines, &line, &len, &lineno, errstr, errstr_size);
+                ho_line_status_t st = ho_lines_next(in->lines, &line, &len, &lineno, errstr,
+                                                    errstr_size);
 
                 switch (st) {
                 case HO_LINE_OK:
@@ -409,8 +407,8 @@ ho_input_status_t ho_input_next(ho_input_t *in, ho_report_t *out, ho_pos_t *pos,
                         return HO_INPUT_REPORT;
                 case HO_LINE_TOO_LONG:
                         *pos = HO_POS(in->index, lineno);
-                        ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                  "line longer than %u bytes", HO_LINE_MAX_DEFAULT);
+                        ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "line longer than %u bytes",
+                                  HO_LINE_MAX_DEFAULT);
                         return HO_INPUT_BAD;
                 case HO_LINE_EOF:
                         return HO_INPUT_EOF;

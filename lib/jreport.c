@@ -16,11 +16,21 @@
 #include "handover/schema.h"
 #include "report_int.h"
 
-static const char *const known_fields[] = {
-        "report_id",   "transfer_id",   "occurred_on",      "reported_at",
-        "source",      "origin_country", "destination_country", "inmate_count",
-        "aircraft_count", "destinations", "cumulative_total", "authority",
-        "persons",     "inmates_by_destination", NULL};
+static const char *const known_fields[] = {"report_id",
+                                           "transfer_id",
+                                           "occurred_on",
+                                           "reported_at",
+                                           "source",
+                                           "origin_country",
+                                           "destination_country",
+                                           "inmate_count",
+                                           "aircraft_count",
+                                           "destinations",
+                                           "cumulative_total",
+                                           "authority",
+                                           "persons",
+                                           "inmates_by_destination",
+                                           NULL};
 static const char *const person_fields[] = {"name", "affiliation", NULL};
 
 /* Text forms of reported_at cover years 0000..9999. */
@@ -120,14 +130,13 @@ static ho_err_t want_string(json_t *v, const char *field, const char *expected, 
         return ho_rule_invalid(errstr, errstr_size, field, expected, got);
 }
 
-static ho_err_t get_id(json_t *v, const char *field, char **out, char *errstr,
-                       size_t errstr_size) {
+static ho_err_t get_id(json_t *v, const char *field, char **out, char *errstr, size_t errstr_size) {
         ho_err_t e;
 
         if ((e = want_string(v, field, "1..128 visible ASCII characters (no spaces)", errstr,
                              errstr_size)) ||
             (e = ho_rule_check_id(field, json_string_value(v), json_string_length(v), errstr,
-                          errstr_size)))
+                                  errstr_size)))
                 return e;
         *out = strdup(json_string_value(v));
         return *out ? HO_OK : HO_ERR_NOMEM;
@@ -140,22 +149,24 @@ static ho_err_t get_text(json_t *v, const char *field, char **out, char *errstr,
         if ((e = want_string(v, field, "a non-empty UTF-8 string of at most 512 bytes", errstr,
                              errstr_size)) ||
             (e = ho_rule_check_text(field, json_string_value(v), json_string_length(v), errstr,
-                            errstr_size)))
+                                    errstr_size)))
                 return e;
         *out = strdup(json_string_value(v));
         return *out ? HO_OK : HO_ERR_NOMEM;
 }
 
-static ho_err_t get_count(json_t *v, const char *field, int64_t max, bool nullable,
-                          int32_t *out, char *errstr, size_t errstr_size) {
+static ho_err_t get_count(json_t *v, const char *field, int64_t max, bool nullable, int32_t *out,
+                          char *errstr, size_t errstr_size) {
         char got[96];
         ho_err_t e;
 
         if (!json_is_integer(v)) {
                 describe(got, sizeof(got), v);
-                return ho_rule_invalid(errstr, errstr_size, field, ho_rule_count_expectation(max, nullable), got);
+                return ho_rule_invalid(errstr, errstr_size, field,
+                                       ho_rule_count_expectation(max, nullable), got);
         }
-        if ((e = ho_rule_check_count(field, json_integer_value(v), max, nullable, errstr, errstr_size)))
+        if ((e = ho_rule_check_count(field, json_integer_value(v), max, nullable, errstr,
+                                     errstr_size)))
                 return e;
         *out = (int32_t)json_integer_value(v);
         return HO_OK;
@@ -181,8 +192,8 @@ static ho_err_t check_members(json_t *obj, const char *const *known, const char 
                                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                                  "unknown field %s%s (did you mean \"%s\"?)", q,
                                                  where, near);
-                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                         "unknown field %s%s", q, where);
+                        return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "unknown field %s%s",
+                                         q, where);
                 }
         }
         return HO_OK;
@@ -198,9 +209,21 @@ static bool take_text(json_t *v, char **out) {
 
 /* The members of a report, found in one pass over the object. */
 enum {
-        F_REPORT_ID, F_TRANSFER_ID, F_OCCURRED_ON, F_REPORTED_AT, F_SOURCE, F_ORIGIN,
-        F_DESTINATION, F_INMATES, F_AIRCRAFT, F_DESTINATIONS, F_CUMULATIVE, F_AUTHORITY,
-        F_PERSONS, F_BY_DEST, F__COUNT
+        F_REPORT_ID,
+        F_TRANSFER_ID,
+        F_OCCURRED_ON,
+        F_REPORTED_AT,
+        F_SOURCE,
+        F_ORIGIN,
+        F_DESTINATION,
+        F_INMATES,
+        F_AIRCRAFT,
+        F_DESTINATIONS,
+        F_CUMULATIVE,
+        F_AUTHORITY,
+        F_PERSONS,
+        F_BY_DEST,
+        F__COUNT
 };
 
 /* known_fields[] index of key, or -1 */
@@ -232,7 +255,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 m[k] = v;
         }
         static const int required[] = {F_TRANSFER_ID, F_OCCURRED_ON, F_REPORTED_AT, F_SOURCE,
-                                       F_ORIGIN, F_DESTINATION, F_INMATES};
+                                       F_ORIGIN,      F_DESTINATION, F_INMATES};
         for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
                 if (!m[required[i]])
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
@@ -247,13 +270,15 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
         v = m[F_OCCURRED_ON];
         if (!json_is_string(v) || ho_date_parse(json_string_value(v), &r->occurred_on)) {
                 describe(got, sizeof(got), v);
-                return ho_rule_invalid(errstr, errstr_size, "occurred_on", "a date YYYY-MM-DD", got);
+                return ho_rule_invalid(errstr, errstr_size, "occurred_on", "a date YYYY-MM-DD",
+                                       got);
         }
         v = m[F_REPORTED_AT];
         if (!json_is_string(v) || ho_time_parse_rfc3339(json_string_value(v), &r->reported_at)) {
                 describe(got, sizeof(got), v);
-                return ho_rule_invalid(errstr, errstr_size, "reported_at",
-                               "an RFC 3339 time with a zone, e.g. \"2026-01-21T05:47:00Z\"", got);
+                return ho_rule_invalid(
+                        errstr, errstr_size, "reported_at",
+                        "an RFC 3339 time with a zone, e.g. \"2026-01-21T05:47:00Z\"", got);
         }
         if ((e = get_text(m[F_SOURCE], "source", &r->source, errstr, errstr_size)))
                 return e;
@@ -264,9 +289,10 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 v = m[i ? F_DESTINATION : F_ORIGIN];
                 if ((e = want_string(v, countries[i],
                                      "a country code of two upper-case letters (ISO 3166-1 "
-                                     "alpha-2)", errstr, errstr_size)) ||
-                    (e = ho_rule_check_country(countries[i], json_string_value(v), json_string_length(v),
-                                       errstr, errstr_size)))
+                                     "alpha-2)",
+                                     errstr, errstr_size)) ||
+                    (e = ho_rule_check_country(countries[i], json_string_value(v),
+                                               json_string_length(v), errstr, errstr_size)))
                         return e;
                 memcpy(dst, json_string_value(v), 3);
         }
@@ -290,7 +316,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         else
                                 describe(got, sizeof(got), v);
                         return ho_rule_invalid(errstr, errstr_size, "destinations",
-                                       "an array of at most 64 cities", got);
+                                               "an array of at most 64 cities", got);
                 }
                 if (n && !(r->destinations = calloc(n, sizeof(char *))))
                         return HO_ERR_NOMEM;
@@ -330,7 +356,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         else
                                 describe(got, sizeof(got), v);
                         return ho_rule_invalid(errstr, errstr_size, "persons",
-                                       "an array of at most 1000 persons", got);
+                                               "an array of at most 1000 persons", got);
                 }
                 if (n && !(r->persons = calloc(n, sizeof(*r->persons))))
                         return HO_ERR_NOMEM;
@@ -354,8 +380,8 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         /* the usual person: no path, no message */
                         if (name && !other && take_text(name, &r->persons[i].name) &&
                             (!a || json_is_null(a) || take_text(a, &r->persons[i].affiliation))) {
-                                if (!r->persons[i].name || (a && !json_is_null(a) &&
-                                                            !r->persons[i].affiliation))
+                                if (!r->persons[i].name ||
+                                    (a && !json_is_null(a) && !r->persons[i].affiliation))
                                         return HO_ERR_NOMEM;
                                 continue;
                         }
@@ -365,7 +391,8 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         if (!json_is_object(p)) {
                                 describe(got, sizeof(got), p);
                                 return ho_rule_invalid(errstr, errstr_size, field,
-                                               "an object {\"name\", \"affiliation\"}", got);
+                                                       "an object {\"name\", \"affiliation\"}",
+                                                       got);
                         }
                         snprintf(where, sizeof(where), " in \"persons[%zu]\"", i);
                         if ((e = check_members(p, person_fields, where, errstr, errstr_size)))
@@ -374,8 +401,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         if (!name)
                                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                                  "missing field \"%s\"", field);
-                        if ((e = get_text(name, field, &r->persons[i].name, errstr,
-                                          errstr_size)))
+                        if ((e = get_text(name, field, &r->persons[i].name, errstr, errstr_size)))
                                 return e;
                         snprintf(field, sizeof(field), "persons[%zu].affiliation", i);
                         if (a && !json_is_null(a) &&
@@ -396,7 +422,8 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         else
                                 describe(got, sizeof(got), v);
                         return ho_rule_invalid(errstr, errstr_size, "inmates_by_destination",
-                                       "an object of at most 64 \"city\": count members", got);
+                                               "an object of at most 64 \"city\": count members",
+                                               got);
                 }
                 if (json_object_size(v)) {
                         r->by_destination = calloc(json_object_size(v), sizeof(ho_city_count_t));
@@ -406,8 +433,8 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 i = 0;
                 json_object_foreach(v, city, cnt) {
                         ho_city_count_t *c = &r->by_destination[i];
-                        if ((e = ho_rule_check_text("inmates_by_destination (a city)", city, strlen(city),
-                                            errstr, errstr_size)))
+                        if ((e = ho_rule_check_text("inmates_by_destination (a city)", city,
+                                                    strlen(city), errstr, errstr_size)))
                                 return e;
                         if (!json_is_integer(cnt) || json_integer_value(cnt) < 0 ||
                             json_integer_value(cnt) > HO_INMATES_MAX) {
@@ -850,9 +877,9 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
         if (j->p != j->end)
                 return false;
         /* every required member */
-        if ((seen & ((1u << F_TRANSFER_ID) | (1u << F_OCCURRED_ON) | (1u << F_REPORTED_AT) |
-                     (1u << F_SOURCE) | (1u << F_ORIGIN) | (1u << F_DESTINATION) |
-                     (1u << F_INMATES))) !=
+        if ((seen &
+             ((1u << F_TRANSFER_ID) | (1u << F_OCCURRED_ON) | (1u << F_REPORTED_AT) |
+              (1u << F_SOURCE) | (1u << F_ORIGIN) | (1u << F_DESTINATION) | (1u << F_INMATES))) !=
             ((1u << F_TRANSFER_ID) | (1u << F_OCCURRED_ON) | (1u << F_REPORTED_AT) |
              (1u << F_SOURCE) | (1u << F_ORIGIN) | (1u << F_DESTINATION) | (1u << F_INMATES)))
                 return false;
@@ -891,8 +918,8 @@ ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, cha
         ho_report_clear(out);
         o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!o)
-                return ho_seterr(errstr, errstr_size, HO_ERR_JSON, "not a JSON object: %s (column %d)",
-                                 jerr.text, jerr.column);
+                return ho_seterr(errstr, errstr_size, HO_ERR_JSON,
+                                 "not a JSON object: %s (column %d)", jerr.text, jerr.column);
         e = ho_report_from_jansson(o, out, errstr, errstr_size);
         json_decref(o);
         return e;
@@ -921,16 +948,16 @@ json_t *ho_report_to_json(const ho_report_t *r) {
         bad |= json_object_set_new(o, "origin_country", json_string(r->origin_country));
         bad |= json_object_set_new(o, "destination_country", json_string(r->destination_country));
         bad |= json_object_set_new(o, "inmate_count", json_integer(r->inmate_count));
-        bad |= json_object_set_new(o, "aircraft_count", r->has_aircraft_count
-                                                           ? json_integer(r->aircraft_count)
-                                                           : json_null());
+        bad |= json_object_set_new(o, "aircraft_count",
+                                   r->has_aircraft_count ? json_integer(r->aircraft_count)
+                                                         : json_null());
         a = json_array();
         for (i = 0; a && i < r->n_destinations; i++)
                 bad |= json_array_append_new(a, str_or_null(r->destinations[i]));
         bad |= json_object_set_new(o, "destinations", a);
-        bad |= json_object_set_new(o, "cumulative_total", r->has_cumulative_total
-                                                             ? json_integer(r->cumulative_total)
-                                                             : json_null());
+        bad |= json_object_set_new(o, "cumulative_total",
+                                   r->has_cumulative_total ? json_integer(r->cumulative_total)
+                                                           : json_null());
         bad |= json_object_set_new(o, "authority", str_or_null(r->authority));
         a = json_array();
         for (i = 0; a && i < r->n_persons; i++) {
@@ -945,8 +972,9 @@ json_t *ho_report_to_json(const ho_report_t *r) {
         bad |= json_object_set_new(o, "persons", a);
         a = json_object();
         for (i = 0; a && i < r->n_by_destination; i++)
-                bad |= json_object_set_new(a, r->by_destination[i].city ? r->by_destination[i].city
-                                                                        : "",
+                bad |= json_object_set_new(a,
+                                           r->by_destination[i].city ? r->by_destination[i].city
+                                                                     : "",
                                            json_integer(r->by_destination[i].count));
         bad |= json_object_set_new(o, "inmates_by_destination", a);
         if (bad) {

@@ -115,8 +115,8 @@ static ho_err_t ho_kafka_set_all(rd_kafka_conf_t *conf, const ho_kafka_kv_t *kv,
         return HO_OK;
 }
 
-ho_err_t ho_kafka_conf_defaults(ho_kafka_role_t role, const char *client_id,
-                                rd_kafka_conf_t *conf, char *errstr, size_t errstr_size) {
+ho_err_t ho_kafka_conf_defaults(ho_kafka_role_t role, const char *client_id, rd_kafka_conf_t *conf,
+                                char *errstr, size_t errstr_size) {
         if ((unsigned)role >= HO_KAFKA__ROLES)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "no kafka role %d", (int)role);
         ho_err_t err = ho_kafka_set_all(conf, ho_roles[role].defaults, errstr, errstr_size);
@@ -178,7 +178,7 @@ bool ho_kafka_conf_has_brokers(const rd_kafka_conf_t *conf) {
 static void ho_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
         (void)rk;
         /* syslog levels: 0-3 errors, 4 warning, 5-6 notice/info, 7 debug */
-        ho_log_level_t l = level <= 3 ? HO_LOG_ERROR
+        ho_log_level_t l = level <= 3   ? HO_LOG_ERROR
                            : level == 4 ? HO_LOG_WARN
                            : level <= 6 ? HO_LOG_INFO
                                         : HO_LOG_DEBUG;

@@ -61,13 +61,15 @@ ho_err_t ho_ktopic_meta(rd_kafka_t *rk, const char *topic, int timeout_ms, int32
 ho_err_t ho_ktopic_create(rd_kafka_t *rk, const char *topic, int partitions, int timeout_ms,
                           char *errstr, size_t errstr_size) {
         char rderr[512];
-        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, rderr, sizeof(rderr));
+        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, rderr,
+                                                        sizeof(rderr));
         if (!nt)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "cannot create topic \"%s\": %s",
-                                 topic, rderr);
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
+                                 "cannot create topic \"%s\": %s", topic, rderr);
         int64_t deadline = ho_mono_ms() + timeout_ms;
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-        rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk,
+                                                                  RD_KAFKA_ADMIN_OP_CREATETOPICS);
         rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, rderr, sizeof(rderr));
         rd_kafka_CreateTopics(rk, &nt, 1, opts, q);
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 2000);
@@ -81,8 +83,8 @@ ho_err_t ho_ktopic_create(rd_kafka_t *rk, const char *topic, int partitions, int
                                 topic, rd_kafka_event_error_string(ev));
         } else {
                 size_t n = 0;
-                const rd_kafka_topic_result_t **res =
-                        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+                const rd_kafka_topic_result_t **res = rd_kafka_CreateTopics_result_topics(
+                        rd_kafka_event_CreateTopics_result(ev), &n);
                 for (size_t i = 0; i < n; i++) {
                         rd_kafka_resp_err_t terr = rd_kafka_topic_result_error(res[i]);
                         if (terr && terr != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
@@ -103,12 +105,14 @@ ho_err_t ho_ktopic_create(rd_kafka_t *rk, const char *topic, int partitions, int
                 int have = 0;
                 int left = (int)(deadline - ho_mono_ms());
                 if (ho_ktopic_partitions(rk, topic, left > 1000 ? left : 1000, &have, errstr,
-                                         errstr_size) == HO_OK && have > 0)
+                                         errstr_size) == HO_OK &&
+                    have > 0)
                         break;
                 if (left <= 0)
                         err = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
                                         "topic \"%s\" was created but the brokers do not list it "
-                                        "within %d ms", topic, timeout_ms);
+                                        "within %d ms",
+                                        topic, timeout_ms);
                 else
                         nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
         }

@@ -311,7 +311,7 @@ ho_err_t ho_lines_peek(ho_lines_t *lr, size_t n, const char **data, size_t *got,
 /* ==== a whole file through a mapping ===================================== */
 
 ho_line_status_t ho_linemap_next(ho_linemap_t *ml, const char **line, size_t *len,
-                                      uint64_t *lineno) {
+                                 uint64_t *lineno) {
         const char *l = ml->p + ml->at, *nl;
         size_t have = ml->len - ml->at, ln;
 

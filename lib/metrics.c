@@ -28,9 +28,9 @@
 
 typedef struct ho_series_s {
         struct ho_series_s *next;
-        char **values;      /* one per label name; NULL when unlabelled */
-        double value;       /* counter, gauge */
-        uint64_t *buckets;  /* histogram: observations per bucket (not cumulative), +Inf last */
+        char **values;     /* one per label name; NULL when unlabelled */
+        double value;      /* counter, gauge */
+        uint64_t *buckets; /* histogram: observations per bucket (not cumulative), +Inf last */
         double sum;
         uint64_t count;
 } ho_series_t;
@@ -423,8 +423,7 @@ ho_err_t ho_metrics_add_build_info(ho_metrics_t *reg, char *errstr, size_t errst
         if (!m)
                 return HO_ERR_USAGE; /* errstr says why: out of memory, or added twice */
         char hiredis[32];
-        snprintf(hiredis, sizeof(hiredis), "%d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR,
-                 HIREDIS_PATCH);
+        snprintf(hiredis, sizeof(hiredis), "%d.%d.%d", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
         const char *v[] = {HO_VERSION, rd_kafka_version_str(), hiredis, HO_AVRO_VERSION};
         return ho_metric_set_l(m, v, 1);
 }
@@ -555,16 +554,18 @@ ho_err_t ho_metrics_parse_addr(const char *addr, char *host, size_t host_size, i
 }
 
 ho_metrics_server_t *ho_metrics_server_new(ho_metrics_t *reg, const char *addr,
-                                           ho_metrics_health_cb health, void *opaque,
-                                           char *errstr, size_t errstr_size) {
+                                           ho_metrics_health_cb health, void *opaque, char *errstr,
+                                           size_t errstr_size) {
         char host[256];
         int port;
         if (ho_metrics_parse_addr(addr, host, sizeof(host), &port, errstr, errstr_size))
                 return NULL;
         char portstr[8];
         snprintf(portstr, sizeof(portstr), "%d", port);
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
+        struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                                 .ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                        *ai = NULL;
         int gerr = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &ai);
         if (gerr) {
                 ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "metrics address \"%s\": %s", addr,

@@ -93,8 +93,8 @@ typedef struct run_s {
         char brokers[1024];
         ho_producer_t *producer;
         ho_spool_t *spool;
-        uint64_t *spooled;   /* per input: records in the spool */
-        ho_tset_t *dry_set;  /* dry run: distinct transfers */
+        uint64_t *spooled;  /* per input: records in the spool */
+        ho_tset_t *dry_set; /* dry run: distinct transfers */
         uint64_t dry_n, dry_bytes;
         uint64_t valid, invalid;
         uint64_t skipped;    /* invalid records written to rejects */
@@ -179,8 +179,7 @@ static uint64_t sent_so_far(const run_t *run) {
 }
 
 static bool should_stop(const run_t *run) {
-        return stopped(run) || run->failed ||
-               (run->producer && ho_producer_failed(run->producer));
+        return stopped(run) || run->failed || (run->producer && ho_producer_failed(run->producer));
 }
 
 static void pass1_progress(void *opaque, uint64_t valid, uint64_t input_bytes) {
@@ -271,8 +270,8 @@ static bool pass1(run_t *run) {
                                 say(run, "interrupted while validating: nothing sent\n");
                         else
                                 say(run, "%s\n", errstr);
-                        fail(run, err == HO_ERR_NOMEM || err == HO_ERR_INTERRUPTED ? err
-                                                                                : HO_ERR_IO);
+                        fail(run,
+                             err == HO_ERR_NOMEM || err == HO_ERR_INTERRUPTED ? err : HO_ERR_IO);
                         return false;
                 }
         }
@@ -372,8 +371,8 @@ static void send_stream(run_t *run, size_t i) {
                         s = HO_INPUT_BAD;
                 if (s == HO_INPUT_REPORT) {
                         if (emit(run, run->report.transfer_id, strlen(run->report.transfer_id),
-                                 run->value.data, run->value.len, run->report.reported_at,
-                                 pos, true) != HO_OK)
+                                 run->value.data, run->value.len, run->report.reported_at, pos,
+                                 true) != HO_OK)
                                 break;
                         if ((++n & 255) == 0)
                                 progress(&run->pg, "sending", sent_so_far(run),
@@ -389,8 +388,8 @@ static void send_stream(run_t *run, size_t i) {
                                 line = ho_input_last_line(in, &len);
                                 run->skipped++;
                                 if (rejects_failed(run,
-                                                   ho_reject_write(pc->rejects, where, errstr,
-                                                                   line, len),
+                                                   ho_reject_write(pc->rejects, where, errstr, line,
+                                                                   len),
                                                    "stopped reading"))
                                         break;
                                 continue;
@@ -602,8 +601,8 @@ ho_err_t ho_produce_run(const ho_produce_conf_t *pc, rd_kafka_conf_t *kconf,
         if (!pc->dry_run) {
                 if (!run.producer && !producer_make(&run, &kconf))
                         goto out;
-                if (ho_producer_check_topic(run.producer, TOPIC_CHECK_MS, errstr,
-                                            sizeof(errstr)) != HO_OK) {
+                if (ho_producer_check_topic(run.producer, TOPIC_CHECK_MS, errstr, sizeof(errstr)) !=
+                    HO_OK) {
                         say(&run, "%s; nothing sent\n", errstr);
                         fail(&run, HO_ERR_KAFKA);
                         ho_producer_destroy(run.producer);
@@ -631,8 +630,8 @@ ho_err_t ho_produce_run(const ho_produce_conf_t *pc, rd_kafka_conf_t *kconf,
                         else if (!pc->dry_run) /* a dry run counted files in pass 1 */
                                 send_spooled(&run, i, &sent_total, spool_total);
                 }
-                ho_debug("pass 2 (hand over to librdkafka): %.3f s, %.3f CPU s", now_s() - run.pg.t0,
-                         cpu_s() - cpu1);
+                ho_debug("pass 2 (hand over to librdkafka): %.3f s, %.3f CPU s",
+                         now_s() - run.pg.t0, cpu_s() - cpu1);
                 cpu1 = cpu_s();
         }
         summary(&run, cpu1, res);

@@ -32,9 +32,9 @@ struct ho_producer_s {
         ho_spool_t *spool; /* borrowed: values sent in place are released to it */
         failure_t fails[HO_BADLIST_CAP];
         size_t n_fails;
-        bool fatal;             /* a send refused for good; kw.fatal: the client's (kafka.h) */
+        bool fatal; /* a send refused for good; kw.fatal: the client's (kafka.h) */
         ho_kafka_watch_t kw;
-        bool confluent;         /* values are reframed 00 + id before they are sent */
+        bool confluent; /* values are reframed 00 + id before they are sent */
         int32_t confluent_id;
         ho_buf_t frame;
 };
@@ -135,16 +135,16 @@ void ho_producer_set_confluent(ho_producer_t *p, int32_t id) {
         p->confluent_id = id;
 }
 
-static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len,
-                              const void *value, size_t value_len, int64_t timestamp,
-                              ho_pos_t pos, int msgflags, const volatile sig_atomic_t *stop,
-                              char *errstr, size_t errstr_size) {
+static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len, const void *value,
+                              size_t value_len, int64_t timestamp, ho_pos_t pos, int msgflags,
+                              const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size) {
         if (p->confluent) {
                 /* the same datum behind the registry's header; librdkafka copies it */
                 ho_buf_reset(&p->frame);
                 ho_err_t e = ho_confluent_frame(value, value_len, p->confluent_id, &p->frame);
                 if (e)
-                        return ho_seterr(errstr, errstr_size, e == HO_ERR_NOMEM ? e : HO_ERR_INVALID,
+                        return ho_seterr(errstr, errstr_size,
+                                         e == HO_ERR_NOMEM ? e : HO_ERR_INVALID,
                                          "cannot reframe a value for the registry: %s",
                                          ho_err2str(e));
                 value = p->frame.data;
@@ -155,9 +155,8 @@ static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len,
                 rd_kafka_resp_err_t err = rd_kafka_producev(
                         p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_MSGFLAGS(msgflags),
                         RD_KAFKA_V_KEY((void *)key, key_len),
-                        RD_KAFKA_V_VALUE((void *)value, value_len),
-                        RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)pos),
-                        RD_KAFKA_V_END);
+                        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_TIMESTAMP(timestamp),
+                        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)pos), RD_KAFKA_V_END);
                 if (!err) {
                         p->st.enqueued++;
                         return HO_OK;
@@ -187,8 +186,8 @@ static ho_err_t producer_send(ho_producer_t *p, const void *key, size_t key_len,
 ho_err_t ho_producer_send(ho_producer_t *p, const void *key, size_t key_len, const void *value,
                           size_t value_len, int64_t timestamp, ho_pos_t pos,
                           const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size) {
-        return producer_send(p, key, key_len, value, value_len, timestamp, pos,
-                             RD_KAFKA_MSG_F_COPY, stop, errstr, errstr_size);
+        return producer_send(p, key, key_len, value, value_len, timestamp, pos, RD_KAFKA_MSG_F_COPY,
+                             stop, errstr, errstr_size);
 }
 
 ho_err_t ho_producer_send_spooled(ho_producer_t *p, ho_spool_t *sp, const ho_spool_rec_t *rec,
@@ -198,9 +197,9 @@ ho_err_t ho_producer_send_spooled(ho_producer_t *p, ho_spool_t *sp, const ho_spo
 
         p->spool = sp;
         /* librdkafka always copies the key; a mapped value is only pointed to */
-        err = producer_send(p, rec->key, rec->key_len, rec->value, rec->value_len,
-                            rec->timestamp, rec->pos, rec->mapped ? 0 : RD_KAFKA_MSG_F_COPY, stop,
-                            errstr, errstr_size);
+        err = producer_send(p, rec->key, rec->key_len, rec->value, rec->value_len, rec->timestamp,
+                            rec->pos, rec->mapped ? 0 : RD_KAFKA_MSG_F_COPY, stop, errstr,
+                            errstr_size);
         /* a reframed value was copied: the mapped one is free at once */
         if ((err || p->confluent) && rec->mapped)
                 ho_spool_release(sp, rec->value);
@@ -215,9 +214,8 @@ uint64_t ho_producer_flush(ho_producer_t *p, int timeout_ms) {
         uint64_t before = p->st.failed;
 
         /* in slices, so an error nothing can fix (conf.h) ends the wait at once */
-        for (int left = timeout_ms; left > 0 && !p->fatal && !p->kw.fatal &&
-                                    rd_kafka_outq_len(p->rk) > 0;
-             left -= 100)
+        for (int left = timeout_ms;
+             left > 0 && !p->fatal && !p->kw.fatal && rd_kafka_outq_len(p->rk) > 0; left -= 100)
                 rd_kafka_flush(p->rk, left < 100 ? left : 100);
         if (rd_kafka_outq_len(p->rk) == 0)
                 return 0;

@@ -229,8 +229,8 @@ redisContext *ho_rcluster_connect(const ho_redis_url_t *u, const char *key, int 
                 if (bad)
                         continue; /* the URL parser checked the seeds */
                 tried++;
-                redisContext *c =
-                        ho_redis_connect_at(u, seed.host, seed.port, timeout_ms, last, sizeof(last));
+                redisContext *c = ho_redis_connect_at(u, seed.host, seed.port, timeout_ms, last,
+                                                      sizeof(last));
                 if (!c)
                         continue;
                 if (!key)

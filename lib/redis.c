@@ -31,8 +31,8 @@ ho_err_t ho_redis_url_copy(ho_redis_url_t *dst, const ho_redis_url_t *src) {
         dst->db = src->db;
         dst->tls = src->tls;
         dst->cluster = src->cluster;
-#define HO_DUP(f)                                                                                \
-        if (src->f && !(dst->f = strdup(src->f)))                                                \
+#define HO_DUP(f)                                                                                  \
+        if (src->f && !(dst->f = strdup(src->f)))                                                  \
                 goto nomem;
         HO_DUP(host)
         HO_DUP(unix_path)
@@ -161,8 +161,7 @@ static ho_err_t ho_parse_seeds(const char *p, size_t len, ho_redis_url_t *out, c
                 i += seg + 1;
         }
         out->seeds = strndup(p, len);
-        return out->seeds ? HO_OK
-                          : ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+        return out->seeds ? HO_OK : ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
 }
 
 ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
@@ -179,7 +178,8 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 size_t n = q ? (size_t)(q - p) : strlen(p);
                 if (n == 0 || p[0] != '/')
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                         "Redis URL \"%s\": expected unix:///path/to/socket", shown);
+                                         "Redis URL \"%s\": expected unix:///path/to/socket",
+                                         shown);
                 out->unix_path = strndup(p, n);
                 if (q) {
                         if (strncmp(q, "?db=", 4) || ho_parse_db(q + 4, &out->db)) {
@@ -206,11 +206,12 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                         out->cluster = schemes[i].cluster;
                 }
         if (!p)
-                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "Redis URL \"%s\": expected redis://[user:password@]host:port[/db], "
-                                 "redis+cluster://[user:password@]host:port[,host:port...] "
-                                 "or unix:///path",
-                                 shown);
+                return ho_seterr(
+                        errstr, errstr_size, HO_ERR_USAGE,
+                        "Redis URL \"%s\": expected redis://[user:password@]host:port[/db], "
+                        "redis+cluster://[user:password@]host:port[,host:port...] "
+                        "or unix:///path",
+                        shown);
 #ifndef HO_HAVE_HIREDIS_SSL
         if (out->tls) {
                 int cl = out->cluster;
@@ -346,7 +347,8 @@ ho_err_t ho_redis_url_load(const char *spec, const char *source, const char *pas
         char *fromfile = NULL, perr[1200];
         const char *url = spec;
         if (spec[0] == '@') {
-                if (!(fromfile = ho_read_secret_file(spec + 1, "Redis URL file", perr, sizeof(perr))))
+                if (!(fromfile = ho_read_secret_file(spec + 1, "Redis URL file", perr,
+                                                     sizeof(perr))))
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s: %s", source, perr);
                 url = fromfile;
         }
@@ -405,8 +407,7 @@ static void ho_tls_init(void) {
                                            getenv("HANDOVER_REDIS_TLS_KEY"), NULL, &ho_tls_err);
 }
 
-static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr,
-                              size_t errstr_size) {
+static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr, size_t errstr_size) {
         (void)host; /* the server name: hiredis checks the certificate's chain, not its name */
         pthread_once(&ho_tls_once, ho_tls_init);
         if (!ho_tls_ctx) {
@@ -414,7 +415,8 @@ static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr,
                 return -1;
         }
         if (redisInitiateSSLWithContext(c, ho_tls_ctx) != REDIS_OK) {
-                snprintf(errstr, errstr_size, "TLS: %s", c->errstr[0] ? c->errstr : "handshake failed");
+                snprintf(errstr, errstr_size, "TLS: %s",
+                         c->errstr[0] ? c->errstr : "handshake failed");
                 return -1;
         }
         return 0;

@@ -61,8 +61,7 @@ static void rd_hex(ho_buf_t *b, const unsigned char *p, size_t n) {
 static json_t *rd_text(const void *p, size_t n) {
         const unsigned char *s = p;
         for (size_t i = 0; i < n; i++)
-                if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') ||
-                    s[i] == 0x7f)
+                if ((s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') || s[i] == 0x7f)
                         return NULL;
         return json_stringn(p, n); /* NULL when not UTF-8 */
 }
@@ -101,8 +100,8 @@ static ho_err_t rd_list_one(ho_codec_t *codec, ho_report_t *r, const rd_kafka_me
                 json_t *o = json_pack("{s:s,s:i,s:I,s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:s,s:o,s:o}",
                                       "dlq_topic", dlq, "dlq_partition", (int)m->partition,
                                       "dlq_offset", (json_int_t)m->offset, "source_topic", st,
-                                      "source_partition", rd_num(sp), "source_offset", rd_num(so), "error",
-                                      err, "message", msg, "worker", worker, "key",
+                                      "source_partition", rd_num(sp), "source_offset", rd_num(so),
+                                      "error", err, "message", msg, "worker", worker, "key",
                                       key ? key : json_null(), "value_hex",
                                       hex.data ? hex.data : "", "value_text",
                                       text ? text : json_null(), "report",
@@ -118,7 +117,8 @@ static ho_err_t rd_list_one(ho_codec_t *codec, ho_report_t *r, const rd_kafka_me
         } else {
                 size_t shown = m->len < RD_HEX_TEXT_MAX ? m->len : RD_HEX_TEXT_MAX;
                 rd_hex(&hex, m->payload, shown);
-                fprintf(out, "%s [%" PRId32 "] offset %" PRId64 ": from %s [%s] offset %s, %s: %s\n",
+                fprintf(out,
+                        "%s [%" PRId32 "] offset %" PRId64 ": from %s [%s] offset %s, %s: %s\n",
                         dlq, m->partition, m->offset, st, sp, so, err, msg);
                 fprintf(out, "  worker %s, key %s%.*s%s, %zu value bytes\n", worker,
                         m->key ? "\"" : "", m->key ? (int)m->key_len : 4,
@@ -189,8 +189,9 @@ ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
         int open = 0;
         for (int i = 0; i < np; i++) {
                 int64_t lo, hi;
-                rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(
-                        rk, conf->dlq_topic, ids[i], &lo, &hi, conf->timeout_ms);
+                rd_kafka_resp_err_t kerr = rd_kafka_query_watermark_offsets(rk, conf->dlq_topic,
+                                                                            ids[i], &lo, &hi,
+                                                                            conf->timeout_ms);
                 if (kerr) {
                         err = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
                                         "watermarks of \"%s\" [%" PRId32 "]: %s", conf->dlq_topic,
@@ -297,9 +298,8 @@ static void rd_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) 
         }
 }
 
-ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
-                         const char *path, FILE *diag, uint64_t *sent, char *errstr,
-                         size_t errstr_size) {
+ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf, const char *path,
+                         FILE *diag, uint64_t *sent, char *errstr, size_t errstr_size) {
         char rderr[512];
         rd_rec_t *recs = NULL;
         size_t n = 0, cap = 0;
@@ -411,14 +411,14 @@ ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
                 rd_rec_t *rec = &recs[i];
                 rd_kafka_resp_err_t kerr;
                 do {
-                        kerr = rd_kafka_producev(
-                                rk, RD_KAFKA_V_TOPIC(conf->topic),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_KEY(rec->key, rec->key_len),
-                                RD_KAFKA_V_VALUE(rec->value, rec->value_len),
-                                RD_KAFKA_V_TIMESTAMP(rec->ts),
-                                RD_KAFKA_V_OPAQUE((void *)(uintptr_t)HO_POS_LINE(rec->pos)),
-                                RD_KAFKA_V_END);
+                        kerr = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(conf->topic),
+                                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                                 RD_KAFKA_V_KEY(rec->key, rec->key_len),
+                                                 RD_KAFKA_V_VALUE(rec->value, rec->value_len),
+                                                 RD_KAFKA_V_TIMESTAMP(rec->ts),
+                                                 RD_KAFKA_V_OPAQUE(
+                                                         (void *)(uintptr_t)HO_POS_LINE(rec->pos)),
+                                                 RD_KAFKA_V_END);
                         if (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                                 rd_kafka_poll(rk, 100);
                 } while (kerr == RD_KAFKA_RESP_ERR__QUEUE_FULL);
@@ -444,8 +444,8 @@ ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
         }
         if (!err && st.failed)
                 err = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
-                                "%" PRIu64 " of %zu reports not delivered to \"%s\"", st.failed,
-                                n, conf->topic);
+                                "%" PRIu64 " of %zu reports not delivered to \"%s\"", st.failed, n,
+                                conf->topic);
 out:
         if (sent)
                 *sent = st.delivered;

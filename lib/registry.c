@@ -301,8 +301,7 @@ ho_err_t ho_registry_set(ho_registry_t *rg, const char *key, const char *value, 
                          key);
 }
 
-ho_err_t ho_registry_set_kv(ho_registry_t *rg, const char *kv, char *errstr,
-                            size_t errstr_size) {
+ho_err_t ho_registry_set_kv(ho_registry_t *rg, const char *kv, char *errstr, size_t errstr_size) {
         const char *eq = strchr(kv, '=');
         char key[128];
 
@@ -333,8 +332,7 @@ ho_err_t ho_registry_parse_id(const char *body, size_t len, int32_t *id, char *e
         json_t *v = root ? json_object_get(root, "id") : NULL;
         ho_err_t err = HO_OK;
 
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > INT32_MAX)
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
                 err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
                                 "registry answer has no schema id (expected {\"id\": N})");
         else
@@ -486,8 +484,8 @@ ho_err_t ho_registry_schema(ho_registry_t *rg, int32_t id, const char **schema, 
                 rg->st.hits++;
                 if (e->missing)
                         return ho_seterr(errstr, errstr_size, HO_ERR_NOT_FOUND,
-                                         "schema id %" PRId32 " is unknown to the registry %s",
-                                         id, rg->url);
+                                         "schema id %" PRId32 " is unknown to the registry %s", id,
+                                         rg->url);
                 *schema = e->schema;
                 return HO_OK;
         }
@@ -563,8 +561,7 @@ ho_err_t ho_registry_register(ho_registry_t *rg, const char *subject, const char
         ho_err_t err;
 
         if (!subject || !*subject || path_escape(subject, esc, sizeof(esc)))
-                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                 "subject must be 1..250 bytes");
+                return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "subject must be 1..250 bytes");
         snprintf(path, sizeof(path), "/subjects/%s/versions", esc);
         snprintf(what, sizeof(what), "subject \"%s\"", subject);
         if (!(req = json_pack("{s:s}", "schema", schema)))

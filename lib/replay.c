@@ -43,8 +43,7 @@ static ho_err_t ho_parse_time_or_date(const char *s, bool end_of_day, int64_t *m
 }
 
 ho_err_t ho_replay_parse_from(const char *s, ho_replay_conf_t *conf,
-                              ho_replay_from_offset_t **offsets, char *errstr,
-                              size_t errstr_size) {
+                              ho_replay_from_offset_t **offsets, char *errstr, size_t errstr_size) {
         *offsets = NULL;
         if (!strcmp(s, "earliest") || !strcmp(s, "beginning")) {
                 conf->from = HO_REPLAY_FROM_EARLIEST;
@@ -70,10 +69,11 @@ ho_err_t ho_replay_parse_from(const char *s, ho_replay_conf_t *conf,
                 if (!colon || ho_parse_lln(p, (size_t)(colon - p), 0, INT32_MAX, &part) ||
                     ho_parse_lln(colon + 1, len - (size_t)(colon + 1 - p), 0, INT64_MAX, &off)) {
                         free(o);
-                        return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                                         "--from \"%s\": expected earliest, PARTITION:OFFSET[,...], "
-                                         "an RFC 3339 time or YYYY-MM-DD",
-                                         s);
+                        return ho_seterr(
+                                errstr, errstr_size, HO_ERR_USAGE,
+                                "--from \"%s\": expected earliest, PARTITION:OFFSET[,...], "
+                                "an RFC 3339 time or YYYY-MM-DD",
+                                s);
                 }
                 for (size_t j = 0; j < i; j++)
                         if (o[j].partition == (int32_t)part) {
@@ -196,21 +196,21 @@ typedef struct ho_replay_s {
         int64_t lock_refreshed; /* ho_mono_ms() of the last refresh */
         int64_t last_activity;  /* ho_mono_ms() of the last message or event */
         /* the build */
-        const char *names[64];  /* keys built and promoted */
-        const char *legacy[8];  /* keys of the old layout the switch deletes */
+        const char *names[64]; /* keys built and promoted */
+        const char *legacy[8]; /* keys of the old layout the switch deletes */
         ho_rfold_t *fold;
-        size_t budget;          /* bytes the fold may hold */
-        uint32_t k, bucket;     /* this pass folds bucket `bucket` of k */
-        bool counted;           /* a pass ran to the end: rejects, --until and --as-of counts are final */
-        bool overflow;          /* this pass went over the budget */
+        size_t budget;      /* bytes the fold may hold */
+        uint32_t k, bucket; /* this pass folds bucket `bucket` of k */
+        bool counted;  /* a pass ran to the end: rejects, --until and --as-of counts are final */
+        bool overflow; /* this pass went over the budget */
         uint64_t pass_seen, pass_total;
         ho_delta_t delta, bdelta; /* counters of all loaded buckets; of the one loading */
-        int64_t reports;        /* distinct reports of all loaded buckets */
+        int64_t reports;          /* distinct reports of all loaded buckets */
         ho_rcmd_t cmd[5];
         size_t pending, pending_bytes;
         ho_buf_t out; /* the pending commands as RESP, sent by ho_replay_drain */
         ho_buf_t json, ids;
-        char *missing;          /* what the truncated history lacks, for messages (malloc) */
+        char *missing; /* what the truncated history lacks, for messages (malloc) */
 } ho_replay_t;
 
 static void ho_sleep_ms(int ms) {
@@ -251,8 +251,8 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
         rd_kafka_resp_err_t kerr;
 
         if (!rkt)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s",
-                                 conf->topic, rd_kafka_err2str(rd_kafka_last_error()));
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", conf->topic,
+                                 rd_kafka_err2str(rd_kafka_last_error()));
         /* 10 s in 1 s slices: a refused login or certificate (the error callback
          * fills rp->kw) ends the wait at once */
         int64_t until = ho_mono_ms() + 10000;
@@ -272,8 +272,7 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
         if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt <= 0) {
                 kerr = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
                 rd_kafka_metadata_destroy(md);
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s",
-                                 conf->topic,
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", conf->topic,
                                  kerr ? rd_kafka_err2str(kerr) : "has no partitions");
         }
         rp->np = md->topics[0].partition_cnt;
@@ -363,8 +362,8 @@ static int ho_replay_truncated(ho_replay_t *rp, const int64_t *lo) {
                               "partition %" PRId32 " of \"%s\": offsets %" PRId64 "..%" PRId64
                               " are gone (the first available is %" PRId64 "): up to %" PRId64
                               " record%s missing\n",
-                              p->id, rp->conf->topic, p->start, lo[i] - 1, lo[i],
-                              lo[i] - p->start, lo[i] - p->start == 1 ? "" : "s");
+                              p->id, rp->conf->topic, p->start, lo[i] - 1, lo[i], lo[i] - p->start,
+                              lo[i] - p->start == 1 ? "" : "s");
         }
         free(rp->missing);
         rp->missing = n ? ho_buf_steal(&b, NULL) : NULL;
@@ -372,8 +371,7 @@ static int ho_replay_truncated(ho_replay_t *rp, const int64_t *lo) {
         return n;
 }
 
-static ho_err_t ho_replay_truncated_err(ho_replay_t *rp, int n, char *errstr,
-                                        size_t errstr_size) {
+static ho_err_t ho_replay_truncated_err(ho_replay_t *rp, int n, char *errstr, size_t errstr_size) {
         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                          "the history of \"%s\" is truncated (%d partition%s, see above): a "
                          "rebuild would be smaller than the truth; nothing switched (pass "
@@ -417,8 +415,8 @@ static ho_err_t ho_replay_export_one(ho_replay_t *rp, char *errstr, size_t errst
         if (ho_codec_report_to_value(rp->codec, &rp->report, &rp->value, errstr, errstr_size))
                 return HO_ERR_IO;
         if (avro_file_writer_append_value(rp->writer, &rp->value))
-                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "writing \"%s\": %s",
-                                 rp->tmp_path, avro_strerror());
+                return ho_seterr(errstr, errstr_size, HO_ERR_IO, "writing \"%s\": %s", rp->tmp_path,
+                                 avro_strerror());
         return HO_OK;
 }
 
@@ -478,8 +476,7 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
         }
         if (after_cut) {
                 /* --until: a report published up to T that the cut leaves out */
-                if (!rp->counted && rp->report.reported_at <= conf->until_ms &&
-                    p->late++ == 0)
+                if (!rp->counted && rp->report.reported_at <= conf->until_ms && p->late++ == 0)
                         p->late_first = (uint64_t)m->offset;
                 goto next;
         }
@@ -510,8 +507,9 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
         bool dup;
         err = ho_rfold_add(rp->fold, &rp->report, m->payload, m->len, &dup);
         if (err) {
-                return ho_seterr(errstr, errstr_size, err, "out of memory folding %s/%" PRId32
-                                 "/%" PRId64, conf->topic, m->partition, m->offset);
+                return ho_seterr(errstr, errstr_size, err,
+                                 "out of memory folding %s/%" PRId32 "/%" PRId64, conf->topic,
+                                 m->partition, m->offset);
         }
         if (ho_rfold_bytes(rp->fold) > rp->budget)
                 rp->overflow = true;
@@ -745,8 +743,8 @@ static ho_err_t ho_replay_drain(ho_replay_t *rp, char *errstr, size_t errstr_siz
                 redisReply *rr = r;
                 if (rr->type == REDIS_REPLY_ERROR && err == HO_OK)
                         err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
-                                        "redis write of the staging keys of \"%s\": %s",
-                                        rp->target, rr->str);
+                                        "redis write of the staging keys of \"%s\": %s", rp->target,
+                                        rr->str);
                 freeReplyObject(rr);
         }
         rp->pending_bytes = 0;
@@ -943,9 +941,8 @@ fail:
 
 /* Run a load, retrying what is retriable (Redis away or failing) for a
  * minute: every load writes values, so doing it again is safe. */
-static ho_err_t ho_replay_retry(ho_replay_t *rp,
-                                ho_err_t (*load)(ho_replay_t *, char *, size_t), char *errstr,
-                                size_t errstr_size) {
+static ho_err_t ho_replay_retry(ho_replay_t *rp, ho_err_t (*load)(ho_replay_t *, char *, size_t),
+                                char *errstr, size_t errstr_size) {
         int backoff = 100;
         int64_t deadline = ho_mono_ms() + 60000;
         for (;;) {
@@ -971,11 +968,10 @@ static ho_err_t ho_replay_retry(ho_replay_t *rp,
  */
 #define HO_REPLAY_LOCK_MS 30000
 #define HO_REPLAY_LOCK_REFRESH_MS 5000
-static const char ho_lock_refresh_lua[] =
-        "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-        "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
-        "end\n"
-        "return 0\n";
+static const char ho_lock_refresh_lua[] = "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                                          "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+                                          "end\n"
+                                          "return 0\n";
 static const char ho_lock_release_lua[] =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
         "return 0\n";
@@ -1057,7 +1053,6 @@ static void ho_replay_unlock(ho_replay_t *rp) {
         rp->locked = false;
 }
 
-
 /*
  * The switch, in one script (atomic for every reader and writer), only
  * while we hold the lock and only a finished build (it always has offsets):
@@ -1128,7 +1123,8 @@ static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_s
         argv[n++] = rp->lock_key;
         snprintf(nkeys, sizeof(nkeys), "%d", nk + 1);
         ho_key_format(chan, sizeof(chan), rp->target, HO_KEY_NS_LIVE, HO_KEY_CHANNEL);
-        ho_key_format(offsets, sizeof(offsets), rp->target, HO_REPLAY_NS, ho_key_names[HO_KEY_OFFSETS]);
+        ho_key_format(offsets, sizeof(offsets), rp->target, HO_REPLAY_NS,
+                      ho_key_names[HO_KEY_OFFSETS]);
         ho_key_format(live_offsets, sizeof(live_offsets), rp->target, HO_KEY_NS_LIVE,
                       ho_key_names[HO_KEY_OFFSETS]);
         ho_key_format(fence, sizeof(fence), rp->target, HO_KEY_NS_LIVE, HO_KEY_FENCE);
@@ -1159,25 +1155,25 @@ static void ho_diff_hash(FILE *out, const char *name, const json_t *live, const 
                 json_t *lv = json_object_get(live, k);
                 json_int_t a = json_integer_value(lv), b = json_integer_value(v);
                 if (a != b) {
-                        fprintf(out, "  %s \"%s\": live %" JSON_INTEGER_FORMAT
-                                     ", replayed %" JSON_INTEGER_FORMAT " (%+" JSON_INTEGER_FORMAT
-                                     ")\n",
+                        fprintf(out,
+                                "  %s \"%s\": live %" JSON_INTEGER_FORMAT
+                                ", replayed %" JSON_INTEGER_FORMAT " (%+" JSON_INTEGER_FORMAT ")\n",
                                 name, k, a, b, b - a);
                         (*ndiff)++;
                 }
         }
         json_object_foreach((json_t *)live, k, v) {
                 if (!json_object_get(built, k)) {
-                        fprintf(out, "  %s \"%s\": live %" JSON_INTEGER_FORMAT
-                                     ", replayed 0 (%+" JSON_INTEGER_FORMAT ")\n",
+                        fprintf(out,
+                                "  %s \"%s\": live %" JSON_INTEGER_FORMAT
+                                ", replayed 0 (%+" JSON_INTEGER_FORMAT ")\n",
                                 name, k, json_integer_value(v), -json_integer_value(v));
                         (*ndiff)++;
                 }
         }
 }
 
-static ho_err_t ho_replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr,
-                                     size_t errstr_size) {
+static ho_err_t ho_replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr, size_t errstr_size) {
         json_t *live = NULL, *built = NULL;
         ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
         if (err)
@@ -1211,8 +1207,9 @@ static ho_err_t ho_replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr,
         for (int i = 0; nums[i]; i++) {
                 json_int_t a = json_integer_value(json_object_get(lt, nums[i]));
                 json_int_t b = json_integer_value(json_object_get(bt, nums[i]));
-                fprintf(out, "  %-18s %12" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT " %+12"
-                             JSON_INTEGER_FORMAT "\n",
+                fprintf(out,
+                        "  %-18s %12" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT
+                        " %+12" JSON_INTEGER_FORMAT "\n",
                         nums[i], a, b, b - a);
                 ndiff += a != b;
         }
@@ -1225,9 +1222,9 @@ static ho_err_t ho_replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr,
                         b && *b ? b : "-", differs ? "differs" : "");
                 ndiff += differs;
         }
-        static const char *const hashes[] = {"inmates_by_month", "inmates_by_route",
+        static const char *const hashes[] = {"inmates_by_month",         "inmates_by_route",
                                              "transfers_by_destination", "inmates_by_destination",
-                                             "persons_by_affiliation", NULL};
+                                             "persons_by_affiliation",   NULL};
         for (int i = 0; hashes[i]; i++)
                 ho_diff_hash(out, hashes[i], json_object_get(live, hashes[i]),
                              json_object_get(built, hashes[i]), &ndiff);
@@ -1261,8 +1258,7 @@ static ho_err_t ho_replay_export_open(ho_replay_t *rp, char *errstr, size_t errs
         return HO_OK;
 }
 
-static ho_err_t ho_replay_export_close(ho_replay_t *rp, bool ok, char *errstr,
-                                       size_t errstr_size) {
+static ho_err_t ho_replay_export_close(ho_replay_t *rp, bool ok, char *errstr, size_t errstr_size) {
         ho_err_t err = HO_OK;
         if (rp->writer) {
                 if (avro_file_writer_close(rp->writer) && ok)
@@ -1280,7 +1276,6 @@ static ho_err_t ho_replay_export_close(ho_replay_t *rp, bool ok, char *errstr,
         }
         return err;
 }
-
 
 /* -------------------------------------------------------------------- run */
 
@@ -1381,7 +1376,7 @@ static ho_err_t ho_replay_load_and_count(ho_replay_t *rp, char *errstr, size_t e
  * when k grows (a bucket of 2k is inside one of k).
  */
 static ho_err_t ho_replay_build(ho_replay_t *rp, char *errstr, size_t errstr_size) {
-        uint32_t (*done)[2] = NULL;
+        uint32_t(*done)[2] = NULL;
         size_t n_done = 0;
         ho_err_t err = HO_OK;
 
@@ -1413,8 +1408,8 @@ static ho_err_t ho_replay_build(ho_replay_t *rp, char *errstr, size_t errstr_siz
                                                 "--memory-max is too small for this history: "
                                                 "%zu transfer(s) already need %zu bytes of the "
                                                 "%zu the fold may hold",
-                                                ho_rfold_count(rp->fold),
-                                                ho_rfold_bytes(rp->fold), rp->budget);
+                                                ho_rfold_count(rp->fold), ho_rfold_bytes(rp->fold),
+                                                rp->budget);
                                 break;
                         }
                         ho_info("the fold reached %zu kB at %" PRIu64 " of %" PRIu64
@@ -1533,8 +1528,11 @@ static void ho_replay_teardown(ho_replay_t *rp) {
 ho_err_t ho_replay_run(const ho_replay_conf_t *conf, rd_kafka_conf_t *kconf,
                        const ho_redis_url_t *url, volatile sig_atomic_t *stop, FILE *out,
                        ho_replay_result_t *res, char *errstr, size_t errstr_size) {
-        ho_replay_t rp = {.conf = conf, .target = conf->into ? conf->into : conf->prefix,
-                          .url = url, .stop = stop, .res = res};
+        ho_replay_t rp = {.conf = conf,
+                          .target = conf->into ? conf->into : conf->prefix,
+                          .url = url,
+                          .stop = stop,
+                          .res = res};
         ho_err_t err;
 
         memset(res, 0, sizeof(*res));

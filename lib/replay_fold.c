@@ -10,8 +10,8 @@
  * is 0 is kept as the flag has_zero instead). latest is one allocation:
  * the report id, a NUL, then the encoded value. */
 typedef struct ho_rx_s {
-        uint64_t h;           /* hash of the transfer id */
-        size_t tid_off;       /* in the arena, NUL-terminated */
+        uint64_t h;     /* hash of the transfer id */
+        size_t tid_off; /* in the arena, NUL-terminated */
         uint64_t *ids;
         uint32_t ids_cap, n_ids;
         bool has_zero;
@@ -25,9 +25,9 @@ struct ho_rfold_s {
         size_t n, cap;
         uint32_t *slots; /* 1 + index into xs; 0: empty */
         size_t slots_cap;
-        ho_buf_t arena;   /* transfer ids */
+        ho_buf_t arena; /* transfer ids */
         uint64_t reports;
-        size_t heap;      /* bytes in per-transfer allocations */
+        size_t heap; /* bytes in per-transfer allocations */
 };
 
 /* What malloc gives a block of n bytes, its header included. */

@@ -348,13 +348,13 @@ void ho_rule_quote(char *out, size_t out_size, const char *s, size_t len) {
 /* ---- rules on plain values (report_int.h: shared with the JSON readers) -- */
 
 ho_err_t ho_rule_invalid(char *errstr, size_t errstr_size, const char *field, const char *expected,
-                        const char *got) {
+                         const char *got) {
         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "field \"%s\": expected %s, got %s",
                          field, expected, got);
 }
 
 ho_err_t ho_rule_check_id(const char *field, const char *s, size_t len, char *errstr,
-                         size_t errstr_size) {
+                          size_t errstr_size) {
         size_t i;
         char got[96];
 
@@ -367,11 +367,11 @@ ho_err_t ho_rule_check_id(const char *field, const char *s, size_t len, char *er
         if (len > HO_ID_MAX)
                 snprintf(got, sizeof(got), "%zu bytes", len);
         return ho_rule_invalid(errstr, errstr_size, field,
-                       "1..128 visible ASCII characters (no spaces)", got);
+                               "1..128 visible ASCII characters (no spaces)", got);
 }
 
 ho_err_t ho_rule_check_text(const char *field, const char *s, size_t len, char *errstr,
-                           size_t errstr_size) {
+                            size_t errstr_size) {
         char got[96];
 
         if (ho_rule_text_ok(s, len))
@@ -384,19 +384,20 @@ ho_err_t ho_rule_check_text(const char *field, const char *s, size_t len, char *
                 snprintf(got, sizeof(got), "invalid UTF-8");
         else
                 ho_rule_quote(got, sizeof(got), s, len);
-        return ho_rule_invalid(errstr, errstr_size, field, "a non-empty UTF-8 string of at most 512 bytes",
-                       got);
+        return ho_rule_invalid(errstr, errstr_size, field,
+                               "a non-empty UTF-8 string of at most 512 bytes", got);
 }
 
 ho_err_t ho_rule_check_country(const char *field, const char *s, size_t len, char *errstr,
-                              size_t errstr_size) {
+                               size_t errstr_size) {
         char got[96];
 
         if (len == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z')
                 return HO_OK;
         ho_rule_quote(got, sizeof(got), s, len);
         return ho_rule_invalid(errstr, errstr_size, field,
-                       "a country code of two upper-case letters (ISO 3166-1 alpha-2)", got);
+                               "a country code of two upper-case letters (ISO 3166-1 alpha-2)",
+                               got);
 }
 
 const char *ho_rule_count_expectation(int64_t max, bool nullable) {
@@ -407,14 +408,15 @@ const char *ho_rule_count_expectation(int64_t max, bool nullable) {
         return nullable ? "an integer 0..2147483647 or null" : "an integer 0..2147483647";
 }
 
-ho_err_t ho_rule_check_count(const char *field, int64_t v, int64_t max, bool nullable,
-                            char *errstr, size_t errstr_size) {
+ho_err_t ho_rule_check_count(const char *field, int64_t v, int64_t max, bool nullable, char *errstr,
+                             size_t errstr_size) {
         char got[32];
 
         if (v >= 0 && v <= max)
                 return HO_OK;
         snprintf(got, sizeof(got), "%" PRId64, v);
-        return ho_rule_invalid(errstr, errstr_size, field, ho_rule_count_expectation(max, nullable), got);
+        return ho_rule_invalid(errstr, errstr_size, field, ho_rule_count_expectation(max, nullable),
+                               got);
 }
 
 ho_err_t ho_rule_check_date(int32_t days, char *errstr, size_t errstr_size) {
@@ -423,7 +425,8 @@ ho_err_t ho_rule_check_date(int32_t days, char *errstr, size_t errstr_size) {
         if (days >= HO_DATE_MIN && days <= HO_DATE_MAX)
                 return HO_OK;
         snprintf(got, sizeof(got), "day %" PRId32 " from 1970-01-01", days);
-        return ho_rule_invalid(errstr, errstr_size, "occurred_on", "a date in years 0000..9999", got);
+        return ho_rule_invalid(errstr, errstr_size, "occurred_on", "a date in years 0000..9999",
+                               got);
 }
 
 ho_err_t ho_rule_check_time(int64_t ms, char *errstr, size_t errstr_size) {
@@ -432,7 +435,8 @@ ho_err_t ho_rule_check_time(int64_t ms, char *errstr, size_t errstr_size) {
         if (ms >= HO_TIME_MIN && ms <= HO_TIME_MAX)
                 return HO_OK;
         snprintf(got, sizeof(got), "%" PRId64 " ms from the epoch", ms);
-        return ho_rule_invalid(errstr, errstr_size, "reported_at", "a time in years 0000..9999", got);
+        return ho_rule_invalid(errstr, errstr_size, "reported_at", "a time in years 0000..9999",
+                               got);
 }
 
 int ho_rule_city_cmp(const void *a, const void *b) {
@@ -446,7 +450,8 @@ ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_si
 
 #define S(x) (x), ((x) ? strlen(x) : 0)
         if (!r->report_id)
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "missing field \"report_id\"");
+                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
+                                 "missing field \"report_id\"");
         if ((e = ho_rule_check_id("report_id", S(r->report_id), errstr, errstr_size)))
                 return e;
         if (!r->transfer_id || !r->source)
@@ -457,14 +462,15 @@ ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_si
             (e = ho_rule_check_time(r->reported_at, errstr, errstr_size)) ||
             (e = ho_rule_check_text("source", S(r->source), errstr, errstr_size)) ||
             (e = ho_rule_check_country("origin_country", r->origin_country,
-                               strnlen(r->origin_country, 3), errstr, errstr_size)) ||
+                                       strnlen(r->origin_country, 3), errstr, errstr_size)) ||
             (e = ho_rule_check_country("destination_country", r->destination_country,
-                               strnlen(r->destination_country, 3), errstr, errstr_size)) ||
+                                       strnlen(r->destination_country, 3), errstr, errstr_size)) ||
             (e = ho_rule_check_count("inmate_count", r->inmate_count, HO_INMATES_MAX, false, errstr,
-                             errstr_size)))
+                                     errstr_size)))
                 return e;
-        if (r->has_aircraft_count && (e = ho_rule_check_count("aircraft_count", r->aircraft_count,
-                                                      HO_AIRCRAFT_MAX, true, errstr, errstr_size)))
+        if (r->has_aircraft_count &&
+            (e = ho_rule_check_count("aircraft_count", r->aircraft_count, HO_AIRCRAFT_MAX, true,
+                                     errstr, errstr_size)))
                 return e;
         if (r->n_destinations > HO_DESTINATIONS_MAX)
                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
@@ -482,10 +488,11 @@ ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_si
                         return e;
         }
         if (r->has_cumulative_total &&
-            (e = ho_rule_check_count("cumulative_total", r->cumulative_total, INT32_MAX, true, errstr,
-                             errstr_size)))
+            (e = ho_rule_check_count("cumulative_total", r->cumulative_total, INT32_MAX, true,
+                                     errstr, errstr_size)))
                 return e;
-        if (r->authority && (e = ho_rule_check_text("authority", S(r->authority), errstr, errstr_size)))
+        if (r->authority &&
+            (e = ho_rule_check_text("authority", S(r->authority), errstr, errstr_size)))
                 return e;
         if (r->n_persons > HO_PERSONS_MAX)
                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
@@ -510,24 +517,26 @@ ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_si
         if (r->n_by_destination > HO_BY_DEST_MAX)
                 return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                  "field \"inmates_by_destination\": expected at most 64 cities, "
-                                 "got %zu", r->n_by_destination);
+                                 "got %zu",
+                                 r->n_by_destination);
         for (i = 0; i < r->n_by_destination; i++) {
                 const ho_city_count_t *c = &r->by_destination[i];
                 if (!c->city)
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                          "missing field \"inmates_by_destination\" city");
                 if ((e = ho_rule_check_text("inmates_by_destination (a city)", S(c->city), errstr,
-                                    errstr_size)))
+                                            errstr_size)))
                         return e;
                 if (c->count < 0 || c->count > HO_INMATES_MAX) {
                         snprintf(field, sizeof(field), "inmates_by_destination.%.40s", c->city);
                         return ho_rule_check_count(field, c->count, HO_INMATES_MAX, false, errstr,
-                                           errstr_size);
+                                                   errstr_size);
                 }
                 if (i && strcmp(r->by_destination[i - 1].city, c->city) >= 0)
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                          "field \"inmates_by_destination\": city \"%.40s\" "
-                                         "appears twice or out of order", c->city);
+                                         "appears twice or out of order",
+                                         c->city);
         }
         return HO_OK;
 #undef S

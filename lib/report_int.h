@@ -16,10 +16,10 @@
 #include "handover/report.h"
 
 /* Text forms of reported_at cover years 0000..9999. */
-#define HO_TIME_MIN INT64_C(-62167219200000)  /* 0000-01-01T00:00:00Z */
-#define HO_TIME_MAX INT64_C(253402300799999)  /* 9999-12-31T23:59:59.999Z */
-#define HO_DATE_MIN (-719528)                 /* 0000-01-01 */
-#define HO_DATE_MAX 2932896                   /* 9999-12-31 */
+#define HO_TIME_MIN INT64_C(-62167219200000) /* 0000-01-01T00:00:00Z */
+#define HO_TIME_MAX INT64_C(253402300799999) /* 9999-12-31T23:59:59.999Z */
+#define HO_DATE_MIN (-719528)                /* 0000-01-01 */
+#define HO_DATE_MAX 2932896                  /* 9999-12-31 */
 
 /* Inline: the JSON fast path calls these on every string. */
 static inline bool ho_utf8_valid(const char *s, size_t len) {
@@ -70,7 +70,6 @@ static inline bool ho_utf8_valid(const char *s, size_t len) {
         return true;
 }
 
-
 /* ho_rule_check_text()'s rule without its message */
 static inline bool ho_rule_text_ok(const char *s, size_t len) {
         return len >= 1 && len <= HO_STR_MAX && !memchr(s, '\0', len) && ho_utf8_valid(s, len);
@@ -90,8 +89,8 @@ ho_err_t ho_rule_check_text(const char *field, const char *s, size_t len, char *
 ho_err_t ho_rule_check_country(const char *field, const char *s, size_t len, char *errstr,
                                size_t errstr_size);
 const char *ho_rule_count_expectation(int64_t max, bool nullable);
-ho_err_t ho_rule_check_count(const char *field, int64_t v, int64_t max, bool nullable,
-                             char *errstr, size_t errstr_size);
+ho_err_t ho_rule_check_count(const char *field, int64_t v, int64_t max, bool nullable, char *errstr,
+                             size_t errstr_size);
 ho_err_t ho_rule_check_date(int32_t days, char *errstr, size_t errstr_size);
 ho_err_t ho_rule_check_time(int64_t ms, char *errstr, size_t errstr_size);
 /* qsort order of inmates_by_destination: by city, bytewise */

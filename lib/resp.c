@@ -51,11 +51,11 @@ static ho_err_t resp_write(redisContext *c, const char *p, size_t len, char *err
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0) {
-                        const char *why = n == 0                                   ? "closed"
-                                          : errno == EAGAIN || errno == EWOULDBLOCK ? "timed out"
-                                                                                    : strerror(errno);
-                        return ho_seterr(errstr, errstr_size, HO_ERR_REDIS, "redis write: %s",
-                                         why);
+                        const char *why = n == 0 ? "closed"
+                                          : errno == EAGAIN || errno == EWOULDBLOCK
+                                                  ? "timed out"
+                                                  : strerror(errno);
+                        return ho_seterr(errstr, errstr_size, HO_ERR_REDIS, "redis write: %s", why);
                 }
                 p += n;
                 len -= (size_t)n;

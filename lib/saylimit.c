@@ -36,8 +36,8 @@ bool ho_saylimit_ok(ho_saylimit_t *sl, int code, const char *msg, int64_t now_ms
                         sl->kinds[i].last_ms = now_ms;
                         return true;
                 }
-                if (!sl->kinds[i].key || (sl->kinds[oldest].key &&
-                                          sl->kinds[i].last_ms < sl->kinds[oldest].last_ms))
+                if (!sl->kinds[i].key ||
+                    (sl->kinds[oldest].key && sl->kinds[i].last_ms < sl->kinds[oldest].last_ms))
                         oldest = i;
         }
         /* a free slot, else the one said longest ago */

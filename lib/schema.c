@@ -56,32 +56,44 @@ uint64_t ho_crc64_avro(const void *data, size_t len) {
 /* ---- schema tree --------------------------------------------------------- */
 
 enum node_kind {
-        K_NULL, K_BOOLEAN, K_INT, K_LONG, K_FLOAT, K_DOUBLE, K_BYTES, K_STRING,
-        K_RECORD, K_ENUM, K_ARRAY, K_MAP, K_FIXED, K_UNION
+        K_NULL,
+        K_BOOLEAN,
+        K_INT,
+        K_LONG,
+        K_FLOAT,
+        K_DOUBLE,
+        K_BYTES,
+        K_STRING,
+        K_RECORD,
+        K_ENUM,
+        K_ARRAY,
+        K_MAP,
+        K_FIXED,
+        K_UNION
 };
 
-static const char *const kind_names[] = {"null",   "boolean", "int",  "long",  "float",
+static const char *const kind_names[] = {"null",   "boolean", "int",    "long",   "float",
                                          "double", "bytes",   "string", "record", "enum",
-                                         "array",  "map",     "fixed", "union"};
+                                         "array",  "map",     "fixed",  "union"};
 
 typedef struct node_s node_t;
 struct node_s {
         enum node_kind kind;
-        char *fullname;      /* named types */
-        node_t **child;      /* record fields' types, union branches, items/values ([0]) */
-        char **field_names;  /* record: field names; enum: symbols */
-        json_t **defaults;   /* record: field defaults (borrowed from the JSON), or NULL */
-        size_t n;            /* fields, branches, symbols; 1 for array/map */
-        json_int_t size;     /* fixed */
+        char *fullname;     /* named types */
+        node_t **child;     /* record fields' types, union branches, items/values ([0]) */
+        char **field_names; /* record: field names; enum: symbols */
+        json_t **defaults;  /* record: field defaults (borrowed from the JSON), or NULL */
+        size_t n;           /* fields, branches, symbols; 1 for array/map */
+        json_int_t size;    /* fixed */
         bool has_enum_default;
-        node_t *next_alloc;  /* every node of a tree, for freeing */
+        node_t *next_alloc; /* every node of a tree, for freeing */
 };
 
 typedef struct tree_s {
-        json_t *json;        /* owns the parsed text (defaults point into it) */
+        json_t *json; /* owns the parsed text (defaults point into it) */
         node_t *root;
-        node_t *all;         /* allocation list */
-        node_t **named;      /* defined named types, for references */
+        node_t *all;    /* allocation list */
+        node_t **named; /* defined named types, for references */
         size_t n_named, cap_named;
         char *errstr;
         size_t errstr_size;
@@ -167,7 +179,8 @@ static bool valid_name(const char *s, bool dotted) {
                         continue;
                 }
                 if (!(isalpha((unsigned char)*s) || *s == '_' ||
-                      (!start && isdigit((unsigned char)*s))) || (unsigned char)*s > 0x7f)
+                      (!start && isdigit((unsigned char)*s))) ||
+                    (unsigned char)*s > 0x7f)
                         return false;
                 start = false;
         }
@@ -337,14 +350,12 @@ static node_t *parse_record(tree_t *t, json_t *j, const char *ns) {
 
                 if (!json_is_object(f) || !json_is_string(fn) ||
                     !valid_name(json_string_value(fn), false)) {
-                        n = fail(t, "record \"%s\": a field without a valid \"name\"",
-                                 n->fullname);
+                        n = fail(t, "record \"%s\": a field without a valid \"name\"", n->fullname);
                         goto out;
                 }
                 for (k = 0; k < i; k++)
                         if (!strcmp(n->field_names[k], json_string_value(fn))) {
-                                n = fail(t, "field \"%s\" appears twice",
-                                         json_string_value(fn));
+                                n = fail(t, "field \"%s\" appears twice", json_string_value(fn));
                                 goto out;
                         }
                 n->field_names[i] = strdup(json_string_value(fn));
@@ -521,18 +532,20 @@ static ho_err_t emit(ho_buf_t *b, const node_t *n, const node_t **seen, size_t *
                 e = ho_buf_printf(b, "{\"name\":\"%s\",\"type\":\"%s\"", n->fullname,
                                   kind_names[n->kind]);
                 if (n->kind == K_FIXED)
-                        return e ? e : ho_buf_printf(b, ",\"size\":%" JSON_INTEGER_FORMAT "}",
-                                                     n->size);
-                e = e ? e : ho_buf_append_str(b, n->kind == K_RECORD ? ",\"fields\":["
-                                                                     : ",\"symbols\":[");
+                        return e ? e
+                                 : ho_buf_printf(b, ",\"size\":%" JSON_INTEGER_FORMAT "}", n->size);
+                e = e ? e
+                      : ho_buf_append_str(b,
+                                          n->kind == K_RECORD ? ",\"fields\":[" : ",\"symbols\":[");
                 for (i = 0; !e && i < n->n; i++) {
                         if (i)
                                 e = ho_buf_append_str(b, ",");
                         if (n->kind == K_ENUM) {
                                 e = e ? e : ho_buf_printf(b, "\"%s\"", n->field_names[i]);
                         } else {
-                                e = e ? e : ho_buf_printf(b, "{\"name\":\"%s\",\"type\":",
-                                                          n->field_names[i]);
+                                e = e ? e
+                                      : ho_buf_printf(b, "{\"name\":\"%s\",\"type\":",
+                                                      n->field_names[i]);
                                 e = e ? e : emit(b, n->child[i], seen, n_seen);
                                 e = e ? e : ho_buf_append_str(b, "}");
                         }
@@ -674,8 +687,10 @@ static ho_err_t compat(compat_t *c, const node_t *w, const node_t *r) {
                                 return HO_OK;
                         memcpy(c->path, save, sizeof(save));
                 }
-                return compat_fail(c, "writer type \"%s\" matches no branch of the reader's "
-                                      "union%s", describe(w), "");
+                return compat_fail(c,
+                                   "writer type \"%s\" matches no branch of the reader's "
+                                   "union%s",
+                                   describe(w), "");
         }
         if (w->kind <= K_STRING || r->kind <= K_STRING) {
                 if (!promotable(w->kind, r->kind))
@@ -710,8 +725,9 @@ static ho_err_t compat(compat_t *c, const node_t *w, const node_t *r) {
                                 if (!strcmp(w->field_names[i], r->field_names[k]))
                                         break;
                         if (k == r->n)
-                                return compat_fail(c, "writer symbol \"%s\" is not in the "
-                                                      "reader's enum \"%s\" (which has no default)",
+                                return compat_fail(c,
+                                                   "writer symbol \"%s\" is not in the "
+                                                   "reader's enum \"%s\" (which has no default)",
                                                    w->field_names[i], r->fullname);
                 }
                 return HO_OK;
@@ -734,15 +750,17 @@ static ho_err_t compat(compat_t *c, const node_t *w, const node_t *r) {
                                         break;
                         if (i == w->n) {
                                 if (!r->defaults || !r->defaults[k])
-                                        return compat_fail(c, "reader field \"%s\" is not in the "
-                                                              "writer's record \"%s\" and has no "
-                                                              "default",
+                                        return compat_fail(c,
+                                                           "reader field \"%s\" is not in the "
+                                                           "writer's record \"%s\" and has no "
+                                                           "default",
                                                            r->field_names[k], w->fullname);
                                 /* the reader fills the field from it: it must fit the type
                                  * (not checked for the canonical form, which ignores defaults) */
                                 if (!default_fits(r->child[k], r->defaults[k], 0))
-                                        return compat_fail(c, "the default of reader field \"%s\" "
-                                                              "is not a value of its type%s",
+                                        return compat_fail(c,
+                                                           "the default of reader field \"%s\" "
+                                                           "is not a value of its type%s",
                                                            r->field_names[k], "");
                                 continue;
                         }
@@ -801,8 +819,7 @@ ho_err_t ho_schema_check_compat(avro_schema_t writer, avro_schema_t reader, char
                               avro_strerror());
         if (!e)
                 e = ho_schema_check_compat_json(wbuf, (size_t)avro_writer_tell(ww), rbuf,
-                                                (size_t)avro_writer_tell(rw), errstr,
-                                                errstr_size);
+                                                (size_t)avro_writer_tell(rw), errstr, errstr_size);
         if (ww)
                 avro_writer_free(ww);
         if (rw)
@@ -812,8 +829,8 @@ ho_err_t ho_schema_check_compat(avro_schema_t writer, avro_schema_t reader, char
         return e;
 }
 
-ho_err_t ho_schema_entry_compat(const ho_schema_t *writer, const ho_schema_t *reader,
-                                char *errstr, size_t errstr_size) {
+ho_err_t ho_schema_entry_compat(const ho_schema_t *writer, const ho_schema_t *reader, char *errstr,
+                                size_t errstr_size) {
         return ho_schema_check_compat_json(writer->json, strlen(writer->json), reader->json,
                                            strlen(reader->json), errstr, errstr_size);
 }

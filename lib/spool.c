@@ -33,7 +33,7 @@ struct ho_spool_s {
         /* reading through the mapping */
         const char *map;
         size_t map_len, cursor;
-        uint32_t *held;      /* per window: messages taken and not released */
+        uint32_t *held; /* per window: messages taken and not released */
         size_t n_windows;
 };
 
@@ -107,8 +107,8 @@ ho_err_t ho_spool_put(ho_spool_t *sp, ho_pos_t pos, int64_t timestamp, const voi
         return HO_OK;
 }
 
-ho_err_t ho_spool_put_block(ho_spool_t *sp, const void *data, size_t len, uint64_t n,
-                            char *errstr, size_t errstr_size) {
+ho_err_t ho_spool_put_block(ho_spool_t *sp, const void *data, size_t len, uint64_t n, char *errstr,
+                            size_t errstr_size) {
         if (sp->reading)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "spool is being read");
         if (len > 0 && fwrite(data, 1, len, sp->fp) != len)

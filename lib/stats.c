@@ -20,7 +20,6 @@ static int ho_parse_i64(const char *s, int64_t *v) {
 
 /* ---------------------------------------------------------------- snapshot */
 
-
 struct ho_kv {
         const char *k;
         const char *v;
@@ -68,10 +67,11 @@ static json_t *ho_totals_to_json(const redisReply *r) {
         }
         for (int i = 0; nums[i]; i++) {
                 json_t *v = json_object_get(h, nums[i]);
-                json_object_set_new(t, nums[i], json_is_integer(v) ? json_copy(v) : json_integer(0));
+                json_object_set_new(t, nums[i],
+                                    json_is_integer(v) ? json_copy(v) : json_integer(0));
         }
-        static const char *const rest[] = {HO_TOTAL_FIRST_ON, HO_TOTAL_LAST_ON,
-                                           HO_TOTAL_UPDATED_AT, NULL};
+        static const char *const rest[] = {HO_TOTAL_FIRST_ON, HO_TOTAL_LAST_ON, HO_TOTAL_UPDATED_AT,
+                                           NULL};
         for (int i = 0; rest[i]; i++) {
                 json_t *v = json_object_get(h, rest[i]);
                 /* the engine stores "" for dates when no transfer is left */
@@ -202,8 +202,8 @@ ho_err_t ho_stats_lag(rd_kafka_t *rk, const char *topic, const json_t *offsets, 
         int32_t *ids = NULL;
         int np = 0;
         rd_kafka_resp_err_t kerr;
-        ho_err_t merr =
-                ho_ktopic_meta(rk, topic, timeout_ms, &ids, &np, &kerr, errstr, errstr_size);
+        ho_err_t merr = ho_ktopic_meta(rk, topic, timeout_ms, &ids, &np, &kerr, errstr,
+                                       errstr_size);
         if (merr == HO_ERR_NOT_FOUND)
                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "topic \"%s\": %s", topic,
                                  rd_kafka_err2str(kerr));
@@ -229,16 +229,16 @@ ho_err_t ho_stats_lag(rd_kafka_t *rk, const char *topic, const json_t *offsets, 
                 int64_t lag = hi > next ? hi - next : 0;
                 total += lag;
                 json_array_append_new(parts, json_pack("{s:i,s:I,s:I,s:I}", "partition",
-                                                       (int)ids[i], "high", (json_int_t)hi,
-                                                       "next", (json_int_t)next, "lag",
-                                                       (json_int_t)lag));
+                                                       (int)ids[i], "high", (json_int_t)hi, "next",
+                                                       (json_int_t)next, "lag", (json_int_t)lag));
         }
         free(ids);
         if (err != HO_OK) {
                 json_decref(parts);
                 return err;
         }
-        res = json_pack("{s:s,s:I,s:o}", "topic", topic, "total", (json_int_t)total, "partitions", parts);
+        res = json_pack("{s:s,s:I,s:o}", "topic", topic, "total", (json_int_t)total, "partitions",
+                        parts);
         if (!res)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         *out = res;
@@ -342,8 +342,9 @@ void ho_stats_print_table(FILE *fp, const char *prefix, const json_t *snap, cons
         json_t *upd = json_object_get(t, "updated_at");
 
         fprintf(fp, "handover counters, prefix \"%s\"\n", prefix);
-        fprintf(fp, "  transfers %" PRId64 "   inmates %" PRId64 "   reports %" PRId64
-                    "   aircraft %" PRId64 "   persons %" PRId64 "   rejected %" PRId64 "\n",
+        fprintf(fp,
+                "  transfers %" PRId64 "   inmates %" PRId64 "   reports %" PRId64
+                "   aircraft %" PRId64 "   persons %" PRId64 "   rejected %" PRId64 "\n",
                 ho_jint(t, "transfers"), ho_jint(t, "inmates"), ho_jint(t, "reports"),
                 ho_jint(t, "aircraft"), ho_jint(t, "persons"), ho_jint(t, "rejected"));
         fprintf(fp, "  transfers from %s to %s\n", first ? first : "-", last ? last : "-");
@@ -356,15 +357,15 @@ void ho_stats_print_table(FILE *fp, const char *prefix, const json_t *snap, cons
                 fprintf(fp, "  last update -\n");
         }
         if (lag) {
-                fprintf(fp, "  lag behind \"%s\": %" PRId64 " messages", 
+                fprintf(fp, "  lag behind \"%s\": %" PRId64 " messages",
                         json_string_value(json_object_get(lag, "topic")), ho_jint(lag, "total"));
                 size_t i;
                 json_t *p;
                 const char *sep = " (";
                 json_array_foreach(json_object_get(lag, "partitions"), i, p) {
                         if (ho_jint(p, "lag")) {
-                                fprintf(fp, "%sp%" PRId64 ": %" PRId64, sep, ho_jint(p, "partition"),
-                                        ho_jint(p, "lag"));
+                                fprintf(fp, "%sp%" PRId64 ": %" PRId64, sep,
+                                        ho_jint(p, "partition"), ho_jint(p, "lag"));
                                 sep = ", ";
                         }
                 }
@@ -397,16 +398,16 @@ void ho_stats_print_table(FILE *fp, const char *prefix, const json_t *snap, cons
 
 struct ho_audit_tr {
         char *id;
-        uint32_t route; /* index into routes */
+        uint32_t route;    /* index into routes */
         const char *rname; /* routes[route], owned by the audit */
         int32_t date;
         int64_t inmates;
         bool has_claim;
         int64_t claim;
-        int64_t computed;   /* filled by finish, for claims */
-        size_t term_begin;  /* [term_begin, term_end): the transfers summed */
+        int64_t computed;  /* filled by finish, for claims */
+        size_t term_begin; /* [term_begin, term_end): the transfers summed */
         size_t term_end;
-        size_t seq;         /* order of adds, so a re-added id keeps its last state */
+        size_t seq; /* order of adds, so a re-added id keeps its last state */
 };
 
 struct ho_stats_audit_s {
@@ -602,8 +603,8 @@ ho_err_t ho_stats_audit_scan(redisContext *c, const char *prefix, const char *ns
                 redisReply *kv = r->element[1];
                 for (size_t i = 0; i + 1 < kv->elements && err == HO_OK; i += 2) {
                         json_error_t jerr;
-                        json_t *st = json_loadb(kv->element[i + 1]->str, kv->element[i + 1]->len,
-                                                0, &jerr);
+                        json_t *st = json_loadb(kv->element[i + 1]->str, kv->element[i + 1]->len, 0,
+                                                &jerr);
                         if (!st) {
                                 err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
                                                 "%s field \"%s\": not JSON: %s", key,
@@ -670,15 +671,16 @@ json_t *ho_stats_audit_json(const ho_stats_audit_t *a) {
                         continue;
                 char d[11];
                 ho_date_format(t->date, d);
-                json_array_append_new(
-                        dis, json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "transfer_id", t->id, "route",
-                                       a->routes[t->route], "occurred_on", d, "claimed",
-                                       (json_int_t)t->claim, "computed", (json_int_t)t->computed,
-                                       "transfers", (json_int_t)(t->term_end - t->term_begin)));
+                json_array_append_new(dis,
+                                      json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "transfer_id", t->id,
+                                                "route", a->routes[t->route], "occurred_on", d,
+                                                "claimed", (json_int_t)t->claim, "computed",
+                                                (json_int_t)t->computed, "transfers",
+                                                (json_int_t)(t->term_end - t->term_begin)));
         }
         return json_pack("{s:I,s:I,s:I,s:o}", "claims", (json_int_t)a->claims, "agree",
-                         (json_int_t)(a->claims - a->disagree), "disagree",
-                         (json_int_t)a->disagree, "disagreements", dis);
+                         (json_int_t)(a->claims - a->disagree), "disagree", (json_int_t)a->disagree,
+                         "disagreements", dis);
 }
 
 /* ---------------------------------------------------------------- transfer */
@@ -703,8 +705,8 @@ ho_err_t ho_stats_transfer(redisContext *c, const char *prefix, const char *tran
         json_t *st = json_loadb(r->str, r->len, 0, &jerr);
         freeReplyObject(r);
         if (!st)
-                return ho_seterr(errstr, errstr_size, HO_ERR_JSON,
-                                 "%s field \"%s\": not JSON: %s", key, transfer_id, jerr.text);
+                return ho_seterr(errstr, errstr_size, HO_ERR_JSON, "%s field \"%s\": not JSON: %s",
+                                 key, transfer_id, jerr.text);
         *out = st;
         return HO_OK;
 }

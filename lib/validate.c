@@ -57,9 +57,8 @@ static unsigned validate_threads(const ho_validate_t *v) {
         return n > 4 ? 4 : (unsigned)n;
 }
 
-ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
-                           uint64_t *records, uint64_t *bytes_read, char *errstr,
-                           size_t errstr_size) {
+ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index, uint64_t *records,
+                           uint64_t *bytes_read, char *errstr, size_t errstr_size) {
         char why[1024];
         ho_input_t *in = ho_input_open(path, index, false, v->codec, errstr, errstr_size);
         ho_report_t r;
@@ -76,8 +75,7 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
         if (!in)
                 return HO_ERR_IO;
         if (ho_input_format(in) == HO_FORMAT_JSONL && validate_threads(v) > 1) {
-                err = validate_parallel(v, in, validate_threads(v), records, errstr,
-                                        errstr_size);
+                err = validate_parallel(v, in, validate_threads(v), records, errstr, errstr_size);
                 if (bytes_read)
                         *bytes_read = ho_input_bytes_read(in);
                 ho_input_destroy(in);
@@ -152,18 +150,18 @@ ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
 #define VB_SLOTS 8
 
 typedef struct vbatch_s {
-        ho_buf_t text;      /* the lines, back to back */
+        ho_buf_t text; /* the lines, back to back */
         size_t off[VB_LINES], len[VB_LINES];
         uint64_t lineno[VB_LINES];
         bool too_long[VB_LINES];
         size_t n;
-        ho_buf_t out;       /* valid records, as the spool holds them (ho_spool_hdr_t) */
-        ho_buf_t bad;       /* bad records: see vb_put() */
+        ho_buf_t out; /* valid records, as the spool holds them (ho_spool_hdr_t) */
+        ho_buf_t bad; /* bad records: see vb_put() */
         size_t n_ok, n_bad;
         uint64_t value_bytes; /* of the valid records */
-        bool in_map;        /* off[] are into vpool_t.map, not text */
-        size_t map_end;     /* in_map: where the input stood after the last line */
-        bool oom;           /* out or bad could not grow: results incomplete */
+        bool in_map;          /* off[] are into vpool_t.map, not text */
+        size_t map_end;       /* in_map: where the input stood after the last line */
+        bool oom;             /* out or bad could not grow: results incomplete */
         bool done;
 } vbatch_t;
 
@@ -172,14 +170,14 @@ typedef struct vpool_s {
         pthread_mutex_t avro_mu; /* see vworker() */
         pthread_cond_t work, finished;
         vbatch_t slot[VB_SLOTS];
-        uint64_t filled;    /* batches handed to workers */
-        uint64_t taken;     /* batches taken by a worker */
+        uint64_t filled; /* batches handed to workers */
+        uint64_t taken;  /* batches taken by a worker */
         bool closing;
-        ho_err_t werr;      /* a worker that could not start */
+        ho_err_t werr; /* a worker that could not start */
         char werrstr[1100];
         const char *writer_spec;
-        unsigned index;     /* input number, for positions */
-        const char *map;    /* the input file, mapped (NULL: lines are copied) */
+        unsigned index;  /* input number, for positions */
+        const char *map; /* the input file, mapped (NULL: lines are copied) */
 } vpool_t;
 
 /* Valid records go to vbatch_t.out exactly as the spool stores them, so a
@@ -275,7 +273,7 @@ static void *vworker(void *arg) {
                                 snprintf(err, sizeof(err), "line longer than %u bytes",
                                          HO_LINE_MAX_DEFAULT);
                         } else if ((e = ho_input_parse_line(line, b->len[i], &r, err,
-                                                       sizeof(err))) == HO_OK) {
+                                                            sizeof(err))) == HO_OK) {
                                 /* avro-c 1.11.1 keeps its error message in one
                                  * process-wide buffer, written even on paths that
                                  * succeed (a field the writer schema lacks):
@@ -296,13 +294,13 @@ static void *vworker(void *arg) {
                         if (e == HO_OK) {
                                 size_t kl = strlen(r.transfer_id);
                                 ho_spool_hdr_t h = {pos, r.reported_at, (uint32_t)kl,
-                                                 (uint32_t)value.len};
+                                                    (uint32_t)value.len};
                                 if (kl > UINT32_MAX || value.len > UINT32_MAX) {
                                         b->oom = true; /* cannot be: ids and values are small */
                                         continue;
                                 }
-                                if (!b->oom && ho_buf_reserve(&b->out, sizeof(h) + kl +
-                                                                               value.len) != HO_OK)
+                                if (!b->oom &&
+                                    ho_buf_reserve(&b->out, sizeof(h) + kl + value.len) != HO_OK)
                                         b->oom = true;
                                 vb_put(b, &b->out, &h, sizeof(h));
                                 vb_put(b, &b->out, r.transfer_id, kl);
@@ -343,7 +341,7 @@ static ho_err_t vb_consume(ho_validate_t *v, vbatch_t *b, uint64_t *kept, char *
                                  "out of memory while validating");
         if (v->spool) {
                 ho_err_t err = ho_spool_put_block(v->spool, b->out.data, b->out.len, b->n_ok,
-                                               errstr, errstr_size);
+                                                  errstr, errstr_size);
                 if (err)
                         return err;
         }
@@ -448,8 +446,7 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                         break;
                 if (v->progress && kept - last_progress >= 256) {
                         last_progress = kept;
-                        v->progress(v->opaque, v->valid,
-                                    mapped ? ml.at : ho_input_bytes_read(in));
+                        v->progress(v->opaque, v->valid, mapped ? ml.at : ho_input_bytes_read(in));
                 }
                 if (v->stop && *v->stop) {
                         err = ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED, "interrupted");
@@ -465,10 +462,10 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                         size_t len = 0;
                         uint64_t lineno = 0;
                         char why[512];
-                        ho_line_status_t st =
-                                mapped ? ho_linemap_next(&ml, &line, &len, &lineno)
-                                       : ho_lines_next(ho_input_lines(in), &line, &len, &lineno, why,
-                                                       sizeof(why));
+                        ho_line_status_t st = mapped ? ho_linemap_next(&ml, &line, &len, &lineno)
+                                                     : ho_lines_next(ho_input_lines(in), &line,
+                                                                     &len, &lineno, why,
+                                                                     sizeof(why));
                         if (st == HO_LINE_AGAIN) {
                                 if (v->stop && *v->stop)
                                         break;
@@ -492,8 +489,7 @@ static ho_err_t validate_parallel(ho_validate_t *v, ho_input_t *in, unsigned thr
                         b->too_long[b->n] = st == HO_LINE_TOO_LONG;
                         if (st == HO_LINE_OK && !mapped &&
                             ho_buf_append(&b->text, line, len) != HO_OK) {
-                                err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
-                                                "out of memory");
+                                err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
                                 break;
                         }
                         bytes += b->len[b->n];
@@ -533,4 +529,3 @@ out:
                 *records = kept;
         return err;
 }
-

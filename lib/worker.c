@@ -57,7 +57,7 @@
 #include "handover/worker.h"
 #include "handover/worker_metrics.h"
 
-#define HO_WORKER_POLL_IDLE_MS 100  /* no open batch: nothing to hurry for */
+#define HO_WORKER_POLL_IDLE_MS 100 /* no open batch: nothing to hurry for */
 /* Open batches: do not wait at all. A batch is applied as soon as the local
  * queue runs dry, so at a trickle (reports arriving one by one, ms apart) each
  * report is applied right away instead of waiting for the batch's time cap,
@@ -69,9 +69,9 @@
 /* Apply threads: two let one thread compute a batch's states while Redis runs
  * the other's script; more would only queue behind Redis's single thread. */
 #define HO_WORKER_APPLIERS 2
-#define HO_WORKER_CLOSE_RETRY_MS 2000 /* shutdown: how long to retry a failing apply */
-#define HO_WORKER_CLOSE_MS 3000       /* shutdown: how long to try leaving the group */
-#define HO_WORKER_METRICS_MS 500      /* how often the metrics get a snapshot */
+#define HO_WORKER_CLOSE_RETRY_MS 2000  /* shutdown: how long to retry a failing apply */
+#define HO_WORKER_CLOSE_MS 3000        /* shutdown: how long to try leaving the group */
+#define HO_WORKER_METRICS_MS 500       /* how often the metrics get a snapshot */
 #define HO_WORKER_TOPIC_CHECK_MS 10000 /* start-up: creating the dead letter topic */
 
 /* Why a partition is paused, and what its retry does. */
@@ -91,50 +91,50 @@ typedef struct ho_applier_s {
         struct ho_part_s *part; /* whose batch is in flight, or NULL */
         ho_agg_batch_t *job;
         int64_t next;
-        uint64_t seq;           /* submission order: the oldest is settled first */
+        uint64_t seq; /* submission order: the oldest is settled first */
         bool done;
         ho_err_t err;
         char errstr[512];
         uint64_t us;
-        ho_agg_stats_t stats;   /* its engine's counters after the job */
+        ho_agg_stats_t stats; /* its engine's counters after the job */
 } ho_applier_t;
 
 typedef struct ho_part_s {
         bool assigned;
         int32_t partition;
-        ho_agg_batch_t *batch;  /* owned; NULL when not assigned */
-        ho_agg_batch_t *spare;  /* owned, empty: the next batch while one is in flight */
-        int64_t expect;         /* messages below this offset are stale: skip */
+        ho_agg_batch_t *batch; /* owned; NULL when not assigned */
+        ho_agg_batch_t *spare; /* owned, empty: the next batch while one is in flight */
+        int64_t expect;        /* messages below this offset are stale: skip */
         ho_part_state_t state;
         bool paused;
-        int64_t retry_at_ms;    /* monotonic */
+        int64_t retry_at_ms; /* monotonic */
         int backoff_ms;
-        bool releasing;         /* being revoked: apply once, never reposition */
-        bool fenced;            /* the re-read follows a fence: say how the offset moved */
-        int64_t fenced_from;    /* the stored offset the fenced batch started from */
-        bool consumed;          /* a message came since the last seek or assignment, so
+        bool releasing;      /* being revoked: apply once, never reposition */
+        bool fenced;         /* the re-read follows a fence: say how the offset moved */
+        int64_t fenced_from; /* the stored offset the fenced batch started from */
+        bool consumed;       /* a message came since the last seek or assignment, so
                                  * the consumer's position is ours (ho_part_skip_markers) */
 } ho_part_t;
 
 struct ho_worker_s {
         ho_worker_conf_t conf;
-        char *dlq_topic;        /* owned */
-        char worker_id[300];    /* host:pid, the handover.worker header */
+        char *dlq_topic;     /* owned */
+        char worker_id[300]; /* host:pid, the handover.worker header */
         rd_kafka_t *consumer;
-        rd_kafka_t *producer;   /* dead letters */
+        rd_kafka_t *producer; /* dead letters */
         ho_codec_t *codec;
         ho_agg_t *agg;
-        ho_report_t report;     /* reused for every decode */
-        ho_part_t *parts;       /* indexed by partition id */
+        ho_report_t report; /* reused for every decode */
+        ho_part_t *parts;   /* indexed by partition id */
         size_t n_parts;
         volatile sig_atomic_t *stop;
-        bool fatal;             /* the worker's own (out of memory); see ho_worker_fatal */
+        bool fatal; /* the worker's own (out of memory); see ho_worker_fatal */
         ho_kafka_watch_t kw_consumer, kw_producer; /* the clients' errors (kafka.h) */
-        bool close_incomplete;  /* leaving the group timed out: destroy without closing */
+        bool close_incomplete; /* leaving the group timed out: destroy without closing */
         char fatal_str[1024];
         /* the dead letter being waited for (one at a time) */
         uint64_t dlq_seq;
-        int dlq_wait_ms;        /* message.timeout.ms + a margin */
+        int dlq_wait_ms; /* message.timeout.ms + a margin */
         bool dlq_done;
         rd_kafka_resp_err_t dlq_err;
         /* stats */
@@ -152,7 +152,7 @@ struct ho_worker_s {
         pthread_mutex_t mu;
         pthread_cond_t cv;
         bool quit;
-        ho_wmetrics_t *wm;      /* NULL without conf.metrics */
+        ho_wmetrics_t *wm; /* NULL without conf.metrics */
         int64_t wm_last_ms;
 };
 
@@ -234,8 +234,8 @@ static void ho_part_pause(ho_worker_t *w, ho_part_t *p, bool pause) {
  * anything prefetched from elsewhere. */
 static void ho_part_seek(ho_worker_t *w, ho_part_t *p, int64_t offset) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset =
-                ho_kafka_offset(offset);
+        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset = ho_kafka_offset(
+                offset);
         rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, HO_WORKER_SEEK_TIMEOUT_MS);
         if (e) {
                 ho_warn("cannot seek \"%s\" [%" PRId32 "] to %" PRId64 ": %s", w->conf.topic,
@@ -281,8 +281,8 @@ static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
         rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset = next;
         rd_kafka_resp_err_t err = rd_kafka_commit(w->consumer, l, 1);
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-                ho_debug("kafka offset commit \"%s\" [%" PRId32 "] %" PRId64 ": %s",
-                         w->conf.topic, p->partition, next, rd_kafka_err2str(err));
+                ho_debug("kafka offset commit \"%s\" [%" PRId32 "] %" PRId64 ": %s", w->conf.topic,
+                         p->partition, next, rd_kafka_err2str(err));
         rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -405,8 +405,9 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
                         return err;
                 }
                 ho_part_stall(w, p, HO_PART_RETRY_COMMIT);
-                ho_log(first ? HO_LOG_ERROR : p->backoff_ms >= HO_WORKER_BACKOFF_MAX_MS ? HO_LOG_WARN
-                                                                                     : HO_LOG_DEBUG,
+                ho_log(first                                       ? HO_LOG_ERROR
+                       : p->backoff_ms >= HO_WORKER_BACKOFF_MAX_MS ? HO_LOG_WARN
+                                                                   : HO_LOG_DEBUG,
                        "redis: cannot apply the batch of \"%s\" [%" PRId32 "] (%zu messages, up "
                        "to offset %" PRId64 "): %s; keeping it, retrying in %d ms",
                        w->conf.topic, p->partition, ho_agg_batch_count(b), next, errstr,
@@ -606,8 +607,7 @@ static ho_err_t ho_part_submit(ho_worker_t *w, ho_part_t *p) {
         int64_t next = ho_agg_batch_next_offset(b);
         if (ho_agg_batch_count(b) == 0)
                 return ho_part_commit(w, p); /* nothing to apply, or only the offset to move */
-        if (!p->spare &&
-            !(p->spare = ho_agg_batch_new(w->agg, w->conf.topic, p->partition, next)))
+        if (!p->spare && !(p->spare = ho_agg_batch_new(w->agg, w->conf.topic, p->partition, next)))
                 return HO_ERR_NOMEM;
         ho_agg_batch_reset(p->spare, next);
         p->batch = p->spare;
@@ -818,8 +818,7 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
         w->dlq_done = false;
         rd_kafka_resp_err_t err = rd_kafka_producev(
                 w->producer, RD_KAFKA_V_TOPIC(w->dlq_topic),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(rkm->key, rkm->key_len),
                 RD_KAFKA_V_VALUE(rkm->payload, rkm->len), RD_KAFKA_V_HEADERS(h),
                 RD_KAFKA_V_OPAQUE((void *)(uintptr_t)w->dlq_seq), RD_KAFKA_V_END);
         if (err) {
@@ -1100,19 +1099,19 @@ static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errs
 /* Build a client of role: its defaults, the user's -c/-X/-b over them
  * (kafka.h), then what exactly-once depends on, which the user cannot
  * override. */
-static rd_kafka_t *ho_client_new(ho_worker_t *w, ho_kafka_role_t role, ho_err_t *errp,
-                                 char *errstr, size_t errstr_size) {
+static rd_kafka_t *ho_client_new(ho_worker_t *w, ho_kafka_role_t role, ho_err_t *errp, char *errstr,
+                                 size_t errstr_size) {
         bool consumer = role == HO_KAFKA_CONSUMER;
         ho_kafka_user_t u = {w->conf.kprops, w->conf.n_kprops, w->conf.brokers};
-        rd_kafka_conf_t *c =
-                ho_kafka_conf_new(role, consumer ? "handover-aggregate" : "handover-aggregate-dlq",
-                                  &u, errp, errstr, errstr_size);
+        rd_kafka_conf_t *c = ho_kafka_conf_new(role,
+                                               consumer ? "handover-aggregate"
+                                                        : "handover-aggregate-dlq",
+                                               &u, errp, errstr, errstr_size);
         if (!c)
                 return NULL;
         char rderr[512];
-        if (consumer &&
-            rd_kafka_conf_set(c, "group.id", w->conf.group, rderr, sizeof(rderr)) !=
-                    RD_KAFKA_CONF_OK) {
+        if (consumer && rd_kafka_conf_set(c, "group.id", w->conf.group, rderr, sizeof(rderr)) !=
+                                RD_KAFKA_CONF_OK) {
                 rd_kafka_conf_destroy(c);
                 *errp = ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "group \"%s\": %s",
                                   w->conf.group, rderr);
@@ -1172,8 +1171,8 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, ho_err_t *errp, char *e
         }
         if (!strcmp(w->dlq_topic, conf->topic)) {
                 *e = ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
-                          "dead letter topic \"%s\" must differ from the source topic",
-                          w->dlq_topic);
+                               "dead letter topic \"%s\" must differ from the source topic",
+                               w->dlq_topic);
                 goto fail;
         }
         char host[256];
@@ -1224,9 +1223,9 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, ho_err_t *errp, char *e
             RD_KAFKA_CONF_OK)
                 w->dlq_wait_ms = atoi(mt) + 5000;
         /* the loop's longest legitimate wait is one dead letter's delivery */
-        if (conf->metrics && !(w->wm = ho_wmetrics_new(conf->metrics, conf->topic, conf->group,
-                                                        conf->redis, w->dlq_wait_ms + 15000,
-                                                        errstr, errstr_size))) {
+        if (conf->metrics &&
+            !(w->wm = ho_wmetrics_new(conf->metrics, conf->topic, conf->group, conf->redis,
+                                      w->dlq_wait_ms + 15000, errstr, errstr_size))) {
                 *e = HO_ERR_NOMEM;
                 goto fail;
         }
@@ -1363,8 +1362,8 @@ static void ho_worker_wake_fetcher(ho_worker_t *w) {
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_part_t *p = &w->parts[i];
                 if (p->assigned && p->state == HO_PART_RUNNING && !p->paused)
-                        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)
-                                ->offset = p->expect;
+                        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset =
+                                p->expect;
         }
         ho_kfetch_wake(w->consumer, l);
         rd_kafka_topic_partition_list_destroy(l);
@@ -1455,8 +1454,9 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         rd_kafka_resp_err_t kerr = rd_kafka_subscribe(w->consumer, sub);
         rd_kafka_topic_partition_list_destroy(sub);
         if (kerr)
-                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA, "cannot subscribe to \"%s\": %s",
-                                 w->conf.topic, rd_kafka_err2str(kerr));
+                return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA,
+                                 "cannot subscribe to \"%s\": %s", w->conf.topic,
+                                 rd_kafka_err2str(kerr));
         char *rdisp = ho_redis_url_display(w->conf.redis);
         ho_info("consuming \"%s\" in group \"%s\" into Redis %s prefix \"%s\"; dead letters to "
                 "\"%s\"; worker %s",
@@ -1471,8 +1471,8 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 int64_t now = ho_mono_ms();
                 if ((err = ho_worker_settle_done(w)) || (err = ho_worker_retry(w, now)))
                         break;
-                rd_kafka_message_t *rkm =
-                        rd_kafka_consumer_poll(w->consumer, ho_worker_poll_timeout(w, now));
+                rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->consumer,
+                                                                 ho_worker_poll_timeout(w, now));
                 if (!rkm) {
                         err = ho_worker_flush(w, true); /* idle: apply what is open */
                         for (size_t i = 0; !err && i < w->n_parts; i++)

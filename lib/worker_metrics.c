@@ -22,7 +22,7 @@
 typedef struct ho_wm_queue_s {
         int64_t *off, *ts;
         size_t head, len, cap;
-        bool lag_set; /* a handover_partition_lag series exists for it */
+        bool lag_set;  /* a handover_partition_lag series exists for it */
         bool lag_seen; /* named since the last ho_wmetrics_lag_done */
 } ho_wm_queue_t;
 
@@ -62,8 +62,8 @@ static char *wm_strdup(const char *s, bool *ok) {
 static const double ho_wm_apply_buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                              0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 /* produce -> applied: milliseconds when live, hours or more for old history */
-static const double ho_wm_latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1,  0.25, 0.5, 1,
-                                               2.5,   5,    10,    30,   60,   300,  3600, 86400};
+static const double ho_wm_latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,  1,
+                                               2.5,   5,    10,    30,   60,  300,  3600, 86400};
 
 ho_wmetrics_t *ho_wmetrics_new(ho_metrics_t *reg, const char *topic, const char *group,
                                const ho_redis_url_t *url, int stall_ms, char *errstr,
@@ -88,21 +88,25 @@ ho_wmetrics_t *ho_wmetrics_new(ho_metrics_t *reg, const char *topic, const char 
         }
         /* ... = labels, buckets, number of buckets */
 #define HO_WM_ADD(field, type, name, help, ...)                                                    \
-        if (!(wm->field = ho_metrics_add(reg, type, name, help, __VA_ARGS__, errstr, errstr_size))) \
+        if (!(wm->field = ho_metrics_add(reg, type, name, help, __VA_ARGS__, errstr,               \
+                                         errstr_size)))                                            \
                 goto fail;
 #define HO_WM_NO_BUCKETS NULL, 0
 #define HO_WM_BUCKETS(b) b, sizeof(b) / sizeof(*b)
         HO_WM_ADD(messages, HO_METRIC_COUNTER, "handover_messages_total",
-                  "Messages consumed from the topic (reports and rejected ones).", NULL, HO_WM_NO_BUCKETS);
+                  "Messages consumed from the topic (reports and rejected ones).", NULL,
+                  HO_WM_NO_BUCKETS);
         HO_WM_ADD(reports, HO_METRIC_COUNTER, "handover_reports_applied_total",
-                  "Distinct reports applied to Redis (what totals.reports counts).", NULL, HO_WM_NO_BUCKETS);
+                  "Distinct reports applied to Redis (what totals.reports counts).", NULL,
+                  HO_WM_NO_BUCKETS);
         HO_WM_ADD(duplicates, HO_METRIC_COUNTER, "handover_duplicates_total",
-                  "Reports whose report id was applied before: they changed nothing.", NULL, HO_WM_NO_BUCKETS);
+                  "Reports whose report id was applied before: they changed nothing.", NULL,
+                  HO_WM_NO_BUCKETS);
         HO_WM_ADD(rejected, HO_METRIC_COUNTER, "handover_rejected_total",
                   "Messages sent to the dead letter topic and counted in totals.rejected.", NULL,
                   HO_WM_NO_BUCKETS);
-        HO_WM_ADD(batches, HO_METRIC_COUNTER, "handover_batches_total",
-                  "Batches applied to Redis.", NULL, HO_WM_NO_BUCKETS);
+        HO_WM_ADD(batches, HO_METRIC_COUNTER, "handover_batches_total", "Batches applied to Redis.",
+                  NULL, HO_WM_NO_BUCKETS);
         HO_WM_ADD(fenced, HO_METRIC_COUNTER, "handover_fenced_batches_total",
                   "Batches dropped because another worker had moved the partition's stored "
                   "offset.",
@@ -120,7 +124,8 @@ ho_wmetrics_t *ho_wmetrics_new(ho_metrics_t *reg, const char *topic, const char 
         HO_WM_ADD(assigned, HO_METRIC_GAUGE, "handover_partitions_assigned",
                   "Partitions this worker holds.", NULL, HO_WM_NO_BUCKETS);
         HO_WM_ADD(stalled, HO_METRIC_GAUGE, "handover_partitions_stalled",
-                  "Partitions paused while a failed apply or dead letter is retried.", NULL, HO_WM_NO_BUCKETS);
+                  "Partitions paused while a failed apply or dead letter is retried.", NULL,
+                  HO_WM_NO_BUCKETS);
         HO_WM_ADD(lag, HO_METRIC_GAUGE, "handover_partition_lag",
                   "Messages between the partition's stored offset and its high watermark.",
                   "topic,partition", HO_WM_NO_BUCKETS);
@@ -167,7 +172,8 @@ static ho_wm_queue_t *wm_queue(ho_wmetrics_t *wm, int32_t partition, bool create
         if ((size_t)partition >= wm->n_q) {
                 if (!create)
                         return NULL;
-                size_t n = (size_t)partition + 1 > wm->n_q * 2 ? (size_t)partition + 1 : wm->n_q * 2;
+                size_t n = (size_t)partition + 1 > wm->n_q * 2 ? (size_t)partition + 1
+                                                               : wm->n_q * 2;
                 ho_wm_queue_t *nq = realloc(wm->q, n * sizeof(*nq));
                 if (!nq)
                         return NULL;

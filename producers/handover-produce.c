@@ -86,8 +86,8 @@ enum { OPT_SCHEMA = 256, OPT_DRY_RUN, OPT_FOLLOW, OPT_SKIP_INVALID, OPT_REGISTRY
 
 /* Register (or find) the writer schema under the subject: the id every
  * value carries. Before anything is sent, so a refusal sends nothing. */
-static int registry_setup(run_t *run, const char *url, const char *subject,
-                          const char *const *xs, size_t n_xs) {
+static int registry_setup(run_t *run, const char *url, const char *subject, const char *const *xs,
+                          size_t n_xs) {
         char errstr[1024], dflt[512];
         const ho_schema_t *w = ho_codec_writer(run->codec);
 
@@ -174,10 +174,15 @@ int main(int argc, char **argv) {
                         break;
                 default:
                         switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN: break;
-                        case HO_CLI_HELP: usage(stdout); goto out;
-                        case HO_CLI_DONE: goto out;
-                        case HO_CLI_ERROR: goto usage_err;
+                        case HO_CLI_TAKEN:
+                                break;
+                        case HO_CLI_HELP:
+                                usage(stdout);
+                                goto out;
+                        case HO_CLI_DONE:
+                                goto out;
+                        case HO_CLI_ERROR:
+                                goto usage_err;
                         case HO_CLI_UNKNOWN:
                                 usage(stderr);
                                 rc = HO_EXIT_USAGE;
@@ -242,8 +247,8 @@ int main(int argc, char **argv) {
         if (schema && ho_codec_set_writer(run.codec, schema, errstr, sizeof(errstr)) != HO_OK)
                 goto usage_err;
         run.schema = schema;
-        if (registry && (rc = registry_setup(&run, registry, subject, cli.rprops, cli.n_rprops)) !=
-                                HO_EXIT_OK)
+        if (registry &&
+            (rc = registry_setup(&run, registry, subject, cli.rprops, cli.n_rprops)) != HO_EXIT_OK)
                 goto out;
         if (run.skip_invalid) {
                 run.rejects = rejects_path ? fopen(rejects_path, "a") : stderr;

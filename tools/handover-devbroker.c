@@ -82,14 +82,16 @@ int main(int argc, char **argv) {
                 case 'p':
                         partitions = parse_int(optarg, 1, 10000);
                         if (partitions < 0) {
-                                fprintf(stderr, PROG ": -p \"%s\": expected a partition count 1..10000\n",
+                                fprintf(stderr,
+                                        PROG ": -p \"%s\": expected a partition count 1..10000\n",
                                         optarg);
                                 return 2;
                         }
                         break;
                 case 't':
                         if (topic_cnt == MAX_TOPICS) {
-                                fprintf(stderr, PROG ": too many -t topics (at most %d)\n", MAX_TOPICS);
+                                fprintf(stderr, PROG ": too many -t topics (at most %d)\n",
+                                        MAX_TOPICS);
                                 return 2;
                         }
                         if (!*optarg) {
@@ -131,7 +133,8 @@ int main(int argc, char **argv) {
         conf = rd_kafka_conf_new();
         /* log_level 4: warnings and worse; the handle's notice that it has no bootstrap.servers
          * (it needs none) would only confuse */
-        if (rd_kafka_conf_set(conf, "client.id", PROG, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+        if (rd_kafka_conf_set(conf, "client.id", PROG, errstr, sizeof(errstr)) !=
+                    RD_KAFKA_CONF_OK ||
             rd_kafka_conf_set(conf, "log_level", "4", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 rd_kafka_conf_destroy(conf);
@@ -152,8 +155,8 @@ int main(int argc, char **argv) {
                 return 1;
         }
         for (i = 0; i < topic_cnt; i++) {
-                rd_kafka_resp_err_t err =
-                        rd_kafka_mock_topic_create(mcluster, topics[i], partitions, 1);
+                rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(mcluster, topics[i],
+                                                                     partitions, 1);
                 if (err) {
                         fprintf(stderr, PROG ": cannot create topic \"%s\" (%d partitions): %s\n",
                                 topics[i], partitions, rd_kafka_err2str(err));

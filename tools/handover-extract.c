@@ -65,7 +65,7 @@ static char *slurp(const char *path, size_t *lenp) {
 /* An incomplete report as JSON: the fields found, nothing else. */
 static char *partial_json(const ho_extract_result_t *res) {
         static const unsigned req[] = {HO_XF_TRANSFER_ID, HO_XF_OCCURRED_ON, HO_XF_REPORTED_AT,
-                                       HO_XF_SOURCE, HO_XF_ORIGIN, HO_XF_DESTINATION,
+                                       HO_XF_SOURCE,      HO_XF_ORIGIN,      HO_XF_DESTINATION,
                                        HO_XF_INMATES};
         json_t *o = ho_report_to_json(&res->report);
         char *s;
@@ -112,7 +112,8 @@ static int one(run_t *run, const char *where, const char *text, size_t len,
                 fputs(line, stdout);
                 fputc('\n', stdout);
                 free(line);
-        } else if (res.status == HO_EXTRACT_COMPLETE || (res.status == HO_EXTRACT_INCOMPLETE && run->partial)) {
+        } else if (res.status == HO_EXTRACT_COMPLETE ||
+                   (res.status == HO_EXTRACT_INCOMPLETE && run->partial)) {
                 fprintf(stderr, PROG ": %s: out of memory\n", where);
                 rc = 1;
         }
@@ -193,8 +194,9 @@ static int jsonl_file(run_t *run, const char *path, const char *data, size_t len
                                         if (strcmp(key, "text") && strcmp(key, "url") &&
                                             strcmp(key, "source") && strcmp(key, "published_at")) {
                                                 fprintf(stderr,
-                                                        PROG ": %s:%zu: unknown member \"%s\" "
-                                                             "(expected text, url, source, published_at)\n",
+                                                        PROG
+                                                        ": %s:%zu: unknown member \"%s\" "
+                                                        "(expected text, url, source, published_at)\n",
                                                         path, lineno, key);
                                                 rc = 1;
                                                 break;
@@ -202,14 +204,16 @@ static int jsonl_file(run_t *run, const char *path, const char *data, size_t len
                                 }
                         }
                         if (!rc && (!json_is_string(json_object_get(o, "text")))) {
-                                fprintf(stderr, PROG ": %s:%zu: member \"text\": expected a string\n", path,
+                                fprintf(stderr,
+                                        PROG ": %s:%zu: member \"text\": expected a string\n", path,
                                         lineno);
                                 rc = 1;
                         }
                         if (!rc && (member(o, "url", &s) || member(o, "source", &s) ||
                                     member(o, "published_at", &s))) {
                                 fprintf(stderr,
-                                        PROG ": %s:%zu: url, source and published_at must be strings\n",
+                                        PROG
+                                        ": %s:%zu: url, source and published_at must be strings\n",
                                         path, lineno);
                                 rc = 1;
                         }
@@ -217,8 +221,9 @@ static int jsonl_file(run_t *run, const char *path, const char *data, size_t len
                                 int64_t ms;
                                 if (ho_time_parse_rfc3339(s, &ms)) {
                                         fprintf(stderr,
-                                                PROG ": %s:%zu: member \"published_at\": expected an RFC 3339 "
-                                                     "time with a zone, e.g. \"2026-01-21T05:47:00Z\", got \"%s\"\n",
+                                                PROG
+                                                ": %s:%zu: member \"published_at\": expected an RFC 3339 "
+                                                "time with a zone, e.g. \"2026-01-21T05:47:00Z\", got \"%s\"\n",
                                                 path, lineno, s);
                                         rc = 1;
                                 }
@@ -278,14 +283,14 @@ int main(int argc, char **argv) {
         char **files;
 
         enum { OPT_JSONL = 256, OPT_EVIDENCE, OPT_PARTIAL };
-        static const struct option longopts[] = {
-                {"jsonl", no_argument, NULL, OPT_JSONL},
-                {"evidence", required_argument, NULL, OPT_EVIDENCE},
-                {"partial", no_argument, NULL, OPT_PARTIAL},
-                {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
-                {NULL, 0, NULL, 0}};
+        static const struct option longopts[] = {{"jsonl", no_argument, NULL, OPT_JSONL},
+                                                 {"evidence", required_argument, NULL,
+                                                  OPT_EVIDENCE},
+                                                 {"partial", no_argument, NULL, OPT_PARTIAL},
+                                                 {"quiet", no_argument, NULL, 'q'},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {"version", no_argument, NULL, 'V'},
+                                                 {NULL, 0, NULL, 0}};
         ho_cli_t cli;
         char errstr[512];
         if (ho_cli_init(&cli, PROG, argc, errstr, sizeof(errstr))) {
@@ -294,15 +299,29 @@ int main(int argc, char **argv) {
         }
         while ((opt = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
-                case OPT_JSONL: run.jsonl = 1; break;
-                case OPT_EVIDENCE: evidence = optarg; break;
-                case OPT_PARTIAL: run.partial = 1; break;
-                case 'q': run.quiet = 1; break; /* its own output; warnings stay */
+                case OPT_JSONL:
+                        run.jsonl = 1;
+                        break;
+                case OPT_EVIDENCE:
+                        evidence = optarg;
+                        break;
+                case OPT_PARTIAL:
+                        run.partial = 1;
+                        break;
+                case 'q':
+                        run.quiet = 1;
+                        break; /* its own output; warnings stay */
                 default:
                         switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN: break;
-                        case HO_CLI_HELP: usage(stdout); ho_cli_clear(&cli); return HO_EXIT_OK;
-                        case HO_CLI_DONE: ho_cli_clear(&cli); return HO_EXIT_OK;
+                        case HO_CLI_TAKEN:
+                                break;
+                        case HO_CLI_HELP:
+                                usage(stdout);
+                                ho_cli_clear(&cli);
+                                return HO_EXIT_OK;
+                        case HO_CLI_DONE:
+                                ho_cli_clear(&cli);
+                                return HO_EXIT_OK;
                         case HO_CLI_ERROR:
                         case HO_CLI_UNKNOWN:
                                 fprintf(stderr, "(try \"" PROG " -h\")\n");
@@ -362,5 +381,6 @@ int main(int argc, char **argv) {
                 run.complete == 1 ? "" : "s", run.incomplete,
                 run.incomplete && !run.partial ? " (not printed; --partial prints them)" : "",
                 run.none, run.failed ? ", some inputs could not be read" : "");
-        return run.failed || run.incomplete || run.none || !run.articles ? HO_EXIT_FAIL : HO_EXIT_OK;
+        return run.failed || run.incomplete || run.none || !run.articles ? HO_EXIT_FAIL
+                                                                         : HO_EXIT_OK;
 }

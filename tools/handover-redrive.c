@@ -98,11 +98,20 @@ int main(int argc, char **argv) {
                         break;
                 default:
                         switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN: break;
-                        case HO_CLI_HELP: usage(stdout); rc_exit = HO_EXIT_OK; goto out;
-                        case HO_CLI_DONE: rc_exit = HO_EXIT_OK; goto out;
-                        case HO_CLI_ERROR: goto usage_err;
-                        case HO_CLI_UNKNOWN: usage(stderr); goto out;
+                        case HO_CLI_TAKEN:
+                                break;
+                        case HO_CLI_HELP:
+                                usage(stdout);
+                                rc_exit = HO_EXIT_OK;
+                                goto out;
+                        case HO_CLI_DONE:
+                                rc_exit = HO_EXIT_OK;
+                                goto out;
+                        case HO_CLI_ERROR:
+                                goto usage_err;
+                        case HO_CLI_UNKNOWN:
+                                usage(stderr);
+                                goto out;
                         }
                 }
         }
@@ -137,7 +146,8 @@ int main(int argc, char **argv) {
         rc.stop = &ho_sig_stop;
 
         if (!ho_cli_has_brokers(&cli)) {
-                snprintf(errstr, sizeof(errstr), "no brokers: give -b BROKERS or set HANDOVER_BROKERS");
+                snprintf(errstr, sizeof(errstr),
+                         "no brokers: give -b BROKERS or set HANDOVER_BROKERS");
                 goto usage_err;
         }
         if (!(kconf = ho_kafka_conf_new(list ? HO_KAFKA_READER : HO_KAFKA_PRODUCER, PROG,

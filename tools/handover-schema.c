@@ -147,7 +147,8 @@ static int cmd_check(int argc, char **argv) {
                         printf("ok: data written with \"%s\" can be read with \"%s\"\n", wn, rn);
                 } else if (e == HO_ERR_INCOMPATIBLE) {
                         printf("incompatible: data written with \"%s\" cannot be read with "
-                               "\"%s\": %s\n", wn, rn, err);
+                               "\"%s\": %s\n",
+                               wn, rn, err);
                         bad = 1;
                 } else {
                         fprintf(stderr, PROG ": %s\n", err);
@@ -300,8 +301,9 @@ static int cmd_decode(int argc, char **argv) {
 
                 rec++;
                 if (got < 4) {
-                        fprintf(stderr, PROG ": %s: record %zu at byte %" PRIu64
-                                        ": file ends inside the 4-byte length\n",
+                        fprintf(stderr,
+                                PROG ": %s: record %zu at byte %" PRIu64
+                                     ": file ends inside the 4-byte length\n",
                                 path, rec, offset);
                         bad++;
                         break;
@@ -309,8 +311,9 @@ static int cmd_decode(int argc, char **argv) {
                 len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
                       hdr[3];
                 if (len > MAX_RECORD) {
-                        fprintf(stderr, PROG ": %s: record %zu at byte %" PRIu64
-                                        ": length %" PRIu32 " is not plausible (over 64 MiB)\n",
+                        fprintf(stderr,
+                                PROG ": %s: record %zu at byte %" PRIu64 ": length %" PRIu32
+                                     " is not plausible (over 64 MiB)\n",
                                 path, rec, offset, len);
                         bad++;
                         break;
@@ -322,8 +325,9 @@ static int cmd_decode(int argc, char **argv) {
                         break;
                 }
                 if (fread(val.data, 1, len, fp) != len) {
-                        fprintf(stderr, PROG ": %s: record %zu at byte %" PRIu64
-                                        ": file ends inside the %" PRIu32 "-byte value\n",
+                        fprintf(stderr,
+                                PROG ": %s: record %zu at byte %" PRIu64
+                                     ": file ends inside the %" PRIu32 "-byte value\n",
                                 path, rec, offset, len);
                         bad++;
                         break;
@@ -331,8 +335,8 @@ static int cmd_decode(int argc, char **argv) {
                 val.len = len;
                 ho_err_t e = ho_codec_decode(c, val.data, val.len, &r, err, sizeof(err));
                 if (e) {
-                        fprintf(stderr, PROG ": %s: record %zu at byte %" PRIu64 ": %s: %s\n",
-                                path, rec, offset, ho_err_name(e), err);
+                        fprintf(stderr, PROG ": %s: record %zu at byte %" PRIu64 ": %s: %s\n", path,
+                                rec, offset, ho_err_name(e), err);
                         bad++;
                 } else {
                         const ho_schema_t *s = ho_codec_last_writer(c);

@@ -68,7 +68,7 @@ typedef struct ho_stats_run_s {
         bool json, audit, watch, tty;
         ho_redis_url_t url;
         redisContext *c;
-        rd_kafka_t *rk; /* NULL without -b */
+        rd_kafka_t *rk;      /* NULL without -b */
         ho_kafka_watch_t kw; /* rk's errors: a refused login or TLS failure (kafka.h) */
 } ho_stats_run_t;
 
@@ -97,15 +97,14 @@ static int ho_stats_once(ho_stats_run_t *run) {
         }
         err = ho_stats_snapshot(run->c, run->prefix, "", run->top, &snap, errstr, sizeof(errstr));
         if (err == HO_OK && run->rk &&
-            (err = ho_stats_lag(run->rk, run->topic, json_object_get(snap, "offsets"), 5000,
-                                &lag, errstr, sizeof(errstr))) != HO_OK) {
+            (err = ho_stats_lag(run->rk, run->topic, json_object_get(snap, "offsets"), 5000, &lag,
+                                errstr, sizeof(errstr))) != HO_OK) {
                 rd_kafka_poll(run->rk, 0); /* serves the error callback: run->kw */
                 if (run->kw.fatal)
                         snprintf(errstr, sizeof(errstr), "%s", run->kw.reason);
         }
         if (err == HO_OK && (run->json || run->audit))
-                err = ho_stats_audit_scan(run->c, run->prefix, "", &audit, errstr,
-                                          sizeof(errstr));
+                err = ho_stats_audit_scan(run->c, run->prefix, "", &audit, errstr, sizeof(errstr));
         if (err != HO_OK) {
                 fprintf(stderr, "handover-stats: %s\n", errstr);
                 if (err == HO_ERR_REDIS) { /* reconnect on the next round */
@@ -119,10 +118,14 @@ static int ho_stats_once(ho_stats_run_t *run) {
                 fputs("\033[H\033[2J", stdout);
         if (run->json) {
                 json_t *out = json_object();
-                static const char *const members[] = {
-                        "totals", "inmates_by_month", "inmates_by_route",
-                        "transfers_by_destination", "inmates_by_destination",
-                        "persons_by_affiliation", "largest_transfers", NULL};
+                static const char *const members[] = {"totals",
+                                                      "inmates_by_month",
+                                                      "inmates_by_route",
+                                                      "transfers_by_destination",
+                                                      "inmates_by_destination",
+                                                      "persons_by_affiliation",
+                                                      "largest_transfers",
+                                                      NULL};
                 for (int i = 0; members[i]; i++)
                         json_object_set(out, members[i], json_object_get(snap, members[i]));
                 json_object_set_new(out, "audit", ho_stats_audit_json(audit));
@@ -255,23 +258,32 @@ int main(int argc, char **argv) {
         }
 
         enum { OPT_JSON = 256, OPT_WATCH, OPT_INTERVAL, OPT_AUDIT, OPT_TRANSFER, OPT_TOP };
-        static const struct option longopts[] = {
-                {"json", no_argument, NULL, OPT_JSON},
-                {"watch", no_argument, NULL, OPT_WATCH},
-                {"interval", required_argument, NULL, OPT_INTERVAL},
-                {"audit", no_argument, NULL, OPT_AUDIT},
-                {"transfer", required_argument, NULL, OPT_TRANSFER},
-                {"top", required_argument, NULL, OPT_TOP},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
-                {NULL, 0, NULL, 0}};
+        static const struct option longopts[] = {{"json", no_argument, NULL, OPT_JSON},
+                                                 {"watch", no_argument, NULL, OPT_WATCH},
+                                                 {"interval", required_argument, NULL,
+                                                  OPT_INTERVAL},
+                                                 {"audit", no_argument, NULL, OPT_AUDIT},
+                                                 {"transfer", required_argument, NULL,
+                                                  OPT_TRANSFER},
+                                                 {"top", required_argument, NULL, OPT_TOP},
+                                                 {"help", no_argument, NULL, 'h'},
+                                                 {"version", no_argument, NULL, 'V'},
+                                                 {NULL, 0, NULL, 0}};
         while ((opt = getopt_long(argc, argv, "r:p:b:t:X:c:vqhV", longopts, NULL)) != -1) {
                 char *end;
                 switch (opt) {
-                case OPT_JSON: run.json = true; break;
-                case OPT_WATCH: run.watch = true; break;
-                case OPT_AUDIT: run.audit = true; break;
-                case OPT_TRANSFER: transfer = optarg; break;
+                case OPT_JSON:
+                        run.json = true;
+                        break;
+                case OPT_WATCH:
+                        run.watch = true;
+                        break;
+                case OPT_AUDIT:
+                        run.audit = true;
+                        break;
+                case OPT_TRANSFER:
+                        transfer = optarg;
+                        break;
                 case OPT_INTERVAL:
                         interval = strtod(optarg, &end);
                         if (*end || end == optarg || !(interval >= 0.1 && interval <= 86400)) {
@@ -293,13 +305,21 @@ int main(int argc, char **argv) {
                         break;
                 default:
                         switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN: break;
-                        case HO_CLI_HELP: usage(stdout, prog); rc = HO_EXIT_OK; goto out;
-                        case HO_CLI_DONE: rc = HO_EXIT_OK; goto out;
+                        case HO_CLI_TAKEN:
+                                break;
+                        case HO_CLI_HELP:
+                                usage(stdout, prog);
+                                rc = HO_EXIT_OK;
+                                goto out;
+                        case HO_CLI_DONE:
+                                rc = HO_EXIT_OK;
+                                goto out;
                         case HO_CLI_ERROR:
                                 fprintf(stderr, "handover-stats: %s\n", errstr);
                                 goto out;
-                        case HO_CLI_UNKNOWN: usage(stderr, prog); goto out;
+                        case HO_CLI_UNKNOWN:
+                                usage(stderr, prog);
+                                goto out;
                         }
                 }
         }
@@ -325,8 +345,9 @@ int main(int argc, char **argv) {
                 goto out;
         }
         if (!*run.prefix || strchr(run.prefix, '}')) {
-                fprintf(stderr, "handover-stats: -p \"%s\": expected a non-empty prefix without "
-                                "'}'\n",
+                fprintf(stderr,
+                        "handover-stats: -p \"%s\": expected a non-empty prefix without "
+                        "'}'\n",
                         run.prefix);
                 goto out;
         }

@@ -29,7 +29,8 @@ enum { OPT_IF_NOT_EXISTS = 256, OPT_IF_EXISTS };
 
 static void usage(FILE *fp) {
         fprintf(fp,
-                "usage: " PROG " create [options] [-p PARTITIONS] [-r REPLICATION] [-C key=value]...\n"
+                "usage: " PROG
+                " create [options] [-p PARTITIONS] [-r REPLICATION] [-C key=value]...\n"
                 "                      [--if-not-exists] TOPIC...\n"
                 "       " PROG " delete [options] [--if-exists] TOPIC...\n"
                 "       " PROG " list [options]\n"
@@ -312,11 +313,13 @@ int main(int argc, char **argv) {
                 ho_print_version(stdout, PROG);
                 return HO_EXIT_OK;
         }
-        if (argc < 2 || (strcmp(argv[1], "create") && strcmp(argv[1], "delete") &&
-                         strcmp(argv[1], "list"))) {
+        if (argc < 2 ||
+            (strcmp(argv[1], "create") && strcmp(argv[1], "delete") && strcmp(argv[1], "list"))) {
                 if (argc >= 2)
-                        fprintf(stderr, PROG ": unknown command \"%s\": expected create, delete "
-                                            "or list\n", argv[1]);
+                        fprintf(stderr,
+                                PROG ": unknown command \"%s\": expected create, delete "
+                                     "or list\n",
+                                argv[1]);
                 usage(stderr);
                 return HO_EXIT_USAGE;
         }
@@ -333,15 +336,19 @@ int main(int argc, char **argv) {
                 switch (opt) {
                 case 'p':
                         if (ho_parse_int(optarg, -1, 100000, &partitions) || partitions == 0) {
-                                fprintf(stderr, PROG ": -p \"%s\": expected a partition count "
-                                                    "1..100000 or -1\n", optarg);
+                                fprintf(stderr,
+                                        PROG ": -p \"%s\": expected a partition count "
+                                             "1..100000 or -1\n",
+                                        optarg);
                                 goto usage_err;
                         }
                         break;
                 case 'r':
                         if (ho_parse_int(optarg, -1, 1000, &replication) || replication == 0) {
-                                fprintf(stderr, PROG ": -r \"%s\": expected a replication factor "
-                                                    "1..1000 or -1\n", optarg);
+                                fprintf(stderr,
+                                        PROG ": -r \"%s\": expected a replication factor "
+                                             "1..1000 or -1\n",
+                                        optarg);
                                 goto usage_err;
                         }
                         break;
@@ -371,11 +378,20 @@ int main(int argc, char **argv) {
                         break;
                 default:
                         switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN: break;
-                        case HO_CLI_HELP: usage(stdout); ho_cli_clear(&cli); return HO_EXIT_OK;
-                        case HO_CLI_DONE: ho_cli_clear(&cli); return HO_EXIT_OK;
-                        case HO_CLI_ERROR: fprintf(stderr, PROG ": %s\n", errstr); goto usage_err;
-                        case HO_CLI_UNKNOWN: goto usage_err;
+                        case HO_CLI_TAKEN:
+                                break;
+                        case HO_CLI_HELP:
+                                usage(stdout);
+                                ho_cli_clear(&cli);
+                                return HO_EXIT_OK;
+                        case HO_CLI_DONE:
+                                ho_cli_clear(&cli);
+                                return HO_EXIT_OK;
+                        case HO_CLI_ERROR:
+                                fprintf(stderr, PROG ": %s\n", errstr);
+                                goto usage_err;
+                        case HO_CLI_UNKNOWN:
+                                goto usage_err;
                         }
                 }
         }
@@ -394,8 +410,10 @@ int main(int argc, char **argv) {
                                 goto usage_err;
                         }
         if ((if_not_exists && strcmp(cmd, "create")) || (if_exists && strcmp(cmd, "delete"))) {
-                fprintf(stderr, PROG " %s: --if-not-exists goes with create, --if-exists with "
-                                     "delete\n", cmd);
+                fprintf(stderr,
+                        PROG " %s: --if-not-exists goes with create, --if-exists with "
+                             "delete\n",
+                        cmd);
                 goto usage_err;
         }
 

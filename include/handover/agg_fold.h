@@ -18,7 +18,6 @@
 #include "handover/keys.h"
 #include "handover/report.h"
 
-
 /* Tests only: called by ho_agg_batch_commit between its read and its
  * transaction, so a test can move a transfer under a batch (the conflict
  * path). NULL in production. */
@@ -63,14 +62,15 @@ int32_t ho_agg_home(const char *transfer_id, size_t len, int32_t n);
  * the table and the arena, so a map reused across batches does not
  * reallocate. */
 typedef struct ho_strmap_s {
-        size_t *slots;   /* 1 + offset of the key in arena; 0: empty */
+        size_t *slots; /* 1 + offset of the key in arena; 0: empty */
         int64_t *vals;
         size_t cap, n;
-        ho_buf_t arena;  /* keys, each NUL-terminated */
+        ho_buf_t arena; /* keys, each NUL-terminated */
 } ho_strmap_t;
 
 void ho_strmap_init(ho_strmap_t *m);
-void ho_strmap_clear(ho_strmap_t *m); /* remove all; keeps the table unless far larger than it held */
+void ho_strmap_clear(
+        ho_strmap_t *m); /* remove all; keeps the table unless far larger than it held */
 void ho_strmap_free(ho_strmap_t *m);
 /* Pointer to the value of key (len bytes, no NUL inside), inserted as 0 if
  * absent (*created set then). When key_off is given it receives the key's
@@ -100,17 +100,17 @@ typedef struct ho_fold_xfer_s {
         int64_t stored_rev; /* 0 when absent */
         size_t ids_off;     /* the caller's: where its stored digests are kept */
         /* results of ho_fold_compute() */
-        size_t n_new;       /* ids not applied before: > 0 means "touched" */
-        bool changed;       /* the current state becomes latest */
-        int64_t new_rev;    /* stored_rev + n_new */
+        size_t n_new;    /* ids not applied before: > 0 means "touched" */
+        bool changed;    /* the current state becomes latest */
+        int64_t new_rev; /* stored_rev + n_new */
 } ho_fold_xfer_t;
 
 /* One distinct (transfer, report) of the batch: member is "tid rid". */
 typedef struct ho_fold_id_s {
-        size_t moff;  /* the member's offset in by_member's arena (ho_fold_member) */
+        size_t moff; /* the member's offset in by_member's arena (ho_fold_member) */
         size_t len;
-        size_t xfer;  /* index into ho_fold_t.xfers */
-        bool seen;    /* filled by the caller: applied before (its digest is stored) */
+        size_t xfer; /* index into ho_fold_t.xfers */
+        bool seen;   /* filled by the caller: applied before (its digest is stored) */
 } ho_fold_id_t;
 
 typedef struct ho_fold_s {

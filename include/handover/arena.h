@@ -17,7 +17,7 @@ typedef struct ho_arena_s {
         ho_arena_chunk_t *head;  /* the chunk being filled, then the full ones */
         ho_arena_chunk_t *spare; /* empty chunks a reset kept for reuse */
         size_t keep;             /* bytes of chunks a reset keeps */
-        size_t used;            /* bytes handed out since the last reset */
+        size_t used;             /* bytes handed out since the last reset */
 } ho_arena_t;
 
 /* keep: how many bytes of chunks ho_arena_reset() keeps (0: one chunk). */

@@ -15,9 +15,9 @@
 #define HO_BADLIST_CAP 100
 
 typedef struct ho_badlist_s {
-        FILE *out;       /* where lines go (stderr in the program) */
-        size_t cap;      /* lines printed at most */
-        uint64_t count;  /* bad records seen */
+        FILE *out;      /* where lines go (stderr in the program) */
+        size_t cap;     /* lines printed at most */
+        uint64_t count; /* bad records seen */
 } ho_badlist_t;
 
 void ho_badlist_init(ho_badlist_t *bl, FILE *out, size_t cap);
@@ -30,8 +30,7 @@ void ho_badlist_finish(ho_badlist_t *bl);
  * in reason replaced by spaces so the line stays three fields. Flushed at
  * once. 0 when it reached the file, else the errno of the failed write
  * (ENOSPC on a full disk); a stream that failed once keeps failing. */
-int ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line,
-                    size_t len);
+int ho_reject_write(FILE *fp, const char *where, const char *reason, const char *line, size_t len);
 
 /* Make what was written to a rejects file durable: flush, then fsync (a
  * terminal, pipe or character device that cannot be synced is fine). 0 or

@@ -15,11 +15,12 @@ typedef struct ho_buf_s {
         size_t cap;
 } ho_buf_t;
 
-#define HO_BUF_INIT {NULL, 0, 0}
+#define HO_BUF_INIT                                                                                \
+        { NULL, 0, 0 }
 
 void ho_buf_init(ho_buf_t *b);
-void ho_buf_free(ho_buf_t *b);      /* frees data, leaves b empty and reusable */
-void ho_buf_reset(ho_buf_t *b);     /* len = 0, keeps the allocation */
+void ho_buf_free(ho_buf_t *b);  /* frees data, leaves b empty and reusable */
+void ho_buf_reset(ho_buf_t *b); /* len = 0, keeps the allocation */
 ho_err_t ho_buf_reserve(ho_buf_t *b, size_t extra);
 ho_err_t ho_buf_append(ho_buf_t *b, const void *p, size_t n);
 ho_err_t ho_buf_append_str(ho_buf_t *b, const char *s);
@@ -29,8 +30,7 @@ ho_err_t ho_buf_printf(ho_buf_t *b, const char *fmt, ...) __attribute__((format(
  * b (b's own on error too: the caller frees it). max (0: none) bounds the
  * size. HO_ERR_IO (open or read failed, or over max) or HO_ERR_NOMEM, with
  * the file named in errstr. */
-ho_err_t ho_buf_slurp(ho_buf_t *b, const char *path, size_t max, char *errstr,
-                      size_t errstr_size);
+ho_err_t ho_buf_slurp(ho_buf_t *b, const char *path, size_t max, char *errstr, size_t errstr_size);
 /* The decimal digits of v into out (at least 21 bytes, NUL-terminated);
  * returns the length. printf's machinery costs more than the digits. */
 size_t ho_fmt_ll(char *out, int64_t v);

@@ -24,27 +24,27 @@
 #include "handover/kafka.h"
 
 typedef struct ho_cli_s {
-        const char *prog;         /* the name in messages and -V */
+        const char *prog; /* the name in messages and -V */
         /* after ho_cli_finish: the flag, else the environment, else the default */
-        const char *topic;        /* -t, HANDOVER_TOPIC, HO_DEFAULT_TOPIC */
-        const char *group;        /* -g, HANDOVER_GROUP, HO_DEFAULT_GROUP */
-        const char *redis;        /* -r, HANDOVER_REDIS, NULL */
-        const char *redis_src;    /* "-r" or "HANDOVER_REDIS", for messages */
-        const char *prefix;       /* -p, HANDOVER_PREFIX, HO_DEFAULT_PREFIX */
-        const char *brokers;      /* the last -b, else HANDOVER_BROKERS, else NULL */
-        bool brokers_flag;        /* a -b was given */
-        int verbosity;            /* -v: 1 (debug), -q: -1, 0; the last one wins */
-        bool quiet_keeps_log;     /* set before finish: -q silences the program's own
+        const char *topic;     /* -t, HANDOVER_TOPIC, HO_DEFAULT_TOPIC */
+        const char *group;     /* -g, HANDOVER_GROUP, HO_DEFAULT_GROUP */
+        const char *redis;     /* -r, HANDOVER_REDIS, NULL */
+        const char *redis_src; /* "-r" or "HANDOVER_REDIS", for messages */
+        const char *prefix;    /* -p, HANDOVER_PREFIX, HO_DEFAULT_PREFIX */
+        const char *brokers;   /* the last -b, else HANDOVER_BROKERS, else NULL */
+        bool brokers_flag;     /* a -b was given */
+        int verbosity;         /* -v: 1 (debug), -q: -1, 0; the last one wins */
+        bool quiet_keeps_log;  /* set before finish: -q silences the program's own
                                    * progress and summary, not its warnings (replay, produce) */
         /* the Kafka settings: the default -c first (when there is no -c),
          * then -c, -X and -b in command-line order */
         ho_conf_kprop_t *kprops;
         size_t n_kprops;
         const char *kafka_default; /* HANDOVER_KAFKA_CONFIG when it is applied */
-        ho_kafka_user_t kafka;    /* kprops and HANDOVER_BROKERS, for kafka.h */
-        const char **rprops;      /* -X registry.KEY=VALUE, in order */
+        ho_kafka_user_t kafka;     /* kprops and HANDOVER_BROKERS, for kafka.h */
+        const char **rprops;       /* -X registry.KEY=VALUE, in order */
         size_t n_rprops;
-        char **owned;             /* the "bootstrap.servers=..." of each -b */
+        char **owned; /* the "bootstrap.servers=..." of each -b */
         size_t n_owned;
 } ho_cli_t;
 

@@ -50,8 +50,7 @@ ho_schema_registry_t *ho_codec_registry(ho_codec_t *codec);
 
 /* Choose the writer schema: "v1", "v2", or a path to an .avsc file (added to
  * the registry; must be readable as the newest schema). */
-ho_err_t ho_codec_set_writer(ho_codec_t *codec, const char *spec, char *errstr,
-                             size_t errstr_size);
+ho_err_t ho_codec_set_writer(ho_codec_t *codec, const char *spec, char *errstr, size_t errstr_size);
 const ho_schema_t *ho_codec_writer(const ho_codec_t *codec);
 
 /* Append the single-object encoding of r to out. Fields the writer schema
@@ -77,8 +76,8 @@ ho_err_t ho_codec_decode_in(ho_codec_t *codec, const void *data, size_t len, ho_
 /* The same through avro-c generic values whatever the writer schema: the
  * reference that the direct decoder of the embedded schemas is checked
  * against (tests, fuzz_decode). Same errors, same rules. */
-ho_err_t ho_codec_decode_generic(ho_codec_t *codec, const void *data, size_t len,
-                                 ho_report_t *out, char *errstr, size_t errstr_size);
+ho_err_t ho_codec_decode_generic(ho_codec_t *codec, const void *data, size_t len, ho_report_t *out,
+                                 char *errstr, size_t errstr_size);
 
 /* Whether the codec codes values of schema s directly (the embedded v1 and
  * v2, known by their exact canonical forms) rather than through avro-c. */

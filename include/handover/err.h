@@ -12,13 +12,13 @@
 
 typedef enum ho_err_e {
         HO_OK = 0,
-        HO_ERR_NOMEM,          /* out of memory: fatal */
-        HO_ERR_USAGE,          /* bad flag, argument or setting: fatal, exit 2 */
-        HO_ERR_IO,             /* file or socket I/O: fatal */
-        HO_ERR_JSON,           /* not JSON, or not one JSON object: fatal for this input */
-        HO_ERR_INVALID,        /* a report that breaks a validation rule: fatal for it */
-        HO_ERR_SCHEMA,         /* a schema that does not parse: fatal */
-        HO_ERR_INCOMPATIBLE,   /* schemas that cannot read each other's data: fatal */
+        HO_ERR_NOMEM,        /* out of memory: fatal */
+        HO_ERR_USAGE,        /* bad flag, argument or setting: fatal, exit 2 */
+        HO_ERR_IO,           /* file or socket I/O: fatal */
+        HO_ERR_JSON,         /* not JSON, or not one JSON object: fatal for this input */
+        HO_ERR_INVALID,      /* a report that breaks a validation rule: fatal for it */
+        HO_ERR_SCHEMA,       /* a schema that does not parse: fatal */
+        HO_ERR_INCOMPATIBLE, /* schemas that cannot read each other's data: fatal */
         /* decoder errors, one per way untrusted bytes can be wrong: fatal for the
          * message (a dead letter), never for the program */
         HO_ERR_BAD_MARKER,     /* value does not start with C3 01 */
@@ -27,18 +27,18 @@ typedef enum ho_err_e {
         HO_ERR_TRAILING,       /* bytes left after the datum (over-long) */
         HO_ERR_NOT_AVRO,       /* bytes that do not follow the schema */
         /* services */
-        HO_ERR_KAFKA,          /* librdkafka error (see errstr): retriable */
-        HO_ERR_REDIS,          /* Redis error or unreachable: retriable */
-        HO_ERR_FENCED,         /* stored offset moved: batch is stale, drop it (retriable) */
-        HO_ERR_CONFLICT,       /* a transfer's state moved under us: refold (retriable) */
-        HO_ERR_TIMEOUT,        /* a bound ran out waiting for a service: retriable */
-        HO_ERR_NOT_FOUND,      /* what was asked for does not exist: fatal */
-        HO_ERR_INTERRUPTED,    /* the caller's stop flag was set (a signal): fatal, not a failure
+        HO_ERR_KAFKA,       /* librdkafka error (see errstr): retriable */
+        HO_ERR_REDIS,       /* Redis error or unreachable: retriable */
+        HO_ERR_FENCED,      /* stored offset moved: batch is stale, drop it (retriable) */
+        HO_ERR_CONFLICT,    /* a transfer's state moved under us: refold (retriable) */
+        HO_ERR_TIMEOUT,     /* a bound ran out waiting for a service: retriable */
+        HO_ERR_NOT_FOUND,   /* what was asked for does not exist: fatal */
+        HO_ERR_INTERRUPTED, /* the caller's stop flag was set (a signal): fatal, not a failure
                                 * of the work; the program decides its exit code */
-        HO_ERR_LOCKED,         /* a lock another process holds (another replay): retriable later */
-        HO_ERR_CLIENT,         /* a client could not be created (rd_kafka_new refused the
+        HO_ERR_LOCKED,      /* a lock another process holds (another replay): retriable later */
+        HO_ERR_CLIENT,      /* a client could not be created (rd_kafka_new refused the
                                 * combination of settings it was given): fatal */
-        HO_ERR_KAFKA_FATAL,    /* a Kafka error retrying cannot fix: librdkafka's fatal
+        HO_ERR_KAFKA_FATAL, /* a Kafka error retrying cannot fix: librdkafka's fatal
                                 * error, a refused login, a failed TLS handshake: fatal */
         HO_ERR__COUNT
 } ho_err_t;

@@ -46,7 +46,7 @@ typedef enum {
 } ho_extract_field_t;
 
 #define HO_XF_REQUIRED                                                                             \
-        (HO_XF_TRANSFER_ID | HO_XF_OCCURRED_ON | HO_XF_REPORTED_AT | HO_XF_SOURCE | HO_XF_ORIGIN |  \
+        (HO_XF_TRANSFER_ID | HO_XF_OCCURRED_ON | HO_XF_REPORTED_AT | HO_XF_SOURCE | HO_XF_ORIGIN | \
          HO_XF_DESTINATION | HO_XF_INMATES)
 
 /* The schema's name of one field bit ("occurred_on", ...). */
@@ -65,9 +65,9 @@ typedef struct ho_extract_meta_s {
  * dateline, the time line's year, a weekday); a field not established has
  * one with start == end == 0 and the reason it was not. */
 typedef struct ho_extract_evidence_s {
-        unsigned field;  /* one HO_XF_* bit, or 0 for the ordinal (not a report field) */
+        unsigned field; /* one HO_XF_* bit, or 0 for the ordinal (not a report field) */
         size_t start, end;
-        char *why;       /* owned */
+        char *why; /* owned */
 } ho_extract_evidence_t;
 
 typedef struct ho_extract_result_s {
@@ -76,10 +76,10 @@ typedef struct ho_extract_result_s {
          * (ho_report_validate), with its derived report_id. INCOMPLETE: what
          * was found; the missing required fields are left zero/NULL. */
         ho_report_t report;
-        unsigned found;   /* HO_XF_* bits of the fields established */
-        unsigned missing; /* HO_XF_* bits of the fields not established */
-        int ordinal;      /* "the third transfer": 3; 0 when not given */
-        char *reason;     /* NONE: why no transfer was seen (owned) */
+        unsigned found;            /* HO_XF_* bits of the fields established */
+        unsigned missing;          /* HO_XF_* bits of the fields not established */
+        int ordinal;               /* "the third transfer": 3; 0 when not given */
+        char *reason;              /* NONE: why no transfer was seen (owned) */
         ho_extract_evidence_t *ev; /* owned, in the order the rules ran */
         size_t n_ev;
 } ho_extract_result_t;

@@ -26,8 +26,8 @@ typedef enum {
         HO_INPUT_REPORT = 0, /* *out holds a valid report */
         HO_INPUT_BAD,        /* this record is invalid: errstr says why; reading may go on */
         HO_INPUT_EOF,
-        HO_INPUT_AGAIN,      /* nothing yet (pipe without data, follow at EOF, EINTR) */
-        HO_INPUT_ERROR,      /* the input cannot be read further: errstr says why */
+        HO_INPUT_AGAIN, /* nothing yet (pipe without data, follow at EOF, EINTR) */
+        HO_INPUT_ERROR, /* the input cannot be read further: errstr says why */
 } ho_input_status_t;
 
 typedef struct ho_input_s ho_input_t;

@@ -38,8 +38,8 @@ typedef struct ho_kafka_user_s {
 
 /* The settings of role, then client_id as client.id (NULL: none), into conf.
  * HO_ERR_USAGE when librdkafka refuses one (a build without lz4, say). */
-ho_err_t ho_kafka_conf_defaults(ho_kafka_role_t role, const char *client_id,
-                                rd_kafka_conf_t *conf, char *errstr, size_t errstr_size);
+ho_err_t ho_kafka_conf_defaults(ho_kafka_role_t role, const char *client_id, rd_kafka_conf_t *conf,
+                                char *errstr, size_t errstr_size);
 
 /* Apply u over conf, lowest first: every file prop (in order), then
  * u->brokers, then every flag prop (-b, -X) in command-line order. Errors
@@ -73,13 +73,13 @@ bool ho_kafka_conf_has_brokers(const rd_kafka_conf_t *conf);
  * The callbacks run inside the caller's own poll calls.
  */
 typedef struct ho_kafka_watch_s {
-        void *opaque;                     /* the caller's own, for its other callbacks */
-        void (*on_error)(void *opaque);   /* NULL, or told of each retriable error */
-        volatile bool fatal;              /* stop: retrying cannot help */
-        int fatal_err;                    /* its librdkafka code */
-        char reason[512];                 /* the fatal error's message */
-        char last[512];                   /* the latest retriable error's reason */
-        ho_saylimit_t say;                /* each broker and kind of trouble on its own clock */
+        void *opaque;                   /* the caller's own, for its other callbacks */
+        void (*on_error)(void *opaque); /* NULL, or told of each retriable error */
+        volatile bool fatal;            /* stop: retrying cannot help */
+        int fatal_err;                  /* its librdkafka code */
+        char reason[512];               /* the fatal error's message */
+        char last[512];                 /* the latest retriable error's reason */
+        ho_saylimit_t say;              /* each broker and kind of trouble on its own clock */
 } ho_kafka_watch_t;
 
 /* Route conf's log and error callbacks through kw (zeroed here, kept by

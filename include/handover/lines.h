@@ -31,8 +31,7 @@ typedef struct ho_lines_s ho_lines_t;
  * ho_lines_open). wait_ms: how long ho_lines_next may wait in poll() for a
  * pipe or terminal before returning HO_LINE_AGAIN (regular files never wait).
  * max_line 0 means HO_LINE_MAX_DEFAULT. NULL + errstr on failure. */
-ho_lines_t *ho_lines_new_fd(int fd, size_t max_line, int wait_ms, char *errstr,
-                            size_t errstr_size);
+ho_lines_t *ho_lines_new_fd(int fd, size_t max_line, int wait_ms, char *errstr, size_t errstr_size);
 /* Open path (read-only). follow: at EOF return HO_LINE_AGAIN instead of
  * HO_LINE_EOF, keep a partial last line until its '\n' arrives, reopen the
  * path when it was replaced (rotation) and restart from the top when it

@@ -94,8 +94,8 @@ ho_err_t ho_metrics_parse_addr(const char *addr, char *host, size_t host_size, i
  * ho_metrics_server_destroy(). NULL + errstr (HO_ERR_USAGE for a bad
  * address, HO_ERR_IO when it cannot listen). reg must outlive the server. */
 ho_metrics_server_t *ho_metrics_server_new(ho_metrics_t *reg, const char *addr,
-                                           ho_metrics_health_cb health, void *opaque,
-                                           char *errstr, size_t errstr_size);
+                                           ho_metrics_health_cb health, void *opaque, char *errstr,
+                                           size_t errstr_size);
 /* The port it listens on (the one picked when addr asked for 0). */
 int ho_metrics_server_port(const ho_metrics_server_t *srv);
 /* Stop serving (waits for the request in progress) and free. NULL is fine. */

@@ -18,7 +18,8 @@ typedef uint64_t ho_pos_t;
 #define HO_POS_LINE_BITS 48
 #define HO_POS_MAX_INPUTS 65535u
 #define HO_POS(input, line)                                                                        \
-        (((uint64_t)(input) << HO_POS_LINE_BITS) | ((uint64_t)(line) & ((1ULL << HO_POS_LINE_BITS) - 1)))
+        (((uint64_t)(input) << HO_POS_LINE_BITS) |                                                 \
+         ((uint64_t)(line) & ((1ULL << HO_POS_LINE_BITS) - 1)))
 #define HO_POS_INPUT(pos) ((unsigned)((pos) >> HO_POS_LINE_BITS))
 #define HO_POS_LINE(pos) ((uint64_t)((pos) & ((1ULL << HO_POS_LINE_BITS) - 1)))
 

@@ -38,24 +38,24 @@
 
 /* What one run does; every pointer is borrowed for the run's length. */
 typedef struct ho_produce_conf_s {
-        const char *prog;          /* prefix of the messages on err ("handover-produce") */
+        const char *prog; /* prefix of the messages on err ("handover-produce") */
         const char *topic;
-        const char *const *paths;  /* inputs, in order ("-": standard input), at least one */
-        size_t n_paths;            /* at most HO_POS_MAX_INPUTS */
-        ho_codec_t *codec;         /* with its writer set */
-        const char *writer_spec;   /* the writer as ho_codec_set_writer() took it (NULL:
+        const char *const *paths; /* inputs, in order ("-": standard input), at least one */
+        size_t n_paths;           /* at most HO_POS_MAX_INPUTS */
+        ho_codec_t *codec;        /* with its writer set */
+        const char *writer_spec;  /* the writer as ho_codec_set_writer() took it (NULL:
                                     * newest): the validation threads make their own codecs */
-        unsigned threads;          /* validation threads (ho_validate_t.threads; 0: automatic) */
-        bool dry_run;              /* validate and encode everything, send nothing */
-        bool follow;               /* the one path is followed (tail -F) until *stop */
-        bool skip_invalid;         /* bad records go to rejects and the run goes on */
-        FILE *rejects;             /* with skip_invalid: where they go */
-        const char *rejects_path;  /* its name for messages (NULL: standard error) */
-        bool confluent;            /* values in the Confluent framing with schema_id */
+        unsigned threads;         /* validation threads (ho_validate_t.threads; 0: automatic) */
+        bool dry_run;             /* validate and encode everything, send nothing */
+        bool follow;              /* the one path is followed (tail -F) until *stop */
+        bool skip_invalid;        /* bad records go to rejects and the run goes on */
+        FILE *rejects;            /* with skip_invalid: where they go */
+        const char *rejects_path; /* its name for messages (NULL: standard error) */
+        bool confluent;           /* values in the Confluent framing with schema_id */
         int32_t schema_id;
-        bool progress;             /* a progress line on err (a terminal) */
+        bool progress;                     /* a progress line on err (a terminal) */
         const volatile sig_atomic_t *stop; /* set: stop reading, flush, report (NULL: never) */
-        FILE *err;                 /* diagnostics and the summary (NULL: stderr) */
+        FILE *err;                         /* diagnostics and the summary (NULL: stderr) */
 } ho_produce_conf_t;
 
 /* What the run did. */
@@ -69,7 +69,7 @@ typedef struct ho_produce_result_s {
         uint64_t unsent;    /* validated but never handed over (interrupted) */
         uint64_t transfers; /* distinct transfer ids delivered (dry run: valid) */
         bool transfers_exact;
-        uint64_t bytes;     /* value bytes delivered (dry run: encoded) */
+        uint64_t bytes; /* value bytes delivered (dry run: encoded) */
 } ho_produce_result_t;
 
 /* Run: pass 1 over the named files, then pass 2 and the streams, in input

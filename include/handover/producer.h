@@ -27,11 +27,11 @@ ho_err_t ho_producer_conf_defaults(rd_kafka_conf_t *conf, char *errstr, size_t e
 typedef struct ho_producer_s ho_producer_t;
 
 typedef struct ho_producer_stats_s {
-        uint64_t enqueued;   /* handed to librdkafka */
-        uint64_t delivered;  /* acknowledged by the broker */
-        uint64_t failed;     /* delivery reports with an error (purged ones included) */
-        uint64_t bytes;      /* value bytes delivered */
-        uint64_t transfers;  /* distinct keys delivered */
+        uint64_t enqueued;  /* handed to librdkafka */
+        uint64_t delivered; /* acknowledged by the broker */
+        uint64_t failed;    /* delivery reports with an error (purged ones included) */
+        uint64_t bytes;     /* value bytes delivered */
+        uint64_t transfers; /* distinct keys delivered */
         bool transfers_exact;
 } ho_producer_stats_t;
 

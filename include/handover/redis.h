@@ -18,15 +18,15 @@
 #include "handover/err.h"
 
 typedef struct ho_redis_url_s {
-        char *host;      /* NULL for unix sockets */
+        char *host; /* NULL for unix sockets */
         int port;
         char *unix_path; /* NULL for TCP */
         char *user;      /* NULL: default user */
         char *password;  /* NULL: no AUTH */
         int db;
-        int tls;         /* rediss://: only with HO_HAVE_HIREDIS_SSL (hiredis >= 1.0) */
-        int cluster;     /* redis+cluster://: host and port are the first seed */
-        char *seeds;     /* cluster only: "host:port,host:port" as given (IPv6 in []) */
+        int tls;     /* rediss://: only with HO_HAVE_HIREDIS_SSL (hiredis >= 1.0) */
+        int cluster; /* redis+cluster://: host and port are the first seed */
+        char *seeds; /* cluster only: "host:port,host:port" as given (IPv6 in []) */
 } ho_redis_url_t;
 
 /* Parse a URL into out (cleared first; free with ho_redis_url_clear). Error

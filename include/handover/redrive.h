@@ -32,9 +32,9 @@ typedef enum {
 } ho_redrive_format_t;
 
 typedef struct ho_redrive_conf_s {
-        const char *topic;     /* the main topic (send) */
-        const char *dlq_topic; /* the dead letter topic (list) */
-        int timeout_ms;        /* bound on each metadata / watermark request */
+        const char *topic;                 /* the main topic (send) */
+        const char *dlq_topic;             /* the dead letter topic (list) */
+        int timeout_ms;                    /* bound on each metadata / watermark request */
         const volatile sig_atomic_t *stop; /* optional: checked while polling */
 } ho_redrive_conf_t;
 
@@ -53,8 +53,7 @@ ho_err_t ho_redrive_list(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
  * HO_ERR_INVALID (nothing sent) when a record was bad; HO_ERR_IO when path
  * cannot be read; HO_ERR_KAFKA when the topic is missing or a delivery
  * failed; HO_ERR_INTERRUPTED when *stop was set before everything was sent. */
-ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf,
-                         const char *path, FILE *diag, uint64_t *sent, char *errstr,
-                         size_t errstr_size);
+ho_err_t ho_redrive_send(const ho_redrive_conf_t *conf, rd_kafka_conf_t *kconf, const char *path,
+                         FILE *diag, uint64_t *sent, char *errstr, size_t errstr_size);
 
 #endif

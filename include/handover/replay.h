@@ -66,21 +66,21 @@ typedef struct ho_replay_from_offset_s {
 
 typedef struct ho_replay_conf_s {
         const char *topic;
-        const char *prefix;       /* the live prefix P */
-        const char *into;         /* NULL, or build and promote into this prefix instead */
+        const char *prefix; /* the live prefix P */
+        const char *into;   /* NULL, or build and promote into this prefix instead */
         ho_replay_from_t from;
         ho_replay_from_offset_t *from_offsets; /* FROM_OFFSETS: owned by the caller */
         size_t n_from_offsets;
-        int64_t from_ms;          /* FROM_TIME */
-        int64_t until_ms;         /* -1: up to the high watermarks read at start */
-        int64_t as_of_ms;         /* -1: every report; else only reported_at <= as_of_ms */
-        size_t memory_max;        /* 0: HO_REPLAY_MEMORY_DEFAULT (see ho_replay_run) */
-        bool accept_truncated;    /* rebuild from what is left of a truncated history */
+        int64_t from_ms;       /* FROM_TIME */
+        int64_t until_ms;      /* -1: up to the high watermarks read at start */
+        int64_t as_of_ms;      /* -1: every report; else only reported_at <= as_of_ms */
+        size_t memory_max;     /* 0: HO_REPLAY_MEMORY_DEFAULT (see ho_replay_run) */
+        bool accept_truncated; /* rebuild from what is left of a truncated history */
         bool dry_run;
-        const char *export_path;  /* non-NULL: export only */
-        bool progress;            /* a progress line on stderr (a terminal) */
-        bool quiet;               /* no summary lines on stderr */
-        size_t max_batch_msgs;    /* transfers (or fields) per staging write; 0: 500 */
+        const char *export_path; /* non-NULL: export only */
+        bool progress;           /* a progress line on stderr (a terminal) */
+        bool quiet;              /* no summary lines on stderr */
+        size_t max_batch_msgs;   /* transfers (or fields) per staging write; 0: 500 */
         /* NULL, or the registry for values in the Confluent framing
          * (borrowed). When it cannot be asked the replay fails: nothing is
          * switched, no value is counted as rejected for it. */
@@ -88,17 +88,17 @@ typedef struct ho_replay_conf_s {
 } ho_replay_conf_t;
 
 typedef struct ho_replay_result_s {
-        uint64_t messages;   /* messages read in the window */
-        uint64_t reports;    /* decoded reports folded (or exported) */
-        uint64_t rejected;   /* values that did not decode */
-        uint64_t total;      /* messages the window held at start (for progress) */
-        uint64_t later;      /* decoded reports left out by as_of_ms */
-        uint64_t late;       /* until_ms: messages after the cut with reported_at <= it */
-        uint64_t transfers;  /* transfers built */
+        uint64_t messages;  /* messages read in the window */
+        uint64_t reports;   /* decoded reports folded (or exported) */
+        uint64_t rejected;  /* values that did not decode */
+        uint64_t total;     /* messages the window held at start (for progress) */
+        uint64_t later;     /* decoded reports left out by as_of_ms */
+        uint64_t late;      /* until_ms: messages after the cut with reported_at <= it */
+        uint64_t transfers; /* transfers built */
         int partitions;
-        int passes;          /* reads of the window (one per bucket, and any that overflowed) */
-        uint32_t buckets;    /* the buckets the transfers were split into (1: none) */
-        size_t fold_peak;    /* the most bytes the fold held */
+        int passes;       /* reads of the window (one per bucket, and any that overflowed) */
+        uint32_t buckets; /* the buckets the transfers were split into (1: none) */
+        size_t fold_peak; /* the most bytes the fold held */
         int64_t elapsed_ms;
 } ho_replay_result_t;
 
@@ -106,8 +106,7 @@ typedef struct ho_replay_result_s {
  * (00:00Z that day). Fills conf->from and its arguments; *offsets is
  * malloc'd for the caller to free (NULL for the other forms). */
 ho_err_t ho_replay_parse_from(const char *s, ho_replay_conf_t *conf,
-                              ho_replay_from_offset_t **offsets, char *errstr,
-                              size_t errstr_size);
+                              ho_replay_from_offset_t **offsets, char *errstr, size_t errstr_size);
 /* Parse --until: RFC 3339, or YYYY-MM-DD meaning the END of that day
  * (23:59:59.999Z): "the counters as they stood on 2025-12-31". */
 ho_err_t ho_replay_parse_until(const char *s, int64_t *ms, char *errstr, size_t errstr_size);

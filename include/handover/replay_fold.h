@@ -24,11 +24,11 @@ typedef struct ho_rfold_s ho_rfold_t;
 /* A transfer as folded; pointers valid until the next add or clear. */
 typedef struct ho_rfold_xfer_s {
         const char *transfer_id;
-        const char *report_id;  /* the latest report's id */
-        int64_t reported_at;    /* the latest report's reported_at */
-        const void *value;      /* the latest report's encoded value */
+        const char *report_id; /* the latest report's id */
+        int64_t reported_at;   /* the latest report's reported_at */
+        const void *value;     /* the latest report's encoded value */
         size_t value_len;
-        size_t n_ids;           /* distinct reports (digests) */
+        size_t n_ids; /* distinct reports (digests) */
 } ho_rfold_xfer_t;
 
 /* NULL on out of memory. Free with ho_rfold_destroy. */
@@ -46,7 +46,7 @@ uint32_t ho_rfold_bucket(const char *transfer_id, uint32_t k);
 ho_err_t ho_rfold_add(ho_rfold_t *f, const ho_report_t *r, const void *value, size_t len,
                       bool *dup);
 
-size_t ho_rfold_count(const ho_rfold_t *f);   /* transfers */
+size_t ho_rfold_count(const ho_rfold_t *f);     /* transfers */
 uint64_t ho_rfold_reports(const ho_rfold_t *f); /* distinct reports */
 /* Bytes of memory the fold holds (allocations and their slack). */
 size_t ho_rfold_bytes(const ho_rfold_t *f);

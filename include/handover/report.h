@@ -21,8 +21,8 @@
 #define HO_DESTINATIONS_MAX 64
 #define HO_PERSONS_MAX 1000
 #define HO_BY_DEST_MAX 64
-#define HO_ID_MAX 128      /* report_id, transfer_id: bytes */
-#define HO_STR_MAX 512     /* source, authority, city, name, affiliation: bytes */
+#define HO_ID_MAX 128  /* report_id, transfer_id: bytes */
+#define HO_STR_MAX 512 /* source, authority, city, name, affiliation: bytes */
 
 typedef struct ho_person_s {
         char *name;        /* non-empty */
@@ -35,29 +35,29 @@ typedef struct ho_city_count_s {
 } ho_city_count_t;
 
 typedef struct ho_report_s {
-        char *report_id;   /* never NULL once parsed or decoded */
+        char *report_id; /* never NULL once parsed or decoded */
         char *transfer_id;
-        int32_t occurred_on;          /* days since 1970-01-01 (Avro date) */
-        int64_t reported_at;          /* ms since epoch, UTC (timestamp-millis) */
+        int32_t occurred_on; /* days since 1970-01-01 (Avro date) */
+        int64_t reported_at; /* ms since epoch, UTC (timestamp-millis) */
         char *source;
-        char origin_country[3];       /* ISO 3166-1 alpha-2, NUL-terminated */
+        char origin_country[3]; /* ISO 3166-1 alpha-2, NUL-terminated */
         char destination_country[3];
         int32_t inmate_count;
         bool has_aircraft_count;
-        int32_t aircraft_count;       /* valid when has_aircraft_count */
+        int32_t aircraft_count; /* valid when has_aircraft_count */
         char **destinations;
         size_t n_destinations;
         bool has_cumulative_total;
-        int32_t cumulative_total;     /* valid when has_cumulative_total */
-        char *authority;              /* NULL when null */
+        int32_t cumulative_total; /* valid when has_cumulative_total */
+        char *authority;          /* NULL when null */
         ho_person_t *persons;
         size_t n_persons;
         ho_city_count_t *by_destination; /* v2 inmates_by_destination, sorted by city */
         size_t n_by_destination;
-        int schema_version;           /* writer schema: 1, 2, or 0 when unknown/not decoded */
-        uint64_t validated;           /* a stamp of the content when it was last validated
+        int schema_version; /* writer schema: 1, 2, or 0 when unknown/not decoded */
+        uint64_t validated; /* a stamp of the content when it was last validated
                                        * (ho_report_is_validated); 0 = never */
-        bool in_arena;                /* the members live in an arena (arena.h), which
+        bool in_arena;      /* the members live in an arena (arena.h), which
                                        * frees them: ho_report_clear only forgets them */
 } ho_report_t;
 
@@ -92,8 +92,8 @@ int ho_report_cmp_latest(const ho_report_t *a, const ho_report_t *b);
 /* Dates and times. Parsers return HO_ERR_INVALID on anything that is not a
  * real calendar date / RFC 3339 time with a zone ("Z" or +hh:mm). */
 ho_err_t ho_date_parse(const char *s, int32_t *days);
-void ho_date_format(int32_t days, char out[11]);               /* "YYYY-MM-DD" */
+void ho_date_format(int32_t days, char out[11]); /* "YYYY-MM-DD" */
 ho_err_t ho_time_parse_rfc3339(const char *s, int64_t *ms);
-void ho_time_format_rfc3339(int64_t ms, char out[32]);         /* "2026-01-21T05:47:00Z" or with .mmm */
+void ho_time_format_rfc3339(int64_t ms, char out[32]); /* "2026-01-21T05:47:00Z" or with .mmm */
 
 #endif

@@ -22,7 +22,7 @@
 typedef struct ho_saylimit_s {
         int64_t interval_ms;
         struct {
-                uint64_t key;   /* hash of the message's kind; 0: free slot */
+                uint64_t key; /* hash of the message's kind; 0: free slot */
                 int64_t last_ms;
         } kinds[HO_SAYLIMIT_KINDS];
 } ho_saylimit_t;

@@ -25,12 +25,12 @@ ho_err_t ho_schema_fingerprint(const char *json, size_t len, uint64_t *fp, char 
 
 /* One known schema. */
 typedef struct ho_schema_s {
-        const char *name;      /* e.g. "transfer_report.v2.avsc" */
-        int version;           /* 1, 2, ... from the name; 0 when not from schemas/ */
+        const char *name; /* e.g. "transfer_report.v2.avsc" */
+        int version;      /* 1, 2, ... from the name; 0 when not from schemas/ */
         uint64_t fingerprint;
-        char *canonical;       /* owned */
-        avro_schema_t avro;    /* owned (one reference); parsed from the canonical form */
-        char *json;            /* owned: the schema's original text (it keeps field defaults) */
+        char *canonical;    /* owned */
+        avro_schema_t avro; /* owned (one reference); parsed from the canonical form */
+        char *json;         /* owned: the schema's original text (it keeps field defaults) */
 } ho_schema_t;
 
 /* The registry: the embedded schemas/ plus any added at run time. */
@@ -68,7 +68,7 @@ ho_err_t ho_schema_check_compat(avro_schema_t writer, avro_schema_t reader, char
                                 size_t errstr_size);
 ho_err_t ho_schema_check_compat_json(const char *writer, size_t wlen, const char *reader,
                                      size_t rlen, char *errstr, size_t errstr_size);
-ho_err_t ho_schema_entry_compat(const ho_schema_t *writer, const ho_schema_t *reader,
-                                char *errstr, size_t errstr_size);
+ho_err_t ho_schema_entry_compat(const ho_schema_t *writer, const ho_schema_t *reader, char *errstr,
+                                size_t errstr_size);
 
 #endif

@@ -50,8 +50,8 @@ ho_err_t ho_spool_put(ho_spool_t *sp, ho_pos_t pos, int64_t timestamp, const voi
 /* n records already in the spool's format (ho_spool_hdr_t, key, value), back
  * to back in data[0..len): one write for a validation batch instead of three
  * per record. The caller vouches for the format. */
-ho_err_t ho_spool_put_block(ho_spool_t *sp, const void *data, size_t len, uint64_t n,
-                            char *errstr, size_t errstr_size);
+ho_err_t ho_spool_put_block(ho_spool_t *sp, const void *data, size_t len, uint64_t n, char *errstr,
+                            size_t errstr_size);
 /* Switch from writing to reading from the first record. */
 ho_err_t ho_spool_rewind(ho_spool_t *sp, char *errstr, size_t errstr_size);
 /* HO_OK and *rec, HO_ERR_NOT_FOUND at the end, HO_ERR_IO on a damaged spool. */

@@ -35,7 +35,6 @@
 /* handover-stats --audit exits with this when a claim disagrees. */
 #define HO_STATS_EXIT_AUDIT 3
 
-
 /* Read one consistent snapshot of the keys "{prefix}:" ns NAME (ns "" for live,
  * "staging:" for a replay's build). top bounds largest_transfers (0: all).
  * HO_ERR_NOT_FOUND (with a message naming the prefix) when the prefix holds

@@ -29,7 +29,7 @@ typedef struct ho_validate_s {
         FILE *rejects;            /* non-NULL (--skip-invalid): bad records go here instead */
         const char *const *names; /* position names, by input index */
         size_t n_names;
-        ho_tset_t *transfers;     /* optional: distinct transfer ids of valid records */
+        ho_tset_t *transfers;              /* optional: distinct transfer ids of valid records */
         const volatile sig_atomic_t *stop; /* optional: checked between records */
         /* called about every 256 valid records, and with the bytes read of this input */
         void (*progress)(void *opaque, uint64_t valid, uint64_t input_bytes);
@@ -42,9 +42,9 @@ typedef struct ho_validate_s {
         unsigned threads;
         const char *writer_spec;
         /* counters, added to by every call */
-        uint64_t valid;   /* records valid (and spooled) */
-        uint64_t skipped; /* records written to rejects */
-        uint64_t bytes;   /* encoded value bytes of the valid records */
+        uint64_t valid;    /* records valid (and spooled) */
+        uint64_t skipped;  /* records written to rejects */
+        uint64_t bytes;    /* encoded value bytes of the valid records */
         int rejects_errno; /* the first failed write to rejects (errno), 0 when none */
 } ho_validate_t;
 
@@ -53,8 +53,7 @@ typedef struct ho_validate_s {
  * to its end (bad records are counted in v->bad->count, not errors);
  * HO_ERR_INTERRUPTED when *stop was set; any other code (errstr says which
  * input and why) when the input or the spool cannot be read or written. */
-ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index,
-                           uint64_t *records, uint64_t *bytes_read, char *errstr,
-                           size_t errstr_size);
+ho_err_t ho_validate_input(ho_validate_t *v, const char *path, unsigned index, uint64_t *records,
+                           uint64_t *bytes_read, char *errstr, size_t errstr_size);
 
 #endif

@@ -38,11 +38,11 @@
 typedef ho_conf_kprop_t ho_worker_kprop_t;
 
 typedef struct ho_worker_conf_s {
-        const char *brokers;   /* HANDOVER_BROKERS: over the -c files, under -b and -X */
-        const char *topic;     /* source topic (required) */
-        const char *group;     /* consumer group (required) */
-        const char *dlq_topic; /* NULL: topic + ".dlq" */
-        const char *prefix;    /* Redis key prefix (required) */
+        const char *brokers;         /* HANDOVER_BROKERS: over the -c files, under -b and -X */
+        const char *topic;           /* source topic (required) */
+        const char *group;           /* consumer group (required) */
+        const char *dlq_topic;       /* NULL: topic + ".dlq" */
+        const char *prefix;          /* Redis key prefix (required) */
         const ho_redis_url_t *redis; /* required; copied by the engine */
         /* librdkafka settings from -X key=value and -c FILE, applied in order
          * over the worker's defaults, to the consumer and to the dead letter
@@ -50,14 +50,14 @@ typedef struct ho_worker_conf_s {
          * meant for the other kind of client). Strings stay the caller's. */
         const ho_worker_kprop_t *kprops;
         size_t n_kprops;
-        size_t batch_max_msgs;  /* 0: engine default */
-        size_t batch_max_bytes; /* 0: engine default */
-        int batch_max_ms;       /* 0: engine default */
+        size_t batch_max_msgs;   /* 0: engine default */
+        size_t batch_max_bytes;  /* 0: engine default */
+        int batch_max_ms;        /* 0: engine default */
         int redis_wait_replicas; /* > 0: WAIT for them after each batch (--redis-wait) */
         int redis_wait_ms;
-        ho_metrics_t *metrics;  /* NULL: none; else the worker adds its metrics here */
-        bool create_dlq;        /* create a missing dead letter topic instead of failing */
-        int stats_interval_s;   /* 0: no stats lines */
+        ho_metrics_t *metrics; /* NULL: none; else the worker adds its metrics here */
+        bool create_dlq;       /* create a missing dead letter topic instead of failing */
+        int stats_interval_s;  /* 0: no stats lines */
         /* NULL, or the schema registry that values in the Confluent framing
          * name (borrowed: it must outlive the worker). While it cannot be
          * asked about an id, that partition waits and retries: the value

@@ -55,8 +55,7 @@ void ho_wmetrics_phase(ho_wmetrics_t *wm, ho_wm_phase_t phase);
 
 /* The worker's counters since start (the stats line's) and its partitions. */
 typedef struct ho_wm_snap_s {
-        uint64_t messages, reports, duplicates, batches, rejected, fenced, conflicts,
-                redis_errors;
+        uint64_t messages, reports, duplicates, batches, rejected, fenced, conflicts, redis_errors;
         size_t assigned, stalled;
 } ho_wm_snap_t;
 /* Publish a snapshot; partition lags follow with ho_wmetrics_lag() and end

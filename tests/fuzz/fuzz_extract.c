@@ -63,7 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 ho_report_init(&back);
                 if (ho_report_from_json(js, strlen(js), &back, err, sizeof(err)) ||
                     strcmp(back.report_id, res.report.report_id)) {
-                        fprintf(stderr, "fuzz_extract: the printed report does not read back: %s\n%s\n", err, js);
+                        fprintf(stderr,
+                                "fuzz_extract: the printed report does not read back: %s\n%s\n",
+                                err, js);
                         abort();
                 }
                 ho_report_clear(&back);

@@ -65,8 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 ho_report_clear(&r2);
         }
         if (e) {
-                if (r.report_id || r.transfer_id || r.destinations || r.persons ||
-                    r.by_destination)
+                if (r.report_id || r.transfer_id || r.destinations || r.persons || r.by_destination)
                         abort(); /* a partial report */
                 return 0;
         }

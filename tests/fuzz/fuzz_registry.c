@@ -63,8 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         switch (data[0] % 3) {
         case 0:
-                if (ho_registry_parse_id((const char *)data + 1, size - 1, &id, err,
-                                         sizeof(err)) == HO_OK &&
+                if (ho_registry_parse_id((const char *)data + 1, size - 1, &id, err, sizeof(err)) ==
+                            HO_OK &&
                     id < 0)
                         abort();
                 break;

@@ -56,7 +56,8 @@ static int tk_txn(const char *brokers, const char *topic, const char *how, const
         }
         int rc = 1;
         ho_codec_t *codec = ho_codec_new(errstr, sizeof(errstr));
-        ho_input_t *in = codec ? ho_input_open(path, 0, false, codec, errstr, sizeof(errstr)) : NULL;
+        ho_input_t *in = codec ? ho_input_open(path, 0, false, codec, errstr, sizeof(errstr))
+                               : NULL;
         ho_report_t r;
         ho_report_init(&r);
         ho_buf_t val;
@@ -144,8 +145,8 @@ static int tk_add_partitions(const char *brokers, const char *topic, const char 
                 rd_kafka_conf_destroy(conf);
                 return 1;
         }
-        rd_kafka_NewPartitions_t *np =
-                rd_kafka_NewPartitions_new(topic, (size_t)n, errstr, sizeof(errstr));
+        rd_kafka_NewPartitions_t *np = rd_kafka_NewPartitions_new(topic, (size_t)n, errstr,
+                                                                  sizeof(errstr));
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_CreatePartitions(rk, &np, 1, NULL, q);
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, TK_TIMEOUT_MS);
@@ -157,9 +158,8 @@ static int tk_add_partitions(const char *brokers, const char *topic, const char 
                         rd_kafka_event_error_string(ev));
         } else {
                 size_t cnt;
-                const rd_kafka_topic_result_t **res =
-                        rd_kafka_CreatePartitions_result_topics(
-                                rd_kafka_event_CreatePartitions_result(ev), &cnt);
+                const rd_kafka_topic_result_t **res = rd_kafka_CreatePartitions_result_topics(
+                        rd_kafka_event_CreatePartitions_result(ev), &cnt);
                 if (cnt == 1 && rd_kafka_topic_result_error(res[0])) {
                         fprintf(stderr, "ho_testkit: CreatePartitions \"%s\": %s\n", topic,
                                 rd_kafka_topic_result_error_string(res[0]));

@@ -118,13 +118,13 @@ static void test_latest_any_order(void **state) {
                 ho_fold_init(&f);
                 for (int i = 0; i < 3; i++) {
                         int w = perm[order][i];
-                        ho_report_t *r =
-                                w == 0 ? mk("t", "a", "2025-08-12", "2025-08-12T18:00:00Z", 25,
-                                            NULL, NULL, NULL)
-                                : w == 1 ? mk("t", "c", "2025-08-12", "2025-08-12T22:00:00Z", 26,
-                                              NULL, NULL, NULL)
-                                         : mk("t", "b", "2025-08-13", "2025-08-12T22:00:00Z", 27,
-                                              NULL, NULL, NULL);
+                        ho_report_t *r = w == 0 ? mk("t", "a", "2025-08-12", "2025-08-12T18:00:00Z",
+                                                     25, NULL, NULL, NULL)
+                                         : w == 1
+                                                 ? mk("t", "c", "2025-08-12",
+                                                      "2025-08-12T22:00:00Z", 26, NULL, NULL, NULL)
+                                                 : mk("t", "b", "2025-08-13",
+                                                      "2025-08-12T22:00:00Z", 27, NULL, NULL, NULL);
                         add(&f, r, false);
                 }
                 assert_int_equal(f.n_xfers, 1);
@@ -356,8 +356,8 @@ static void test_clear_and_reuse(void **state) {
                 for (int i = 0; i < 500; i++) {
                         snprintf(tid, sizeof(tid), "t%d", i % 200);
                         snprintf(rid, sizeof(rid), "r%d-%d", round, i);
-                        add(&f, mk(tid, rid, "2025-01-01", "2025-01-01T00:00:00Z", i, NULL, NULL,
-                                   NULL),
+                        add(&f,
+                            mk(tid, rid, "2025-01-01", "2025-01-01T00:00:00Z", i, NULL, NULL, NULL),
                             false);
                 }
                 assert_int_equal(f.n_xfers, 200);
@@ -498,7 +498,8 @@ static void test_state_json(void **state) {
         r->has_cumulative_total = true;
         r->cumulative_total = 92;
         free(r->authority);
-        r->authority = strdup("Secretar\xc3\xad" "a de Seguridad");
+        r->authority = strdup("Secretar\xc3\xad"
+                              "a de Seguridad");
         check_json_form(r, 1);
         /* every byte jansson escapes, and some it does not */
         free(r->source);

@@ -145,8 +145,8 @@ static uint32_t rnd(void) {
         return (uint32_t)(rng >> 11);
 }
 
-static const char *cities[] = {"Washington", "Houston", "New York", "Pennsylvania", "San Antonio",
-                               "San Diego"};
+static const char *cities[] = {"Washington",   "Houston",     "New York",
+                               "Pennsylvania", "San Antonio", "San Diego"};
 static const char *affils[] = {"Sinaloa Cartel", "Los Zetas", "Gulf Cartel", NULL};
 
 static msg_t *synth(size_t n_xfers, size_t *n_out, bool rejects) {
@@ -156,7 +156,7 @@ static msg_t *synth(size_t n_xfers, size_t *n_out, bool rejects) {
                 int k = 1 + (int)(rnd() % 4);
                 for (int j = 0; j < k; j++) {
                         char tid[48], rid[48], day[48], at[48], dests[256] = "[", pers[512] = "[",
-                                                                 byd[256] = "{";
+                                                                byd[256] = "{";
                         snprintf(tid, sizeof(tid), "x-%zu", t);
                         snprintf(rid, sizeof(rid), "r-%zu-%d", t, j);
                         snprintf(day, sizeof(day), "%d-%02d-%02d", 2024 + (int)(rnd() % 3),
@@ -174,8 +174,8 @@ static msg_t *synth(size_t n_xfers, size_t *n_out, bool rejects) {
                                 const char *a = affils[rnd() % 4];
                                 snprintf(pers + strlen(pers), sizeof(pers) - strlen(pers),
                                          "%s{\"name\":\"P%u\",\"affiliation\":%s%s%s}",
-                                         p ? "," : "", rnd() % 1000, a ? "\"" : "",
-                                         a ? a : "null", a ? "\"" : "");
+                                         p ? "," : "", rnd() % 1000, a ? "\"" : "", a ? a : "null",
+                                         a ? "\"" : "");
                         }
                         strcat(pers, "]");
                         int nb = (int)(rnd() % 3);
@@ -340,8 +340,7 @@ static char *dump(const char *prefix, bool skip_offsets) {
                                 continue;
                         if (k == HO_KEY_TRANSFER_IDS)
                                 v = hex = digests_text(r->element[2 * i + 1]);
-                        if (asprintf(&lines[nl++], "%s %s = %s\n", ho_key_names[k], f, v) <
-                            0)
+                        if (asprintf(&lines[nl++], "%s %s = %s\n", ho_key_names[k], f, v) < 0)
                                 fail();
                         free(hex);
                 }
@@ -611,7 +610,8 @@ static void test_commit_via(void **state) {
                         assert_non_null(strstr(err, "another prefix"));
                         assert_int_equal(ho_agg_batch_count(bt), 10);
                 }
-                ho_err_t e = ho_agg_batch_commit_via(via[commits++ % 2], bt, next, err, sizeof(err));
+                ho_err_t e = ho_agg_batch_commit_via(via[commits++ % 2], bt, next, err,
+                                                     sizeof(err));
                 if (e)
                         fail_msg("commit via: %s: %s", ho_err2str(e), err);
         }
@@ -730,8 +730,7 @@ static void commit_racing(ho_agg_t *a, ho_agg_batch_t *ba, int64_t next, struct 
 static void test_conflict_refold(void **state) {
         (void)state;
         ho_report_t r1, r2;
-        mkr(&r1, "x", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, "[\"Houston\"]", NULL,
-            NULL);
+        mkr(&r1, "x", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, "[\"Houston\"]", NULL, NULL);
         mkr(&r2, "x", "r2", "2025-06-01", "2025-06-01T10:00:00Z", 12, "[\"San Diego\"]", NULL,
             NULL);
         ho_agg_t *a = engine("confl"), *b = engine("confl");
@@ -1041,8 +1040,7 @@ static void test_stored_state_forms(void **state) {
         (void)state;
         char err[512];
         ho_report_t r1, r2;
-        mkr(&r1, "x", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, "[\"Houston\"]", NULL,
-            NULL);
+        mkr(&r1, "x", "r1", "2025-05-01", "2025-05-01T10:00:00Z", 10, "[\"Houston\"]", NULL, NULL);
         mkr(&r2, "x", "r2", "2025-06-01", "2025-06-01T10:00:00Z", 12, NULL, NULL, NULL);
         ho_agg_t *a = engine("forms");
         ho_agg_batch_t *b = ho_agg_batch_new(a, "t", 0, HO_OFFSET_NONE);

@@ -88,8 +88,8 @@ static void test_decode_in_arena(void **state) {
         ho_arena_init(&a, 0);
         for (int round = 0; round < 3; round++) {
                 assert_int_equal(ho_codec_decode(c, v.data, v.len, &heap, err, sizeof(err)), HO_OK);
-                assert_int_equal(
-                        ho_codec_decode_in(c, v.data, v.len, &in, &a, err, sizeof(err)), HO_OK);
+                assert_int_equal(ho_codec_decode_in(c, v.data, v.len, &in, &a, err, sizeof(err)),
+                                 HO_OK);
                 assert_false(heap.in_arena);
                 assert_true(in.in_arena);
                 char *th = ho_report_to_json_text(&heap), *ta = ho_report_to_json_text(&in);

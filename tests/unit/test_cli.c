@@ -46,13 +46,16 @@ static int parse(ho_cli_t *c, char **argv, char *errstr, size_t errstr_size) {
         int opt;
         while ((opt = getopt(argc, argv, "b:t:g:r:p:X:c:vqhV")) != -1) {
                 switch (ho_cli_opt(c, opt, optarg, errstr, errstr_size)) {
-                case HO_CLI_TAKEN: break;
+                case HO_CLI_TAKEN:
+                        break;
                 case HO_CLI_HELP:
-                case HO_CLI_DONE: return HO_EXIT_OK;
+                case HO_CLI_DONE:
+                        return HO_EXIT_OK;
                 case HO_CLI_UNKNOWN:
                         snprintf(errstr, errstr_size, "unknown or incomplete option");
                         return HO_EXIT_USAGE;
-                case HO_CLI_ERROR: return HO_EXIT_USAGE;
+                case HO_CLI_ERROR:
+                        return HO_EXIT_USAGE;
                 }
         }
         ho_err_t err = ho_cli_finish(c, errstr, errstr_size);
@@ -201,7 +204,7 @@ static void test_plain_settings(void **state) {
         assert_string_equal(c.redis_src, "HANDOVER_REDIS");
         ho_cli_clear(&c);
 
-        char *a1[] = {"p", "-t", "flag-topic", "-p", "flag-prefix", "-r", "redis://flag:1",
+        char *a1[] = {"p",  "-t",         "flag-topic", "-p", "flag-prefix", "-r", "redis://flag:1",
                       "-g", "flag-group", NULL};
         assert_int_equal(parse(&c, a1, e, sizeof(e)), 0);
         assert_string_equal(c.topic, "flag-topic");
@@ -275,10 +278,8 @@ static void test_flag_errors(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_brokers_precedence),
-                cmocka_unit_test(test_x_order_and_files),
-                cmocka_unit_test(test_plain_settings),
-                cmocka_unit_test(test_verbosity),
+                cmocka_unit_test(test_brokers_precedence), cmocka_unit_test(test_x_order_and_files),
+                cmocka_unit_test(test_plain_settings),     cmocka_unit_test(test_verbosity),
                 cmocka_unit_test(test_flag_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

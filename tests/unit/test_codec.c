@@ -20,7 +20,8 @@ static const char *const full_text =
         "\"occurred_on\":\"2026-01-20\",\"reported_at\":\"2026-01-21T05:47:00.250Z\","
         "\"source\":\"Reuters\",\"origin_country\":\"MX\",\"destination_country\":\"US\","
         "\"inmate_count\":37,\"aircraft_count\":4,\"destinations\":[\"Houston\",\"San Diego\"],"
-        "\"cumulative_total\":92,\"authority\":\"Fiscal\xc3\xad" "a General\","
+        "\"cumulative_total\":92,\"authority\":\"Fiscal\xc3\xad"
+        "a General\","
         "\"persons\":[{\"name\":\"A. B.\",\"affiliation\":\"CJNG\"},{\"name\":\"C. D.\"}],"
         "\"inmates_by_destination\":{\"San Diego\":17,\"Houston\":20}}";
 
@@ -293,14 +294,14 @@ static void test_hostile(void **state) {
         /* a well-formed hand-made v1 datum decodes */
         header(f, &b, 1);
         head_fields(&b, 5);
-        zz(&b, 0);    /* aircraft_count: null */
-        zz(&b, 1);    /* destinations: one block of 1 */
+        zz(&b, 0); /* aircraft_count: null */
+        zz(&b, 1); /* destinations: one block of 1 */
         str(&b, "Houston");
         zz(&b, 0);
-        zz(&b, 1);    /* cumulative_total: int */
+        zz(&b, 1); /* cumulative_total: int */
         zz(&b, 5);
-        zz(&b, 0);    /* authority null */
-        zz(&b, -1);   /* persons: a block of 1 with its byte size */
+        zz(&b, 0);  /* authority null */
+        zz(&b, -1); /* persons: a block of 1 with its byte size */
         zz(&b, 3);
         str(&b, "X");
         zz(&b, 0);
@@ -596,9 +597,16 @@ static uint64_t rnd(void) {
 /* a random valid report: every optional field present or not, multi-byte
  * UTF-8, lists from empty to past a varint byte (persons up to 200) */
 static void random_report(ho_report_t *r) {
-        static const char *const words[] = {"Houston", "San Diego", "Ciudad Ju\xc3\xa1rez",
-                                            "El Paso", "\xe5\x8c\x97\xe4\xba\xac", "A", "Z z",
-                                            "Brooklyn", "Phoenix", "Canc\xc3\xban"};
+        static const char *const words[] = {"Houston",
+                                            "San Diego",
+                                            "Ciudad Ju\xc3\xa1rez",
+                                            "El Paso",
+                                            "\xe5\x8c\x97\xe4\xba\xac",
+                                            "A",
+                                            "Z z",
+                                            "Brooklyn",
+                                            "Phoenix",
+                                            "Canc\xc3\xban"};
         char buf[160];
         size_t i, n;
 
@@ -739,7 +747,10 @@ static void test_direct_edge_cases(void **state) {
                 header(f, &b, 2);
                 if (c == 0) { /* a NUL in report_id */
                         zz(&b, 3);
-                        ho_buf_append(&b, "r\0" "1", 3);
+                        ho_buf_append(&b,
+                                      "r\0"
+                                      "1",
+                                      3);
                         str(&b, "t1");
                         zz(&b, 20473);
                         zz(&b, 0);
@@ -764,7 +775,7 @@ static void test_direct_edge_cases(void **state) {
                         decode_both(f, b.data, b.len, &x, &y);
                         continue;
                 }
-                zz(&b, 0); /* aircraft_count null */
+                zz(&b, 0);              /* aircraft_count null */
                 if (c == 2 || c == 3) { /* 65 destinations, one with a NUL */
                         zz(&b, 65);
                         for (int i = 0; i < 65; i++)
@@ -779,7 +790,7 @@ static void test_direct_edge_cases(void **state) {
                 } else {
                         zz(&b, 0);
                 }
-                zz(&b, 0); /* cumulative_total null */
+                zz(&b, 0);    /* cumulative_total null */
                 if (c == 5) { /* a NUL in authority, and one in a destination? no: persons */
                         zz(&b, 1);
                         zz(&b, 2);
@@ -941,9 +952,9 @@ static void test_runtime_writer_uses_avro_c(void **state) {
                 assert_int_equal(ho_codec_encode(f->codec, src, &b, err, sizeof(err)), HO_OK);
                 assert_int_equal(ho_codec_decode(f->codec, b.data, b.len, &a, err, sizeof(err)),
                                  HO_OK);
-                assert_int_equal(
-                        ho_codec_decode_generic(f->codec, b.data, b.len, &g, err, sizeof(err)),
-                        HO_OK);
+                assert_int_equal(ho_codec_decode_generic(f->codec, b.data, b.len, &g, err,
+                                                         sizeof(err)),
+                                 HO_OK);
                 assert_same_json(&a, src);
                 assert_same_json(&g, src);
         }

@@ -142,10 +142,8 @@ static void test_hide_argv(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_secret_keys),
-                cmocka_unit_test(test_set_errors),
-                cmocka_unit_test(test_file_errors),
-                cmocka_unit_test(test_default_file),
+                cmocka_unit_test(test_secret_keys), cmocka_unit_test(test_set_errors),
+                cmocka_unit_test(test_file_errors), cmocka_unit_test(test_default_file),
                 cmocka_unit_test(test_hide_argv),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,15 +37,15 @@ static void test_distinct_conditions(void **state) {
 
 static void test_retriable(void **state) {
         (void)state;
-        static const ho_err_t retriable[] = {HO_ERR_KAFKA,   HO_ERR_REDIS,   HO_ERR_FENCED,
+        static const ho_err_t retriable[] = {HO_ERR_KAFKA,    HO_ERR_REDIS,   HO_ERR_FENCED,
                                              HO_ERR_CONFLICT, HO_ERR_TIMEOUT, HO_ERR_LOCKED};
         for (int i = 0; i < HO_ERR__COUNT; i++) {
                 bool want = false;
                 for (size_t j = 0; j < sizeof(retriable) / sizeof(*retriable); j++)
                         want |= retriable[j] == (ho_err_t)i;
                 if (ho_err_is_retriable((ho_err_t)i) != want)
-                        fail_msg("%s: retriable %d, expected %d", ho_err_name((ho_err_t)i),
-                                 !want, want);
+                        fail_msg("%s: retriable %d, expected %d", ho_err_name((ho_err_t)i), !want,
+                                 want);
         }
         assert_false(ho_err_is_retriable(HO_OK));
         assert_false(ho_err_is_retriable(HO_ERR_INTERRUPTED));
@@ -76,10 +76,8 @@ static void test_seterr(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names),
-                cmocka_unit_test(test_distinct_conditions),
-                cmocka_unit_test(test_retriable),
-                cmocka_unit_test(test_exit_codes),
+                cmocka_unit_test(test_names),     cmocka_unit_test(test_distinct_conditions),
+                cmocka_unit_test(test_retriable), cmocka_unit_test(test_exit_codes),
                 cmocka_unit_test(test_seterr),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

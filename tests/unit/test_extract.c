@@ -130,7 +130,8 @@ static void test_timelines(void **state) {
 
 static void test_date_dateline_and_timeline_year(void **state) {
         (void)state;
-        assert_int_equal(run(story(TL, DL, "Mexico sent 37 people to the United States, officials said.")),
+        assert_int_equal(run(story(TL, DL,
+                                   "Mexico sent 37 people to the United States, officials said.")),
                          HO_EXTRACT_COMPLETE);
         date_is("2026-01-20");
         assert_string_equal(R.report.transfer_id, "mx-us-2026-01-20");
@@ -152,7 +153,8 @@ static void test_date_weekday_moves_back(void **state) {
                   "Mexico sent 37 people to the United States on Tuesday, officials said."));
         date_is("2026-01-20");
         /* the same weekday: no change */
-        run(story(TL, DL, "Mexico sent 37 people to the United States on Tuesday, officials said."));
+        run(story(TL, DL,
+                  "Mexico sent 37 people to the United States on Tuesday, officials said."));
         date_is("2026-01-20");
 }
 
@@ -160,12 +162,14 @@ static void test_date_explicit_and_weekday_check(void **state) {
         size_t i;
         int disagree = 0;
         (void)state;
-        run(story(TL, "MEXICO CITY (Reuters) -",
-                  "Mexico sent 37 people to the United States on Jan. 19, officials said on Wednesday."));
+        run(story(
+                TL, "MEXICO CITY (Reuters) -",
+                "Mexico sent 37 people to the United States on Jan. 19, officials said on Wednesday."));
         date_is("2026-01-19");
         /* a weekday that disagrees with an explicit date keeps the date and says so */
-        run(story(TL, "MEXICO CITY (Reuters) -",
-                  "Mexico sent 37 people to the United States on Jan. 19, a Friday, officials said."));
+        run(story(
+                TL, "MEXICO CITY (Reuters) -",
+                "Mexico sent 37 people to the United States on Jan. 19, a Friday, officials said."));
         date_is("2026-01-19");
         for (i = 0; i < R.n_ev; i++)
                 if (R.ev[i].field == HO_XF_OCCURRED_ON && strstr(R.ev[i].why, "disagrees"))
@@ -186,9 +190,11 @@ static void test_date_year_rollover_and_yesterday(void **state) {
 
 static void test_date_vague_is_incomplete(void **state) {
         (void)state;
-        assert_int_equal(run(story(TL, "MEXICO CITY (AP) -",
-                                   "Mexico sent 18 inmates to the United States last week, officials said.")),
-                         HO_EXTRACT_INCOMPLETE);
+        assert_int_equal(
+                run(story(
+                        TL, "MEXICO CITY (AP) -",
+                        "Mexico sent 18 inmates to the United States last week, officials said.")),
+                HO_EXTRACT_INCOMPLETE);
         assert_true(R.missing & HO_XF_OCCURRED_ON);
         assert_true(R.missing & HO_XF_TRANSFER_ID);
         assert_null(R.report.transfer_id);
@@ -221,54 +227,80 @@ static void test_reported_at(void **state) {
 
 static void test_counts_digits_and_words(void **state) {
         (void)state;
-        run(story(TL, DL, "Mexico sent thirty-seven alleged cartel members to the United States, officials said."));
+        run(story(
+                TL, DL,
+                "Mexico sent thirty-seven alleged cartel members to the United States, officials said."));
         assert_int_equal(R.report.inmate_count, 37);
-        run(story(TL, DL, "Twenty-nine prisoners were flown from Mexico to the United States, officials said."));
+        run(story(
+                TL, DL,
+                "Twenty-nine prisoners were flown from Mexico to the United States, officials said."));
         assert_int_equal(R.report.inmate_count, 29);
         assert_string_equal(R.report.origin_country, "MX");
-        run(story(TL, DL, "Honduras handed two dozen gang leaders over to the United States aboard three flights."));
+        run(story(
+                TL, DL,
+                "Honduras handed two dozen gang leaders over to the United States aboard three flights."));
         assert_int_equal(R.report.inmate_count, 24);
         assert_true(R.report.has_aircraft_count);
         assert_int_equal(R.report.aircraft_count, 3);
-        run(story(TL, DL, "Mexico sent 37 people to the United States on seven military aircraft, officials said."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States on seven military aircraft, officials said."));
         assert_int_equal(R.report.aircraft_count, 7);
         /* a bound is no count: the report is incomplete, not a guess */
-        assert_int_equal(run(story(TL, DL, "Mexico sent more than 30 prisoners to the United States, officials said.")),
-                         HO_EXTRACT_INCOMPLETE);
+        assert_int_equal(
+                run(story(
+                        TL, DL,
+                        "Mexico sent more than 30 prisoners to the United States, officials said.")),
+                HO_EXTRACT_INCOMPLETE);
         assert_true(R.missing & HO_XF_INMATES);
-        assert_int_equal(run(story(TL, DL, "Mexico sent at least 35 people to the United States, officials said.")),
-                         HO_EXTRACT_INCOMPLETE);
-        assert_int_equal(run(story(TL, DL, "Mexico handed over 26 prisoners to the United States, officials said.")),
-                         HO_EXTRACT_COMPLETE);
+        assert_int_equal(
+                run(story(TL, DL,
+                          "Mexico sent at least 35 people to the United States, officials said.")),
+                HO_EXTRACT_INCOMPLETE);
+        assert_int_equal(
+                run(story(TL, DL,
+                          "Mexico handed over 26 prisoners to the United States, officials said.")),
+                HO_EXTRACT_COMPLETE);
         assert_int_equal(R.report.inmate_count, 26);
         /* a 37-year-old is no count */
-        run(story(TL, DL, "Mexico sent a 52-year-old and 36 other suspects to the United States, officials said."));
+        run(story(
+                TL, DL,
+                "Mexico sent a 52-year-old and 36 other suspects to the United States, officials said."));
         assert_int_equal(R.report.inmate_count, 36);
 }
 
 static void test_counts_total_versus_transfer(void **state) {
         (void)state;
-        run(story(TL, DL,
-                  "Mexico sent 37 people to the United States, officials said.\n"
-                  "The operation brings the total number of prisoners handed over this way to 92."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, officials said.\n"
+                "The operation brings the total number of prisoners handed over this way to 92."));
         assert_int_equal(R.report.inmate_count, 37);
         assert_true(R.report.has_cumulative_total);
         assert_int_equal(R.report.cumulative_total, 92);
         /* the total's number is never taken for the count, even in the same sentence first */
-        run(story(TL, DL, "Bringing to 92 the number of people sent, Mexico sent 37 prisoners to the United States."));
+        run(story(
+                TL, DL,
+                "Bringing to 92 the number of people sent, Mexico sent 37 prisoners to the United States."));
         assert_int_equal(R.report.inmate_count, 37);
         assert_int_equal(R.report.cumulative_total, 92);
-        run(story(TL, DL, "Mexico sent 26 inmates to the United States, taking the tally to 55, officials said."));
+        run(story(
+                TL, DL,
+                "Mexico sent 26 inmates to the United States, taking the tally to 55, officials said."));
         assert_int_equal(R.report.cumulative_total, 55);
         /* a "total" below the count is not this transfer's running total */
-        run(story(TL, DL, "Mexico sent 37 people to the United States, bringing the total to 12, officials said."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, bringing the total to 12, officials said."));
         assert_false(R.report.has_cumulative_total);
         assert_false(R.found & HO_XF_CUMULATIVE);
 }
 
 static void test_ordinal(void **state) {
         (void)state;
-        run(story(TL, DL, "Mexico sent 37 people to the United States in its third major transfer, officials said."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States in its third major transfer, officials said."));
         assert_int_equal(R.ordinal, 3);
         run(story(TL, DL, "Mexico sent 37 people to the United States, officials said."));
         assert_int_equal(R.ordinal, 0);
@@ -278,35 +310,44 @@ static void test_ordinal(void **state) {
 
 static void test_countries(void **state) {
         (void)state;
-        run(story(TL, DL, "Mexican authorities handed 26 prisoners to U.S. officials, the government said."));
+        run(story(
+                TL, DL,
+                "Mexican authorities handed 26 prisoners to U.S. officials, the government said."));
         assert_string_equal(R.report.origin_country, "MX");
         assert_string_equal(R.report.destination_country, "US");
-        run(story(TL, DL, "Mexico sent 37 Mexican nationals to the U.S. on Tuesday, officials said."));
+        run(story(TL, DL,
+                  "Mexico sent 37 Mexican nationals to the U.S. on Tuesday, officials said."));
         assert_string_equal(R.report.destination_country, "US");
         /* no origin in the sentence: the dateline's country */
         run(story(TL, DL, "The government sent 37 people to the United States, officials said."));
         assert_string_equal(R.report.origin_country, "MX");
         /* "us" is a pronoun, not the country */
-        assert_int_equal(run(story(TL, DL, "They sent 37 people to us, officials said in a statement.")),
+        assert_int_equal(run(story(TL, DL,
+                                   "They sent 37 people to us, officials said in a statement.")),
                          HO_EXTRACT_NONE);
         /* a city is not its country */
-        assert_int_equal(run(story(TL, DL, "Marines sent 14 suspects to Mexico City for questioning, the navy said.")),
-                         HO_EXTRACT_NONE);
+        assert_int_equal(
+                run(story(
+                        TL, DL,
+                        "Marines sent 14 suspects to Mexico City for questioning, the navy said.")),
+                HO_EXTRACT_NONE);
 }
 
 static void test_destinations(void **state) {
         (void)state;
-        run(story(TL, DL,
-                  "Mexico sent 37 people to the United States, officials said.\n"
-                  "The aircraft landed in Washington, Houston, New York, Pennsylvania, San Antonio and San Diego."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, officials said.\n"
+                "The aircraft landed in Washington, Houston, New York, Pennsylvania, San Antonio and San Diego."));
         assert_int_equal(R.report.n_destinations, 6);
         assert_string_equal(R.report.destinations[0], "Washington");
         assert_string_equal(R.report.destinations[3], "Pennsylvania");
         assert_string_equal(R.report.destinations[5], "San Diego");
         /* a state after its city qualifies it */
-        run(story(TL, DL,
-                  "Mexico sent 37 people to the United States, officials said.\n"
-                  "Their planes landed in Houston, Texas, and San Diego, California, a spokesperson said."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, officials said.\n"
+                "Their planes landed in Houston, Texas, and San Diego, California, a spokesperson said."));
         assert_int_equal(R.report.n_destinations, 2);
         assert_string_equal(R.report.destinations[1], "San Diego");
         /* a place in a sentence that is not about landing is not an arrival */
@@ -322,57 +363,73 @@ static void test_destinations(void **state) {
 static void test_source(void **state) {
         ho_extract_meta_t meta = {.source = "Example News"};
         (void)state;
-        run(story(TL, "MEXICO CITY, Aug. 12 (Jiji Press) —", "Mexico sent 26 inmates to the United States, officials said."));
+        run(story(TL, "MEXICO CITY, Aug. 12 (Jiji Press) —",
+                  "Mexico sent 26 inmates to the United States, officials said."));
         assert_string_equal(R.report.source, "Jiji Press");
-        run(story(TL, "Mexico City, Aug. 12 (EFE).-", "Mexico sent 26 inmates to the United States, officials said."));
+        run(story(TL, "Mexico City, Aug. 12 (EFE).-",
+                  "Mexico sent 26 inmates to the United States, officials said."));
         assert_string_equal(R.report.source, "EFE");
         /* no wire: the input's source, or incomplete */
-        assert_int_equal(run(story(TL, "MEXICO CITY —", "Mexico sent 26 inmates to the United States, officials said.")),
+        assert_int_equal(run(story(TL, "MEXICO CITY —",
+                                   "Mexico sent 26 inmates to the United States, officials said.")),
                          HO_EXTRACT_INCOMPLETE);
         assert_true(R.missing & HO_XF_SOURCE);
-        run_meta(story(TL, "MEXICO CITY —", "Mexico sent 26 inmates to the United States, officials said."), &meta);
+        run_meta(story(TL, "MEXICO CITY —",
+                       "Mexico sent 26 inmates to the United States, officials said."),
+                 &meta);
         assert_string_equal(R.report.source, "Example News");
 }
 
 static void test_authority(void **state) {
         (void)state;
-        run(story(TL, DL,
-                  "Mexico sent 37 people to the United States.\n"
-                  "Mexico's Secretariat of Security and Citizen Protection said the flights landed safely."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States.\n"
+                "Mexico's Secretariat of Security and Citizen Protection said the flights landed safely."));
         assert_string_equal(R.report.authority, "Secretariat of Security and Citizen Protection");
-        run(story(TL, DL, "Mexico sent 37 people to the United States, Mexico's Attorney General's Office said."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, Mexico's Attorney General's Office said."));
         assert_string_equal(R.report.authority, "Attorney General's Office");
         /* a lower-case description names no agency */
-        run(story(TL, DL, "Mexico sent 37 people to the United States, the security ministry said."));
+        run(story(TL, DL,
+                  "Mexico sent 37 people to the United States, the security ministry said."));
         assert_null(R.report.authority);
         assert_true(R.missing & HO_XF_AUTHORITY);
 }
 
 static void test_persons(void **state) {
         (void)state;
-        run(story(TL, DL,
-                  "Mexico sent 37 people to the United States, officials said.\n"
-                  "Among those sent was Pedro Inzunza Noriega, whom U.S. prosecutors describe as a relative of the head of the Beltran Leyva cartel."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, officials said.\n"
+                "Among those sent was Pedro Inzunza Noriega, whom U.S. prosecutors describe as a relative of the head of the Beltran Leyva cartel."));
         assert_int_equal(R.report.n_persons, 1);
         assert_string_equal(R.report.persons[0].name, "Pedro Inzunza Noriega");
-        assert_string_equal(R.report.persons[0].affiliation, "Beltran Leyva"); /* through the relation */
-        run(story(TL, DL,
-                  "Mexico sent 29 people to the United States, officials said.\n"
-                  "The 29 included Rafael Caro Quintero, a founder of the Guadalajara Cartel; Miguel Ángel Treviño Morales and Omar Treviño Morales, brothers who led Los Zetas; and Ana Ruiz, whose role was not described."));
+        assert_string_equal(R.report.persons[0].affiliation,
+                            "Beltran Leyva"); /* through the relation */
+        run(story(
+                TL, DL,
+                "Mexico sent 29 people to the United States, officials said.\n"
+                "The 29 included Rafael Caro Quintero, a founder of the Guadalajara Cartel; Miguel Ángel Treviño Morales and Omar Treviño Morales, brothers who led Los Zetas; and Ana Ruiz, whose role was not described."));
         assert_int_equal(R.report.n_persons, 4);
         assert_string_equal(R.report.persons[0].affiliation, "Guadalajara Cartel");
         assert_string_equal(R.report.persons[1].name, "Miguel Ángel Treviño Morales");
-        assert_string_equal(R.report.persons[1].affiliation, "Los Zetas"); /* the shared appositive */
+        assert_string_equal(R.report.persons[1].affiliation,
+                            "Los Zetas"); /* the shared appositive */
         assert_string_equal(R.report.persons[2].affiliation, "Los Zetas");
         assert_string_equal(R.report.persons[3].name, "Ana Ruiz");
         assert_null(R.report.persons[3].affiliation);
         /* officials and speakers are not those sent */
-        run(story(TL, DL,
-                  "Mexico sent 37 people to the United States, officials said.\n"
-                  "Among the officials at the base was Security Minister Omar Garcia Harfuch, and Juan Perez said the flights left on time."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, officials said.\n"
+                "Among the officials at the base was Security Minister Omar Garcia Harfuch, and Juan Perez said the flights left on time."));
         assert_int_equal(R.report.n_persons, 0);
         /* a name outside an "among"/"included" sentence is not taken */
-        run(story(TL, DL, "Mexico sent 37 people to the United States, officials said.\nMaria Lopez, a lawyer, criticised the move."));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, officials said.\nMaria Lopez, a lawyer, criticised the move."));
         assert_int_equal(R.report.n_persons, 0);
 }
 
@@ -380,21 +437,27 @@ static void test_persons(void **state) {
 
 static void test_furniture_never_counts(void **state) {
         (void)state;
-        assert_int_equal(run("Peso gains\n" TL "\n" DL " The peso rose against the dollar on Tuesday, traders said.\n"
-                             "Top Articles\n"
-                             "Mexico sent 37 people to the United States on seven planes, bringing the total to 92.\n"),
-                         HO_EXTRACT_NONE);
-        assert_int_equal(run("Peso gains\n" TL "\n" DL " The peso rose against the dollar on Tuesday, traders said.\n"
+        assert_int_equal(
+                run("Peso gains\n" TL "\n" DL
+                    " The peso rose against the dollar on Tuesday, traders said.\n"
+                    "Top Articles\n"
+                    "Mexico sent 37 people to the United States on seven planes, bringing the total to 92.\n"),
+                HO_EXTRACT_NONE);
+        assert_int_equal(run("Peso gains\n" TL "\n" DL
+                             " The peso rose against the dollar on Tuesday, traders said.\n"
                              "1. Mexico sent 37 people to the United States, officials said.\n"),
                          HO_EXTRACT_NONE);
         /* a caption, before or inside the body */
-        assert_int_equal(run("Peso gains\nMexico sent 29 prisoners to the United States on Thursday, officials said. REUTERS/File Photo\n"
-                             TL "\n" DL " The peso rose against the dollar on Tuesday, traders said.\n"
-                             "Mexico sent 37 people to the United States, officials said. (Photo: Jiji)\n"),
-                         HO_EXTRACT_NONE);
+        assert_int_equal(
+                run("Peso gains\nMexico sent 29 prisoners to the United States on Thursday, officials said. REUTERS/File Photo\n" TL
+                    "\n" DL " The peso rose against the dollar on Tuesday, traders said.\n"
+                    "Mexico sent 37 people to the United States, officials said. (Photo: Jiji)\n"),
+                HO_EXTRACT_NONE);
         /* furniture after the story adds no field to it */
-        run(story(TL, DL, "Mexico sent 37 people to the United States, officials said.\nRelated Coverage\n"
-                          "The flights landed in Houston and San Diego, bringing the total to 92, the Interior Ministry said.\n"));
+        run(story(
+                TL, DL,
+                "Mexico sent 37 people to the United States, officials said.\nRelated Coverage\n"
+                "The flights landed in Houston and San Diego, bringing the total to 92, the Interior Ministry said.\n"));
         assert_int_equal(R.report.n_destinations, 0);
         assert_false(R.report.has_cumulative_total);
         assert_null(R.report.authority);
@@ -403,21 +466,36 @@ static void test_furniture_never_counts(void **state) {
 static void test_no_transfer(void **state) {
         (void)state;
         /* an arrest */
-        assert_int_equal(run(story(TL, DL, "Mexican marines arrested 14 suspected cartel gunmen in Culiacan, the navy said.")),
-                         HO_EXTRACT_NONE);
+        assert_int_equal(
+                run(story(
+                        TL, DL,
+                        "Mexican marines arrested 14 suspected cartel gunmen in Culiacan, the navy said.")),
+                HO_EXTRACT_NONE);
         assert_non_null(R.reason);
         /* hedged and negated */
-        assert_int_equal(run(story(TL, DL, "Mexico could send 12 more suspects to the United States within weeks, an official said.")),
-                         HO_EXTRACT_NONE);
+        assert_int_equal(
+                run(story(
+                        TL, DL,
+                        "Mexico could send 12 more suspects to the United States within weeks, an official said.")),
+                HO_EXTRACT_NONE);
         assert_non_null(strstr(R.reason, "hedged"));
-        assert_int_equal(run(story(TL, DL, "Mexico has not sent the 12 suspects to the United States, an official said.")),
-                         HO_EXTRACT_NONE);
+        assert_int_equal(
+                run(story(
+                        TL, DL,
+                        "Mexico has not sent the 12 suspects to the United States, an official said.")),
+                HO_EXTRACT_NONE);
         /* a court hearing of one of those sent earlier */
-        assert_int_equal(run(story(TL, DL, "One of the 37 men Mexico sent to the United States pleaded not guilty, records showed.")),
-                         HO_EXTRACT_NONE);
+        assert_int_equal(
+                run(story(
+                        TL, DL,
+                        "One of the 37 men Mexico sent to the United States pleaded not guilty, records showed.")),
+                HO_EXTRACT_NONE);
         /* migrants are not prisoners */
-        assert_int_equal(run(story(TL, DL, "The United States flew 130 deported migrants to Guatemala on Friday, officials said.")),
-                         HO_EXTRACT_NONE);
+        assert_int_equal(
+                run(story(
+                        TL, DL,
+                        "The United States flew 130 deported migrants to Guatemala on Friday, officials said.")),
+                HO_EXTRACT_NONE);
         /* nothing at all */
         assert_int_equal(run(""), HO_EXTRACT_NONE);
         assert_int_equal(run("\n\n\n"), HO_EXTRACT_NONE);
@@ -426,15 +504,18 @@ static void test_no_transfer(void **state) {
 /* ---- bytes ------------------------------------------------------------------------ */
 
 static void test_invalid_utf8_and_output(void **state) {
-        const char text[] = "Headline\n" TL "\n" DL " Mexico sent 37 people to the United States, officials said.\n"
-                            "Among those sent was Pedro \xC3\x28Inzunza Noriega\xFF, a member of the Gulf Cartel.\n";
+        const char text[] =
+                "Headline\n" TL "\n" DL
+                " Mexico sent 37 people to the United States, officials said.\n"
+                "Among those sent was Pedro \xC3\x28Inzunza Noriega\xFF, a member of the Gulf Cartel.\n";
         char err[256], *js, *ev;
         ho_report_t back;
         json_t *e;
         size_t i;
         (void)state;
 
-        assert_int_equal(ho_extract_article(text, sizeof(text) - 1, NULL, &R, err, sizeof(err)), HO_OK);
+        assert_int_equal(ho_extract_article(text, sizeof(text) - 1, NULL, &R, err, sizeof(err)),
+                         HO_OK);
         assert_int_equal(R.status, HO_EXTRACT_COMPLETE);
         for (i = 0; i < R.report.n_persons; i++)
                 assert_null(strchr(R.report.persons[i].name, '\xFF'));
@@ -458,7 +539,8 @@ static void test_invalid_utf8_and_output(void **state) {
         for (i = 0; i < json_array_size(json_object_get(e, "fields")); i++) {
                 json_t *f = json_array_get(json_object_get(e, "fields"), i);
                 json_t *q = json_object_get(f, "quote");
-                if (json_is_string(q) && !strcmp(json_string_value(json_object_get(f, "field")), "inmate_count")) {
+                if (json_is_string(q) &&
+                    !strcmp(json_string_value(json_object_get(f, "field")), "inmate_count")) {
                         size_t b = (size_t)json_integer_value(json_object_get(f, "start"));
                         size_t n = (size_t)json_integer_value(json_object_get(f, "end")) - b;
                         assert_memory_equal(text + b, json_string_value(q), n);
@@ -468,7 +550,8 @@ static void test_invalid_utf8_and_output(void **state) {
         json_decref(e);
         free(ev);
         /* too large is refused, not truncated */
-        assert_int_equal(ho_extract_article(text, HO_EXTRACT_MAX_TEXT + 1, NULL, &R, err, sizeof(err)),
+        assert_int_equal(ho_extract_article(text, HO_EXTRACT_MAX_TEXT + 1, NULL, &R, err,
+                                            sizeof(err)),
                          HO_ERR_INVALID);
 }
 
@@ -502,10 +585,12 @@ static int cmp_name(const void *a, const void *b) {
 }
 
 static void test_article_set_accuracy(void **state) {
-        static const char *const fields[] = {
-                "transfer_id", "occurred_on", "reported_at", "source", "origin_country",
-                "destination_country", "inmate_count", "aircraft_count", "destinations",
-                "cumulative_total", "authority", "persons"};
+        static const char *const fields[] = {"transfer_id",    "occurred_on",
+                                             "reported_at",    "source",
+                                             "origin_country", "destination_country",
+                                             "inmate_count",   "aircraft_count",
+                                             "destinations",   "cumulative_total",
+                                             "authority",      "persons"};
         static const char *const st[] = {"none", "incomplete", "complete"};
         const char *src = getenv("HO_SOURCE_DIR");
         char dir[2048], path[4200];
@@ -552,12 +637,14 @@ static void test_article_set_accuracy(void **state) {
                         meta.url = json_string_value(json_object_get(jl, "url"));
                         meta.source = json_string_value(json_object_get(jl, "source"));
                         meta.published_at = json_string_value(json_object_get(jl, "published_at"));
-                        assert_int_equal(ho_extract_article(json_string_value(json_object_get(jl, "text")),
-                                                            json_string_length(json_object_get(jl, "text")),
-                                                            &meta, &R, err, sizeof(err)),
-                                         HO_OK);
+                        assert_int_equal(
+                                ho_extract_article(json_string_value(json_object_get(jl, "text")),
+                                                   json_string_length(json_object_get(jl, "text")),
+                                                   &meta, &R, err, sizeof(err)),
+                                HO_OK);
                 } else {
-                        assert_int_equal(ho_extract_article(text, len, NULL, &R, err, sizeof(err)), HO_OK);
+                        assert_int_equal(ho_extract_article(text, len, NULL, &R, err, sizeof(err)),
+                                         HO_OK);
                 }
                 articles++;
                 /* the status is a field of its own */
@@ -569,7 +656,8 @@ static void test_article_set_accuracy(void **state) {
                                json_string_value(json_object_get(exp, "status")), st[R.status]);
                 if (json_object_get(exp, "report")) {
                         json_t *er = json_object_get(exp, "report");
-                        got = R.status != HO_EXTRACT_NONE ? ho_report_to_json(&R.report) : json_object();
+                        got = R.status != HO_EXTRACT_NONE ? ho_report_to_json(&R.report)
+                                                          : json_object();
                         for (k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
                                 json_t *ev = json_object_get(er, fields[k]), *gv;
                                 unsigned bit = 1u << k;
@@ -579,17 +667,23 @@ static void test_article_set_accuracy(void **state) {
                                         if (R.missing & bit)
                                                 art_right++;
                                         else
-                                                printf("  %s: %s: expected missing, got a value\n", base, fields[k]);
+                                                printf("  %s: %s: expected missing, got a value\n",
+                                                       base, fields[k]);
                                         continue;
                                 }
-                                gv = (R.found & bit) || !(bit & HO_XF_REQUIRED) ? json_object_get(got, fields[k]) : NULL;
+                                gv = (R.found & bit) || !(bit & HO_XF_REQUIRED)
+                                             ? json_object_get(got, fields[k])
+                                             : NULL;
                                 art_total++;
                                 if (gv && json_equal(ev, gv)) {
                                         art_right++;
                                 } else {
                                         char *a = json_dumps(ev, JSON_ENCODE_ANY | JSON_COMPACT);
-                                        char *b = gv ? json_dumps(gv, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("(missing)");
-                                        printf("  %s: %s: expected %s, got %s\n", base, fields[k], a, b);
+                                        char *b = gv ? json_dumps(gv,
+                                                                  JSON_ENCODE_ANY | JSON_COMPACT)
+                                                     : strdup("(missing)");
+                                        printf("  %s: %s: expected %s, got %s\n", base, fields[k],
+                                               a, b);
                                         free(a);
                                         free(b);
                                 }

@@ -193,9 +193,10 @@ static void test_optional_fields(void **state) {
 }
 
 static void test_required_and_unknown(void **state) {
-        static const char *const req[] = {"transfer_id", "occurred_on", "reported_at", "source",
+        static const char *const req[] = {"transfer_id",    "occurred_on",
+                                          "reported_at",    "source",
                                           "origin_country", "destination_country",
-                                          "inmate_count", NULL};
+                                          "inmate_count",   NULL};
         char msg[128];
 
         (void)state;
@@ -206,8 +207,7 @@ static void test_required_and_unknown(void **state) {
         bad("inmates", "3", "unknown field \"inmates\" (did you mean \"inmate_count\"?)");
         bad("sourse", "\"x\"", "unknown field \"sourse\" (did you mean \"source\"?)");
         bad("reportid", "\"x\"", "unknown field \"reportid\" (did you mean \"report_id\"?)");
-        bad("destination", "[]",
-            "unknown field \"destination\" (did you mean \"destinations\"?)");
+        bad("destination", "[]", "unknown field \"destination\" (did you mean \"destinations\"?)");
         bad("zzz", "1", "unknown field \"zzz\"");
         bad("persons", "[{\"name\":\"X\",\"affilation\":null}]",
             "unknown field \"affilation\" in \"persons[0]\" (did you mean \"affiliation\"?)");
@@ -223,7 +223,8 @@ static void test_types_and_bounds(void **state) {
             "field \"inmate_count\": expected an integer 0..100000, got \"29\"");
         bad("inmate_count", "29.0",
             "field \"inmate_count\": expected an integer 0..100000, got 29.0");
-        bad("inmate_count", "1.5", "field \"inmate_count\": expected an integer 0..100000, got 1.5");
+        bad("inmate_count", "1.5",
+            "field \"inmate_count\": expected an integer 0..100000, got 1.5");
         bad("inmate_count", "null",
             "field \"inmate_count\": expected an integer 0..100000, got null");
         good("inmate_count", "100000");
@@ -574,9 +575,9 @@ static void test_validate_struct(void **state) {
  * byte position changed, cut, and the shapes JSON allows (whitespace,
  * escapes, member order, numbers jansson reads as reals). */
 static void test_fast_path_matches_jansson(void **state) {
-        static const char *const swaps[] = {
-                " ", "\t", "\n", "\r", "\\", "\"", "0", "-", ".", "e", "{", "}", "[", "]",
-                ",", ":", "n", "\x01", "\xc3", "\x80", "\xff", "A", "z", "9"};
+        static const char *const swaps[] = {" ", "\t",   "\n",   "\r",   "\\",   "\"", "0", "-",
+                                            ".", "e",    "{",    "}",    "[",    "]",  ",", ":",
+                                            "n", "\x01", "\xc3", "\x80", "\xff", "A",  "z", "9"};
         static const char *const texts[] = {
                 "{ \"transfer_id\" : \"t1\" , \"occurred_on\":\"2026-01-20\",\"reported_at\":"
                 "\"2026-01-21T05:47:00.123456+01:00\",\"source\":\"A\\u00e9\",\"origin_country\""
@@ -602,7 +603,11 @@ static void test_fast_path_matches_jansson(void **state) {
                 "\"reported_at\":\"2026-01-21T05:47:00Z\",\"source\":\"S\",\"origin_country\":"
                 "\"MX\",\"destination_country\":\"US\",\"inmate_count\":1}",
                 "{\"inmate_count\":123456789012345678901,\"transfer_id\":\"t1\"}",
-                "[]", "", "{}", "{\"persons\":[]} x", "null",
+                "[]",
+                "",
+                "{}",
+                "{\"persons\":[]} x",
+                "null",
         };
         size_t i, k, len;
         char *buf;
@@ -631,11 +636,16 @@ static void test_fast_path_matches_jansson(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_full_report),      cmocka_unit_test(test_optional_fields),
-                cmocka_unit_test(test_required_and_unknown), cmocka_unit_test(test_types_and_bounds),
-                cmocka_unit_test(test_ids),              cmocka_unit_test(test_arrays_and_map),
-                cmocka_unit_test(test_json_errors),      cmocka_unit_test(test_to_json_round_trip),
-                cmocka_unit_test(test_derived_ids),      cmocka_unit_test(test_validate_struct),
+                cmocka_unit_test(test_full_report),
+                cmocka_unit_test(test_optional_fields),
+                cmocka_unit_test(test_required_and_unknown),
+                cmocka_unit_test(test_types_and_bounds),
+                cmocka_unit_test(test_ids),
+                cmocka_unit_test(test_arrays_and_map),
+                cmocka_unit_test(test_json_errors),
+                cmocka_unit_test(test_to_json_round_trip),
+                cmocka_unit_test(test_derived_ids),
+                cmocka_unit_test(test_validate_struct),
                 cmocka_unit_test(test_fast_path_matches_jansson),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,27 +116,27 @@ static void test_bad_names(void **state) {
         char err[256];
         ho_metrics_t *reg = ho_metrics_new();
         const double b[] = {1, 0.5}, one[] = {1};
-        assert_null(ho_metrics_add(reg, HO_METRIC_GAUGE, "1abc", "", NULL, NULL, 0, err,
-                                   sizeof(err)));
+        assert_null(
+                ho_metrics_add(reg, HO_METRIC_GAUGE, "1abc", "", NULL, NULL, 0, err, sizeof(err)));
         assert_non_null(strstr(err, "bad metric name"));
-        assert_null(ho_metrics_add(reg, HO_METRIC_GAUGE, "a-b", "", NULL, NULL, 0, err,
-                                   sizeof(err)));
+        assert_null(
+                ho_metrics_add(reg, HO_METRIC_GAUGE, "a-b", "", NULL, NULL, 0, err, sizeof(err)));
         assert_null(ho_metrics_add(reg, HO_METRIC_GAUGE, "ok", "", "to pic", NULL, 0, err,
                                    sizeof(err)));
         assert_non_null(strstr(err, "bad label names"));
-        assert_null(ho_metrics_add(reg, HO_METRIC_GAUGE, "ok", "", "__x", NULL, 0, err,
-                                   sizeof(err)));
-        assert_null(ho_metrics_add(reg, HO_METRIC_HISTOGRAM, "ok", "", "le", one, 1, err,
-                                   sizeof(err)));
-        assert_null(ho_metrics_add(reg, HO_METRIC_GAUGE, "ok", "", "a,", NULL, 0, err,
-                                   sizeof(err)));
-        assert_null(ho_metrics_add(reg, HO_METRIC_HISTOGRAM, "ok", "", NULL, b, 2, err,
-                                   sizeof(err)));
+        assert_null(
+                ho_metrics_add(reg, HO_METRIC_GAUGE, "ok", "", "__x", NULL, 0, err, sizeof(err)));
+        assert_null(
+                ho_metrics_add(reg, HO_METRIC_HISTOGRAM, "ok", "", "le", one, 1, err, sizeof(err)));
+        assert_null(
+                ho_metrics_add(reg, HO_METRIC_GAUGE, "ok", "", "a,", NULL, 0, err, sizeof(err)));
+        assert_null(
+                ho_metrics_add(reg, HO_METRIC_HISTOGRAM, "ok", "", NULL, b, 2, err, sizeof(err)));
         assert_non_null(strstr(err, "increasing"));
         assert_null(ho_metrics_add(reg, HO_METRIC_HISTOGRAM, "ok", "", NULL, NULL, 0, err,
                                    sizeof(err)));
-        assert_null(ho_metrics_add(reg, HO_METRIC_COUNTER, "ok", "", NULL, one, 1, err,
-                                   sizeof(err)));
+        assert_null(
+                ho_metrics_add(reg, HO_METRIC_COUNTER, "ok", "", NULL, one, 1, err, sizeof(err)));
         assert_non_null(ho_metrics_add(reg, HO_METRIC_GAUGE, "ns:ok_1", "", "a_1,b", NULL, 0, err,
                                        sizeof(err)));
         assert_null(ho_metrics_add(reg, HO_METRIC_COUNTER, "ns:ok_1", "", NULL, NULL, 0, err,
@@ -263,8 +263,8 @@ static void test_server(void **state) {
         ho_metric_t *c = ho_metrics_add(reg, HO_METRIC_COUNTER, "t_served_total", "Served.", NULL,
                                         NULL, 0, err, sizeof(err));
         ho_metric_inc(c, 42);
-        ho_metrics_server_t *srv =
-                ho_metrics_server_new(reg, "127.0.0.1:0", health, &health_flag, err, sizeof(err));
+        ho_metrics_server_t *srv = ho_metrics_server_new(reg, "127.0.0.1:0", health, &health_flag,
+                                                         err, sizeof(err));
         assert_non_null(srv);
         int port = ho_metrics_server_port(srv);
         assert_true(port > 0);

@@ -271,13 +271,13 @@ static void test_input_jsonl(void **state) {
         assert_non_null(codec);
         ho_report_init(&r);
         fp = fopen(tpath("in.jsonl"), "w");
-        fprintf(fp, "%s\n", SAMPLE);                                /* 1 ok */
-        fprintf(fp, "{\"transfer_id\": \n");                        /* 2 not JSON */
-        fprintf(fp, "   \n");                                       /* 3 blank: skipped */
+        fprintf(fp, "%s\n", SAMPLE);         /* 1 ok */
+        fprintf(fp, "{\"transfer_id\": \n"); /* 2 not JSON */
+        fprintf(fp, "   \n");                /* 3 blank: skipped */
         snprintf(text, sizeof(text), "%s", SAMPLE);
         memcpy(strstr(text, "inmate_count"), "inmates_cntx", 12); /* 4 unknown field */
         fprintf(fp, "%s\n", text);
-        fprintf(fp, "%s", SAMPLE);                                  /* 5 ok, no newline */
+        fprintf(fp, "%s", SAMPLE); /* 5 ok, no newline */
         fclose(fp);
 
         in = ho_input_open(tpath("in.jsonl"), 3, false, codec, err, sizeof(err));
@@ -317,8 +317,8 @@ static void test_input_jsonl(void **state) {
 /* Write reports into an Avro container file with the given schema version:
  * v2 through the codec's value filler, v1 by hand (the codec has no v1
  * filler), which is also how an older exporter would have written it. */
-static void write_container(ho_codec_t *codec, const char *path, int version, const char *codec_name,
-                            const char *const *lines, size_t n) {
+static void write_container(ho_codec_t *codec, const char *path, int version,
+                            const char *codec_name, const char *const *lines, size_t n) {
         char err[512];
         const ho_schema_t *s = ho_schema_registry_version(ho_codec_registry(codec), version);
         avro_file_writer_t w;
@@ -390,8 +390,7 @@ static void write_container(ho_codec_t *codec, const char *path, int version, co
                                 avro_value_get_by_name(&item, "name", &pf, NULL);
                                 avro_value_set_string(&pf, r.persons[k].name);
                                 avro_value_get_by_name(&item, "affiliation", &pf, NULL);
-                                avro_value_set_branch(&pf, r.persons[k].affiliation != NULL,
-                                                      &br);
+                                avro_value_set_branch(&pf, r.persons[k].affiliation != NULL, &br);
                                 if (r.persons[k].affiliation)
                                         avro_value_set_string(&br, r.persons[k].affiliation);
                                 else

@@ -83,7 +83,8 @@ static int setup(void **state) {
         f->mc = rd_kafka_mock_cluster_new(f->rk, 1);
         if (!f->mc || rd_kafka_mock_topic_create(f->mc, TOPIC, 1, 1))
                 return -1;
-        snprintf(f->bootstraps, sizeof(f->bootstraps), "%s", rd_kafka_mock_cluster_bootstraps(f->mc));
+        snprintf(f->bootstraps, sizeof(f->bootstraps), "%s",
+                 rd_kafka_mock_cluster_bootstraps(f->mc));
         conf = rd_kafka_conf_new();
         rd_kafka_conf_set(conf, "bootstrap.servers", f->bootstraps, err, sizeof(err));
         rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
@@ -136,8 +137,7 @@ static void wait_topic_end(const fixture_t *f, int64_t n) {
         while ((have = topic_end(f)) < n && ho_mono_ms() < deadline)
                 nanosleep(&(struct timespec){0, 20000000L}, NULL);
         if (have != n)
-                fail_msg("topic holds %lld messages, expected %lld", (long long)have,
-                         (long long)n);
+                fail_msg("topic holds %lld messages, expected %lld", (long long)have, (long long)n);
 }
 
 /* Read the topic's messages from `from` to its end: keys into keys[] (as
@@ -168,8 +168,8 @@ static size_t read_topic(fixture_t *f, int64_t from, char keys[][128], size_t ma
                         char why[256];
                         rd_kafka_timestamp_type_t tt;
                         int64_t ts = rd_kafka_message_timestamp(m, &tt);
-                        if (ho_codec_decode(f->codec, m->payload, m->len, &r, why,
-                                            sizeof(why)) != HO_OK)
+                        if (ho_codec_decode(f->codec, m->payload, m->len, &r, why, sizeof(why)) !=
+                            HO_OK)
                                 fail_msg("offset %lld does not decode: %s", (long long)m->offset,
                                          why);
                         snprintf(keys[n++], 128, "%.*s@%lld/%d", (int)m->key_len,

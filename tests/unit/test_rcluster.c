@@ -86,7 +86,8 @@ static void test_redirect(void **state) {
         assert_true(ho_redis_error_reconnects("ASK 3999 127.0.0.1:6381"));
         assert_true(ho_redis_error_reconnects("TRYAGAIN Multiple keys request during rehashing"));
         assert_true(ho_redis_error_reconnects("CLUSTERDOWN The cluster is down"));
-        assert_true(ho_redis_error_reconnects("READONLY You can't write against a read only replica."));
+        assert_true(
+                ho_redis_error_reconnects("READONLY You can't write against a read only replica."));
         assert_false(ho_redis_error_reconnects("ERR wrong number of arguments"));
         assert_false(ho_redis_error_reconnects("WRONGTYPE Operation against a key"));
 }
@@ -106,11 +107,12 @@ static redisReply *parse_resp(const char *resp) {
 static void test_slots_owner(void **state) {
         (void)state;
         /* three masters, the second with a replica, the third with an empty host */
-        redisReply *r = parse_resp("*3\r\n"
-                                   "*3\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nid\r\n"
-                                   "*4\r\n:5461\r\n:10922\r\n*3\r\n$9\r\n127.0.0.1\r\n:7001\r\n$2\r\n"
-                                   "id\r\n*3\r\n$9\r\n127.0.0.1\r\n:7004\r\n$2\r\nid\r\n"
-                                   "*3\r\n:10923\r\n:16383\r\n*3\r\n$0\r\n\r\n:7002\r\n$2\r\nid\r\n");
+        redisReply *r = parse_resp(
+                "*3\r\n"
+                "*3\r\n:0\r\n:5460\r\n*3\r\n$9\r\n127.0.0.1\r\n:7000\r\n$2\r\nid\r\n"
+                "*4\r\n:5461\r\n:10922\r\n*3\r\n$9\r\n127.0.0.1\r\n:7001\r\n$2\r\n"
+                "id\r\n*3\r\n$9\r\n127.0.0.1\r\n:7004\r\n$2\r\nid\r\n"
+                "*3\r\n:10923\r\n:16383\r\n*3\r\n$0\r\n\r\n:7002\r\n$2\r\nid\r\n");
         ho_rcluster_node_t n;
         char e[256];
         assert_int_equal(ho_rcluster_slots_owner(r, 0, "h", &n, e, sizeof(e)), HO_OK);
@@ -155,7 +157,8 @@ static void test_cluster_urls(void **state) {
         assert_string_equal(u.user, "alice");
         assert_string_equal(u.password, SECRET);
         char *d = ho_redis_url_display(&u);
-        assert_string_equal(d, "redis+cluster://alice:***@127.0.0.1:7000,127.0.0.1:7001,[::1]:7002");
+        assert_string_equal(d,
+                            "redis+cluster://alice:***@127.0.0.1:7000,127.0.0.1:7001,[::1]:7002");
         free(d);
         assert_int_equal(ho_redis_url_copy(&c, &u), HO_OK);
         assert_true(c.cluster);
@@ -171,7 +174,8 @@ static void test_cluster_urls(void **state) {
 
         static const char *const bad[][2] = {
                 {"redis+cluster://u:" SECRET "@127.0.0.1:7000/1", "database 0 only"},
-                {"redis+cluster://u:" SECRET "@127.0.0.1:7000,,127.0.0.1:7001", "seed 2: missing host"},
+                {"redis+cluster://u:" SECRET "@127.0.0.1:7000,,127.0.0.1:7001",
+                 "seed 2: missing host"},
                 {"redis+cluster://u:" SECRET "@127.0.0.1:7000,127.0.0.1:99999", "seed 2: port"},
                 {"redis+cluster://u:" SECRET "@", "seed 1: missing host"},
                 {"rediss+cluster://u:" SECRET "@127.0.0.1:7000", "tunnel cannot"},

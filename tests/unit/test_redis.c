@@ -42,7 +42,8 @@ static void test_parse_forms(void **state) {
         free(d);
         ho_redis_url_clear(&u);
 
-        assert_int_equal(ho_redis_url_parse("unix:///run/redis.sock?db=2", &u, e, sizeof(e)), HO_OK);
+        assert_int_equal(ho_redis_url_parse("unix:///run/redis.sock?db=2", &u, e, sizeof(e)),
+                         HO_OK);
         assert_string_equal(u.unix_path, "/run/redis.sock");
         assert_int_equal(u.db, 2);
         ho_redis_url_clear(&u);
@@ -155,8 +156,8 @@ static void test_load_from_files(void **state) {
 
         /* the password from its own file (CRLF stripped) */
         char *pf = write_file(SECRET "\r\n", 0600);
-        assert_int_equal(ho_redis_url_load("redis://carol@127.0.0.1:7002", "HANDOVER_REDIS", pf,
-                                           &u, e, sizeof(e)),
+        assert_int_equal(ho_redis_url_load("redis://carol@127.0.0.1:7002", "HANDOVER_REDIS", pf, &u,
+                                           e, sizeof(e)),
                          HO_ERR_USAGE); /* "carol@" alone is a password: two passwords */
         assert_non_null(strstr(e, "keep one"));
         assert_null(strstr(e, SECRET));

@@ -70,13 +70,11 @@ static void test_settings(void **state) {
         assert_null(strstr(err, "s3cret"));
         assert_int_equal(ho_registry_set_kv(rg, "registry.retries=-1", err, sizeof(err)),
                          HO_ERR_USAGE);
-        assert_int_equal(ho_registry_set_kv(rg, "registry.request.timeout.ms=0", err,
-                                            sizeof(err)),
+        assert_int_equal(ho_registry_set_kv(rg, "registry.request.timeout.ms=0", err, sizeof(err)),
                          HO_ERR_USAGE);
         assert_int_equal(ho_registry_set_kv(rg, "registry.cache.max=x", err, sizeof(err)),
                          HO_ERR_USAGE);
-        assert_int_equal(ho_registry_set_kv(rg, "registry.nope=1", err, sizeof(err)),
-                         HO_ERR_USAGE);
+        assert_int_equal(ho_registry_set_kv(rg, "registry.nope=1", err, sizeof(err)), HO_ERR_USAGE);
         assert_non_null(strstr(err, "unknown registry property \"registry.nope\""));
         assert_int_equal(ho_registry_set_kv(rg, "registry.retries", err, sizeof(err)),
                          HO_ERR_USAGE);
@@ -111,8 +109,7 @@ static void test_parse(void **state) {
         assert_string_equal(s, "\"int\"");
         free(s);
         const char *avro = "{\"schema\":\"\\\"int\\\"\",\"schemaType\":\"AVRO\"}";
-        assert_int_equal(ho_registry_parse_schema(avro, strlen(avro), &s, err, sizeof(err)),
-                         HO_OK);
+        assert_int_equal(ho_registry_parse_schema(avro, strlen(avro), &s, err, sizeof(err)), HO_OK);
         free(s);
         const char *proto = "{\"schema\":\"syntax = 1\",\"schemaType\":\"PROTOBUF\"}";
         assert_int_equal(ho_registry_parse_schema(proto, strlen(proto), &s, err, sizeof(err)),
@@ -221,8 +218,7 @@ static void test_codec_framing(void **state) {
         /* both framings on one codec */
         assert_int_equal(ho_codec_decode(c, soe.data, soe.len, &out, err, sizeof(err)), HO_OK);
         /* short headers and cut datums */
-        assert_int_equal(ho_codec_decode(c, cf.data, 3, &out, err, sizeof(err)),
-                         HO_ERR_TRUNCATED);
+        assert_int_equal(ho_codec_decode(c, cf.data, 3, &out, err, sizeof(err)), HO_ERR_TRUNCATED);
         assert_int_equal(ho_codec_decode(c, cf.data, cf.len - 1, &out, err, sizeof(err)),
                          HO_ERR_TRUNCATED);
         assert_int_equal(ho_codec_decode(c, "\x07zz", 3, &out, err, sizeof(err)),
@@ -245,9 +241,9 @@ static void test_codec_framing(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_url),           cmocka_unit_test(test_settings),
-                cmocka_unit_test(test_parse),         cmocka_unit_test(test_unreachable),
-                cmocka_unit_test(test_cache),         cmocka_unit_test(test_codec_framing),
+                cmocka_unit_test(test_url),   cmocka_unit_test(test_settings),
+                cmocka_unit_test(test_parse), cmocka_unit_test(test_unreachable),
+                cmocka_unit_test(test_cache), cmocka_unit_test(test_codec_framing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

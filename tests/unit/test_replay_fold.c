@@ -42,11 +42,11 @@ static void test_latest_and_duplicates(void **state) {
         ho_rfold_t *f = ho_rfold_new();
         ho_rfold_xfer_t x;
         add(f, "t1", "b", 1000, "value-b", false);
-        add(f, "t1", "a", 900, "value-a", false);     /* earlier: not the latest */
+        add(f, "t1", "a", 900, "value-a", false); /* earlier: not the latest */
         find(f, "t1", &x);
         assert_string_equal(x.report_id, "b");
-        add(f, "t1", "c", 1000, "value-c", false);    /* a tie: the greater id wins */
-        add(f, "t1", "aa", 1000, "value-aa", false);  /* a tie, smaller id: no */
+        add(f, "t1", "c", 1000, "value-c", false);   /* a tie: the greater id wins */
+        add(f, "t1", "aa", 1000, "value-aa", false); /* a tie, smaller id: no */
         find(f, "t1", &x);
         assert_string_equal(x.report_id, "c");
         assert_memory_equal(x.value, "value-c", 7);

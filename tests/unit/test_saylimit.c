@@ -16,9 +16,9 @@ static void test_one_kind_once_per_interval(void **state) {
         ho_saylimit_init(&sl, 5000);
         assert_true(ho_saylimit_ok(&sl, -195, B1_DOWN " (after 0ms in state CONNECT)", 1000));
         /* the same kind, whatever librdkafka appended after " (after " */
-        assert_false(ho_saylimit_ok(&sl, -195,
-                                    B1_DOWN " (after 1ms in state CONNECT, 3 identical error(s) suppressed)",
-                                    3000));
+        assert_false(ho_saylimit_ok(
+                &sl, -195, B1_DOWN " (after 1ms in state CONNECT, 3 identical error(s) suppressed)",
+                3000));
         assert_false(ho_saylimit_ok(&sl, -195, B1_DOWN, 5999));
         assert_true(ho_saylimit_ok(&sl, -195, B1_DOWN, 6000));
 }

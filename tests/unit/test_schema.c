@@ -54,8 +54,7 @@ static const vector_t vectors[] = {
          "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1, -4824392279771201922LL},
         {"020", "{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"namespace\":\"x.y\"}",
          "{\"name\":\"x.y.foo\",\"type\":\"record\",\"fields\":[]}", 1, 5916914534497305771LL},
-        {"021",
-         "{\"fields\":[], \"type\":\"record\", \"name\":\"a.b.foo\", \"namespace\":\"x.y\"}",
+        {"021", "{\"fields\":[], \"type\":\"record\", \"name\":\"a.b.foo\", \"namespace\":\"x.y\"}",
          "{\"name\":\"a.b.foo\",\"type\":\"record\",\"fields\":[]}", 1, -4616218487480524110LL},
         {"022", "{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"doc\":\"Useful info\"}",
          "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", 1, -4824392279771201922LL},
@@ -309,7 +308,8 @@ static void test_compat(void **state) {
                                     "\"int\",\"default\":\"0\"}"),
                                 err, sizeof(err)),
                          HO_ERR_INCOMPATIBLE);
-        assert_non_null(strstr(err, "the default of reader field \"b\" is not a value of its type"));
+        assert_non_null(
+                strstr(err, "the default of reader field \"b\" is not a value of its type"));
         assert_int_equal(compat(REC("{\"name\":\"a\",\"type\":\"int\"}"),
                                 REC("{\"name\":\"a\",\"type\":\"int\"},{\"name\":\"b\",\"type\":"
                                     "[\"null\",\"int\"],\"default\":3}"),
@@ -381,7 +381,6 @@ static void test_compat(void **state) {
         assert_int_equal(ho_schema_check_compat(v2->avro, v1->avro, err, sizeof(err)), HO_OK);
         ho_schema_registry_destroy(reg);
 }
-
 
 /* ---- the handover-schema tool, run as a user would ----------------------- */
 
@@ -543,15 +542,20 @@ static void test_tool_commands(void **state) {
         snprintf(bad, sizeof(bad), "%s/junk.bin", tmpdir);
         FILE *jf = fopen(bad, "wb");
         assert_non_null(jf);
-        assert_int_equal(fwrite("\x00\x00\x00\x03" "abc", 1, 7, jf), 7);
+        assert_int_equal(fwrite("\x00\x00\x00\x03"
+                                "abc",
+                                1, 7, jf),
+                         7);
         fclose(jf);
         snprintf(args, sizeof(args), "decode '%s'", bad);
         assert_int_equal(run(args, out, sizeof(out), 1), 1);
         assert_non_null(strstr(out, "record 1 at byte 0: BAD_MARKER"));
         /* the repository's schema files, when the source tree is known */
         if (src && *src) {
-                snprintf(args, sizeof(args), "check '%s/schemas/transfer_report.v1.avsc' "
-                         "'%s/schemas/transfer_report.v2.avsc'", src, src);
+                snprintf(args, sizeof(args),
+                         "check '%s/schemas/transfer_report.v1.avsc' "
+                         "'%s/schemas/transfer_report.v2.avsc'",
+                         src, src);
                 assert_int_equal(run(args, out, sizeof(out), 0), 0);
         }
         snprintf(args, sizeof(args), "rm -rf '%s'", tmpdir);
@@ -560,10 +564,10 @@ static void test_tool_commands(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_spec_vectors),  cmocka_unit_test(test_crc64),
+                cmocka_unit_test(test_spec_vectors),    cmocka_unit_test(test_crc64),
                 cmocka_unit_test(test_canonical_rules), cmocka_unit_test(test_registry),
-                cmocka_unit_test(test_compat),
-                cmocka_unit_test(test_tool_vectors),    cmocka_unit_test(test_tool_commands),
+                cmocka_unit_test(test_compat),          cmocka_unit_test(test_tool_vectors),
+                cmocka_unit_test(test_tool_commands),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,8 @@ static void test_audit_sample(void **state) {
         assert_int_equal(ho_stats_audit_claims(a), 3);
         assert_int_equal(ho_stats_audit_disagree(a), 0);
         char *out = print_audit(a);
-        assert_non_null(strstr(out, "2026-01-20 mx-us-2026-01-20 claims 92: 29 + 26 + 37 = 92 \u2713"));
+        assert_non_null(
+                strstr(out, "2026-01-20 mx-us-2026-01-20 claims 92: 29 + 26 + 37 = 92 \u2713"));
         assert_non_null(strstr(out, "2025-08-12 mx-us-2025-08-12 claims 55: 29 + 26 = 55 \u2713"));
         free(out);
         ho_stats_audit_destroy(a);
@@ -82,9 +83,8 @@ static void test_audit_bad_state(void **state) {
         (void)state;
         char err[256];
         ho_stats_audit_t *a = ho_stats_audit_new();
-        json_t *st = json_pack("{s:s,s:s,s:s,s:s}", "origin_country", "MX",
-                               "destination_country", "US", "occurred_on", "2025-13-01",
-                               "inmate_count", "3");
+        json_t *st = json_pack("{s:s,s:s,s:s,s:s}", "origin_country", "MX", "destination_country",
+                               "US", "occurred_on", "2025-13-01", "inmate_count", "3");
         assert_int_equal(ho_stats_audit_add(a, "x", st, err, sizeof(err)), HO_ERR_INVALID);
         assert_non_null(strstr(err, "occurred_on"));
         json_decref(st);

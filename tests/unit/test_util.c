@@ -13,8 +13,8 @@ static void test_parse_ll(void **state) {
         assert_int_equal(v, 17);
         assert_int_equal(ho_parse_ll("-1", -1, 100, &v), HO_OK);
         assert_int_equal(v, -1);
-        static const char *const bad[] = {"", " 5", "5 ", "5x", "0x10", "101", "0",
-                                          "99999999999999999999"};
+        static const char *const bad[] = {"",     " 5",  "5 ", "5x",
+                                          "0x10", "101", "0",  "99999999999999999999"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
                 v = 42;
                 if (ho_parse_ll(bad[i], 1, 100, &v) != HO_ERR_USAGE)

@@ -157,12 +157,9 @@ static void test_client_refused(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_valid_builds),
-                cmocka_unit_test(test_missing_fields),
-                cmocka_unit_test(test_dlq_same_as_topic),
-                cmocka_unit_test(test_bad_kafka_property),
-                cmocka_unit_test(test_bad_kafka_file),
-                cmocka_unit_test(test_client_refused),
+                cmocka_unit_test(test_valid_builds),      cmocka_unit_test(test_missing_fields),
+                cmocka_unit_test(test_dlq_same_as_topic), cmocka_unit_test(test_bad_kafka_property),
+                cmocka_unit_test(test_bad_kafka_file),    cmocka_unit_test(test_client_refused),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -111,9 +111,16 @@ static void test_latency_queue(void **state) {
 
 static void test_snapshot_and_lag(void **state) {
         fx_t *fx = *state;
-        ho_wm_snap_t s = {.messages = 12, .reports = 9, .duplicates = 2, .batches = 3,
-                          .rejected = 1, .fenced = 4, .conflicts = 5, .redis_errors = 6,
-                          .assigned = 2, .stalled = 1};
+        ho_wm_snap_t s = {.messages = 12,
+                          .reports = 9,
+                          .duplicates = 2,
+                          .batches = 3,
+                          .rejected = 1,
+                          .fenced = 4,
+                          .conflicts = 5,
+                          .redis_errors = 6,
+                          .assigned = 2,
+                          .stalled = 1};
         ho_wmetrics_update(fx->wm, &s);
         ho_wmetrics_lag(fx->wm, 0, 7);
         ho_wmetrics_lag(fx->wm, 3, 0);
