@@ -133,22 +133,6 @@ bool ho_codec_is_direct(const ho_codec_t *c, const ho_schema_t *s) {
         return s && direct_version(c, s) != 0;
 }
 
-static const char *const report_fields[] = {"report_id",
-                                            "transfer_id",
-                                            "occurred_on",
-                                            "reported_at",
-                                            "source",
-                                            "origin_country",
-                                            "destination_country",
-                                            "inmate_count",
-                                            "aircraft_count",
-                                            "destinations",
-                                            "cumulative_total",
-                                            "authority",
-                                            "persons",
-                                            "inmates_by_destination",
-                                            NULL};
-
 /* ---- lifetime ------------------------------------------------------------- */
 
 static cache_t *cache_get(ho_codec_t *c, const ho_schema_t *s) {
@@ -189,10 +173,10 @@ static ho_err_t check_fields(const ho_schema_t *s, char *errstr, size_t errstr_s
         n = avro_schema_record_size(s->avro);
         for (i = 0; i < n; i++) {
                 const char *f = avro_schema_record_field_name(s->avro, (int)i);
-                for (k = 0; report_fields[k]; k++)
-                        if (!strcmp(f, report_fields[k]))
+                for (k = 0; ho_report_field_names[k]; k++)
+                        if (!strcmp(f, ho_report_field_names[k]))
                                 break;
-                if (!report_fields[k])
+                if (!ho_report_field_names[k])
                         return ho_seterr(errstr, errstr_size, HO_ERR_SCHEMA,
                                          "schema \"%s\": field \"%s\" is not a report field "
                                          "handover knows",
@@ -938,12 +922,13 @@ static ho_err_t convert(conv_t *cv, avro_value_t *rec, ho_report_t *r) {
         if (avro_value_get_type(rec) != AVRO_RECORD)
                 return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_SCHEMA,
                                  "writer schema is not a record");
-        for (i = 0; report_fields[i]; i++) {
+        for (i = 0; ho_report_field_names[i]; i++) {
                 /* every field but the defaulted v2 addition is required */
-                if (!field(rec, report_fields[i], &f) &&
-                    strcmp(report_fields[i], "inmates_by_destination"))
+                if (!field(rec, ho_report_field_names[i], &f) &&
+                    strcmp(ho_report_field_names[i], "inmates_by_destination"))
                         return ho_seterr(cv->errstr, cv->errstr_size, HO_ERR_SCHEMA,
-                                         "writer schema lacks field \"%s\"", report_fields[i]);
+                                         "writer schema lacks field \"%s\"",
+                                         ho_report_field_names[i]);
         }
         if ((field(rec, "report_id", &f), err = get_str(cv, &f, "report_id", &r->report_id)) ||
             (field(rec, "transfer_id", &f),

@@ -16,21 +16,6 @@
 #include "handover/schema.h"
 #include "report_int.h"
 
-static const char *const known_fields[] = {"report_id",
-                                           "transfer_id",
-                                           "occurred_on",
-                                           "reported_at",
-                                           "source",
-                                           "origin_country",
-                                           "destination_country",
-                                           "inmate_count",
-                                           "aircraft_count",
-                                           "destinations",
-                                           "cumulative_total",
-                                           "authority",
-                                           "persons",
-                                           "inmates_by_destination",
-                                           NULL};
 static const char *const person_fields[] = {"name", "affiliation", NULL};
 
 /* Text forms of reported_at cover years 0000..9999. */
@@ -226,12 +211,12 @@ enum {
         F__COUNT
 };
 
-/* known_fields[] index of key, or -1 */
+/* ho_report_field_names[] index of key, or -1 */
 static int field_index(const char *key) {
         int i;
 
-        for (i = 0; known_fields[i]; i++)
-                if (key[0] == known_fields[i][0] && !strcmp(key, known_fields[i]))
+        for (i = 0; ho_report_field_names[i]; i++)
+                if (key[0] == ho_report_field_names[i][0] && !strcmp(key, ho_report_field_names[i]))
                         return i;
         return -1;
 }
@@ -251,7 +236,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
         json_object_foreach(o, key, v) {
                 int k = field_index(key);
                 if (k < 0) /* the first unknown member, with its message */
-                        return check_members(o, known_fields, "", errstr, errstr_size);
+                        return check_members(o, ho_report_field_names, "", errstr, errstr_size);
                 m[k] = v;
         }
         static const int required[] = {F_TRANSFER_ID, F_OCCURRED_ON, F_REPORTED_AT, F_SOURCE,
@@ -259,7 +244,8 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
         for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
                 if (!m[required[i]])
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                         "missing field \"%s\"", known_fields[required[i]]);
+                                         "missing field \"%s\"",
+                                         ho_report_field_names[required[i]]);
 
         if ((v = m[F_REPORT_ID]) &&
             (e = get_id(v, "report_id", &r->report_id, errstr, errstr_size)))

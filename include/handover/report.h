@@ -61,6 +61,10 @@ typedef struct ho_report_s {
                                        * frees them: ho_report_clear only forgets them */
 } ho_report_t;
 
+/* The schema's fields in schema order (transfer_report.v2.avsc), NULL-terminated:
+ * the JSON reader's known members and the codec's resolution check. */
+extern const char *const ho_report_field_names[];
+
 void ho_report_init(ho_report_t *r);
 /* Free every member (unless in_arena) and re-init. Safe on an initialised,
  * empty report. */
