@@ -28,7 +28,7 @@
 #define HO_AGG_MAX_LAYOUT_RETRIES 8
 /* The batch age cap is read for every message and every poll: the coarse
  * clock (a few ms of resolution, far finer than the 50 ms cap) costs a
- * fraction of the precise one, which was 5 % of the worker's profile. */
+ * fraction of the precise one, which would be ~5 % of a worker's CPU. */
 #define HO_AGG_BATCH_CLOCK CLOCK_MONOTONIC_COARSE
 
 /* The stored digests of a batch's transfers as an open-addressing set of
@@ -95,11 +95,11 @@ void *ho_agg_test_after_read_arg;
 
 /* ---- small helpers ---- */
 
-static char *ho_strdup0(const char *s) {
+static char *strdup0(const char *s) {
         return strdup(s ? s : "");
 }
 
-static ho_err_t ho_grow(void **p, size_t *cap, size_t need, size_t elem) {
+static ho_err_t grow_array(void **p, size_t *cap, size_t need, size_t elem) {
         if (need <= *cap)
                 return HO_OK;
         size_t c = *cap ? *cap : 64;
@@ -113,13 +113,13 @@ static ho_err_t ho_grow(void **p, size_t *cap, size_t need, size_t elem) {
         return HO_OK;
 }
 
-static size_t ho_digset_slot(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
+static size_t digset_slot(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
         uint64_t h = (d ^ ((uint64_t)xfer * 0x9E3779B97F4A7C15ull)) * 0xff51afd7ed558ccdull;
         return (size_t)(h >> 17) & (s->cap - 1);
 }
 
 /* Empty the set and size it for n entries (load <= 1/2). */
-static ho_err_t ho_digset_reset(ho_digset_t *s, size_t n) {
+static ho_err_t digset_reset(ho_digset_t *s, size_t n) {
         size_t cap = 64;
         while (cap < 2 * n)
                 cap *= 2;
@@ -139,8 +139,8 @@ static ho_err_t ho_digset_reset(ho_digset_t *s, size_t n) {
         return HO_OK;
 }
 
-static void ho_digset_add(ho_digset_t *s, uint32_t xfer, uint64_t d) {
-        size_t i = ho_digset_slot(s, xfer, d);
+static void digset_add(ho_digset_t *s, uint32_t xfer, uint64_t d) {
+        size_t i = digset_slot(s, xfer, d);
         while (s->xfer[i]) {
                 if (s->xfer[i] == xfer + 1 && s->dig[i] == d)
                         return;
@@ -151,8 +151,8 @@ static void ho_digset_add(ho_digset_t *s, uint32_t xfer, uint64_t d) {
         s->n++;
 }
 
-static bool ho_digset_has(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
-        size_t i = ho_digset_slot(s, xfer, d);
+static bool digset_has(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
+        size_t i = digset_slot(s, xfer, d);
         while (s->xfer[i]) {
                 if (s->xfer[i] == xfer + 1 && s->dig[i] == d)
                         return true;
@@ -163,7 +163,7 @@ static bool ho_digset_has(const ho_digset_t *s, uint32_t xfer, uint64_t d) {
 
 /* ---- object life ---- */
 
-static char *ho_agg_key_new(const ho_agg_t *agg, const char *name) {
+static char *agg_key_new(const ho_agg_t *agg, const char *name) {
         return ho_key_new(agg->prefix, agg->ns, name);
 }
 
@@ -199,8 +199,8 @@ ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char 
         if (agg->conf.max_conflicts <= 0)
                 agg->conf.max_conflicts = HO_AGG_DEF_CONFLICTS;
         ho_delta_init(&agg->delta);
-        agg->prefix = ho_strdup0(conf->prefix);
-        agg->ns = ho_strdup0(conf->ns);
+        agg->prefix = strdup0(conf->prefix);
+        agg->ns = strdup0(conf->ns);
         agg->conf.prefix = agg->prefix;
         agg->conf.ns = agg->ns;
         if (!agg->prefix || !agg->ns)
@@ -208,15 +208,15 @@ ho_agg_t *ho_agg_new(const ho_agg_conf_t *conf, const ho_redis_url_t *url, char 
         if (ho_redis_url_copy(&agg->url, url))
                 goto nomem;
         for (int k = 0; k < HO_KEY__COUNT; k++)
-                if (!(agg->keys[k] = ho_agg_key_new(agg, ho_key_names[k])))
+                if (!(agg->keys[k] = agg_key_new(agg, ho_key_names[k])))
                         goto nomem;
         for (int t = 0; t < HO_TOTAL__COUNT; t++) {
                 strcat(agg->total_names, ho_key_total_names[t]);
                 strcat(agg->total_names, " ");
         }
-        if (!(agg->channel = ho_agg_key_new(agg, HO_KEY_CHANNEL)) ||
-            !(agg->layout_key = ho_agg_key_new(agg, HO_KEY_LAYOUT)) ||
-            !(agg->fence_fmt = ho_agg_key_new(agg, HO_KEY_FENCE)))
+        if (!(agg->channel = agg_key_new(agg, HO_KEY_CHANNEL)) ||
+            !(agg->layout_key = agg_key_new(agg, HO_KEY_LAYOUT)) ||
+            !(agg->fence_fmt = agg_key_new(agg, HO_KEY_FENCE)))
                 goto nomem;
         return agg;
 nomem:
@@ -261,8 +261,7 @@ void ho_agg_stats(const ho_agg_t *agg, ho_agg_stats_t *out) {
 
 /* After a connection-level error the context is useless (hiredis): free it
  * so the next call reconnects. */
-static ho_err_t ho_agg_conn_lost(ho_agg_t *agg, char *errstr, size_t errstr_size,
-                                 const char *what) {
+static ho_err_t agg_conn_lost(ho_agg_t *agg, char *errstr, size_t errstr_size, const char *what) {
         ho_err_t err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS, "redis %s: %s", what,
                                  agg->rc && agg->rc->errstr[0] ? agg->rc->errstr
                                                                : "connection lost");
@@ -276,12 +275,12 @@ static ho_err_t ho_agg_conn_lost(ho_agg_t *agg, char *errstr, size_t errstr_size
  * after a failover, a server loading its dataset) or "not here" (a cluster's
  * MOVED, ASK, TRYAGAIN, CLUSTERDOWN): drop the connection too, so the retry
  * reconnects to whatever serves the prefix's slot now (ho_redis_connect_key). */
-static bool ho_agg_must_drop(const redisReply *r) {
+static bool agg_must_drop(const redisReply *r) {
         return ho_redis_error_reconnects(r->str);
 }
 
-static void ho_agg_error_reply(ho_agg_t *agg, const redisReply *r) {
-        if (agg->rc && ho_agg_must_drop(r)) {
+static void agg_error_reply(ho_agg_t *agg, const redisReply *r) {
+        if (agg->rc && agg_must_drop(r)) {
                 redisFree(agg->rc);
                 agg->rc = NULL;
         }
@@ -290,20 +289,20 @@ static void ho_agg_error_reply(ho_agg_t *agg, const redisReply *r) {
 /* A prefix written by an engine before {P}:transfer_ids keeps its report
  * ids where this one does not look: applying on top would count every
  * earlier report again. Checked once per engine. */
-static ho_err_t ho_agg_check_legacy(ho_agg_t *agg, char *errstr, size_t errstr_size) {
+static ho_err_t agg_check_legacy(ho_agg_t *agg, char *errstr, size_t errstr_size) {
         for (int k = 0; ho_key_legacy_names[k]; k++) {
                 char key[512];
                 ho_key_format(key, sizeof(key), agg->prefix, agg->ns, ho_key_legacy_names[k]);
                 const char *argv[] = {"EXISTS", key};
                 redisReply *r = redisCommandArgv(agg->rc, 2, argv, NULL);
                 if (!r)
-                        return ho_agg_conn_lost(agg, errstr, errstr_size, "EXISTS");
+                        return agg_conn_lost(agg, errstr, errstr_size, "EXISTS");
                 bool found = r->type == REDIS_REPLY_INTEGER && r->integer > 0;
                 ho_err_t err = HO_OK;
                 if (r->type == REDIS_REPLY_ERROR) {
                         err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS, "redis EXISTS %s: %s",
                                         key, r->str);
-                        ho_agg_error_reply(agg, r);
+                        agg_error_reply(agg, r);
                 }
                 freeReplyObject(r);
                 if (err)
@@ -319,7 +318,7 @@ static ho_err_t ho_agg_check_legacy(ho_agg_t *agg, char *errstr, size_t errstr_s
         return HO_OK;
 }
 
-static ho_err_t ho_agg_connect(ho_agg_t *agg, char *errstr, size_t errstr_size) {
+static ho_err_t agg_connect(ho_agg_t *agg, char *errstr, size_t errstr_size) {
         if (agg->rc)
                 return HO_OK;
         /* every key of the prefix is in the slot of {P}: a cluster routes by it */
@@ -332,12 +331,12 @@ static ho_err_t ho_agg_connect(ho_agg_t *agg, char *errstr, size_t errstr_size) 
          * few thousand transfers, ~1 MB) grew a fresh one page by page */
         agg->rc->reader->maxbuf = 0;
         if (!agg->legacy_checked)
-                return ho_agg_check_legacy(agg, errstr, errstr_size);
+                return agg_check_legacy(agg, errstr, errstr_size);
         return HO_OK;
 }
 
-static ho_err_t ho_parse_offset(const redisReply *r, int64_t *out, const char *what, char *errstr,
-                                size_t errstr_size) {
+static ho_err_t parse_offset(const redisReply *r, int64_t *out, const char *what, char *errstr,
+                             size_t errstr_size) {
         if (r->type == REDIS_REPLY_NIL) {
                 *out = HO_OFFSET_NONE;
                 return HO_OK;
@@ -360,7 +359,7 @@ static ho_err_t ho_parse_offset(const redisReply *r, int64_t *out, const char *w
 
 ho_err_t ho_agg_offset_get(ho_agg_t *agg, const char *topic, int32_t partition, int64_t *next,
                            char *errstr, size_t errstr_size) {
-        ho_err_t err = ho_agg_connect(agg, errstr, errstr_size);
+        ho_err_t err = agg_connect(agg, errstr, errstr_size);
         if (err)
                 return err;
         char field[512];
@@ -368,10 +367,10 @@ ho_err_t ho_agg_offset_get(ho_agg_t *agg, const char *topic, int32_t partition, 
         const char *argv[] = {"HGET", agg->keys[HO_KEY_OFFSETS], field};
         redisReply *r = redisCommandArgv(agg->rc, 3, argv, NULL);
         if (!r)
-                return ho_agg_conn_lost(agg, errstr, errstr_size, "HGET offsets");
-        err = ho_parse_offset(r, next, field, errstr, errstr_size);
+                return agg_conn_lost(agg, errstr, errstr_size, "HGET offsets");
+        err = parse_offset(r, next, field, errstr, errstr_size);
         if (r->type == REDIS_REPLY_ERROR)
-                ho_agg_error_reply(agg, r); /* e.g. MOVED: reconnect on the retry */
+                agg_error_reply(agg, r); /* e.g. MOVED: reconnect on the retry */
         freeReplyObject(r);
         return err;
 }
@@ -420,7 +419,7 @@ void ho_agg_batch_reset(ho_agg_batch_t *b, int64_t start_offset) {
         b->rejected = 0;
 }
 
-static void ho_agg_batch_note(ho_agg_batch_t *b, int64_t offset, size_t bytes) {
+static void agg_batch_note(ho_agg_batch_t *b, int64_t offset, size_t bytes) {
         if (!b->count)
                 clock_gettime(HO_AGG_BATCH_CLOCK, &b->first);
         b->count++;
@@ -435,7 +434,7 @@ ho_err_t ho_agg_batch_add(ho_agg_batch_t *b, const ho_report_t *r, int64_t offse
         ho_err_t err = ho_fold_add(&b->fold, r, &dup);
         if (err)
                 return err;
-        ho_agg_batch_note(b, offset, value_bytes);
+        agg_batch_note(b, offset, value_bytes);
         return HO_OK;
 }
 
@@ -445,13 +444,13 @@ ho_err_t ho_agg_batch_add_move(ho_agg_batch_t *b, ho_report_t *r, int64_t offset
         ho_err_t err = ho_fold_add_move(&b->fold, r, &dup);
         if (err)
                 return err;
-        ho_agg_batch_note(b, offset, value_bytes);
+        agg_batch_note(b, offset, value_bytes);
         return HO_OK;
 }
 
 void ho_agg_batch_reject(ho_agg_batch_t *b, int64_t offset) {
         b->rejected++;
-        ho_agg_batch_note(b, offset, 0);
+        agg_batch_note(b, offset, 0);
 }
 
 ho_arena_t *ho_agg_batch_arena(ho_agg_batch_t *b) {
@@ -491,17 +490,18 @@ bool ho_agg_batch_full(const ho_agg_batch_t *b) {
 
 /* ---- commit ---- */
 
-static void ho_agg_fence_key(const ho_agg_t *agg, int32_t partition, char *out, size_t n) {
+static void agg_fence_key(const ho_agg_t *agg, int32_t partition, char *out, size_t n) {
         snprintf(out, n, "%s%" PRId32, agg->fence_fmt, partition);
 }
 
 /* The attempt's fences: the batch's own partition (its offset) and the home
  * of every transfer it touches, computed with `parts` partitions. */
-static ho_err_t ho_agg_plan(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts) {
+static ho_err_t agg_plan(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts) {
         ho_fold_t *f = &b->fold;
-        if (ho_grow((void **)&agg->homes, &agg->cap_homes, f->n_xfers + 1, sizeof(*agg->homes)) ||
-            ho_grow((void **)&agg->fences, &agg->cap_fences, (size_t)parts + 1,
-                    sizeof(*agg->fences)))
+        if (grow_array((void **)&agg->homes, &agg->cap_homes, f->n_xfers + 1,
+                       sizeof(*agg->homes)) ||
+            grow_array((void **)&agg->fences, &agg->cap_fences, (size_t)parts + 1,
+                       sizeof(*agg->fences)))
                 return HO_ERR_NOMEM;
         uint8_t *w = calloc((size_t)parts + 1, 1);
         if (!w)
@@ -531,8 +531,8 @@ static ho_err_t ho_agg_plan(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts) {
  * partition count, 0 when none), the fold's stored states, revisions, seen
  * flags and agg->ids. States and digests are only parsed when the fence
  * passes. */
-static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int64_t *stored,
-                            int32_t *layout, char *errstr, size_t errstr_size) {
+static ho_err_t agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int64_t *stored,
+                         int32_t *layout, char *errstr, size_t errstr_size) {
         ho_fold_t *f = &b->fold;
         ho_buf_t *o = &agg->out;
         char key[512];
@@ -548,7 +548,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                 bad |= ho_resp_cmd(o, 2 + agg->n_fences) || ho_resp_str(o, "WATCH") ||
                        ho_resp_str(o, agg->layout_key);
                 for (size_t i = 0; i < agg->n_fences; i++) {
-                        ho_agg_fence_key(agg, agg->fences[i], key, sizeof(key));
+                        agg_fence_key(agg, agg->fences[i], key, sizeof(key));
                         bad |= ho_resp_str(o, key);
                 }
                 bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "GET") ||
@@ -567,7 +567,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                 bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "TYPE") ||
                        ho_resp_str(o, agg->layout_key);
                 for (size_t i = 0; i < agg->n_fences; i++) {
-                        ho_agg_fence_key(agg, agg->fences[i], key, sizeof(key));
+                        agg_fence_key(agg, agg->fences[i], key, sizeof(key));
                         bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "TYPE") || ho_resp_str(o, key);
                 }
                 n_types += 1 + (int)agg->n_fences;
@@ -587,7 +587,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
         if (bad)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         if ((err = ho_resp_send(agg->rc, o, errstr, errstr_size)))
-                return ho_agg_conn_lost(agg, errstr, errstr_size, "write of the batch read");
+                return agg_conn_lost(agg, errstr, errstr_size, "write of the batch read");
 
         redisReply **rep = calloc((size_t)ncmd, sizeof(*rep));
         if (!rep) {
@@ -602,8 +602,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                         for (int j = 0; j < i; j++)
                                 freeReplyObject(rep[j]);
                         free(rep);
-                        return ho_agg_conn_lost(agg, errstr, errstr_size,
-                                                "read of the batch state");
+                        return agg_conn_lost(agg, errstr, errstr_size, "read of the batch state");
                 }
                 rep[i] = r;
         }
@@ -611,7 +610,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                 if (rep[i]->type == REDIS_REPLY_ERROR) {
                         err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                         "redis read of the batch state: %s", rep[i]->str);
-                        ho_agg_error_reply(agg, rep[i]);
+                        agg_error_reply(agg, rep[i]);
                 }
         /* layout */
         const redisReply *lr = err || i_layout < 0 ? NULL : rep[i_layout];
@@ -628,7 +627,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                         *layout = (int32_t)v;
         }
         if (!err)
-                err = ho_parse_offset(rep[i_offset], stored, b->field, errstr, errstr_size);
+                err = parse_offset(rep[i_offset], stored, b->field, errstr, errstr_size);
         /* types: a wrong one is data someone else wrote, not retriable */
         for (int i = 0; i < n_types && !err; i++) {
                 const redisReply *t = rep[i_types + i];
@@ -642,8 +641,8 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                         else if (i == HO_KEY__COUNT)
                                 snprintf(key, sizeof(key), "%s", agg->layout_key);
                         else
-                                ho_agg_fence_key(agg, agg->fences[i - HO_KEY__COUNT - 1], key,
-                                                 sizeof(key));
+                                agg_fence_key(agg, agg->fences[i - HO_KEY__COUNT - 1], key,
+                                              sizeof(key));
                         err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
                                         "key \"%s\" is a %s: expected a %s (or no key); "
                                         "nothing of the batch of \"%s\" was written",
@@ -699,22 +698,21 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
                         total += v->len / 8;
                 }
                 /* seen: each id's digest among its transfer's stored ones */
-                if (!err &&
-                    (ho_digset_reset(&agg->seen, total) ||
-                     ho_grow((void **)&agg->dig, &agg->cap_dig, f->n_ids + 1, sizeof(*agg->dig))))
+                if (!err && (digset_reset(&agg->seen, total) ||
+                             grow_array((void **)&agg->dig, &agg->cap_dig, f->n_ids + 1,
+                                        sizeof(*agg->dig))))
                         err = HO_ERR_NOMEM;
                 for (size_t i = 0; i < f->n_xfers && !err; i++)
                         for (int64_t j = 0; j < f->xfers[i].stored_rev; j++)
-                                ho_digset_add(&agg->seen, (uint32_t)i,
-                                              ho_agg_digest_get(agg->ids.data +
-                                                                f->xfers[i].ids_off +
-                                                                8 * (size_t)j));
+                                digset_add(&agg->seen, (uint32_t)i,
+                                           ho_agg_digest_get(agg->ids.data + f->xfers[i].ids_off +
+                                                             8 * (size_t)j));
                 for (size_t i = 0; i < f->n_ids && !err; i++) {
                         const ho_fold_id_t *id = &f->ids[i];
                         size_t tl = strlen(f->xfers[id->xfer].latest.transfer_id);
                         const char *m = ho_fold_member(f, i);
                         agg->dig[i] = ho_agg_digest(m + tl + 1, id->len - tl - 1);
-                        f->ids[i].seen = ho_digset_has(&agg->seen, (uint32_t)id->xfer, agg->dig[i]);
+                        f->ids[i].seen = digset_has(&agg->seen, (uint32_t)id->xfer, agg->dig[i]);
                         f->xfers[id->xfer].n_new += !f->ids[i].seen;
                 }
                 for (size_t i = 0; i < f->n_xfers && !err; i++) {
@@ -764,7 +762,7 @@ static ho_err_t ho_agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int
 /* Whether x's score in largest_transfers must be written: a new transfer, or
  * a new current state with another inmate_count (a ZADD of an unchanged score
  * costs Redis a skiplist search for nothing). */
-static bool ho_agg_score_moves(const ho_fold_xfer_t *x) {
+static bool agg_score_moves(const ho_fold_xfer_t *x) {
         return x->changed && (!x->has_stored || x->stored.inmate_count != x->latest.inmate_count);
 }
 
@@ -772,8 +770,8 @@ static bool ho_agg_score_moves(const ho_fold_xfer_t *x) {
  *   MULTI, HSET transfers, HSET transfer_ids, ZADD largest_transfers,
  *   EVAL (counters), HSET offsets, [SET layout], INCR fences, PUBLISH, EXEC.
  * *queued is the number of commands between MULTI and EXEC. */
-static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int64_t now,
-                             int32_t raise_to, size_t *queued, size_t *n_touched, size_t *n_new) {
+static ho_err_t agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int64_t now,
+                          int32_t raise_to, size_t *queued, size_t *n_touched, size_t *n_new) {
         ho_fold_t *f = &b->fold;
         ho_buf_t *o = &agg->out;
         ho_delta_t *d = &agg->delta;
@@ -788,7 +786,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         size_t nx = 0, nz = 0, nm = 0;
         for (size_t i = 0; i < f->n_xfers; i++) {
                 nx += f->xfers[i].n_new > 0;
-                nz += ho_agg_score_moves(&f->xfers[i]);
+                nz += agg_score_moves(&f->xfers[i]);
         }
         for (size_t i = 0; i < f->n_ids; i++)
                 nm += !f->ids[i].seen;
@@ -825,9 +823,9 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
                        ho_resp_str(o, agg->keys[HO_KEY_TRANSFER_IDS]);
                 /* the new digests grouped by transfer (ids of one transfer are
                  * not contiguous in the fold) */
-                if (ho_grow((void **)&agg->gstart, &agg->cap_gstart, f->n_xfers + 1,
-                            sizeof(*agg->gstart)) ||
-                    ho_grow((void **)&agg->grp, &agg->cap_grp, nm + 1, sizeof(*agg->grp))) {
+                if (grow_array((void **)&agg->gstart, &agg->cap_gstart, f->n_xfers + 1,
+                               sizeof(*agg->gstart)) ||
+                    grow_array((void **)&agg->grp, &agg->cap_grp, nm + 1, sizeof(*agg->grp))) {
                         free(msgtext);
                         return HO_ERR_NOMEM;
                 }
@@ -862,7 +860,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
                 bad |= ho_resp_cmd(o, 2 + 2 * nz) || ho_resp_str(o, "ZADD") ||
                        ho_resp_str(o, agg->keys[HO_KEY_LARGEST]);
                 for (size_t i = 0; i < f->n_xfers && !bad; i++)
-                        if (ho_agg_score_moves(&f->xfers[i]))
+                        if (agg_score_moves(&f->xfers[i]))
                                 bad |= ho_resp_ll(o, f->xfers[i].latest.inmate_count) ||
                                        ho_resp_str(o, f->xfers[i].latest.transfer_id);
                 *queued += 1;
@@ -916,7 +914,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
                 *queued += 1;
         }
         for (size_t i = 0; i < agg->n_fences; i++) {
-                ho_agg_fence_key(agg, agg->fences[i], key, sizeof(key));
+                agg_fence_key(agg, agg->fences[i], key, sizeof(key));
                 bad |= ho_resp_cmd(o, 2) || ho_resp_str(o, "INCR") || ho_resp_str(o, key);
                 *queued += 1;
         }
@@ -928,7 +926,7 @@ static ho_err_t ho_agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int
         return bad ? HO_ERR_NOMEM : HO_OK;
 }
 
-static void ho_agg_batch_done(ho_agg_batch_t *b, int64_t next) {
+static void agg_batch_done(ho_agg_batch_t *b, int64_t next) {
         ho_agg_batch_reset(b, next);
 }
 
@@ -939,16 +937,16 @@ ho_err_t ho_agg_batch_commit(ho_agg_batch_t *b, int64_t next_offset, char *errst
 
 /* Read the transaction's replies: MULTI's, one per queued command, EXEC's.
  * *ran is false when EXEC refused (a watched key moved: nothing written). */
-static ho_err_t ho_agg_exec_replies(ho_agg_t *agg, ho_agg_batch_t *b, size_t queued, bool *ran,
-                                    char *errstr, size_t errstr_size) {
+static ho_err_t agg_exec_replies(ho_agg_t *agg, ho_agg_batch_t *b, size_t queued, bool *ran,
+                                 char *errstr, size_t errstr_size) {
         ho_err_t err = HO_OK;
         bool drop = false;
         *ran = false;
         for (size_t i = 0; i < queued + 2; i++) {
                 void *v = NULL;
                 if (redisGetReply(agg->rc, &v) != REDIS_OK)
-                        return ho_agg_conn_lost(agg, errstr, errstr_size,
-                                                "EXEC of the batch's transaction");
+                        return agg_conn_lost(agg, errstr, errstr_size,
+                                             "EXEC of the batch's transaction");
                 redisReply *r = v;
                 if (i < queued + 1) {
                         /* +OK / +QUEUED; an error here (OOM, a bad command) makes
@@ -957,7 +955,7 @@ static ho_err_t ho_agg_exec_replies(ho_agg_t *agg, ho_agg_batch_t *b, size_t que
                                 err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                                 "redis transaction for \"%s\": %s", b->field,
                                                 r->str);
-                                drop = drop || ho_agg_must_drop(r);
+                                drop = drop || agg_must_drop(r);
                         }
                         freeReplyObject(r);
                         continue;
@@ -969,7 +967,7 @@ static ho_err_t ho_agg_exec_replies(ho_agg_t *agg, ho_agg_batch_t *b, size_t que
                                 err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                                 "redis transaction for \"%s\": %s", b->field,
                                                 r->str);
-                        drop = drop || ho_agg_must_drop(r);
+                        drop = drop || agg_must_drop(r);
                 } else if (r->type == REDIS_REPLY_ARRAY) {
                         *ran = true;
                         for (size_t j = 0; j < r->elements; j++)
@@ -997,7 +995,7 @@ static ho_err_t ho_agg_exec_replies(ho_agg_t *agg, ho_agg_batch_t *b, size_t que
 /* WAIT for conf.wait_replicas replicas to have the batch just applied. The
  * batch is applied whatever WAIT says: a short count is logged (at most one
  * line per 10 s), a lost connection is left for the next batch to find. */
-static void ho_agg_wait(ho_agg_t *agg, const ho_agg_batch_t *b) {
+static void agg_wait(ho_agg_t *agg, const ho_agg_batch_t *b) {
         char n[16], ms[16];
         snprintf(n, sizeof(n), "%d", agg->conf.wait_replicas);
         snprintf(ms, sizeof(ms), "%d", agg->conf.wait_ms);
@@ -1039,17 +1037,17 @@ ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_
         for (int attempt = 0;;) {
                 int64_t stored;
                 int32_t layout;
-                if ((err = ho_agg_connect(agg, errstr, errstr_size)))
+                if ((err = agg_connect(agg, errstr, errstr_size)))
                         return err;
                 int32_t parts = agg->layout > b->partition ? agg->layout : b->partition + 1;
-                if ((err = ho_agg_plan(agg, b, parts)))
+                if ((err = agg_plan(agg, b, parts)))
                         return ho_seterr(errstr, errstr_size, err, "out of memory");
-                if ((err = ho_agg_read(agg, b, parts, &stored, &layout, errstr, errstr_size)))
+                if ((err = agg_read(agg, b, parts, &stored, &layout, errstr, errstr_size)))
                         return err;
                 agg->layout = layout;
                 if (stored == next_offset) {
                         agg->stats.already++;
-                        ho_agg_batch_done(b, next_offset);
+                        agg_batch_done(b, next_offset);
                         return HO_OK;
                 }
                 if (stored != b->start) {
@@ -1074,27 +1072,27 @@ ho_err_t ho_agg_batch_commit_via(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next_
                 if (ho_agg_test_after_read)
                         ho_agg_test_after_read(ho_agg_test_after_read_arg);
                 size_t queued, n_touched, n_new;
-                if ((err = ho_agg_build(agg, b, next_offset, ho_wall_ms(),
-                                        !agg->conf.exclusive && layout < need ? need : 0, &queued,
-                                        &n_touched, &n_new)))
+                if ((err = agg_build(agg, b, next_offset, ho_wall_ms(),
+                                     !agg->conf.exclusive && layout < need ? need : 0, &queued,
+                                     &n_touched, &n_new)))
                         return err == HO_ERR_NOMEM
                                        ? ho_seterr(errstr, errstr_size, err, "out of memory")
                                        : err;
                 if ((err = ho_resp_send(agg->rc, &agg->out, errstr, errstr_size)))
-                        return ho_agg_conn_lost(agg, errstr, errstr_size,
-                                                "write of the batch's transaction");
+                        return agg_conn_lost(agg, errstr, errstr_size,
+                                             "write of the batch's transaction");
                 bool ran;
-                if ((err = ho_agg_exec_replies(agg, b, queued, &ran, errstr, errstr_size)))
+                if ((err = agg_exec_replies(agg, b, queued, &ran, errstr, errstr_size)))
                         return err;
                 if (ran) {
                         if (agg->conf.wait_replicas > 0)
-                                ho_agg_wait(agg, b);
+                                agg_wait(agg, b);
                         agg->stats.batches++;
                         agg->stats.reports += n_new;
                         agg->stats.rejected += (uint64_t)b->rejected;
                         agg->stats.duplicates += b->fold.dup_in_batch + (b->fold.n_ids - n_new);
                         agg->layout = need;
-                        ho_agg_batch_done(b, next_offset);
+                        agg_batch_done(b, next_offset);
                         return HO_OK;
                 }
                 /* a fence or the layout moved between the read and EXEC: someone

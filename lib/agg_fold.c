@@ -9,7 +9,7 @@
 
 /* ---- string map ---- */
 
-static uint64_t ho_hash(const char *s, size_t len) {
+static uint64_t hash(const char *s, size_t len) {
         uint64_t h = 1469598103934665603ULL; /* FNV-1a */
         for (size_t i = 0; i < len; i++) {
                 h ^= (unsigned char)s[i];
@@ -25,13 +25,13 @@ void ho_strmap_init(ho_strmap_t *m) {
 
 /* What a cleared map or fold keeps: its tables are reused with no allocation
  * once warm, but only up to a few times what they just held. A worker owns
- * two folds per partition, and kept at the largest batch each ever held they
- * grew with the history: 24 partitions, 1M reports, 52 MB still live when
- * idle. Giving back the excess bounds them by the batches actually open. */
+ * two folds per partition; kept at the largest batch each ever held, they
+ * would grow with the history (24 partitions, 1M reports: 52 MB live when
+ * idle). Giving back the excess bounds them by the batches actually open. */
 #define HO_KEEP_MIN_ENTRIES 256
 #define HO_KEEP_MIN_BYTES (64 * 1024)
 
-static bool ho_keep_over(size_t have, size_t used, size_t floor) {
+static bool keep_over(size_t have, size_t used, size_t floor) {
         return have > floor && have > 4 * used;
 }
 
@@ -47,7 +47,7 @@ void ho_strmap_clear(ho_strmap_t *m) {
                 memset(m->slots, 0, m->cap * sizeof(*m->slots));
         }
         m->n = 0;
-        if (ho_keep_over(m->arena.cap, m->arena.len, HO_KEEP_MIN_BYTES))
+        if (keep_over(m->arena.cap, m->arena.len, HO_KEEP_MIN_BYTES))
                 ho_buf_free(&m->arena);
         else
                 ho_buf_reset(&m->arena);
@@ -60,9 +60,9 @@ void ho_strmap_free(ho_strmap_t *m) {
         ho_strmap_init(m);
 }
 
-static size_t ho_strmap_find(const size_t *slots, size_t cap, const char *arena, const char *key,
-                             size_t len) {
-        size_t i = (size_t)ho_hash(key, len) & (cap - 1);
+static size_t strmap_find(const size_t *slots, size_t cap, const char *arena, const char *key,
+                          size_t len) {
+        size_t i = (size_t)hash(key, len) & (cap - 1);
         while (slots[i]) {
                 const char *k = arena + slots[i] - 1;
                 if (!strncmp(k, key, len) && k[len] == '\0')
@@ -72,7 +72,7 @@ static size_t ho_strmap_find(const size_t *slots, size_t cap, const char *arena,
         return i;
 }
 
-static int ho_strmap_grow(ho_strmap_t *m) {
+static int strmap_grow(ho_strmap_t *m) {
         size_t cap = m->cap ? m->cap * 2 : 64;
         size_t *slots = calloc(cap, sizeof(*slots));
         int64_t *vals = calloc(cap, sizeof(*vals));
@@ -85,7 +85,7 @@ static int ho_strmap_grow(ho_strmap_t *m) {
                 if (!m->slots[i])
                         continue;
                 const char *k = m->arena.data + m->slots[i] - 1;
-                size_t j = ho_strmap_find(slots, cap, m->arena.data, k, strlen(k));
+                size_t j = strmap_find(slots, cap, m->arena.data, k, strlen(k));
                 slots[j] = m->slots[i];
                 vals[j] = m->vals[i];
         }
@@ -100,7 +100,7 @@ static int ho_strmap_grow(ho_strmap_t *m) {
 int64_t *ho_strmap_get(const ho_strmap_t *m, const char *key, size_t len) {
         if (!m->n)
                 return NULL;
-        size_t i = ho_strmap_find(m->slots, m->cap, m->arena.data, key, len);
+        size_t i = strmap_find(m->slots, m->cap, m->arena.data, key, len);
         return m->slots[i] ? &m->vals[i] : NULL;
 }
 
@@ -108,9 +108,9 @@ int64_t *ho_strmap_upsert(ho_strmap_t *m, const char *key, size_t len, bool *cre
                           size_t *key_off) {
         if (created)
                 *created = false;
-        if ((m->n + 1) * 4 > m->cap * 3 && ho_strmap_grow(m))
+        if ((m->n + 1) * 4 > m->cap * 3 && strmap_grow(m))
                 return NULL;
-        size_t i = ho_strmap_find(m->slots, m->cap, m->arena.data, key, len);
+        size_t i = strmap_find(m->slots, m->cap, m->arena.data, key, len);
         if (!m->slots[i]) {
                 size_t off = m->arena.len;
                 /* key may point into the arena itself (never in our use, but
@@ -157,8 +157,8 @@ void ho_fold_forget_stored(ho_fold_t *f) {
 /* arr (of *cap elements of size sz) shrunk to twice used, at least
  * HO_KEEP_MIN_ENTRIES, when it is far larger; arr as it was otherwise (a
  * failed shrink keeps the larger array). */
-static void *ho_keep_array(void *arr, size_t *cap, size_t used, size_t sz) {
-        if (!ho_keep_over(*cap, used, HO_KEEP_MIN_ENTRIES))
+static void *keep_array(void *arr, size_t *cap, size_t used, size_t sz) {
+        if (!keep_over(*cap, used, HO_KEEP_MIN_ENTRIES))
                 return arr;
         size_t keep = 2 * used > HO_KEEP_MIN_ENTRIES ? 2 * used : HO_KEEP_MIN_ENTRIES;
         void *p = realloc(arr, keep * sz);
@@ -170,12 +170,12 @@ static void *ho_keep_array(void *arr, size_t *cap, size_t used, size_t sz) {
 
 /* Give back array capacity far over what the batch just cleared used (see
  * HO_KEEP_MIN_ENTRIES). Entries past n_xfers are initialised and empty. */
-static void ho_fold_trim(ho_fold_t *f, size_t used_xfers, size_t used_ids) {
-        f->xfers = ho_keep_array(f->xfers, &f->cap_xfers, used_xfers, sizeof(*f->xfers));
+static void fold_trim(ho_fold_t *f, size_t used_xfers, size_t used_ids) {
+        f->xfers = keep_array(f->xfers, &f->cap_xfers, used_xfers, sizeof(*f->xfers));
         if (f->init_xfers > f->cap_xfers)
                 f->init_xfers = f->cap_xfers;
-        f->ids = ho_keep_array(f->ids, &f->cap_ids, used_ids, sizeof(*f->ids));
-        if (ho_keep_over(f->scratch.cap, f->scratch.len, HO_KEEP_MIN_BYTES))
+        f->ids = keep_array(f->ids, &f->cap_ids, used_ids, sizeof(*f->ids));
+        if (keep_over(f->scratch.cap, f->scratch.len, HO_KEEP_MIN_BYTES))
                 ho_buf_free(&f->scratch);
 }
 
@@ -190,7 +190,7 @@ void ho_fold_clear(ho_fold_t *f) {
         f->dup_in_batch = 0;
         ho_strmap_clear(&f->by_tid);
         ho_strmap_clear(&f->by_member);
-        ho_fold_trim(f, used_xfers, used_ids);
+        fold_trim(f, used_xfers, used_ids);
 }
 
 void ho_fold_free(ho_fold_t *f) {
@@ -205,7 +205,7 @@ void ho_fold_free(ho_fold_t *f) {
 
 /* ids become Redis set members "tid rid": a space or control byte inside an
  * id would make the member ambiguous. */
-static bool ho_id_ok(const char *s) {
+static bool id_ok(const char *s) {
         if (!s || !*s)
                 return false;
         for (; *s; s++)
@@ -216,8 +216,8 @@ static bool ho_id_ok(const char *s) {
 
 /* r becomes x's latest: copied, or (steal) swapped in, the old latest
  * freed and r left cleared: a decoded report is moved rather than copied
- * and freed (a copy and a clear were ~14% of a worker's CPU). */
-static ho_err_t ho_fold_take(ho_report_t *latest, ho_report_t *r, bool steal) {
+ * and freed (a copy and a clear would be ~14% of a worker's CPU). */
+static ho_err_t fold_take(ho_report_t *latest, ho_report_t *r, bool steal) {
         if (!steal)
                 return ho_report_copy(latest, r);
         ho_report_t old = *latest;
@@ -227,9 +227,9 @@ static ho_err_t ho_fold_take(ho_report_t *latest, ho_report_t *r, bool steal) {
         return HO_OK;
 }
 
-static ho_err_t ho_fold_add0(ho_fold_t *f, ho_report_t *r, bool *dup, bool steal) {
+static ho_err_t fold_add0(ho_fold_t *f, ho_report_t *r, bool *dup, bool steal) {
         *dup = false;
-        if (!ho_id_ok(r->transfer_id) || !ho_id_ok(r->report_id))
+        if (!id_ok(r->transfer_id) || !id_ok(r->report_id))
                 return HO_ERR_INVALID;
         size_t tlen = strlen(r->transfer_id), rlen = strlen(r->report_id);
         ho_buf_t *m = &f->scratch;
@@ -290,17 +290,17 @@ static ho_err_t ho_fold_add0(ho_fold_t *f, ho_report_t *r, bool *dup, bool steal
                 (ho_fold_id_t){.moff = moff, .len = m->len, .xfer = xidx, .seen = false};
         x->n_ids++;
         /* last: r (and so r->transfer_id) may be emptied by a steal */
-        if (take && ho_fold_take(&x->latest, r, steal))
+        if (take && fold_take(&x->latest, r, steal))
                 return HO_ERR_NOMEM;
         return HO_OK;
 }
 
 ho_err_t ho_fold_add(ho_fold_t *f, const ho_report_t *r, bool *dup) {
-        return ho_fold_add0(f, (ho_report_t *)r, dup, false);
+        return fold_add0(f, (ho_report_t *)r, dup, false);
 }
 
 ho_err_t ho_fold_add_move(ho_fold_t *f, ho_report_t *r, bool *dup) {
-        return ho_fold_add0(f, r, dup, true);
+        return fold_add0(f, r, dup, true);
 }
 
 /* ---- deltas ---- */
@@ -323,7 +323,7 @@ void ho_delta_free(ho_delta_t *d) {
         ho_delta_init(d);
 }
 
-static ho_err_t ho_delta_field(ho_delta_t *d, int key, const char *field, int64_t v) {
+static ho_err_t delta_field(ho_delta_t *d, int key, const char *field, int64_t v) {
         char stack[HO_STR_MAX + 64];
         size_t flen = strlen(field);
         char *k = flen + 2 <= sizeof(stack) ? stack : malloc(flen + 2);
@@ -355,24 +355,24 @@ ho_err_t ho_delta_contrib(ho_delta_t *d, const ho_report_t *r, int sign) {
         memcpy(month, date, 7);
         month[7] = '\0';
         snprintf(route, sizeof(route), "%s-%s", r->origin_country, r->destination_country);
-        if ((err = ho_delta_field(d, HO_KEY_INMATES_BY_MONTH, month, s * inmates)) ||
-            (err = ho_delta_field(d, HO_KEY_INMATES_BY_ROUTE, route, s * inmates)))
+        if ((err = delta_field(d, HO_KEY_INMATES_BY_MONTH, month, s * inmates)) ||
+            (err = delta_field(d, HO_KEY_INMATES_BY_ROUTE, route, s * inmates)))
                 return err;
         for (size_t i = 0; i < r->n_destinations; i++) {
                 bool again = false; /* a city listed twice counts once per transfer */
                 for (size_t j = 0; j < i && !again; j++)
                         again = !strcmp(r->destinations[i], r->destinations[j]);
                 if (!again &&
-                    (err = ho_delta_field(d, HO_KEY_TRANSFERS_BY_DEST, r->destinations[i], s)))
+                    (err = delta_field(d, HO_KEY_TRANSFERS_BY_DEST, r->destinations[i], s)))
                         return err;
         }
         for (size_t i = 0; i < r->n_by_destination; i++)
-                if ((err = ho_delta_field(d, HO_KEY_INMATES_BY_DEST, r->by_destination[i].city,
-                                          s * r->by_destination[i].count)))
+                if ((err = delta_field(d, HO_KEY_INMATES_BY_DEST, r->by_destination[i].city,
+                                       s * r->by_destination[i].count)))
                         return err;
         for (size_t i = 0; i < r->n_persons; i++) {
                 const char *a = r->persons[i].affiliation;
-                if ((err = ho_delta_field(d, HO_KEY_PERSONS_BY_AFFIL, a ? a : "unknown", s)))
+                if ((err = delta_field(d, HO_KEY_PERSONS_BY_AFFIL, a ? a : "unknown", s)))
                         return err;
         }
         int64_t *p = ho_strmap_upsert(&d->dates, date, 10, NULL, NULL);

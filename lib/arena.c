@@ -22,7 +22,7 @@ void ho_arena_init(ho_arena_t *a, size_t keep) {
         a->used = 0;
 }
 
-static void ho_chunks_free(ho_arena_chunk_t *c) {
+static void chunks_free(ho_arena_chunk_t *c) {
         while (c) {
                 ho_arena_chunk_t *n = c->next;
                 free(c);
@@ -31,8 +31,8 @@ static void ho_chunks_free(ho_arena_chunk_t *c) {
 }
 
 void ho_arena_free(ho_arena_t *a) {
-        ho_chunks_free(a->head);
-        ho_chunks_free(a->spare);
+        chunks_free(a->head);
+        chunks_free(a->spare);
         a->head = a->spare = NULL;
         a->used = 0;
 }

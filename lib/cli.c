@@ -34,7 +34,7 @@ void ho_cli_clear(ho_cli_t *c) {
 }
 
 /* Apply one prop to a scratch configuration: its error now, not later. */
-static ho_err_t ho_cli_check(const ho_conf_kprop_t *kp, char *errstr, size_t errstr_size) {
+static ho_err_t cli_check(const ho_conf_kprop_t *kp, char *errstr, size_t errstr_size) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
         if (!conf)
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
@@ -43,10 +43,10 @@ static ho_err_t ho_cli_check(const ho_conf_kprop_t *kp, char *errstr, size_t err
         return err;
 }
 
-static ho_cli_res_t ho_cli_kprop(ho_cli_t *c, ho_conf_kprop_t kp, const char *flag, char *errstr,
-                                 size_t errstr_size) {
+static ho_cli_res_t cli_kprop(ho_cli_t *c, ho_conf_kprop_t kp, const char *flag, char *errstr,
+                              size_t errstr_size) {
         char e[1024];
-        ho_err_t err = ho_cli_check(&kp, e, sizeof(e));
+        ho_err_t err = cli_check(&kp, e, sizeof(e));
         if (err) {
                 /* -X's own errors start with "-X", -b's with "-b" */
                 ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s%s", flag, e);
@@ -107,9 +107,9 @@ ho_cli_res_t ho_cli_opt(ho_cli_t *c, int opt, const char *arg, char *errstr, siz
                         c->rprops[c->n_rprops++] = arg; /* the registry client's */
                         return HO_CLI_TAKEN;
                 }
-                return ho_cli_kprop(c, (ho_conf_kprop_t){false, arg}, "", errstr, errstr_size);
+                return cli_kprop(c, (ho_conf_kprop_t){false, arg}, "", errstr, errstr_size);
         case 'c':
-                return ho_cli_kprop(c, (ho_conf_kprop_t){true, arg}, "-c: ", errstr, errstr_size);
+                return cli_kprop(c, (ho_conf_kprop_t){true, arg}, "-c: ", errstr, errstr_size);
         case 'v':
                 c->verbosity = 1;
                 return HO_CLI_TAKEN;
@@ -148,7 +148,7 @@ ho_err_t ho_cli_finish(ho_cli_t *c, char *errstr, size_t errstr_size) {
         if (c->kafka_default) { /* the default -c, under everything the flags say */
                 ho_conf_kprop_t kp = {true, c->kafka_default};
                 char e[1024];
-                ho_err_t err = ho_cli_check(&kp, e, sizeof(e));
+                ho_err_t err = cli_check(&kp, e, sizeof(e));
                 if (err) /* a setting to fix, as a bad -c is */
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                          "HANDOVER_KAFKA_CONFIG: %s", e);

@@ -35,8 +35,8 @@ bool ho_conf_key_is_secret(const char *key) {
 
 /* rd_kafka_conf_set, with an error that shows the value only when it is not
  * a secret (librdkafka's own message quotes it). */
-static ho_err_t ho_conf_set_kv(rd_kafka_conf_t *conf, const char *key, const char *val,
-                               const char *where, char *errstr, size_t errstr_size) {
+static ho_err_t conf_set_kv(rd_kafka_conf_t *conf, const char *key, const char *val,
+                            const char *where, char *errstr, size_t errstr_size) {
         char rderr[512];
         rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, key, val, rderr, sizeof(rderr));
         if (res == RD_KAFKA_CONF_OK)
@@ -65,10 +65,10 @@ ho_err_t ho_conf_kafka_set(rd_kafka_conf_t *conf, const char *kv, char *errstr,
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "-X: property name too long");
         memcpy(key, kv, klen);
         key[klen] = '\0';
-        return ho_conf_set_kv(conf, key, eq + 1, "-X ", errstr, errstr_size);
+        return conf_set_kv(conf, key, eq + 1, "-X ", errstr, errstr_size);
 }
 
-static char *ho_trim(char *s) {
+static char *trim(char *s) {
         while (isspace((unsigned char)*s))
                 s++;
         char *e = s + strlen(s);
@@ -88,7 +88,7 @@ ho_err_t ho_conf_kafka_file(rd_kafka_conf_t *conf, const char *path, char *errst
         ho_err_t err = HO_OK;
         while (fgets(line, sizeof(line), fp)) {
                 lineno++;
-                char *s = ho_trim(line);
+                char *s = trim(line);
                 if (!*s || *s == '#' || *s == '!')
                         continue;
                 char *eq = strchr(s, '=');
@@ -102,10 +102,10 @@ ho_err_t ho_conf_kafka_file(rd_kafka_conf_t *conf, const char *path, char *errst
                         break;
                 }
                 *eq = '\0';
-                char *key = ho_trim(s), *val = ho_trim(eq + 1);
+                char *key = trim(s), *val = trim(eq + 1);
                 char where[600];
                 snprintf(where, sizeof(where), "%s:%d: ", path, lineno);
-                if ((err = ho_conf_set_kv(conf, key, val, where, errstr, errstr_size)))
+                if ((err = conf_set_kv(conf, key, val, where, errstr, errstr_size)))
                         break;
         }
         fclose(fp);

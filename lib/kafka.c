@@ -104,8 +104,8 @@ static const struct {
         [HO_KAFKA_ADMIN] = {ho_none, ho_none},
 };
 
-static ho_err_t ho_kafka_set_all(rd_kafka_conf_t *conf, const ho_kafka_kv_t *kv, char *errstr,
-                                 size_t errstr_size) {
+static ho_err_t kafka_set_all(rd_kafka_conf_t *conf, const ho_kafka_kv_t *kv, char *errstr,
+                              size_t errstr_size) {
         char rderr[512];
         for (; kv->key; kv++)
                 if (rd_kafka_conf_set(conf, kv->key, kv->value, rderr, sizeof(rderr)) !=
@@ -119,7 +119,7 @@ ho_err_t ho_kafka_conf_defaults(ho_kafka_role_t role, const char *client_id, rd_
                                 char *errstr, size_t errstr_size) {
         if ((unsigned)role >= HO_KAFKA__ROLES)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "no kafka role %d", (int)role);
-        ho_err_t err = ho_kafka_set_all(conf, ho_roles[role].defaults, errstr, errstr_size);
+        ho_err_t err = kafka_set_all(conf, ho_roles[role].defaults, errstr, errstr_size);
         char rderr[512];
         if (!err && client_id &&
             rd_kafka_conf_set(conf, "client.id", client_id, rderr, sizeof(rderr)) !=
@@ -158,7 +158,7 @@ rd_kafka_conf_t *ho_kafka_conf_new(ho_kafka_role_t role, const char *client_id,
         if (!err && u)
                 err = ho_kafka_conf_user(conf, u, errstr, errstr_size);
         if (!err)
-                err = ho_kafka_set_all(conf, ho_roles[role].forced, errstr, errstr_size);
+                err = kafka_set_all(conf, ho_roles[role].forced, errstr, errstr_size);
         if (errp)
                 *errp = err;
         if (err && conf) {
@@ -175,7 +175,7 @@ bool ho_kafka_conf_has_brokers(const rd_kafka_conf_t *conf) {
                v[0] != '\0';
 }
 
-static void ho_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
         (void)rk;
         /* syslog levels: 0-3 errors, 4 warning, 5-6 notice/info, 7 debug */
         ho_log_level_t l = level <= 3   ? HO_LOG_ERROR
@@ -236,7 +236,7 @@ void ho_kafka_watch_error(ho_kafka_watch_t *kw, rd_kafka_t *rk, int err, const c
                 kw->on_error(kw->opaque);
 }
 
-static void ho_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
         ho_kafka_watch_error(opaque, rk, err, reason);
 }
 
@@ -245,8 +245,8 @@ void ho_kafka_conf_watch(rd_kafka_conf_t *conf, ho_kafka_watch_t *kw, void *opaq
         ho_saylimit_init(&kw->say, 5000);
         kw->opaque = opaque;
         rd_kafka_conf_set_opaque(conf, kw);
-        rd_kafka_conf_set_log_cb(conf, ho_kafka_log_cb);
-        rd_kafka_conf_set_error_cb(conf, ho_kafka_error_cb);
+        rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+        rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
 }
 
 void *ho_kafka_opaque(void *rk_opaque) {

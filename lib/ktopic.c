@@ -114,7 +114,7 @@ ho_err_t ho_ktopic_create(rd_kafka_t *rk, const char *topic, int partitions, int
                                         "within %d ms",
                                         topic, timeout_ms);
                 else
-                        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+                        ho_sleep_ms(100);
         }
         return err;
 }

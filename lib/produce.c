@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "handover/clock.h"
 #include "handover/buf.h"
 #include "handover/log.h"
 #include "handover/produce.h"
@@ -329,7 +330,7 @@ static void idle(run_t *run, int ms) {
         if (run->producer)
                 ho_producer_poll(run->producer, ms);
         else
-                nanosleep(&(struct timespec){ms / 1000, (long)(ms % 1000) * 1000000L}, NULL);
+                ho_sleep_ms(ms);
 }
 
 /* A stream (stdin, follow mode): validate each line, then send it. */

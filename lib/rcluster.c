@@ -32,8 +32,8 @@ int ho_rcluster_slot(const char *key, size_t len) {
 /* "host:port" (IPv6 in [] or bare, the port after the last ':') of len
  * bytes into *n; an empty host becomes from_host; without a port, 6379
  * unless need_port. -1 when malformed. */
-static int ho_node_parse(const char *s, size_t len, const char *from_host, int need_port,
-                         ho_rcluster_node_t *n) {
+static int node_parse(const char *s, size_t len, const char *from_host, int need_port,
+                      ho_rcluster_node_t *n) {
         const char *colon = NULL;
         for (size_t i = len; i-- > 0;)
                 if (s[i] == ':') {
@@ -99,7 +99,7 @@ ho_rcluster_redirect_t ho_rcluster_redirect(const char *msg, const char *from_ho
         if (errno || end == p || *end != ' ' || s < 0 || s >= HO_RCLUSTER_SLOTS)
                 return HO_RCLUSTER_NONE;
         const char *addr = end + 1;
-        if (ho_node_parse(addr, strlen(addr), from_host, 1, to))
+        if (node_parse(addr, strlen(addr), from_host, 1, to))
                 return HO_RCLUSTER_NONE;
         *slot = (int)s;
         return kind;
@@ -146,8 +146,8 @@ ho_err_t ho_rcluster_slots_owner(const redisReply *r, int slot, const char *from
 }
 
 /* The owner of slot as the node at c sees it. */
-static ho_err_t ho_ask_owner(redisContext *c, const ho_rcluster_node_t *at, int slot,
-                             ho_rcluster_node_t *owner, char *errstr, size_t errstr_size) {
+static ho_err_t ask_owner(redisContext *c, const ho_rcluster_node_t *at, int slot,
+                          ho_rcluster_node_t *owner, char *errstr, size_t errstr_size) {
         redisReply *r = redisCommand(c, "CLUSTER SLOTS");
         if (!r)
                 return ho_seterr(errstr, errstr_size, HO_ERR_REDIS, "%s:%d: CLUSTER SLOTS: %s",
@@ -170,8 +170,8 @@ static ho_err_t ho_ask_owner(redisContext *c, const ho_rcluster_node_t *at, int 
 
 /* Follow MOVED from *c (at *at) until a node serves key: EXISTS is the
  * cheapest keyed command. *c is replaced as it goes (NULL on failure). */
-static ho_err_t ho_follow(const ho_redis_url_t *u, redisContext **c, ho_rcluster_node_t *at,
-                          const char *key, int timeout_ms, char *errstr, size_t errstr_size) {
+static ho_err_t follow(const ho_redis_url_t *u, redisContext **c, ho_rcluster_node_t *at,
+                       const char *key, int timeout_ms, char *errstr, size_t errstr_size) {
         for (int hop = 0;; hop++) {
                 const char *argv[2] = {"EXISTS", key};
                 redisReply *r = redisCommandArgv(*c, 2, argv, NULL);
@@ -224,7 +224,7 @@ redisContext *ho_rcluster_connect(const ho_redis_url_t *u, const char *key, int 
                 const char *comma = strchr(p, ',');
                 size_t len = comma ? (size_t)(comma - p) : strlen(p);
                 ho_rcluster_node_t seed, owner;
-                int bad = ho_node_parse(p, len, NULL, 0, &seed);
+                int bad = node_parse(p, len, NULL, 0, &seed);
                 p += len + (comma ? 1 : 0);
                 if (bad)
                         continue; /* the URL parser checked the seeds */
@@ -235,7 +235,7 @@ redisContext *ho_rcluster_connect(const ho_redis_url_t *u, const char *key, int 
                         continue;
                 if (!key)
                         return c;
-                if (ho_ask_owner(c, &seed, slot, &owner, last, sizeof(last))) {
+                if (ask_owner(c, &seed, slot, &owner, last, sizeof(last))) {
                         redisFree(c);
                         continue;
                 }
@@ -245,7 +245,7 @@ redisContext *ho_rcluster_connect(const ho_redis_url_t *u, const char *key, int 
                                                       sizeof(last))))
                                 continue; /* a dead master not yet replaced: ask another seed */
                 }
-                if (ho_follow(u, &c, &owner, key, timeout_ms, last, sizeof(last)))
+                if (follow(u, &c, &owner, key, timeout_ms, last, sizeof(last)))
                         continue;
                 return c;
         }

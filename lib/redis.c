@@ -46,7 +46,7 @@ nomem:
         return HO_ERR_NOMEM;
 }
 
-static char *ho_strndup_pct(const char *s, size_t n) {
+static char *strndup_pct(const char *s, size_t n) {
         /* userinfo may be percent-encoded (a password with '@' or ':') */
         char *out = malloc(n + 1), *o = out;
         if (!out)
@@ -67,7 +67,7 @@ static char *ho_strndup_pct(const char *s, size_t n) {
         return out;
 }
 
-static int ho_parse_db(const char *s, int *db) {
+static int parse_db(const char *s, int *db) {
         return ho_parse_int(s, 0, 65535, db) ? -1 : 0;
 }
 
@@ -103,7 +103,7 @@ char *ho_redis_url_redact(const char *url, char *buf, size_t size) {
 
 /* host[:port] (IPv6 literal in []) of len bytes into *host (malloc'd) and
  * *port (6379 when absent). NULL, or what is wrong. */
-static const char *ho_parse_hostport(const char *s, size_t len, char **host, int *port) {
+static const char *parse_hostport(const char *s, size_t len, char **host, int *port) {
         char hostport[512];
         if (len == 0 || len >= sizeof(hostport))
                 return "missing host";
@@ -131,15 +131,15 @@ static const char *ho_parse_hostport(const char *s, size_t len, char **host, int
 
 /* The seed list of a cluster URL: host:port[,host:port...], each checked;
  * out->host/port get the first, out->seeds the list as given. */
-static ho_err_t ho_parse_seeds(const char *p, size_t len, ho_redis_url_t *out, const char *shown,
-                               char *errstr, size_t errstr_size) {
+static ho_err_t parse_seeds(const char *p, size_t len, ho_redis_url_t *out, const char *shown,
+                            char *errstr, size_t errstr_size) {
         size_t i = 0, n = 0;
         while (i <= len) {
                 const char *comma = memchr(p + i, ',', len - i);
                 size_t seg = comma ? (size_t)(comma - (p + i)) : len - i;
                 char *host = NULL;
                 int port;
-                const char *why = ho_parse_hostport(p + i, seg, &host, &port);
+                const char *why = parse_hostport(p + i, seg, &host, &port);
                 if (why) {
                         if (!strcmp(why, "out of memory"))
                                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "%s", why);
@@ -182,7 +182,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                                          shown);
                 out->unix_path = strndup(p, n);
                 if (q) {
-                        if (strncmp(q, "?db=", 4) || ho_parse_db(q + 4, &out->db)) {
+                        if (strncmp(q, "?db=", 4) || parse_db(q + 4, &out->db)) {
                                 ho_redis_url_clear(out);
                                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                                  "Redis URL \"%s\": expected ?db=N", shown);
@@ -232,24 +232,24 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                 const char *colon = memchr(p, ':', (size_t)(at - p));
                 if (colon) {
                         if (colon > p)
-                                out->user = ho_strndup_pct(p, (size_t)(colon - p));
-                        out->password = ho_strndup_pct(colon + 1, (size_t)(at - colon - 1));
+                                out->user = strndup_pct(p, (size_t)(colon - p));
+                        out->password = strndup_pct(colon + 1, (size_t)(at - colon - 1));
                 } else {
                         /* redis://secret@host: a password alone, as redis-cli takes it */
-                        out->password = ho_strndup_pct(p, (size_t)(at - p));
+                        out->password = strndup_pct(p, (size_t)(at - p));
                 }
                 p = at + 1;
         }
         const char *slash = strchr(p, '/');
         size_t hostport_len = slash ? (size_t)(slash - p) : strlen(p);
         if (out->cluster) {
-                ho_err_t err = ho_parse_seeds(p, hostport_len, out, shown, errstr, errstr_size);
+                ho_err_t err = parse_seeds(p, hostport_len, out, shown, errstr, errstr_size);
                 if (err) {
                         ho_redis_url_clear(out);
                         return err;
                 }
         } else {
-                const char *why = ho_parse_hostport(p, hostport_len, &out->host, &out->port);
+                const char *why = parse_hostport(p, hostport_len, &out->host, &out->port);
                 if (why) {
                         ho_redis_url_clear(out);
                         if (!strcmp(why, "out of memory"))
@@ -258,7 +258,7 @@ ho_err_t ho_redis_url_parse(const char *url, ho_redis_url_t *out, char *errstr,
                                          shown, why);
                 }
         }
-        if (slash && slash[1] && ho_parse_db(slash + 1, &out->db)) {
+        if (slash && slash[1] && parse_db(slash + 1, &out->db)) {
                 ho_redis_url_clear(out);
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "Redis URL \"%s\": database must be a number", shown);
@@ -292,8 +292,8 @@ char *ho_redis_url_display(const ho_redis_url_t *u) {
 
 /* Read a small secret file: its content without the trailing newline. NULL
  * and errstr when it cannot be read, is empty, or holds more than one line. */
-static char *ho_read_secret_file(const char *path, const char *what, char *errstr,
-                                 size_t errstr_size) {
+static char *read_secret_file(const char *path, const char *what, char *errstr,
+                              size_t errstr_size) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
                 ho_seterr(errstr, errstr_size, HO_ERR_IO, "%s \"%s\": %s", what, path,
@@ -347,8 +347,7 @@ ho_err_t ho_redis_url_load(const char *spec, const char *source, const char *pas
         char *fromfile = NULL, perr[1200];
         const char *url = spec;
         if (spec[0] == '@') {
-                if (!(fromfile = ho_read_secret_file(spec + 1, "Redis URL file", perr,
-                                                     sizeof(perr))))
+                if (!(fromfile = read_secret_file(spec + 1, "Redis URL file", perr, sizeof(perr))))
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s: %s", source, perr);
                 url = fromfile;
         }
@@ -365,8 +364,8 @@ ho_err_t ho_redis_url_load(const char *spec, const char *source, const char *pas
                                          "HANDOVER_REDIS_PASSWORD_FILE gives one too: keep one",
                                          source);
                 }
-                out->password = ho_read_secret_file(password_file, "HANDOVER_REDIS_PASSWORD_FILE",
-                                                    perr, sizeof(perr));
+                out->password = read_secret_file(password_file, "HANDOVER_REDIS_PASSWORD_FILE",
+                                                 perr, sizeof(perr));
                 if (!out->password) {
                         ho_redis_url_clear(out);
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE, "%s", perr);
@@ -400,16 +399,16 @@ static pthread_once_t ho_tls_once = PTHREAD_ONCE_INIT;
 static redisSSLContext *ho_tls_ctx;
 static redisSSLContextError ho_tls_err = REDIS_SSL_CTX_NONE;
 
-static void ho_tls_init(void) {
+static void tls_init(void) {
         redisInitOpenSSL();
         ho_tls_ctx = redisCreateSSLContext(getenv("HANDOVER_REDIS_TLS_CA"), NULL,
                                            getenv("HANDOVER_REDIS_TLS_CERT"),
                                            getenv("HANDOVER_REDIS_TLS_KEY"), NULL, &ho_tls_err);
 }
 
-static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr, size_t errstr_size) {
+static int redis_tls_start(redisContext *c, const char *host, char *errstr, size_t errstr_size) {
         (void)host; /* the server name: hiredis checks the certificate's chain, not its name */
-        pthread_once(&ho_tls_once, ho_tls_init);
+        pthread_once(&ho_tls_once, tls_init);
         if (!ho_tls_ctx) {
                 snprintf(errstr, errstr_size, "TLS: %s", redisSSLContextGetError(ho_tls_err));
                 return -1;
@@ -424,8 +423,8 @@ static int ho_redis_tls_start(redisContext *c, const char *host, char *errstr, s
 #endif
 
 /* host:port (u's socket when host is NULL), then AUTH and SELECT. */
-static redisContext *ho_redis_open(const ho_redis_url_t *u, const char *host, int port,
-                                   int timeout_ms, char *errstr, size_t errstr_size) {
+static redisContext *redis_open(const ho_redis_url_t *u, const char *host, int port, int timeout_ms,
+                                char *errstr, size_t errstr_size) {
         struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
         redisContext *c = !host ? redisConnectUnixWithTimeout(u->unix_path, tv)
                                 : redisConnectWithTimeout(host, port, tv);
@@ -449,7 +448,7 @@ static redisContext *ho_redis_open(const ho_redis_url_t *u, const char *host, in
         redisSetTimeout(c, tv);
         char cerr[512];
 #ifdef HO_HAVE_HIREDIS_SSL
-        if (u->tls && ho_redis_tls_start(c, host, cerr, sizeof(cerr)))
+        if (u->tls && redis_tls_start(c, host, cerr, sizeof(cerr)))
                 goto fail;
 #endif
         if (u->password) {
@@ -480,15 +479,15 @@ fail:
 
 redisContext *ho_redis_connect_at(const ho_redis_url_t *u, const char *host, int port,
                                   int timeout_ms, char *errstr, size_t errstr_size) {
-        return ho_redis_open(u, host, port, timeout_ms, errstr, errstr_size);
+        return redis_open(u, host, port, timeout_ms, errstr, errstr_size);
 }
 
 redisContext *ho_redis_connect(const ho_redis_url_t *u, int timeout_ms, char *errstr,
                                size_t errstr_size) {
         if (u->cluster)
                 return ho_rcluster_connect(u, NULL, timeout_ms, errstr, errstr_size);
-        return ho_redis_open(u, u->unix_path ? NULL : u->host, u->port, timeout_ms, errstr,
-                             errstr_size);
+        return redis_open(u, u->unix_path ? NULL : u->host, u->port, timeout_ms, errstr,
+                          errstr_size);
 }
 
 redisContext *ho_redis_connect_key(const ho_redis_url_t *u, const char *key, int timeout_ms,

@@ -62,12 +62,6 @@ static void curl_init(void) {
         curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void sleep_ms(int ms) {
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-                ;
-}
-
 /* ---- cache ---------------------------------------------------------------- */
 
 static size_t bucket_of(const ho_registry_t *rg, int32_t id) {
@@ -463,7 +457,7 @@ static ho_err_t request(ho_registry_t *rg, const char *path, const char *post, b
                 memset(b, 0, sizeof(*b));
                 if (attempt >= rg->retries)
                         break;
-                sleep_ms(backoff);
+                ho_sleep_ms(backoff);
                 backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
         }
         curl_slist_free_all(hdrs);
@@ -579,7 +573,7 @@ ho_err_t ho_registry_register(ho_registry_t *rg, const char *subject, const char
                     !strstr(b.data, "already exists"))
                         break;
                 free(b.data);
-                sleep_ms(100 << race);
+                ho_sleep_ms(100 << race);
         }
         free(post);
         if (err)

@@ -24,7 +24,7 @@
 /* ------------------------------------------------------------------ parsing */
 
 /* ho_parse_ll of the n bytes at s. */
-static int ho_parse_lln(const char *s, size_t n, long long min, long long max, long long *v) {
+static int parse_lln(const char *s, size_t n, long long min, long long max, long long *v) {
         char buf[32];
         if (n == 0 || n >= sizeof(buf))
                 return -1;
@@ -33,7 +33,7 @@ static int ho_parse_lln(const char *s, size_t n, long long min, long long max, l
         return ho_parse_ll(buf, min, max, v) ? -1 : 0;
 }
 
-static ho_err_t ho_parse_time_or_date(const char *s, bool end_of_day, int64_t *ms) {
+static ho_err_t parse_time_or_date(const char *s, bool end_of_day, int64_t *ms) {
         int32_t days;
         if (ho_date_parse(s, &days) == HO_OK) {
                 *ms = (int64_t)days * 86400000 + (end_of_day ? 86400000 - 1 : 0);
@@ -49,7 +49,7 @@ ho_err_t ho_replay_parse_from(const char *s, ho_replay_conf_t *conf,
                 conf->from = HO_REPLAY_FROM_EARLIEST;
                 return HO_OK;
         }
-        if (ho_parse_time_or_date(s, false, &conf->from_ms) == HO_OK) {
+        if (parse_time_or_date(s, false, &conf->from_ms) == HO_OK) {
                 conf->from = HO_REPLAY_FROM_TIME;
                 return HO_OK;
         }
@@ -66,8 +66,8 @@ ho_err_t ho_replay_parse_from(const char *s, ho_replay_conf_t *conf,
                 size_t len = comma ? (size_t)(comma - p) : strlen(p);
                 const char *colon = memchr(p, ':', len);
                 long long part, off;
-                if (!colon || ho_parse_lln(p, (size_t)(colon - p), 0, INT32_MAX, &part) ||
-                    ho_parse_lln(colon + 1, len - (size_t)(colon + 1 - p), 0, INT64_MAX, &off)) {
+                if (!colon || parse_lln(p, (size_t)(colon - p), 0, INT32_MAX, &part) ||
+                    parse_lln(colon + 1, len - (size_t)(colon + 1 - p), 0, INT64_MAX, &off)) {
                         free(o);
                         return ho_seterr(
                                 errstr, errstr_size, HO_ERR_USAGE,
@@ -94,7 +94,7 @@ ho_err_t ho_replay_parse_from(const char *s, ho_replay_conf_t *conf,
 }
 
 ho_err_t ho_replay_parse_until(const char *s, int64_t *ms, char *errstr, size_t errstr_size) {
-        if (ho_parse_time_or_date(s, true, ms) != HO_OK)
+        if (parse_time_or_date(s, true, ms) != HO_OK)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "--until \"%s\": expected an RFC 3339 time "
                                  "(2025-12-31T23:59:59Z) or YYYY-MM-DD",
@@ -103,7 +103,7 @@ ho_err_t ho_replay_parse_until(const char *s, int64_t *ms, char *errstr, size_t 
 }
 
 ho_err_t ho_replay_parse_as_of(const char *s, int64_t *ms, char *errstr, size_t errstr_size) {
-        if (ho_parse_time_or_date(s, true, ms) != HO_OK)
+        if (parse_time_or_date(s, true, ms) != HO_OK)
                 return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                  "--as-of \"%s\": expected an RFC 3339 time "
                                  "(2025-12-31T23:59:59Z) or YYYY-MM-DD",
@@ -208,22 +208,17 @@ typedef struct ho_replay_s {
         int64_t reports;          /* distinct reports of all loaded buckets */
         ho_rcmd_t cmd[5];
         size_t pending, pending_bytes;
-        ho_buf_t out; /* the pending commands as RESP, sent by ho_replay_drain */
+        ho_buf_t out; /* the pending commands as RESP, sent by replay_drain */
         ho_buf_t json, ids;
         char *missing; /* what the truncated history lacks, for messages (malloc) */
 } ho_replay_t;
 
-static void ho_sleep_ms(int ms) {
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
-
-static bool ho_rebuilding(const ho_replay_t *rp) {
+static bool is_rebuilding(const ho_replay_t *rp) {
         return !rp->conf->export_path;
 }
 
 /* The queue ran dry after a burst: wake the fetcher (kfetch.h). */
-static void ho_replay_wake_fetcher(ho_replay_t *rp) {
+static void replay_wake_fetcher(ho_replay_t *rp) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(rp->np);
         for (int i = 0; i < rp->np; i++)
                 if (!rp->parts[i].done)
@@ -233,18 +228,17 @@ static void ho_replay_wake_fetcher(ho_replay_t *rp) {
         rd_kafka_topic_partition_list_destroy(l);
 }
 
-static ho_rpart_t *ho_part(ho_replay_t *rp, int32_t id) {
+static ho_rpart_t *part_get(ho_replay_t *rp, int32_t id) {
         for (int i = 0; i < rp->np; i++)
                 if (rp->parts[i].id == id)
                         return &rp->parts[i];
         return NULL;
 }
 
-static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr,
-                                       size_t errstr_size);
+static ho_err_t replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr, size_t errstr_size);
 
 /* Partitions, watermarks and the window's start offsets. */
-static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_window(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         const ho_replay_conf_t *conf = rp->conf;
         const struct rd_kafka_metadata *md = NULL;
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(rp->rk, conf->topic, NULL);
@@ -295,13 +289,13 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
                                          rd_kafka_err2str(kerr));
                 /* the window asks for everything from offset 0 unless --from says
                  * otherwise; what is below the low watermark is gone (see
-                 * ho_replay_truncated) */
+                 * replay_truncated) */
                 p->start = conf->from == HO_REPLAY_FROM_TIME ? p->lo : 0;
                 p->end = p->hi;
                 p->first_seen = -1;
         }
         for (size_t j = 0; conf->from == HO_REPLAY_FROM_OFFSETS && j < conf->n_from_offsets; j++) {
-                ho_rpart_t *p = ho_part(rp, conf->from_offsets[j].partition);
+                ho_rpart_t *p = part_get(rp, conf->from_offsets[j].partition);
                 if (!p)
                         return ho_seterr(errstr, errstr_size, HO_ERR_USAGE,
                                          "--from: topic \"%s\" has no partition %" PRId32,
@@ -316,7 +310,7 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
                                 conf->from_ms;
                 kerr = rd_kafka_offsets_for_times(rp->rk, l, 10000);
                 for (int i = 0; !kerr && i < l->cnt; i++) {
-                        ho_rpart_t *p = ho_part(rp, l->elems[i].partition);
+                        ho_rpart_t *p = part_get(rp, l->elems[i].partition);
                         if (l->elems[i].err) {
                                 kerr = l->elems[i].err;
                                 break;
@@ -349,7 +343,7 @@ static ho_err_t ho_replay_window(ho_replay_t *rp, char *errstr, size_t errstr_si
  * Fills rp->missing with one line per partition and returns how many
  * partitions lack records.
  */
-static int ho_replay_truncated(ho_replay_t *rp, const int64_t *lo) {
+static int replay_truncated(ho_replay_t *rp, const int64_t *lo) {
         ho_buf_t b;
         int n = 0;
         ho_buf_init(&b);
@@ -371,7 +365,7 @@ static int ho_replay_truncated(ho_replay_t *rp, const int64_t *lo) {
         return n;
 }
 
-static ho_err_t ho_replay_truncated_err(ho_replay_t *rp, int n, char *errstr, size_t errstr_size) {
+static ho_err_t replay_truncated_err(ho_replay_t *rp, int n, char *errstr, size_t errstr_size) {
         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                          "the history of \"%s\" is truncated (%d partition%s, see above): a "
                          "rebuild would be smaller than the truth; nothing switched (pass "
@@ -380,7 +374,7 @@ static ho_err_t ho_replay_truncated_err(ho_replay_t *rp, int n, char *errstr, si
 }
 
 /* Log what is missing, one line per partition, at level. */
-static void ho_replay_say_missing(const ho_replay_t *rp, ho_log_level_t level, FILE *out) {
+static void replay_say_missing(const ho_replay_t *rp, ho_log_level_t level, FILE *out) {
         for (const char *s = rp->missing; s && *s;) {
                 const char *nl = strchr(s, '\n');
                 int len = nl ? (int)(nl - s) : (int)strlen(s);
@@ -392,7 +386,7 @@ static void ho_replay_say_missing(const ho_replay_t *rp, ho_log_level_t level, F
         }
 }
 
-static void ho_replay_progress(ho_replay_t *rp, bool final) {
+static void replay_progress(ho_replay_t *rp, bool final) {
         int64_t now = ho_mono_ms();
         if (!rp->conf->progress || (!final && now - rp->last_progress < 250))
                 return;
@@ -411,7 +405,7 @@ static void ho_replay_progress(ho_replay_t *rp, bool final) {
         fflush(stderr);
 }
 
-static ho_err_t ho_replay_export_one(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_export_one(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         if (ho_codec_report_to_value(rp->codec, &rp->report, &rp->value, errstr, errstr_size))
                 return HO_ERR_IO;
         if (avro_file_writer_append_value(rp->writer, &rp->value))
@@ -423,20 +417,20 @@ static ho_err_t ho_replay_export_one(ho_replay_t *rp, char *errstr, size_t errst
 /* How far a pass reads partition p: to the high watermark while the
  * --until counts are not final (the messages after the cut are counted),
  * then only to the cut. */
-static int64_t ho_pass_end(const ho_replay_t *rp, const ho_rpart_t *p) {
+static int64_t pass_end(const ho_replay_t *rp, const ho_rpart_t *p) {
         return rp->counted ? p->end : p->hi;
 }
 
 /* One message of the window. */
-static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *errstr,
-                                  size_t errstr_size) {
+static ho_err_t replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *errstr,
+                               size_t errstr_size) {
         const ho_replay_conf_t *conf = rp->conf;
-        ho_rpart_t *p = ho_part(rp, m->partition);
+        ho_rpart_t *p = part_get(rp, m->partition);
         if (!p || p->done || m->offset < p->pos)
                 return HO_OK;
         if (p->first_seen < 0 && !rp->counted)
                 p->first_seen = m->offset;
-        if (m->offset >= ho_pass_end(rp, p)) {
+        if (m->offset >= pass_end(rp, p)) {
                 p->done = true;
                 return HO_OK;
         }
@@ -487,8 +481,8 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
         }
         if (!rp->counted)
                 rp->res->reports++;
-        if (!ho_rebuilding(rp)) {
-                if ((err = ho_replay_export_one(rp, errstr, errstr_size)))
+        if (!is_rebuilding(rp)) {
+                if ((err = replay_export_one(rp, errstr, errstr_size)))
                         return err;
                 goto next;
         }
@@ -516,7 +510,7 @@ static ho_err_t ho_replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *
         if (ho_rfold_bytes(rp->fold) > rp->res->fold_peak)
                 rp->res->fold_peak = ho_rfold_bytes(rp->fold);
 next:
-        if (p->pos >= ho_pass_end(rp, p))
+        if (p->pos >= pass_end(rp, p))
                 p->done = true;
         return HO_OK;
 }
@@ -525,7 +519,7 @@ next:
  * means the broker is gone: fail rather than wait forever. */
 #define HO_REPLAY_STALL_MS 60000
 
-static int ho_replay_left(const ho_replay_t *rp) {
+static int replay_left(const ho_replay_t *rp) {
         int n = 0;
         for (int i = 0; i < rp->np; i++)
                 n += !rp->parts[i].done;
@@ -533,8 +527,8 @@ static int ho_replay_left(const ho_replay_t *rp) {
 }
 
 /* One read of the window: every partition from its start to where this
- * pass needs it (ho_pass_end). Stops early when the fold overflows. */
-static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+ * pass needs it (pass_end). Stops early when the fold overflows. */
+static ho_err_t replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(rp->np);
         ho_err_t err = HO_OK;
 
@@ -553,10 +547,10 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
                 ho_rpart_t *p = &rp->parts[i];
                 int64_t from = p->start > p->lo ? p->start : p->lo;
                 p->pos = from;
-                p->done = from >= ho_pass_end(rp, p);
+                p->done = from >= pass_end(rp, p);
                 if (!p->done) {
                         rd_kafka_topic_partition_list_add(l, rp->conf->topic, p->id)->offset = from;
-                        rp->pass_total += (uint64_t)(ho_pass_end(rp, p) - from);
+                        rp->pass_total += (uint64_t)(pass_end(rp, p) - from);
                 }
         }
         rd_kafka_resp_err_t kerr = rd_kafka_assign(rp->rk, l->cnt ? l : NULL);
@@ -567,20 +561,20 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
 
         rp->last_activity = ho_mono_ms();
         uint64_t seen = 0, seen_dry = 0; /* messages polled; and when the queue last ran dry */
-        while (err == HO_OK && ho_replay_left(rp) > 0 && !rp->overflow) {
+        while (err == HO_OK && replay_left(rp) > 0 && !rp->overflow) {
                 if (*rp->stop)
                         return ho_seterr(errstr, errstr_size, HO_ERR_INTERRUPTED,
                                          "interrupted: nothing promoted");
                 int timeout = ho_kfetch_in_burst(seen_dry, seen) ? 0 : 100;
                 rd_kafka_message_t *m = rd_kafka_consumer_poll(rp->rk, timeout);
                 if (!m && ho_kfetch_ran_dry(&seen_dry, seen))
-                        ho_replay_wake_fetcher(rp);
+                        replay_wake_fetcher(rp);
                 if (m) {
                         seen++;
                         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                                 /* at the (current) high watermark: all of [pos, end) was seen */
-                                ho_rpart_t *p = ho_part(rp, m->partition);
-                                if (p && !p->done && m->offset >= ho_pass_end(rp, p)) {
+                                ho_rpart_t *p = part_get(rp, m->partition);
+                                if (p && !p->done && m->offset >= pass_end(rp, p)) {
                                         if (p->first_seen < 0 && !rp->counted)
                                                 p->first_seen = m->offset;
                                         p->done = true;
@@ -597,7 +591,7 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
                                 else /* transient: librdkafka retries by itself */
                                         ho_warn("kafka: %s", rd_kafka_message_errstr(m));
                         } else {
-                                err = ho_replay_message(rp, m, errstr, errstr_size);
+                                err = replay_message(rp, m, errstr, errstr_size);
                         }
                         rd_kafka_message_destroy(m);
                 }
@@ -605,9 +599,9 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
                  * while they flow (a clock read per message costs measurable CPU) */
                 if (m && (seen & 255))
                         continue;
-                ho_replay_progress(rp, false);
-                if (err == HO_OK && ho_rebuilding(rp))
-                        err = ho_replay_lock_refresh(rp, false, errstr, errstr_size);
+                replay_progress(rp, false);
+                if (err == HO_OK && is_rebuilding(rp))
+                        err = replay_lock_refresh(rp, false, errstr, errstr_size);
                 if (m)
                         rp->last_activity = ho_mono_ms();
                 else if (err == HO_OK && ho_mono_ms() - rp->last_activity > HO_REPLAY_STALL_MS)
@@ -615,7 +609,7 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
                                         "no message from \"%s\" for %d s with %d partition(s) "
                                         "unfinished (is the broker reachable? see -X debug=...)",
                                         rp->conf->topic, HO_REPLAY_STALL_MS / 1000,
-                                        ho_replay_left(rp));
+                                        replay_left(rp));
         }
         /* stop fetching: nothing more is needed from this read */
         rd_kafka_assign(rp->rk, NULL);
@@ -630,7 +624,7 @@ static ho_err_t ho_replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size
 
 /* ------------------------------------------------------------ staging keys */
 
-static ho_err_t ho_replay_redis(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_redis(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         if (rp->c)
                 return HO_OK;
         /* every key replay touches is the target's, in the slot of {T} */
@@ -641,7 +635,7 @@ static ho_err_t ho_replay_redis(ho_replay_t *rp, char *errstr, size_t errstr_siz
 }
 
 /* The connection is unusable (hiredis): the next call reconnects. */
-static void ho_replay_redis_drop(ho_replay_t *rp) {
+static void replay_redis_drop(ho_replay_t *rp) {
         if (rp->c)
                 redisFree(rp->c);
         rp->c = NULL;
@@ -649,11 +643,11 @@ static void ho_replay_redis_drop(ho_replay_t *rp) {
         ho_buf_reset(&rp->out);
 }
 
-static ho_err_t ho_replay_del_staging(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_del_staging(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         const char *argv[72];
         char keys[72][512];
         int n = 0;
-        ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
+        ho_err_t err = replay_redis(rp, errstr, errstr_size);
         if (err)
                 return err;
         argv[n++] = "DEL";
@@ -674,14 +668,14 @@ static ho_err_t ho_replay_del_staging(ho_replay_t *rp, char *errstr, size_t errs
 
 /* ---- pipelined writes ---- */
 
-static void ho_rcmd_free(ho_rcmd_t *c) {
+static void rcmd_free(ho_rcmd_t *c) {
         ho_buf_free(&c->data);
         free(c->off);
         free(c->len);
         memset(c, 0, sizeof(*c));
 }
 
-static ho_err_t ho_rcmd_add(ho_rcmd_t *c, const char *s, size_t len) {
+static ho_err_t rcmd_add(ho_rcmd_t *c, const char *s, size_t len) {
         if (c->n == c->cap) {
                 size_t cap = c->cap ? c->cap * 2 : 64;
                 size_t *off = realloc(c->off, cap * sizeof(*off));
@@ -702,31 +696,31 @@ static ho_err_t ho_rcmd_add(ho_rcmd_t *c, const char *s, size_t len) {
         return HO_OK;
 }
 
-static ho_err_t ho_rcmd_adds(ho_rcmd_t *c, const char *s) {
-        return ho_rcmd_add(c, s, strlen(s));
+static ho_err_t rcmd_adds(ho_rcmd_t *c, const char *s) {
+        return rcmd_add(c, s, strlen(s));
 }
 
-static ho_err_t ho_rcmd_addll(ho_rcmd_t *c, int64_t v) {
+static ho_err_t rcmd_addll(ho_rcmd_t *c, int64_t v) {
         char tmp[32];
         int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-        return ho_rcmd_add(c, tmp, (size_t)n);
+        return rcmd_add(c, tmp, (size_t)n);
 }
 
 /* Start "VERB {T}:staging:NAME". */
-static ho_err_t ho_rcmd_start(ho_replay_t *rp, ho_rcmd_t *c, const char *verb, const char *name) {
+static ho_err_t rcmd_start(ho_replay_t *rp, ho_rcmd_t *c, const char *verb, const char *name) {
         char key[512];
         ho_buf_reset(&c->data);
         c->n = 0;
         ho_key_format(key, sizeof(key), rp->target, HO_REPLAY_NS, name);
-        return ho_rcmd_adds(c, verb) || ho_rcmd_adds(c, key) ? HO_ERR_NOMEM : HO_OK;
+        return rcmd_adds(c, verb) || rcmd_adds(c, key) ? HO_ERR_NOMEM : HO_OK;
 }
 
 /* Read every pending reply; the first error wins. */
-static ho_err_t ho_replay_drain(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_drain(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         ho_err_t err = HO_OK;
         if (rp->out.len) {
                 if (ho_resp_send(rp->c, &rp->out, errstr, errstr_size)) {
-                        ho_replay_redis_drop(rp);
+                        replay_redis_drop(rp);
                         return HO_ERR_REDIS;
                 }
                 ho_buf_reset(&rp->out);
@@ -737,7 +731,7 @@ static ho_err_t ho_replay_drain(ho_replay_t *rp, char *errstr, size_t errstr_siz
                         err = ho_seterr(errstr, errstr_size, HO_ERR_REDIS,
                                         "redis write of the staging keys: %s",
                                         rp->c->errstr[0] ? rp->c->errstr : "connection lost");
-                        ho_replay_redis_drop(rp);
+                        replay_redis_drop(rp);
                         return err;
                 }
                 redisReply *rr = r;
@@ -752,7 +746,7 @@ static ho_err_t ho_replay_drain(ho_replay_t *rp, char *errstr, size_t errstr_siz
 }
 
 /* Send c when it holds more than its verb and key, and start it again. */
-static ho_err_t ho_rcmd_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr, size_t errstr_size) {
+static ho_err_t rcmd_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr, size_t errstr_size) {
         if (c->n <= 2)
                 return HO_OK;
         /* RESP into one kept buffer: hiredis would format each command into
@@ -761,7 +755,7 @@ static ho_err_t ho_rcmd_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr, size_t
         for (size_t i = 0; i < c->n && !bad; i++)
                 bad = ho_resp_arg(&rp->out, c->data.data + c->off[i], c->len[i]);
         if (bad) {
-                ho_replay_redis_drop(rp);
+                replay_redis_drop(rp);
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         }
         rp->pending++;
@@ -769,16 +763,15 @@ static ho_err_t ho_rcmd_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr, size_t
         c->n = 2;
         c->data.len = c->off[2];
         if (rp->pending_bytes >= HO_REPLAY_PIPE_BYTES)
-                return ho_replay_drain(rp, errstr, errstr_size);
+                return replay_drain(rp, errstr, errstr_size);
         return HO_OK;
 }
 
 /* Send c once it holds its share of arguments after its key:
  * HO_REPLAY_CMD_ARGS, or two per transfer of --batch-max. */
-static ho_err_t ho_rcmd_maybe_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr,
-                                   size_t errstr_size) {
+static ho_err_t rcmd_maybe_send(ho_replay_t *rp, ho_rcmd_t *c, char *errstr, size_t errstr_size) {
         size_t args = rp->conf->max_batch_msgs ? 2 * rp->conf->max_batch_msgs : HO_REPLAY_CMD_ARGS;
-        return c->n >= 2 + args ? ho_rcmd_send(rp, c, errstr, errstr_size) : HO_OK;
+        return c->n >= 2 + args ? rcmd_send(rp, c, errstr, errstr_size) : HO_OK;
 }
 
 /* ---- loading a bucket and the counters ---- */
@@ -789,18 +782,18 @@ enum { HO_C_STATES, HO_C_IDS, HO_C_LARGEST, HO_C__COUNT };
  * digests and scores. Every write sets a value, so a load that failed
  * half-way is simply done again. Their counter contributions go to
  * rp->bdelta. */
-static ho_err_t ho_replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         ho_rfold_t *f = rp->fold;
         ho_rcmd_t *c = rp->cmd;
         ho_err_t err;
         char derr[512];
 
         ho_delta_clear(&rp->bdelta);
-        if ((err = ho_replay_redis(rp, errstr, errstr_size)))
+        if ((err = replay_redis(rp, errstr, errstr_size)))
                 return err;
-        if (ho_rcmd_start(rp, &c[HO_C_STATES], "HSET", ho_key_names[HO_KEY_TRANSFERS]) ||
-            ho_rcmd_start(rp, &c[HO_C_IDS], "HSET", ho_key_names[HO_KEY_TRANSFER_IDS]) ||
-            ho_rcmd_start(rp, &c[HO_C_LARGEST], "ZADD", ho_key_names[HO_KEY_LARGEST]))
+        if (rcmd_start(rp, &c[HO_C_STATES], "HSET", ho_key_names[HO_KEY_TRANSFERS]) ||
+            rcmd_start(rp, &c[HO_C_IDS], "HSET", ho_key_names[HO_KEY_TRANSFER_IDS]) ||
+            rcmd_start(rp, &c[HO_C_LARGEST], "ZADD", ho_key_names[HO_KEY_LARGEST]))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < ho_rfold_count(f); i++) {
                 ho_rfold_xfer_t x;
@@ -818,26 +811,26 @@ static ho_err_t ho_replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errs
                 bool bad = ho_agg_state_json(&rp->report, (int64_t)x.n_ids, &rp->json) ||
                            ho_rfold_digests(f, i, &rp->ids) ||
                            ho_delta_contrib(&rp->bdelta, &rp->report, +1) ||
-                           ho_rcmd_adds(&c[HO_C_STATES], x.transfer_id) ||
-                           ho_rcmd_add(&c[HO_C_STATES], rp->json.data, rp->json.len) ||
-                           ho_rcmd_adds(&c[HO_C_IDS], x.transfer_id) ||
-                           ho_rcmd_add(&c[HO_C_IDS], rp->ids.data, rp->ids.len) ||
-                           ho_rcmd_addll(&c[HO_C_LARGEST], rp->report.inmate_count) ||
-                           ho_rcmd_adds(&c[HO_C_LARGEST], x.transfer_id);
+                           rcmd_adds(&c[HO_C_STATES], x.transfer_id) ||
+                           rcmd_add(&c[HO_C_STATES], rp->json.data, rp->json.len) ||
+                           rcmd_adds(&c[HO_C_IDS], x.transfer_id) ||
+                           rcmd_add(&c[HO_C_IDS], rp->ids.data, rp->ids.len) ||
+                           rcmd_addll(&c[HO_C_LARGEST], rp->report.inmate_count) ||
+                           rcmd_adds(&c[HO_C_LARGEST], x.transfer_id);
                 if (bad)
                         return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
                 for (int k = 0; k < HO_C__COUNT; k++)
-                        if ((err = ho_rcmd_maybe_send(rp, &c[k], errstr, errstr_size)))
+                        if ((err = rcmd_maybe_send(rp, &c[k], errstr, errstr_size)))
                                 return err;
         }
         for (int k = 0; k < HO_C__COUNT; k++)
-                if ((err = ho_rcmd_send(rp, &c[k], errstr, errstr_size)))
+                if ((err = rcmd_send(rp, &c[k], errstr, errstr_size)))
                         return err;
-        return ho_replay_drain(rp, errstr, errstr_size);
+        return replay_drain(rp, errstr, errstr_size);
 }
 
 /* d += s, field by field. */
-static ho_err_t ho_delta_add(ho_delta_t *d, const ho_delta_t *s) {
+static ho_err_t delta_add(ho_delta_t *d, const ho_delta_t *s) {
         for (int t = 0; t < HO_TOTAL__COUNT; t++)
                 d->totals[t] += s->totals[t];
         const ho_strmap_t *from[2] = {&s->fields, &s->dates};
@@ -857,7 +850,7 @@ static ho_err_t ho_delta_add(ho_delta_t *d, const ho_delta_t *s) {
 
 /* The counters, computed in C over every bucket, and the offsets: written
  * once, as values, so this too may simply be done again. */
-static ho_err_t ho_replay_load_counters(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_load_counters(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         const ho_delta_t *d = &rp->delta;
         ho_rcmd_t *c = rp->cmd;
         ho_err_t err;
@@ -869,9 +862,9 @@ static ho_err_t ho_replay_load_counters(ho_replay_t *rp, char *errstr, size_t er
                         goto fail;                                                                 \
         } while (0)
 
-        TRY(ho_replay_redis(rp, errstr, errstr_size));
-        TRY(ho_rcmd_start(rp, &c[0], "HSET", "transfers_by_date"));
-        TRY(ho_rcmd_start(rp, &c[1], "ZADD", "transfer_dates"));
+        TRY(replay_redis(rp, errstr, errstr_size));
+        TRY(rcmd_start(rp, &c[0], "HSET", "transfers_by_date"));
+        TRY(rcmd_start(rp, &c[1], "ZADD", "transfer_dates"));
         for (size_t i = 0; i < d->dates.cap; i++) {
                 const char *k = ho_strmap_slot_key(&d->dates, i);
                 int32_t days;
@@ -879,59 +872,59 @@ static ho_err_t ho_replay_load_counters(ho_replay_t *rp, char *errstr, size_t er
                         continue;
                 first = days < first ? days : first;
                 last = days > last ? days : last;
-                TRY(ho_rcmd_adds(&c[0], k));
-                TRY(ho_rcmd_addll(&c[0], d->dates.vals[i]));
-                TRY(ho_rcmd_addll(&c[1], days));
-                TRY(ho_rcmd_adds(&c[1], k));
-                TRY(ho_rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
-                TRY(ho_rcmd_maybe_send(rp, &c[1], errstr, errstr_size));
+                TRY(rcmd_adds(&c[0], k));
+                TRY(rcmd_addll(&c[0], d->dates.vals[i]));
+                TRY(rcmd_addll(&c[1], days));
+                TRY(rcmd_adds(&c[1], k));
+                TRY(rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
+                TRY(rcmd_maybe_send(rp, &c[1], errstr, errstr_size));
         }
-        TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
-        TRY(ho_rcmd_send(rp, &c[1], errstr, errstr_size));
+        TRY(rcmd_send(rp, &c[0], errstr, errstr_size));
+        TRY(rcmd_send(rp, &c[1], errstr, errstr_size));
         if (first <= last) {
                 ho_date_format(first, fday);
                 ho_date_format(last, lday);
         }
         /* the breakdown hashes: a field only when its value is not 0 */
         for (int key = HO_KEY_INMATES_BY_MONTH; key <= HO_KEY_PERSONS_BY_AFFIL; key++) {
-                TRY(ho_rcmd_start(rp, &c[0], "HSET", ho_key_names[key]));
+                TRY(rcmd_start(rp, &c[0], "HSET", ho_key_names[key]));
                 for (size_t i = 0; i < d->fields.cap; i++) {
                         const char *k = ho_strmap_slot_key(&d->fields, i);
                         if (!k || k[0] - 'A' != key || !d->fields.vals[i])
                                 continue;
-                        TRY(ho_rcmd_adds(&c[0], k + 1));
-                        TRY(ho_rcmd_addll(&c[0], d->fields.vals[i]));
-                        TRY(ho_rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
+                        TRY(rcmd_adds(&c[0], k + 1));
+                        TRY(rcmd_addll(&c[0], d->fields.vals[i]));
+                        TRY(rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
                 }
-                TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
+                TRY(rcmd_send(rp, &c[0], errstr, errstr_size));
         }
-        TRY(ho_rcmd_start(rp, &c[0], "HSET", ho_key_names[HO_KEY_TOTALS]));
+        TRY(rcmd_start(rp, &c[0], "HSET", ho_key_names[HO_KEY_TOTALS]));
         for (int t = 0; t < HO_TOTAL__COUNT; t++) {
                 int64_t v = d->totals[t];
                 if (t == HO_TOTAL_REPORTS)
                         v = rp->reports;
                 else if (t == HO_TOTAL_REJECTED)
                         v = (int64_t)rp->res->rejected;
-                TRY(ho_rcmd_adds(&c[0], ho_key_total_names[t]));
-                TRY(ho_rcmd_addll(&c[0], v));
+                TRY(rcmd_adds(&c[0], ho_key_total_names[t]));
+                TRY(rcmd_addll(&c[0], v));
         }
-        TRY(ho_rcmd_adds(&c[0], HO_TOTAL_FIRST_ON));
-        TRY(ho_rcmd_adds(&c[0], fday));
-        TRY(ho_rcmd_adds(&c[0], HO_TOTAL_LAST_ON));
-        TRY(ho_rcmd_adds(&c[0], lday));
-        TRY(ho_rcmd_adds(&c[0], HO_TOTAL_UPDATED_AT));
-        TRY(ho_rcmd_addll(&c[0], ho_wall_ms()));
-        TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
+        TRY(rcmd_adds(&c[0], HO_TOTAL_FIRST_ON));
+        TRY(rcmd_adds(&c[0], fday));
+        TRY(rcmd_adds(&c[0], HO_TOTAL_LAST_ON));
+        TRY(rcmd_adds(&c[0], lday));
+        TRY(rcmd_adds(&c[0], HO_TOTAL_UPDATED_AT));
+        TRY(rcmd_addll(&c[0], ho_wall_ms()));
+        TRY(rcmd_send(rp, &c[0], errstr, errstr_size));
         /* offsets: where each partition's window ended, as a worker would store it */
-        TRY(ho_rcmd_start(rp, &c[0], "HSET", ho_key_names[HO_KEY_OFFSETS]));
+        TRY(rcmd_start(rp, &c[0], "HSET", ho_key_names[HO_KEY_OFFSETS]));
         for (int i = 0; i < rp->np; i++) {
                 snprintf(field, sizeof(field), "%s:%" PRId32, rp->conf->topic, rp->parts[i].id);
-                TRY(ho_rcmd_adds(&c[0], field));
-                TRY(ho_rcmd_addll(&c[0], rp->parts[i].end));
-                TRY(ho_rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
+                TRY(rcmd_adds(&c[0], field));
+                TRY(rcmd_addll(&c[0], rp->parts[i].end));
+                TRY(rcmd_maybe_send(rp, &c[0], errstr, errstr_size));
         }
-        TRY(ho_rcmd_send(rp, &c[0], errstr, errstr_size));
-        return ho_replay_drain(rp, errstr, errstr_size);
+        TRY(rcmd_send(rp, &c[0], errstr, errstr_size));
+        return replay_drain(rp, errstr, errstr_size);
 #undef TRY
 fail:
         if (err == HO_ERR_NOMEM)
@@ -941,22 +934,22 @@ fail:
 
 /* Run a load, retrying what is retriable (Redis away or failing) for a
  * minute: every load writes values, so doing it again is safe. */
-static ho_err_t ho_replay_retry(ho_replay_t *rp, ho_err_t (*load)(ho_replay_t *, char *, size_t),
-                                char *errstr, size_t errstr_size) {
+static ho_err_t replay_retry(ho_replay_t *rp, ho_err_t (*load)(ho_replay_t *, char *, size_t),
+                             char *errstr, size_t errstr_size) {
         int backoff = 100;
         int64_t deadline = ho_mono_ms() + 60000;
         for (;;) {
                 ho_err_t err = load(rp, errstr, errstr_size);
                 if (err != HO_ERR_REDIS)
                         return err;
-                ho_replay_redis_drop(rp);
+                replay_redis_drop(rp);
                 if (*rp->stop || ho_mono_ms() > deadline)
                         return err;
                 ho_warn("%s; retrying in %d ms", errstr, backoff);
                 ho_sleep_ms(backoff);
                 backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
-                if (ho_replay_redis(rp, errstr, errstr_size) == HO_OK &&
-                    (err = ho_replay_lock_refresh(rp, true, errstr, errstr_size)))
+                if (replay_redis(rp, errstr, errstr_size) == HO_OK &&
+                    (err = replay_lock_refresh(rp, true, errstr, errstr_size)))
                         return err;
         }
 }
@@ -976,9 +969,9 @@ static const char ho_lock_release_lua[] =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
         "return 0\n";
 
-static ho_err_t ho_replay_lock(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_lock(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         char host[64] = "?", px[16];
-        ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
+        ho_err_t err = replay_redis(rp, errstr, errstr_size);
         if (err)
                 return err;
         gethostname(host, sizeof(host) - 1);
@@ -1011,20 +1004,19 @@ static ho_err_t ho_replay_lock(ho_replay_t *rp, char *errstr, size_t errstr_size
 }
 
 /* Keep the lock alive; a lost lock ends the run (someone else may build now). */
-static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr,
-                                       size_t errstr_size) {
+static ho_err_t replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr, size_t errstr_size) {
         char px[16];
         int64_t now = ho_mono_ms();
         if (!rp->locked || (!force && now - rp->lock_refreshed < HO_REPLAY_LOCK_REFRESH_MS))
                 return HO_OK;
         snprintf(px, sizeof(px), "%d", HO_REPLAY_LOCK_MS);
         const char *argv[] = {"EVAL", ho_lock_refresh_lua, "1", rp->lock_key, rp->lock_token, px};
-        redisReply *r = rp->c || ho_replay_redis(rp, errstr, errstr_size) == HO_OK
+        redisReply *r = rp->c || replay_redis(rp, errstr, errstr_size) == HO_OK
                                 ? ho_redis_cmd(rp->c, errstr, errstr_size, 6, argv, NULL)
                                 : NULL;
         if (!r) {
                 /* Redis is away: the loads retry; try again next round */
-                ho_replay_redis_drop(rp);
+                replay_redis_drop(rp);
                 return now - rp->lock_refreshed > HO_REPLAY_LOCK_MS
                                ? ho_seterr(errstr, errstr_size, HO_ERR_LOCKED,
                                            "lost the replay lock \"%s\" (Redis unreachable)",
@@ -1042,9 +1034,9 @@ static ho_err_t ho_replay_lock_refresh(ho_replay_t *rp, bool force, char *errstr
         return HO_OK;
 }
 
-static void ho_replay_unlock(ho_replay_t *rp) {
+static void replay_unlock(ho_replay_t *rp) {
         char e[256];
-        if (!rp->locked || ho_replay_redis(rp, e, sizeof(e)))
+        if (!rp->locked || replay_redis(rp, e, sizeof(e)))
                 return;
         const char *argv[] = {"EVAL", ho_lock_release_lua, "1", rp->lock_key, rp->lock_token};
         redisReply *r = ho_redis_cmd(rp->c, e, sizeof(e), 5, argv, NULL);
@@ -1098,12 +1090,12 @@ static const char ho_promote_lua[] =
         "redis.call('PUBLISH', ARGV[1], ARGV[2])\n"
         "return n / 2\n";
 
-static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         const char *argv[2 * 64 + 8 + 16];
         char keys[2 * 64 + 8][512], nkeys[16], npairs[16], chan[512], msg[512], offsets[512],
                 live_offsets[512], fence[512];
         int n = 0, nk = 0;
-        ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
+        ho_err_t err = replay_redis(rp, errstr, errstr_size);
         if (err)
                 return err;
         argv[n++] = "EVAL";
@@ -1147,8 +1139,8 @@ static ho_err_t ho_replay_promote(ho_replay_t *rp, char *errstr, size_t errstr_s
 }
 /* ---------------------------------------------------------------- dry run */
 
-static void ho_diff_hash(FILE *out, const char *name, const json_t *live, const json_t *built,
-                         int *ndiff) {
+static void diff_hash(FILE *out, const char *name, const json_t *live, const json_t *built,
+                      int *ndiff) {
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)built, k, v) {
@@ -1173,9 +1165,9 @@ static void ho_diff_hash(FILE *out, const char *name, const json_t *live, const 
         }
 }
 
-static ho_err_t ho_replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr, size_t errstr_size) {
+static ho_err_t replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr, size_t errstr_size) {
         json_t *live = NULL, *built = NULL;
-        ho_err_t err = ho_replay_redis(rp, errstr, errstr_size);
+        ho_err_t err = replay_redis(rp, errstr, errstr_size);
         if (err)
                 return err;
         err = ho_stats_snapshot(rp->c, rp->target, HO_REPLAY_NS, 1, &built, errstr, errstr_size);
@@ -1226,8 +1218,8 @@ static ho_err_t ho_replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr, s
                                              "transfers_by_destination", "inmates_by_destination",
                                              "persons_by_affiliation",   NULL};
         for (int i = 0; hashes[i]; i++)
-                ho_diff_hash(out, hashes[i], json_object_get(live, hashes[i]),
-                             json_object_get(built, hashes[i]), &ndiff);
+                diff_hash(out, hashes[i], json_object_get(live, hashes[i]),
+                          json_object_get(built, hashes[i]), &ndiff);
         fprintf(out, ndiff ? "%d difference%s\n" : "no differences\n", ndiff,
                 ndiff == 1 ? "" : "s");
         json_decref(live);
@@ -1237,7 +1229,7 @@ static ho_err_t ho_replay_dry_report(ho_replay_t *rp, FILE *out, char *errstr, s
 
 /* ------------------------------------------------------------------ export */
 
-static ho_err_t ho_replay_export_open(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_export_open(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         const ho_schema_t *s = ho_schema_registry_newest(ho_codec_registry(rp->codec));
         size_t n = strlen(rp->conf->export_path) + 5;
         if (!s)
@@ -1258,7 +1250,7 @@ static ho_err_t ho_replay_export_open(ho_replay_t *rp, char *errstr, size_t errs
         return HO_OK;
 }
 
-static ho_err_t ho_replay_export_close(ho_replay_t *rp, bool ok, char *errstr, size_t errstr_size) {
+static ho_err_t replay_export_close(ho_replay_t *rp, bool ok, char *errstr, size_t errstr_size) {
         ho_err_t err = HO_OK;
         if (rp->writer) {
                 if (avro_file_writer_close(rp->writer) && ok)
@@ -1281,7 +1273,7 @@ static ho_err_t ho_replay_export_close(ho_replay_t *rp, bool ok, char *errstr, s
 
 /* What the build writes and the switch promotes: the engine's keys; and the
  * keys of the earlier layout, which the switch deletes. */
-static void ho_replay_names(ho_replay_t *rp) {
+static void replay_names(ho_replay_t *rp) {
         int n = 0;
         for (int k = 0; ho_key_names[k] && n < 63; k++)
                 rp->names[n++] = ho_key_names[k];
@@ -1292,8 +1284,8 @@ static void ho_replay_names(ho_replay_t *rp) {
         rp->legacy[n] = NULL;
 }
 
-static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *errstr,
-                                size_t errstr_size) {
+static ho_err_t replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *errstr,
+                             size_t errstr_size) {
         const ho_replay_conf_t *conf = rp->conf;
         char e[512];
         /* assign(), not a group: nothing is committed and no worker is disturbed */
@@ -1321,47 +1313,47 @@ static ho_err_t ho_replay_setup(ho_replay_t *rp, rd_kafka_conf_t *kconf, char *e
                 ho_codec_set_registry(rp->codec, conf->registry);
         ho_report_init(&rp->report);
         ho_arena_init(&rp->arena, 0);
-        ho_err_t err = ho_replay_window(rp, errstr, errstr_size);
+        ho_err_t err = replay_window(rp, errstr, errstr_size);
         if (err)
                 return err;
 
         int64_t lo[HO_REPLAY_MAX_PARTITIONS];
         for (int i = 0; i < rp->np; i++)
                 lo[i] = rp->parts[i].lo;
-        int n = conf->from == HO_REPLAY_FROM_TIME ? 0 : ho_replay_truncated(rp, lo);
+        int n = conf->from == HO_REPLAY_FROM_TIME ? 0 : replay_truncated(rp, lo);
         if (n && (conf->export_path || conf->accept_truncated)) {
-                ho_replay_say_missing(rp, HO_LOG_WARN, NULL);
+                replay_say_missing(rp, HO_LOG_WARN, NULL);
                 ho_warn("%s from what is left of \"%s\" (%s)",
                         conf->export_path ? "exporting" : "rebuilding", conf->topic,
                         conf->export_path ? "the export lacks those records"
                                           : "--accept-truncated");
         } else if (n && !conf->dry_run) {
-                ho_replay_say_missing(rp, HO_LOG_ERROR, NULL);
-                return ho_replay_truncated_err(rp, n, errstr, errstr_size);
+                replay_say_missing(rp, HO_LOG_ERROR, NULL);
+                return replay_truncated_err(rp, n, errstr, errstr_size);
         }
         if (conf->export_path)
-                return ho_replay_export_open(rp, errstr, errstr_size);
+                return replay_export_open(rp, errstr, errstr_size);
 
-        ho_replay_names(rp);
+        replay_names(rp);
         if (!(rp->fold = ho_rfold_new()))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         size_t max = conf->memory_max ? conf->memory_max : HO_REPLAY_MEMORY_DEFAULT;
         rp->budget = max > 2 * (size_t)HO_REPLAY_RESERVE ? max - HO_REPLAY_RESERVE : max / 2;
-        if ((err = ho_replay_redis(rp, errstr, errstr_size)) ||
-            (err = ho_replay_lock(rp, errstr, errstr_size)))
+        if ((err = replay_redis(rp, errstr, errstr_size)) ||
+            (err = replay_lock(rp, errstr, errstr_size)))
                 return err;
         /* a fresh build: nothing left over from an earlier, interrupted replay */
-        return ho_replay_del_staging(rp, errstr, errstr_size);
+        return replay_del_staging(rp, errstr, errstr_size);
 }
 
-static ho_err_t ho_replay_load_and_count(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_load_and_count(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         int64_t t = ho_mono_ms();
-        ho_err_t err = ho_replay_retry(rp, ho_replay_load_bucket, errstr, errstr_size);
+        ho_err_t err = replay_retry(rp, replay_load_bucket, errstr, errstr_size);
         if (err)
                 return err;
         ho_debug("bucket %" PRIu32 " of %" PRIu32 ": %zu transfers loaded in %" PRId64 " ms",
                  rp->bucket, rp->k, ho_rfold_count(rp->fold), ho_mono_ms() - t);
-        if (ho_delta_add(&rp->delta, &rp->bdelta))
+        if (delta_add(&rp->delta, &rp->bdelta))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         rp->reports += (int64_t)ho_rfold_reports(rp->fold);
         rp->res->transfers += ho_rfold_count(rp->fold);
@@ -1375,7 +1367,7 @@ static ho_err_t ho_replay_load_and_count(ho_replay_t *rp, char *errstr, size_t e
  * folding only its bucket's transfers; buckets already loaded stay loaded
  * when k grows (a bucket of 2k is inside one of k).
  */
-static ho_err_t ho_replay_build(ho_replay_t *rp, char *errstr, size_t errstr_size) {
+static ho_err_t replay_build(ho_replay_t *rp, char *errstr, size_t errstr_size) {
         uint32_t(*done)[2] = NULL;
         size_t n_done = 0;
         ho_err_t err = HO_OK;
@@ -1389,7 +1381,7 @@ static ho_err_t ho_replay_build(ho_replay_t *rp, char *errstr, size_t errstr_siz
                         continue;
                 rp->bucket = b;
                 rp->res->passes++;
-                if ((err = ho_replay_read(rp, errstr, errstr_size)))
+                if ((err = replay_read(rp, errstr, errstr_size)))
                         break;
                 ho_debug("pass %d (bucket %" PRIu32 " of %" PRIu32 "): %" PRIu64
                          " messages read, fold %zu kB, %" PRId64 " ms into the run",
@@ -1422,7 +1414,7 @@ static ho_err_t ho_replay_build(ho_replay_t *rp, char *errstr, size_t errstr_siz
                         b = UINT32_MAX; /* from bucket 0 of the new k */
                         continue;
                 }
-                if ((err = ho_replay_load_and_count(rp, errstr, errstr_size)))
+                if ((err = replay_load_and_count(rp, errstr, errstr_size)))
                         break;
                 void *p = realloc(done, (n_done + 1) * sizeof(*done));
                 if (!p) {
@@ -1439,14 +1431,14 @@ static ho_err_t ho_replay_build(ho_replay_t *rp, char *errstr, size_t errstr_siz
         rp->res->buckets = rp->k;
         if (err == HO_OK) {
                 int64_t t = ho_mono_ms();
-                err = ho_replay_retry(rp, ho_replay_load_counters, errstr, errstr_size);
+                err = replay_retry(rp, replay_load_counters, errstr, errstr_size);
                 ho_debug("counters and offsets loaded in %" PRId64 " ms", ho_mono_ms() - t);
         }
         return err;
 }
 
 /* --until: say where the cut leaves out reports published up to T. */
-static void ho_replay_until_report(ho_replay_t *rp) {
+static void replay_until_report(ho_replay_t *rp) {
         char t[32];
         if (rp->conf->until_ms < 0 || !rp->counted)
                 return;
@@ -1474,7 +1466,7 @@ static void ho_replay_until_report(ho_replay_t *rp) {
  * the window was read (one ListOffsets for every partition: an offset of
  * RD_KAFKA_OFFSET_BEGINNING asks for the earliest). Returns how many
  * partitions lack records. */
-static int ho_replay_recheck(ho_replay_t *rp) {
+static int replay_recheck(ho_replay_t *rp) {
         int64_t lo[HO_REPLAY_MAX_PARTITIONS];
         if (rp->conf->from == HO_REPLAY_FROM_TIME)
                 return 0;
@@ -1486,7 +1478,7 @@ static int ho_replay_recheck(ho_replay_t *rp) {
         }
         if (rd_kafka_offsets_for_times(rp->rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
                 for (int i = 0; i < l->cnt; i++) {
-                        ho_rpart_t *p = ho_part(rp, l->elems[i].partition);
+                        ho_rpart_t *p = part_get(rp, l->elems[i].partition);
                         if (p && !l->elems[i].err && l->elems[i].offset >= 0)
                                 lo[p - rp->parts] = l->elems[i].offset;
                 }
@@ -1494,10 +1486,10 @@ static int ho_replay_recheck(ho_replay_t *rp) {
                 ho_warn("could not read the low watermarks of \"%s\" again before the switch",
                         rp->conf->topic);
         rd_kafka_topic_partition_list_destroy(l);
-        return ho_replay_truncated(rp, lo);
+        return replay_truncated(rp, lo);
 }
 
-static void ho_replay_teardown(ho_replay_t *rp) {
+static void replay_teardown(ho_replay_t *rp) {
         free(rp->parts);
         if (rp->rk) {
                 rd_kafka_consumer_close(rp->rk);
@@ -1518,7 +1510,7 @@ static void ho_replay_teardown(ho_replay_t *rp) {
         ho_delta_free(&rp->delta);
         ho_delta_free(&rp->bdelta);
         for (size_t i = 0; i < sizeof(rp->cmd) / sizeof(rp->cmd[0]); i++)
-                ho_rcmd_free(&rp->cmd[i]);
+                rcmd_free(&rp->cmd[i]);
         ho_buf_free(&rp->json);
         ho_buf_free(&rp->ids);
         ho_buf_free(&rp->out);
@@ -1541,48 +1533,48 @@ ho_err_t ho_replay_run(const ho_replay_conf_t *conf, rd_kafka_conf_t *kconf,
         ho_delta_init(&rp.delta);
         ho_delta_init(&rp.bdelta);
         rp.t0 = ho_mono_ms();
-        err = ho_replay_setup(&rp, kconf, errstr, errstr_size);
+        err = replay_setup(&rp, kconf, errstr, errstr_size);
         if (err == HO_OK)
-                err = conf->export_path ? ho_replay_read(&rp, errstr, errstr_size)
-                                        : ho_replay_build(&rp, errstr, errstr_size);
-        ho_replay_progress(&rp, true);
+                err = conf->export_path ? replay_read(&rp, errstr, errstr_size)
+                                        : replay_build(&rp, errstr, errstr_size);
+        replay_progress(&rp, true);
         if (err == HO_OK)
-                ho_replay_until_report(&rp);
+                replay_until_report(&rp);
         if (conf->export_path) {
-                ho_err_t cerr = ho_replay_export_close(&rp, err == HO_OK, errstr, errstr_size);
+                ho_err_t cerr = replay_export_close(&rp, err == HO_OK, errstr, errstr_size);
                 if (err == HO_OK)
                         err = cerr;
         } else if (rp.fold) {
-                int lost = err == HO_OK ? ho_replay_recheck(&rp) : 0;
+                int lost = err == HO_OK ? replay_recheck(&rp) : 0;
                 if (lost && conf->accept_truncated) {
                         lost = 0;
-                        ho_replay_say_missing(&rp, HO_LOG_WARN, NULL);
+                        replay_say_missing(&rp, HO_LOG_WARN, NULL);
                 }
                 if (err == HO_OK && conf->dry_run)
-                        err = ho_replay_dry_report(&rp, out, errstr, errstr_size);
+                        err = replay_dry_report(&rp, out, errstr, errstr_size);
                 if (err == HO_OK && lost) {
-                        ho_replay_say_missing(&rp, HO_LOG_ERROR, conf->dry_run ? out : NULL);
+                        replay_say_missing(&rp, HO_LOG_ERROR, conf->dry_run ? out : NULL);
                         if (conf->dry_run)
-                                ho_replay_say_missing(&rp, HO_LOG_ERROR, NULL);
-                        err = ho_replay_truncated_err(&rp, lost, errstr, errstr_size);
+                                replay_say_missing(&rp, HO_LOG_ERROR, NULL);
+                        err = replay_truncated_err(&rp, lost, errstr, errstr_size);
                 }
                 if (err == HO_OK && !conf->dry_run &&
-                    (err = ho_replay_lock_refresh(&rp, true, errstr, errstr_size)) == HO_OK) {
+                    (err = replay_lock_refresh(&rp, true, errstr, errstr_size)) == HO_OK) {
                         int64_t t = ho_mono_ms();
-                        err = ho_replay_promote(&rp, errstr, errstr_size);
+                        err = replay_promote(&rp, errstr, errstr_size);
                         ho_debug("switched in %" PRId64 " ms", ho_mono_ms() - t);
                 }
                 if (err != HO_OK || conf->dry_run) {
                         /* leave no half-built staging keys behind */
                         char e2[256];
                         /* never delete another replay's build */
-                        if (rp.locked && ho_replay_del_staging(&rp, e2, sizeof(e2)))
+                        if (rp.locked && replay_del_staging(&rp, e2, sizeof(e2)))
                                 ho_warn("could not delete the staging keys of \"%s\": %s",
                                         rp.target, e2);
                 }
-                ho_replay_unlock(&rp);
+                replay_unlock(&rp);
         }
         res->elapsed_ms = ho_mono_ms() - rp.t0;
-        ho_replay_teardown(&rp);
+        replay_teardown(&rp);
         return err;
 }

@@ -31,7 +31,7 @@ struct ho_rfold_s {
 };
 
 /* What malloc gives a block of n bytes, its header included. */
-static size_t ho_block(const void *p) {
+static size_t block_size(const void *p) {
         return p ? malloc_usable_size((void *)p) + sizeof(size_t) : 0;
 }
 
@@ -65,13 +65,13 @@ void ho_rfold_destroy(ho_rfold_t *f) {
         free(f);
 }
 
-static uint64_t ho_tid_hash(const char *tid, size_t len) {
+static uint64_t tid_hash(const char *tid, size_t len) {
         return ho_agg_digest(tid, len);
 }
 
 uint32_t ho_rfold_bucket(const char *transfer_id, uint32_t k) {
         /* the high half: the low bits place the transfer in the fold's table */
-        return (uint32_t)(ho_tid_hash(transfer_id, strlen(transfer_id)) >> 32) & (k - 1);
+        return (uint32_t)(tid_hash(transfer_id, strlen(transfer_id)) >> 32) & (k - 1);
 }
 
 size_t ho_rfold_count(const ho_rfold_t *f) {
@@ -87,24 +87,24 @@ size_t ho_rfold_bytes(const ho_rfold_t *f) {
                f->arena.cap + f->heap;
 }
 
-static const char *ho_rx_tid(const ho_rfold_t *f, const ho_rx_t *x) {
+static const char *rx_tid(const ho_rfold_t *f, const ho_rx_t *x) {
         return f->arena.data + x->tid_off;
 }
 
 /* The slot of tid (hash h): its transfer's, or the empty one it would take. */
-static size_t ho_rfold_slot(const ho_rfold_t *f, const uint32_t *slots, size_t cap, uint64_t h,
-                            const char *tid) {
+static size_t rfold_slot(const ho_rfold_t *f, const uint32_t *slots, size_t cap, uint64_t h,
+                         const char *tid) {
         size_t i = (size_t)h & (cap - 1);
         while (slots[i]) {
                 const ho_rx_t *x = &f->xs[slots[i] - 1];
-                if (x->h == h && (!tid || !strcmp(ho_rx_tid(f, x), tid)))
+                if (x->h == h && (!tid || !strcmp(rx_tid(f, x), tid)))
                         break;
                 i = (i + 1) & (cap - 1);
         }
         return i;
 }
 
-static ho_err_t ho_rfold_grow_table(ho_rfold_t *f) {
+static ho_err_t rfold_grow_table(ho_rfold_t *f) {
         size_t cap = f->slots_cap ? f->slots_cap * 2 : 128;
         uint32_t *slots = calloc(cap, sizeof(*slots));
         if (!slots)
@@ -124,32 +124,32 @@ static ho_err_t ho_rfold_grow_table(ho_rfold_t *f) {
 }
 
 /* The slot of digest d in x's set (d != 0): where it is, or the empty one. */
-static size_t ho_ids_slot(const uint64_t *ids, uint32_t cap, uint64_t d) {
+static size_t ids_slot(const uint64_t *ids, uint32_t cap, uint64_t d) {
         size_t i = (size_t)(d ^ (d >> 29)) & (cap - 1);
         while (ids[i] && ids[i] != d)
                 i = (i + 1) & (cap - 1);
         return i;
 }
 
-static ho_err_t ho_ids_grow(ho_rfold_t *f, ho_rx_t *x) {
+static ho_err_t ids_grow(ho_rfold_t *f, ho_rx_t *x) {
         uint32_t cap = x->ids_cap ? x->ids_cap * 2 : 4;
         uint64_t *ids = calloc(cap, sizeof(*ids));
         if (!ids)
                 return HO_ERR_NOMEM;
         for (uint32_t i = 0; i < x->ids_cap; i++)
                 if (x->ids[i])
-                        ids[ho_ids_slot(ids, cap, x->ids[i])] = x->ids[i];
-        f->heap -= ho_block(x->ids);
+                        ids[ids_slot(ids, cap, x->ids[i])] = x->ids[i];
+        f->heap -= block_size(x->ids);
         free(x->ids);
         x->ids = ids;
         x->ids_cap = cap;
-        f->heap += ho_block(ids);
+        f->heap += block_size(ids);
         return HO_OK;
 }
 
 /* Whether a is later than the latest of x (the read contract's rule, as
  * ho_report_cmp_latest). */
-static bool ho_rx_beaten(const ho_rx_t *x, const ho_report_t *a) {
+static bool rx_beaten(const ho_rx_t *x, const ho_report_t *a) {
         if (a->reported_at != x->reported_at)
                 return a->reported_at > x->reported_at;
         return strcmp(a->report_id, x->latest) > 0;
@@ -161,17 +161,17 @@ ho_err_t ho_rfold_add(ho_rfold_t *f, const ho_report_t *r, const void *value, si
         if (!r->transfer_id || !*r->transfer_id || !r->report_id || !*r->report_id)
                 return HO_ERR_INVALID;
         size_t tlen = strlen(r->transfer_id), rlen = strlen(r->report_id);
-        uint64_t h = ho_tid_hash(r->transfer_id, tlen);
+        uint64_t h = tid_hash(r->transfer_id, tlen);
         uint64_t d = ho_agg_digest(r->report_id, rlen);
 
         /* room first, so that a failure leaves the fold as it was */
-        if ((f->n + 1) * 2 > f->slots_cap && ho_rfold_grow_table(f))
+        if ((f->n + 1) * 2 > f->slots_cap && rfold_grow_table(f))
                 return HO_ERR_NOMEM;
-        size_t s = ho_rfold_slot(f, f->slots, f->slots_cap, h, r->transfer_id);
+        size_t s = rfold_slot(f, f->slots, f->slots_cap, h, r->transfer_id);
         ho_rx_t *x;
         if (f->slots[s]) {
                 x = &f->xs[f->slots[s] - 1];
-                if (d ? x->ids[ho_ids_slot(x->ids, x->ids_cap, d)] == d : x->has_zero) {
+                if (d ? x->ids[ids_slot(x->ids, x->ids_cap, d)] == d : x->has_zero) {
                         *dup = true;
                         return HO_OK;
                 }
@@ -191,24 +191,24 @@ ho_err_t ho_rfold_add(ho_rfold_t *f, const ho_report_t *r, const void *value, si
                 memset(x, 0, sizeof(*x));
                 x->h = h;
                 x->tid_off = off;
-                if (ho_ids_grow(f, x)) {
+                if (ids_grow(f, x)) {
                         f->arena.len = off;
                         return HO_ERR_NOMEM;
                 }
         }
         bool fresh = !f->slots[s];
-        if (d && (x->n_ids + 1) * 4 > (uint64_t)x->ids_cap * 3 && ho_ids_grow(f, x))
+        if (d && (x->n_ids + 1) * 4 > (uint64_t)x->ids_cap * 3 && ids_grow(f, x))
                 goto nomem;
-        if (fresh || ho_rx_beaten(x, r)) {
+        if (fresh || rx_beaten(x, r)) {
                 size_t need = rlen + 1 + len;
-                if (!x->latest || ho_block(x->latest) - sizeof(size_t) < need) {
+                if (!x->latest || block_size(x->latest) - sizeof(size_t) < need) {
                         char *p = malloc(need);
                         if (!p)
                                 goto nomem;
-                        f->heap -= ho_block(x->latest);
+                        f->heap -= block_size(x->latest);
                         free(x->latest);
                         x->latest = p;
-                        f->heap += ho_block(p);
+                        f->heap += block_size(p);
                 }
                 memcpy(x->latest, r->report_id, rlen + 1);
                 memcpy(x->latest + rlen + 1, value, len);
@@ -217,7 +217,7 @@ ho_err_t ho_rfold_add(ho_rfold_t *f, const ho_report_t *r, const void *value, si
                 x->reported_at = r->reported_at;
         }
         if (d)
-                x->ids[ho_ids_slot(x->ids, x->ids_cap, d)] = d;
+                x->ids[ids_slot(x->ids, x->ids_cap, d)] = d;
         else
                 x->has_zero = true;
         x->n_ids++;
@@ -230,7 +230,7 @@ ho_err_t ho_rfold_add(ho_rfold_t *f, const ho_report_t *r, const void *value, si
 nomem:
         if (fresh) {
                 /* not yet in the table: drop the half-made entry */
-                f->heap -= ho_block(x->ids) + ho_block(x->latest);
+                f->heap -= block_size(x->ids) + block_size(x->latest);
                 free(x->ids);
                 free(x->latest);
                 f->arena.len = x->tid_off;
@@ -240,7 +240,7 @@ nomem:
 
 void ho_rfold_get(const ho_rfold_t *f, size_t i, ho_rfold_xfer_t *out) {
         const ho_rx_t *x = &f->xs[i];
-        out->transfer_id = ho_rx_tid(f, x);
+        out->transfer_id = rx_tid(f, x);
         out->report_id = x->latest;
         out->reported_at = x->reported_at;
         out->value = x->latest + x->rid_len + 1;

@@ -11,7 +11,7 @@ void ho_saylimit_init(ho_saylimit_t *sl, int64_t interval_ms) {
 }
 
 /* FNV-1a of the code and the text before " (after " (never 0: 0 marks a free slot) */
-static uint64_t ho_saylimit_key(int code, const char *msg) {
+static uint64_t saylimit_key(int code, const char *msg) {
         uint64_t h = 1469598103934665603ULL;
         const char *end = msg ? strstr(msg, " (after ") : NULL;
         size_t n = msg ? (end ? (size_t)(end - msg) : strlen(msg)) : 0;
@@ -27,7 +27,7 @@ static uint64_t ho_saylimit_key(int code, const char *msg) {
 }
 
 bool ho_saylimit_ok(ho_saylimit_t *sl, int code, const char *msg, int64_t now_ms) {
-        uint64_t key = ho_saylimit_key(code, msg);
+        uint64_t key = saylimit_key(code, msg);
         size_t oldest = 0;
         for (size_t i = 0; i < HO_SAYLIMIT_KINDS; i++) {
                 if (sl->kinds[i].key == key) {

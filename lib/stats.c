@@ -10,7 +10,7 @@
 #include "handover/stats.h"
 #include "handover/util.h"
 
-static int ho_parse_i64(const char *s, int64_t *v) {
+static int parse_i64(const char *s, int64_t *v) {
         long long x;
         if (ho_parse_ll(s, INT64_MIN, INT64_MAX, &x))
                 return -1;
@@ -25,13 +25,13 @@ struct ho_kv {
         const char *v;
 };
 
-static int ho_kv_cmp(const void *a, const void *b) {
+static int kv_cmp(const void *a, const void *b) {
         return strcmp(((const struct ho_kv *)a)->k, ((const struct ho_kv *)b)->k);
 }
 
 /* HGETALL reply -> object with integer values and sorted keys. A value that is
  * not an integer is kept as a string so nothing is hidden from the reader. */
-static json_t *ho_hash_to_json(const redisReply *r) {
+static json_t *hash_to_json(const redisReply *r) {
         json_t *obj = json_object();
         if (!obj || r->type != REDIS_REPLY_ARRAY || r->elements < 2)
                 return obj;
@@ -46,20 +46,20 @@ static json_t *ho_hash_to_json(const redisReply *r) {
                 kv[i].v = r->element[2 * i + 1]->str ? r->element[2 * i + 1]->str : "";
         }
         if (n > 1) /* kv may be NULL when n == 0: qsort wants a pointer */
-                qsort(kv, n, sizeof(*kv), ho_kv_cmp);
+                qsort(kv, n, sizeof(*kv), kv_cmp);
         for (size_t i = 0; i < n; i++) {
                 int64_t v;
                 json_object_set_new(obj, kv[i].k,
-                                    ho_parse_i64(kv[i].v, &v) ? json_string(kv[i].v)
-                                                              : json_integer(v));
+                                    parse_i64(kv[i].v, &v) ? json_string(kv[i].v)
+                                                           : json_integer(v));
         }
         free(kv);
         return obj;
 }
 
-static json_t *ho_totals_to_json(const redisReply *r) {
+static json_t *totals_to_json(const redisReply *r) {
         const char *const *nums = ho_key_total_names;
-        json_t *h = ho_hash_to_json(r), *t = json_object();
+        json_t *h = hash_to_json(r), *t = json_object();
         if (!h || !t) {
                 json_decref(h);
                 json_decref(t);
@@ -82,14 +82,14 @@ static json_t *ho_totals_to_json(const redisReply *r) {
         return t;
 }
 
-static json_t *ho_zset_to_json(const redisReply *r) {
+static json_t *zset_to_json(const redisReply *r) {
         json_t *arr = json_array();
         if (!arr || r->type != REDIS_REPLY_ARRAY)
                 return arr;
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
                 int64_t v = 0;
                 const char *s = r->element[i + 1]->str ? r->element[i + 1]->str : "0";
-                if (ho_parse_i64(s, &v))
+                if (parse_i64(s, &v))
                         v = (int64_t)strtod(s, NULL); /* scores come back as doubles */
                 json_array_append_new(arr, json_pack("{s:s,s:I}", "transfer_id",
                                                      r->element[i]->str ? r->element[i]->str : "",
@@ -177,13 +177,13 @@ ho_err_t ho_stats_snapshot(redisContext *c, const char *prefix, const char *ns, 
                                  ns && *ns ? ns : "");
         }
         json_t *snap = json_object();
-        json_object_set_new(snap, ho_key_names[HO_KEY_TOTALS], ho_totals_to_json(tot));
+        json_object_set_new(snap, ho_key_names[HO_KEY_TOTALS], totals_to_json(tot));
         for (int k = HO_KEY_BREAKDOWN_FIRST; k <= HO_KEY_BREAKDOWN_LAST; k++)
                 json_object_set_new(snap, ho_key_names[k],
-                                    ho_hash_to_json(exec->element[1 + k - HO_KEY_BREAKDOWN_FIRST]));
+                                    hash_to_json(exec->element[1 + k - HO_KEY_BREAKDOWN_FIRST]));
         json_object_set_new(snap, ho_key_names[HO_KEY_LARGEST],
-                            ho_zset_to_json(exec->element[nq - 2]));
-        json_object_set_new(snap, ho_key_names[HO_KEY_OFFSETS], ho_hash_to_json(offs));
+                            zset_to_json(exec->element[nq - 2]));
+        json_object_set_new(snap, ho_key_names[HO_KEY_OFFSETS], hash_to_json(offs));
         freeReplyObject(exec);
         /* a member left NULL by an allocation failure makes set_new fail silently */
         if (json_object_size(snap) != 8) {
@@ -247,7 +247,7 @@ ho_err_t ho_stats_lag(rd_kafka_t *rk, const char *topic, const json_t *offsets, 
 
 /* ------------------------------------------------------------------- table */
 
-static int64_t ho_jint(const json_t *o, const char *k) {
+static int64_t jint(const json_t *o, const char *k) {
         json_t *v = json_object_get(o, k);
         return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
@@ -257,7 +257,7 @@ struct ho_row {
         int64_t v;
 };
 
-static int ho_row_by_value(const void *a, const void *b) {
+static int row_by_value(const void *a, const void *b) {
         const struct ho_row *x = a, *y = b;
         if (x->v != y->v)
                 return x->v < y->v ? 1 : -1;
@@ -265,22 +265,22 @@ static int ho_row_by_value(const void *a, const void *b) {
 }
 
 /* Columns on a terminal: UTF-8 continuation bytes take no column. */
-static size_t ho_display_width(const char *s) {
+static size_t display_width(const char *s) {
         size_t w = 0;
         for (; *s; s++)
                 w += ((unsigned char)*s & 0xC0) != 0x80;
         return w;
 }
 
-static void ho_print_row(FILE *fp, const char *k, int64_t v, size_t width) {
-        size_t w = ho_display_width(k);
+static void print_row(FILE *fp, const char *k, int64_t v, size_t width) {
+        size_t w = display_width(k);
         fprintf(fp, "  %s%*s %10" PRId64 "\n", k, (int)(width > w ? width - w : 0), "", v);
 }
 
 /* One section of "key  value" rows: largest first (by_value) or in key order,
  * at most top rows, then how many were left out. */
-static void ho_print_section(FILE *fp, const char *title, const json_t *obj, bool by_value,
-                             size_t top) {
+static void print_section(FILE *fp, const char *title, const json_t *obj, bool by_value,
+                          size_t top) {
         size_t n = json_object_size(obj), i = 0;
         fprintf(fp, "%s (%zu)\n", title, n);
         if (n == 0) {
@@ -298,7 +298,7 @@ static void ho_print_section(FILE *fp, const char *title, const json_t *obj, boo
                 i++;
         }
         if (by_value && n > 1)
-                qsort(rows, n, sizeof(*rows), ho_row_by_value);
+                qsort(rows, n, sizeof(*rows), row_by_value);
         size_t first = 0, shown = n;
         if (top && n > top) {
                 shown = top;
@@ -307,20 +307,20 @@ static void ho_print_section(FILE *fp, const char *title, const json_t *obj, boo
         }
         size_t width = 28;
         for (i = first; i < first + shown; i++)
-                if (ho_display_width(rows[i].k) > width)
-                        width = ho_display_width(rows[i].k);
+                if (display_width(rows[i].k) > width)
+                        width = display_width(rows[i].k);
         if (width > 60)
                 width = 60;
         if (first)
                 fprintf(fp, "  ... %zu earlier\n", first);
         for (i = first; i < first + shown; i++)
-                ho_print_row(fp, rows[i].k, rows[i].v, width);
+                print_row(fp, rows[i].k, rows[i].v, width);
         if (by_value && shown < n)
                 fprintf(fp, "  ... %zu more\n", n - shown);
         free(rows);
 }
 
-static void ho_format_age(int64_t ms, char *out, size_t n) {
+static void format_age(int64_t ms, char *out, size_t n) {
         int64_t s = ms / 1000;
         if (ms < 0)
                 snprintf(out, n, "in the future");
@@ -345,50 +345,49 @@ void ho_stats_print_table(FILE *fp, const char *prefix, const json_t *snap, cons
         fprintf(fp,
                 "  transfers %" PRId64 "   inmates %" PRId64 "   reports %" PRId64
                 "   aircraft %" PRId64 "   persons %" PRId64 "   rejected %" PRId64 "\n",
-                ho_jint(t, "transfers"), ho_jint(t, "inmates"), ho_jint(t, "reports"),
-                ho_jint(t, "aircraft"), ho_jint(t, "persons"), ho_jint(t, "rejected"));
+                jint(t, "transfers"), jint(t, "inmates"), jint(t, "reports"), jint(t, "aircraft"),
+                jint(t, "persons"), jint(t, "rejected"));
         fprintf(fp, "  transfers from %s to %s\n", first ? first : "-", last ? last : "-");
         if (json_is_integer(upd)) {
                 char ts[32], age[48];
                 ho_time_format_rfc3339((int64_t)json_integer_value(upd), ts);
-                ho_format_age(now_ms - (int64_t)json_integer_value(upd), age, sizeof(age));
+                format_age(now_ms - (int64_t)json_integer_value(upd), age, sizeof(age));
                 fprintf(fp, "  last update %s (%s)\n", ts, age);
         } else {
                 fprintf(fp, "  last update -\n");
         }
         if (lag) {
                 fprintf(fp, "  lag behind \"%s\": %" PRId64 " messages",
-                        json_string_value(json_object_get(lag, "topic")), ho_jint(lag, "total"));
+                        json_string_value(json_object_get(lag, "topic")), jint(lag, "total"));
                 size_t i;
                 json_t *p;
                 const char *sep = " (";
                 json_array_foreach(json_object_get(lag, "partitions"), i, p) {
-                        if (ho_jint(p, "lag")) {
-                                fprintf(fp, "%sp%" PRId64 ": %" PRId64, sep,
-                                        ho_jint(p, "partition"), ho_jint(p, "lag"));
+                        if (jint(p, "lag")) {
+                                fprintf(fp, "%sp%" PRId64 ": %" PRId64, sep, jint(p, "partition"),
+                                        jint(p, "lag"));
                                 sep = ", ";
                         }
                 }
                 fprintf(fp, "%s\n", *sep == ',' ? ")" : "");
         }
         fprintf(fp, "\n");
-        ho_print_section(fp, "inmates by month", json_object_get(snap, "inmates_by_month"), false,
-                         top ? top * 2 : 0);
-        ho_print_section(fp, "inmates by route", json_object_get(snap, "inmates_by_route"), true,
-                         top);
-        ho_print_section(fp, "transfers by destination",
-                         json_object_get(snap, "transfers_by_destination"), true, top);
-        ho_print_section(fp, "inmates by destination",
-                         json_object_get(snap, "inmates_by_destination"), true, top);
-        ho_print_section(fp, "persons by affiliation",
-                         json_object_get(snap, "persons_by_affiliation"), true, top);
+        print_section(fp, "inmates by month", json_object_get(snap, "inmates_by_month"), false,
+                      top ? top * 2 : 0);
+        print_section(fp, "inmates by route", json_object_get(snap, "inmates_by_route"), true, top);
+        print_section(fp, "transfers by destination",
+                      json_object_get(snap, "transfers_by_destination"), true, top);
+        print_section(fp, "inmates by destination", json_object_get(snap, "inmates_by_destination"),
+                      true, top);
+        print_section(fp, "persons by affiliation", json_object_get(snap, "persons_by_affiliation"),
+                      true, top);
         const json_t *lt = json_object_get(snap, "largest_transfers");
         fprintf(fp, "largest transfers (top %zu)\n", json_array_size(lt));
         size_t i;
         json_t *e;
         json_array_foreach(lt, i, e) {
                 const char *id = json_string_value(json_object_get(e, "transfer_id"));
-                ho_print_row(fp, id ? id : "", ho_jint(e, "inmates"), 28);
+                print_row(fp, id ? id : "", jint(e, "inmates"), 28);
         }
         if (json_array_size(lt) == 0)
                 fprintf(fp, "  -\n");
@@ -435,7 +434,7 @@ void ho_stats_audit_destroy(ho_stats_audit_t *a) {
         free(a);
 }
 
-static int ho_audit_route(ho_stats_audit_t *a, const char *route, uint32_t *idx) {
+static int audit_route(ho_stats_audit_t *a, const char *route, uint32_t *idx) {
         /* few routes (country pairs): a linear search is enough */
         for (size_t i = a->n_routes; i-- > 0;)
                 if (!strcmp(a->routes[i], route)) {
@@ -486,7 +485,7 @@ ho_err_t ho_stats_audit_add(ho_stats_audit_t *a, const char *transfer_id, const 
         char route[16];
         snprintf(route, sizeof(route), "%s-%s", oc, dc);
         struct ho_audit_tr t = {0};
-        if (ho_audit_route(a, route, &t.route))
+        if (audit_route(a, route, &t.route))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         if (a->n == a->cap) {
                 size_t cap = a->cap ? a->cap * 2 : 256;
@@ -508,14 +507,14 @@ ho_err_t ho_stats_audit_add(ho_stats_audit_t *a, const char *transfer_id, const 
         return HO_OK;
 }
 
-static int ho_tr_by_id(const void *x, const void *y) {
+static int tr_by_id(const void *x, const void *y) {
         const struct ho_audit_tr *a = x, *b = y;
         int c = strcmp(a->id, b->id);
         return c ? c : (a->seq < b->seq ? -1 : 1);
 }
 
 /* Routes by name, then date, then id: the order of the printed lines. */
-static int ho_tr_by_route_date(const void *x, const void *y) {
+static int tr_by_route_date(const void *x, const void *y) {
         const struct ho_audit_tr *a = x, *b = y;
         int c = strcmp(a->rname, b->rname);
         if (c)
@@ -531,7 +530,7 @@ ho_err_t ho_stats_audit_finish(ho_stats_audit_t *a) {
         a->finished = true;
         /* HSCAN may return a field twice (during a rehash): keep one entry per id */
         if (a->n > 1) /* a->tr is NULL while no transfer was added */
-                qsort(a->tr, a->n, sizeof(*a->tr), ho_tr_by_id);
+                qsort(a->tr, a->n, sizeof(*a->tr), tr_by_id);
         size_t w = 0;
         for (size_t i = 0; i < a->n; i++) {
                 if (i + 1 < a->n && !strcmp(a->tr[i].id, a->tr[i + 1].id)) {
@@ -542,7 +541,7 @@ ho_err_t ho_stats_audit_finish(ho_stats_audit_t *a) {
         }
         a->n = w;
         if (a->n > 1)
-                qsort(a->tr, a->n, sizeof(*a->tr), ho_tr_by_route_date);
+                qsort(a->tr, a->n, sizeof(*a->tr), tr_by_route_date);
 
         /* per route, a running sum that includes every transfer of the same date */
         size_t i = 0;

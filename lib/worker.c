@@ -16,7 +16,7 @@
  * letter. Dead letters are rare, so the wait costs nothing in practice.
  *
  * Applying overlaps folding: a batch that is ready goes to one of the
- * worker's apply threads (ho_part_submit), each with its own engine and Redis
+ * worker's apply threads (part_submit), each with its own engine and Redis
  * connection, and the partition goes on folding into a second batch that
  * continues from the first one's next offset. So decoding the next messages,
  * one thread computing a batch's new states and Redis applying another's run
@@ -113,7 +113,7 @@ typedef struct ho_part_s {
         bool fenced;         /* the re-read follows a fence: say how the offset moved */
         int64_t fenced_from; /* the stored offset the fenced batch started from */
         bool consumed;       /* a message came since the last seek or assignment, so
-                                 * the consumer's position is ours (ho_part_skip_markers) */
+                                 * the consumer's position is ours (part_skip_markers) */
 } ho_part_t;
 
 struct ho_worker_s {
@@ -128,7 +128,7 @@ struct ho_worker_s {
         ho_part_t *parts;   /* indexed by partition id */
         size_t n_parts;
         volatile sig_atomic_t *stop;
-        bool fatal; /* the worker's own (out of memory); see ho_worker_fatal */
+        bool fatal; /* the worker's own (out of memory); see worker_fatal */
         ho_kafka_watch_t kw_consumer, kw_producer; /* the clients' errors (kafka.h) */
         bool close_incomplete; /* leaving the group timed out: destroy without closing */
         char fatal_str[1024];
@@ -156,27 +156,21 @@ struct ho_worker_s {
         int64_t wm_last_ms;
 };
 
-static void ho_sleep_ms(int ms) {
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-                ;
-}
-
 /* ---- librdkafka callbacks (run inside our own poll calls) ---- */
 
 /* Each retriable librdkafka error, for the metrics (kafka.h logs it). */
-static void ho_kafka_error_seen(void *opaque) {
+static void kafka_error_seen(void *opaque) {
         ho_worker_t *w = opaque;
         if (w->wm)
                 ho_wmetrics_kafka_error(w->wm);
 }
 
 /* Whether a Kafka client or the worker itself met an error that stops it. */
-static bool ho_worker_fatal(const ho_worker_t *w) {
+static bool worker_fatal(const ho_worker_t *w) {
         return w->fatal || w->kw_consumer.fatal || w->kw_producer.fatal;
 }
 
-static void ho_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
+static void dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque) {
         (void)rk;
         ho_worker_t *w = ho_kafka_opaque(opaque);
         uint64_t seq = (uint64_t)(uintptr_t)rkm->_private;
@@ -188,7 +182,7 @@ static void ho_dlq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *op
 
 /* ---- partitions ---- */
 
-static ho_part_t *ho_part_get(ho_worker_t *w, int32_t partition, bool create) {
+static ho_part_t *part_get(ho_worker_t *w, int32_t partition, bool create) {
         if (partition < 0)
                 return NULL;
         if ((size_t)partition >= w->n_parts) {
@@ -212,11 +206,11 @@ static ho_part_t *ho_part_get(ho_worker_t *w, int32_t partition, bool create) {
 }
 
 /* HO_OFFSET_NONE means "nothing stored": start from the beginning. */
-static int64_t ho_kafka_offset(int64_t stored) {
+static int64_t kafka_offset(int64_t stored) {
         return stored == HO_OFFSET_NONE ? RD_KAFKA_OFFSET_BEGINNING : stored;
 }
 
-static void ho_part_pause(ho_worker_t *w, ho_part_t *p, bool pause) {
+static void part_pause(ho_worker_t *w, ho_part_t *p, bool pause) {
         if (p->paused == pause)
                 return;
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -232,9 +226,9 @@ static void ho_part_pause(ho_worker_t *w, ho_part_t *p, bool pause) {
 
 /* Make the next message we accept from p the one at `offset`, dropping
  * anything prefetched from elsewhere. */
-static void ho_part_seek(ho_worker_t *w, ho_part_t *p, int64_t offset) {
+static void part_seek(ho_worker_t *w, ho_part_t *p, int64_t offset) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset = ho_kafka_offset(
+        rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset = kafka_offset(
                 offset);
         rd_kafka_error_t *e = rd_kafka_seek_partitions(w->consumer, l, HO_WORKER_SEEK_TIMEOUT_MS);
         if (e) {
@@ -251,7 +245,7 @@ static void ho_part_seek(ho_worker_t *w, ho_part_t *p, int64_t offset) {
 }
 
 /* Stop taking messages for p until retry_at; the retry decides what next. */
-static void ho_part_stall(ho_worker_t *w, ho_part_t *p, ho_part_state_t state) {
+static void part_stall(ho_worker_t *w, ho_part_t *p, ho_part_state_t state) {
         if (p->backoff_ms < HO_WORKER_BACKOFF_MIN_MS)
                 p->backoff_ms = HO_WORKER_BACKOFF_MIN_MS;
         else if (p->state != HO_PART_RUNNING)
@@ -260,21 +254,21 @@ static void ho_part_stall(ho_worker_t *w, ho_part_t *p, ho_part_state_t state) {
                                         : p->backoff_ms * 2;
         p->state = state;
         p->retry_at_ms = ho_mono_ms() + p->backoff_ms;
-        ho_part_pause(w, p, true);
+        part_pause(w, p, true);
 }
 
 /* Back to normal: resume at exactly the batch's next offset. */
-static void ho_part_unstall(ho_worker_t *w, ho_part_t *p) {
+static void part_unstall(ho_worker_t *w, ho_part_t *p) {
         if (p->state == HO_PART_RUNNING && !p->paused)
                 return;
         p->state = HO_PART_RUNNING;
         p->backoff_ms = 0;
-        ho_part_pause(w, p, false);
-        ho_part_seek(w, p, ho_agg_batch_next_offset(p->batch));
+        part_pause(w, p, false);
+        part_seek(w, p, ho_agg_batch_next_offset(p->batch));
 }
 
 /* Mirror the applied position into Kafka for lag tools (never read back). */
-static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
+static void kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
         if (next < 0)
                 return;
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -286,13 +280,13 @@ static void ho_kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
         rd_kafka_topic_partition_list_destroy(l);
 }
 
-static ho_err_t ho_part_settle(ho_worker_t *w, ho_part_t *p);
+static ho_err_t part_settle(ho_worker_t *w, ho_part_t *p);
 
 /* A fenced batch's stored offset moved from `from` to `stored`: forward is
  * another worker's progress; back (or gone) is a replay that switched in a
  * rebuild, or Redis losing acknowledged writes, which must not read as a
  * routine hand-over. */
-static void ho_part_log_fence(ho_worker_t *w, ho_part_t *p, int64_t from, int64_t stored) {
+static void part_log_fence(ho_worker_t *w, ho_part_t *p, int64_t from, int64_t stored) {
         char was[32], now[32];
         snprintf(was, sizeof(was), from == HO_OFFSET_NONE ? "none" : "%" PRId64, from);
         snprintf(now, sizeof(now), stored == HO_OFFSET_NONE ? "none" : "%" PRId64, stored);
@@ -313,8 +307,8 @@ static void ho_part_log_fence(ho_worker_t *w, ho_part_t *p, int64_t from, int64_
 
 /* Read p's stored offset and continue from there (after a fence, or when the
  * apply found another worker's progress). HO_ERR_REDIS: p is stalled. */
-static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
-        ho_part_settle(w, p);
+static ho_err_t part_reread(ho_worker_t *w, ho_part_t *p) {
+        part_settle(w, p);
         char errstr[512];
         int64_t stored;
         ho_err_t err = ho_agg_offset_get(w->agg, w->conf.topic, p->partition, &stored, errstr,
@@ -324,25 +318,25 @@ static ho_err_t ho_part_reread(ho_worker_t *w, ho_part_t *p) {
                          "]: %s (retrying in %d ms)",
                          w->conf.topic, p->partition, errstr,
                          p->backoff_ms ? p->backoff_ms * 2 : HO_WORKER_BACKOFF_MIN_MS);
-                ho_part_stall(w, p, HO_PART_RETRY_REREAD);
+                part_stall(w, p, HO_PART_RETRY_REREAD);
                 return err;
         }
         ho_agg_batch_reset(p->batch, stored);
         if (p->fenced)
-                ho_part_log_fence(w, p, p->fenced_from, stored);
+                part_log_fence(w, p, p->fenced_from, stored);
         else
                 ho_info("\"%s\" [%" PRId32 "]: continuing from the stored offset %" PRId64,
                         w->conf.topic, p->partition, stored);
         p->fenced = false;
         if (p->state != HO_PART_RUNNING || p->paused) {
-                ho_part_unstall(w, p); /* seeks to the batch's (new) next offset */
+                part_unstall(w, p); /* seeks to the batch's (new) next offset */
         } else {
-                ho_part_seek(w, p, stored);
+                part_seek(w, p, stored);
         }
         return HO_OK;
 }
 
-static uint64_t ho_elapsed_us(const struct timespec *t0) {
+static uint64_t elapsed_us(const struct timespec *t0) {
         struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         return (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000);
@@ -352,8 +346,8 @@ static uint64_t ho_elapsed_us(const struct timespec *t0) {
  * returned. HO_OK (applied), HO_ERR_FENCED (dropped and repositioned),
  * HO_ERR_REDIS/CONFLICT/JSON (b kept as p's batch, p stalled), HO_ERR_NOMEM
  * (fatal). */
-static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, int64_t next,
-                               ho_err_t err, const char *errstr, uint64_t us) {
+static ho_err_t part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, int64_t next,
+                            ho_err_t err, const char *errstr, uint64_t us) {
         if (w->wm)
                 ho_wmetrics_applied(w->wm, p->partition, next, us, err);
         w->apply_n++;
@@ -370,8 +364,8 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
                                 w->conf.topic, p->partition);
                 if (b != p->batch)
                         p->spare = b; /* emptied by the commit */
-                ho_kafka_mirror(w, p, next);
-                ho_part_unstall(w, p);
+                kafka_mirror(w, p, next);
+                part_unstall(w, p);
                 return HO_OK;
         case HO_ERR_FENCED:
                 w->st.fenced++;
@@ -382,7 +376,7 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
                 if (b != p->batch)
                         p->spare = b; /* emptied by the commit */
                 if (!p->releasing)
-                        ho_part_reread(w, p); /* says how the offset moved; resets p's batch */
+                        part_reread(w, p); /* says how the offset moved; resets p's batch */
                 return HO_ERR_FENCED;
         case HO_ERR_NOMEM:
                 return err;
@@ -404,7 +398,7 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
                                 w->conf.topic, p->partition, errstr);
                         return err;
                 }
-                ho_part_stall(w, p, HO_PART_RETRY_COMMIT);
+                part_stall(w, p, HO_PART_RETRY_COMMIT);
                 ho_log(first                                       ? HO_LOG_ERROR
                        : p->backoff_ms >= HO_WORKER_BACKOFF_MAX_MS ? HO_LOG_WARN
                                                                    : HO_LOG_DEBUG,
@@ -420,17 +414,17 @@ static ho_err_t ho_part_result(ho_worker_t *w, ho_part_t *p, ho_agg_batch_t *b, 
 /* ---- the apply threads ---- */
 
 /* Commit b through agg, timing it; agg's counters after it into *stats. */
-static ho_err_t ho_commit_timed(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, char *errstr,
-                                size_t errstr_size, uint64_t *us, ho_agg_stats_t *stats) {
+static ho_err_t commit_timed(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, char *errstr,
+                             size_t errstr_size, uint64_t *us, ho_agg_stats_t *stats) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         ho_err_t err = ho_agg_batch_commit_via(agg, b, next, errstr, errstr_size);
-        *us = ho_elapsed_us(&t0);
+        *us = elapsed_us(&t0);
         ho_agg_stats(agg, stats);
         return err;
 }
 
-static void *ho_applier_main(void *arg) {
+static void *applier_main(void *arg) {
         ho_applier_t *ap = arg;
         ho_worker_t *w = ap->w;
         pthread_mutex_lock(&w->mu);
@@ -445,7 +439,7 @@ static void *ho_applier_main(void *arg) {
                 char errstr[512] = "";
                 uint64_t us;
                 ho_agg_stats_t st;
-                ho_err_t err = ho_commit_timed(ap->agg, b, next, errstr, sizeof(errstr), &us, &st);
+                ho_err_t err = commit_timed(ap->agg, b, next, errstr, sizeof(errstr), &us, &st);
                 pthread_mutex_lock(&w->mu);
                 ap->err = err;
                 memcpy(ap->errstr, errstr, sizeof(errstr));
@@ -459,7 +453,7 @@ static void *ho_applier_main(void *arg) {
 }
 
 /* Take ap's result, waiting for it, and act on it for its partition. */
-static ho_err_t ho_applier_settle(ho_worker_t *w, ho_applier_t *ap) {
+static ho_err_t applier_settle(ho_worker_t *w, ho_applier_t *ap) {
         pthread_mutex_lock(&w->mu);
         while (!ap->done)
                 pthread_cond_wait(&w->cv, &w->mu);
@@ -475,12 +469,12 @@ static ho_err_t ho_applier_settle(ho_worker_t *w, ho_applier_t *ap) {
         ap->job = NULL;
         ap->done = false;
         pthread_mutex_unlock(&w->mu);
-        return ho_part_result(w, p, b, next, err, errstr, us);
+        return part_result(w, p, b, next, err, errstr, us);
 }
 
 /* The applier holding a batch of p (at most one), or NULL. ap->part is only
  * ever written by this thread, so reading it needs no lock. */
-static ho_applier_t *ho_part_applier(ho_worker_t *w, const ho_part_t *p) {
+static ho_applier_t *part_applier(ho_worker_t *w, const ho_part_t *p) {
         for (int i = 0; i < HO_WORKER_APPLIERS; i++)
                 if (w->appliers[i].part == p)
                         return &w->appliers[i];
@@ -488,7 +482,7 @@ static ho_applier_t *ho_part_applier(ho_worker_t *w, const ho_part_t *p) {
 }
 
 /* The applier whose batch went first of those in flight, or NULL. */
-static ho_applier_t *ho_applier_oldest(ho_worker_t *w) {
+static ho_applier_t *applier_oldest(ho_worker_t *w) {
         ho_applier_t *oldest = NULL;
         for (int i = 0; i < HO_WORKER_APPLIERS; i++)
                 if (w->appliers[i].part && (!oldest || w->appliers[i].seq < oldest->seq))
@@ -497,16 +491,16 @@ static ho_applier_t *ho_applier_oldest(ho_worker_t *w) {
 }
 
 /* Settle p's batch in flight, if any: its result (HO_OK when none). */
-static ho_err_t ho_part_settle(ho_worker_t *w, ho_part_t *p) {
-        ho_applier_t *ap = ho_part_applier(w, p);
-        return ap ? ho_applier_settle(w, ap) : HO_OK;
+static ho_err_t part_settle(ho_worker_t *w, ho_part_t *p) {
+        ho_applier_t *ap = part_applier(w, p);
+        return ap ? applier_settle(w, ap) : HO_OK;
 }
 
 /* Settle every batch in flight, oldest first. HO_ERR_NOMEM or HO_OK. */
-static ho_err_t ho_worker_settle_all(ho_worker_t *w) {
+static ho_err_t worker_settle_all(ho_worker_t *w) {
         ho_applier_t *ap;
-        while ((ap = ho_applier_oldest(w)))
-                if (ho_applier_settle(w, ap) == HO_ERR_NOMEM)
+        while ((ap = applier_oldest(w)))
+                if (applier_settle(w, ap) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;
         return HO_OK;
 }
@@ -515,7 +509,7 @@ static ho_err_t ho_worker_settle_all(ho_worker_t *w) {
  * A failed apply is acted on (the partition stalled, its retry scheduled)
  * when it happens, not when the partition's next message comes: on a quiet
  * partition that could be hours. HO_ERR_NOMEM or HO_OK. */
-static ho_err_t ho_worker_settle_done(ho_worker_t *w) {
+static ho_err_t worker_settle_done(ho_worker_t *w) {
         for (int i = 0; i < HO_WORKER_APPLIERS; i++) {
                 ho_applier_t *ap = &w->appliers[i];
                 if (!ap->part)
@@ -523,28 +517,28 @@ static ho_err_t ho_worker_settle_done(ho_worker_t *w) {
                 pthread_mutex_lock(&w->mu);
                 bool done = ap->done;
                 pthread_mutex_unlock(&w->mu);
-                if (done && ho_applier_settle(w, ap) == HO_ERR_NOMEM)
+                if (done && applier_settle(w, ap) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;
         }
         return HO_OK;
 }
 
 /* Apply p's batch now, on this thread (after settling what is in flight).
- * Same results as ho_part_result; HO_OK also when there is nothing to apply. */
-static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
-        ho_err_t serr = ho_part_settle(w, p);
+ * Same results as part_result; HO_OK also when there is nothing to apply. */
+static ho_err_t part_commit(ho_worker_t *w, ho_part_t *p) {
+        ho_err_t serr = part_settle(w, p);
         if (serr == HO_ERR_NOMEM)
                 return serr;
         ho_agg_batch_t *b = p->batch;
         int64_t next = ho_agg_batch_next_offset(b);
         if (ho_agg_batch_count(b) == 0 && next == ho_agg_batch_start_offset(b)) {
-                ho_part_unstall(w, p);
+                part_unstall(w, p);
                 return HO_OK;
         }
         char errstr[512] = "";
         uint64_t us;
-        ho_err_t err = ho_commit_timed(w->agg, b, next, errstr, sizeof(errstr), &us, &w->agg_snap);
-        return ho_part_result(w, p, b, next, err, errstr, us);
+        ho_err_t err = commit_timed(w->agg, b, next, errstr, sizeof(errstr), &us, &w->agg_snap);
+        return part_result(w, p, b, next, err, errstr, us);
 }
 
 /*
@@ -557,11 +551,11 @@ static ho_err_t ho_part_commit(ho_worker_t *w, ho_part_t *p) {
  * batch's next offset, store the position: the offsets between hold nothing
  * to count. Only once a message of p came since its last seek or assignment,
  * so the position is the one our own consumption produced. Same results as
- * ho_part_result; HO_OK when there is nothing to skip.
+ * part_result; HO_OK when there is nothing to skip.
  */
-static ho_err_t ho_part_skip_markers(ho_worker_t *w, ho_part_t *p) {
+static ho_err_t part_skip_markers(ho_worker_t *w, ho_part_t *p) {
         if (!p->assigned || !p->consumed || p->state != HO_PART_RUNNING || p->paused ||
-            ho_agg_batch_count(p->batch) > 0 || ho_part_applier(w, p))
+            ho_agg_batch_count(p->batch) > 0 || part_applier(w, p))
                 return HO_OK;
         int64_t next = ho_agg_batch_next_offset(p->batch);
         if (next < 0 || p->expect != next)
@@ -581,11 +575,11 @@ static ho_err_t ho_part_skip_markers(ho_worker_t *w, ho_part_t *p) {
                  w->conf.topic, p->partition, next, pos - 1, pos);
         char errstr[512] = "";
         uint64_t us;
-        ho_err_t err = ho_commit_timed(w->agg, p->batch, pos, errstr, sizeof(errstr), &us,
-                                       &w->agg_snap);
+        ho_err_t err = commit_timed(w->agg, p->batch, pos, errstr, sizeof(errstr), &us,
+                                    &w->agg_snap);
         if (err == HO_OK)
                 p->expect = pos;
-        return ho_part_result(w, p, p->batch, pos, err, errstr, us);
+        return part_result(w, p, p->batch, pos, err, errstr, us);
 }
 
 /* Hand p's batch to an apply thread and go on folding into its spare (after
@@ -593,20 +587,20 @@ static ho_err_t ho_part_skip_markers(ho_worker_t *w, ho_part_t *p) {
  * thread is busy). HO_OK: submitted, or nothing to apply. Any other result is
  * the settled apply of p's previous batch: p was repositioned or stalled, so
  * the caller must not fold into p's batch now. */
-static ho_err_t ho_part_submit(ho_worker_t *w, ho_part_t *p) {
-        ho_err_t err = ho_part_settle(w, p);
+static ho_err_t part_submit(ho_worker_t *w, ho_part_t *p) {
+        ho_err_t err = part_settle(w, p);
         if (err)
                 return err;
         ho_applier_t *ap;
-        while (!(ap = ho_part_applier(w, NULL))) /* a free one */
-                if (ho_applier_settle(w, ho_applier_oldest(w)) == HO_ERR_NOMEM)
+        while (!(ap = part_applier(w, NULL))) /* a free one */
+                if (applier_settle(w, applier_oldest(w)) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;
         if (p->state != HO_PART_RUNNING)
                 return HO_OK;
         ho_agg_batch_t *b = p->batch;
         int64_t next = ho_agg_batch_next_offset(b);
         if (ho_agg_batch_count(b) == 0)
-                return ho_part_commit(w, p); /* nothing to apply, or only the offset to move */
+                return part_commit(w, p); /* nothing to apply, or only the offset to move */
         if (!p->spare && !(p->spare = ho_agg_batch_new(w->agg, w->conf.topic, p->partition, next)))
                 return HO_ERR_NOMEM;
         ho_agg_batch_reset(p->spare, next);
@@ -625,15 +619,15 @@ static ho_err_t ho_part_submit(ho_worker_t *w, ho_part_t *p) {
 
 /* ---- rebalance ---- */
 
-static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
+static void part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
         if (!p->assigned)
                 return;
-        ho_part_settle(w, p);
+        part_settle(w, p);
         if (!lost && p->state == HO_PART_RUNNING && ho_agg_batch_count(p->batch) > 0) {
                 /* one attempt: if it fails, the next owner re-reads the stored
                  * offset and re-does this batch; nothing is lost */
                 p->releasing = true;
-                ho_part_commit(w, p);
+                part_commit(w, p);
         } else if (ho_agg_batch_count(p->batch) > 0) {
                 ho_info("\"%s\" [%" PRId32 "]: dropping an unapplied batch of %zu messages on "
                         "revoke; the next owner re-reads the stored offset",
@@ -655,7 +649,7 @@ static void ho_part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
 /* Fill each partition's .offset from Redis, retrying with backoff until it
  * answers: never assign without knowing where the truth stands. false when
  * asked to stop first. */
-static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *parts) {
+static bool assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *parts) {
         for (int i = 0; i < parts->cnt; i++) {
                 rd_kafka_topic_partition_t *tp = &parts->elems[i];
                 int backoff = HO_WORKER_BACKOFF_MIN_MS;
@@ -665,7 +659,7 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
                         ho_err_t err = ho_agg_offset_get(w->agg, tp->topic, tp->partition, &stored,
                                                          errstr, sizeof(errstr));
                         if (!err) {
-                                ho_part_t *p = ho_part_get(w, tp->partition, true);
+                                ho_part_t *p = part_get(w, tp->partition, true);
                                 if (!p) {
                                         w->fatal = true;
                                         snprintf(w->fatal_str, sizeof(w->fatal_str),
@@ -689,7 +683,7 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
                                 p->backoff_ms = 0;
                                 p->expect = stored == HO_OFFSET_NONE ? 0 : stored;
                                 p->consumed = false;
-                                tp->offset = ho_kafka_offset(stored);
+                                tp->offset = kafka_offset(stored);
                                 if (stored == HO_OFFSET_NONE)
                                         ho_info("assigned \"%s\" [%" PRId32 "]: no stored "
                                                 "offset, starting from the beginning",
@@ -715,19 +709,19 @@ static bool ho_assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *p
         return true;
 }
 
-static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                            rd_kafka_topic_partition_list_t *parts, void *opaque) {
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
         ho_worker_t *w = ho_kafka_opaque(opaque);
-        ho_worker_settle_all(w); /* every position is final from here */
+        worker_settle_all(w); /* every position is final from here */
         bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                bool ok = ho_assign_offsets(w, parts);
+                bool ok = assign_offsets(w, parts);
                 if (!ok) {
                         /* stopping (or out of memory): take nothing; close follows */
                         for (int i = 0; i < parts->cnt; i++) {
-                                ho_part_t *p = ho_part_get(w, parts->elems[i].partition, false);
+                                ho_part_t *p = part_get(w, parts->elems[i].partition, false);
                                 if (p)
-                                        ho_part_release(w, p, true);
+                                        part_release(w, p, true);
                         }
                         if (!cooperative)
                                 rd_kafka_assign(rk, NULL);
@@ -752,9 +746,9 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
                 bool lost = rd_kafka_assignment_lost(rk);
                 for (int i = 0; i < parts->cnt; i++) {
-                        ho_part_t *p = ho_part_get(w, parts->elems[i].partition, false);
+                        ho_part_t *p = part_get(w, parts->elems[i].partition, false);
                         if (p)
-                                ho_part_release(w, p, lost);
+                                part_release(w, p, lost);
                 }
                 ho_info("revoked %d partition%s of \"%s\"%s", parts->cnt,
                         parts->cnt == 1 ? "" : "s", w->conf.topic, lost ? " (lost)" : "");
@@ -775,7 +769,7 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 if (w->wm)
                         ho_wmetrics_phase(w->wm, HO_WM_LOST);
                 for (size_t i = 0; i < w->n_parts; i++)
-                        ho_part_release(w, &w->parts[i], true);
+                        part_release(w, &w->parts[i], true);
                 if (cooperative)
                         rd_kafka_incremental_unassign(rk, parts);
                 else
@@ -785,10 +779,10 @@ static void ho_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- dead letters ---- */
 
-/* The start-up check (ho_worker_check_topics) refuses to run without the
+/* The start-up check (worker_check_topics) refuses to run without the
  * dead letter topic; one deleted later shows when a dead letter times out:
  * say then that the topic is missing. */
-static void ho_worker_check_dlq(ho_worker_t *w) {
+static void worker_check_dlq(ho_worker_t *w) {
         int n;
         if (ho_ktopic_meta(w->producer, w->dlq_topic, 2000, NULL, &n, NULL, NULL, 0) ==
             HO_ERR_NOT_FOUND)
@@ -800,8 +794,8 @@ static void ho_worker_check_dlq(ho_worker_t *w) {
 
 /* Send the message to the dead letter topic and wait for its delivery
  * report. HO_OK only when delivered. */
-static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_err_t why,
-                            const char *whystr) {
+static ho_err_t dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_err_t why,
+                         const char *whystr) {
         char part[16], off[24];
         snprintf(part, sizeof(part), "%" PRId32, rkm->partition);
         snprintf(off, sizeof(off), "%" PRId64, rkm->offset);
@@ -840,7 +834,7 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
                 if (w->dlq_done && (w->dlq_err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ||
                                     w->dlq_err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
                                     w->dlq_err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART))
-                        ho_worker_check_dlq(w); /* says so when the topic is missing */
+                        worker_check_dlq(w); /* says so when the topic is missing */
                 return HO_ERR_KAFKA;
         }
         ho_info("dead letter: \"%s\" [%" PRId32 "] offset %" PRId64 " -> \"%s\": %s: %s", src,
@@ -853,26 +847,26 @@ static ho_err_t ho_dlq_send(ho_worker_t *w, const rd_kafka_message_t *rkm, ho_er
 /* A message that cannot be taken now (its dead letter was not delivered, the
  * registry cannot be asked): apply what came before it, then stall the
  * partition; the retry re-consumes from that message. */
-static ho_err_t ho_part_hold(ho_worker_t *w, ho_part_t *p) {
-        ho_err_t cerr = ho_part_settle(w, p);
+static ho_err_t part_hold(ho_worker_t *w, ho_part_t *p) {
+        ho_err_t cerr = part_settle(w, p);
         if (cerr == HO_ERR_NOMEM)
                 return cerr;
         if (cerr || p->state != HO_PART_RUNNING)
                 return HO_OK; /* repositioned or stalled: it comes again */
-        cerr = ho_part_commit(w, p);
+        cerr = part_commit(w, p);
         if (cerr == HO_ERR_NOMEM)
                 return cerr;
         if (cerr == HO_OK)
-                ho_part_stall(w, p, HO_PART_RETRY_DLQ);
+                part_stall(w, p, HO_PART_RETRY_DLQ);
         return HO_OK;
 }
 
-static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm) {
-        ho_part_t *p = ho_part_get(w, rkm->partition, false);
+static ho_err_t worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm) {
+        ho_part_t *p = part_get(w, rkm->partition, false);
         if (!p || p->state != HO_PART_RUNNING || rkm->offset < p->expect)
                 return HO_OK; /* not ours, stalled, or stale after a seek */
         if (ho_agg_batch_full(p->batch)) {
-                ho_err_t err = ho_part_submit(w, p);
+                ho_err_t err = part_submit(w, p);
                 if (err)
                         return err == HO_ERR_NOMEM ? err : HO_OK; /* this message comes again */
                 if (p->state != HO_PART_RUNNING)
@@ -899,7 +893,7 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                 ho_warn("\"%s\" [%" PRId32 "] offset %" PRId64 ": %s; not a dead letter: the "
                         "partition waits and retries",
                         w->conf.topic, rkm->partition, rkm->offset, errstr);
-                return ho_part_hold(w, p);
+                return part_hold(w, p);
         }
         if (!err) {
                 err = ho_agg_batch_add_move(p->batch, &w->report, rkm->offset, rkm->len);
@@ -917,8 +911,8 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
                 snprintf(errstr, sizeof(errstr), "report refused by the engine: %s",
                          ho_err2str(err));
         }
-        if (ho_dlq_send(w, rkm, err, errstr) != HO_OK)
-                return ho_part_hold(w, p); /* it comes back later */
+        if (dlq_send(w, rkm, err, errstr) != HO_OK)
+                return part_hold(w, p); /* it comes back later */
         ho_agg_batch_reject(p->batch, rkm->offset);
         p->expect = rkm->offset + 1;
         p->consumed = true;
@@ -929,7 +923,7 @@ static ho_err_t ho_worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm)
 
 /* High watermark - stored offset of an assigned partition, from the
  * watermarks the consumer already has; -1 while it has none. */
-static int64_t ho_part_lag(ho_worker_t *w, const ho_part_t *p) {
+static int64_t part_lag(ho_worker_t *w, const ho_part_t *p) {
         int64_t lo = -1, hi = -1;
         if (rd_kafka_get_watermark_offsets(w->consumer, w->conf.topic, p->partition, &lo, &hi) ||
             hi < 0)
@@ -942,17 +936,17 @@ static int64_t ho_part_lag(ho_worker_t *w, const ho_part_t *p) {
         return hi > pos ? hi - pos : 0;
 }
 
-static int64_t ho_worker_lag(ho_worker_t *w) {
+static int64_t worker_lag(ho_worker_t *w) {
         int64_t lag = 0;
         for (size_t i = 0; i < w->n_parts; i++) {
-                int64_t l = w->parts[i].assigned ? ho_part_lag(w, &w->parts[i]) : -1;
+                int64_t l = w->parts[i].assigned ? part_lag(w, &w->parts[i]) : -1;
                 if (l > 0)
                         lag += l;
         }
         return lag;
 }
 
-static void ho_worker_update_stats(ho_worker_t *w) {
+static void worker_update_stats(ho_worker_t *w) {
         /* the engines' counters as of the last settled applies: the apply
          * threads may be busy with theirs */
         ho_agg_stats_t a = w->agg_snap;
@@ -964,11 +958,11 @@ static void ho_worker_update_stats(ho_worker_t *w) {
         w->st.reports = a.reports + a.duplicates;
         w->st.duplicates = a.duplicates;
         w->st.rejected = a.rejected;
-        w->st.lag = ho_worker_lag(w);
+        w->st.lag = worker_lag(w);
 }
 
-static void ho_worker_stats_line(ho_worker_t *w, int64_t now) {
-        ho_worker_update_stats(w);
+static void worker_stats_line(ho_worker_t *w, int64_t now) {
+        worker_update_stats(w);
         double secs = (double)(now - w->stats_last_ms) / 1000.0;
         if (secs <= 0)
                 secs = 1;
@@ -992,16 +986,16 @@ static void ho_worker_stats_line(ho_worker_t *w, int64_t now) {
 }
 
 void ho_worker_stats(const ho_worker_t *w, ho_worker_stats_t *out) {
-        ho_worker_update_stats((ho_worker_t *)w);
+        worker_update_stats((ho_worker_t *)w);
         *out = w->st;
 }
 
 /* ---- metrics ---- */
 
 /* Hand the metrics the stats line's numbers and each partition's lag. */
-static void ho_worker_metrics_update(ho_worker_t *w, int64_t now) {
+static void worker_metrics_update(ho_worker_t *w, int64_t now) {
         w->wm_last_ms = now;
-        ho_worker_update_stats(w);
+        worker_update_stats(w);
         ho_wm_snap_t s = {
                 .messages = w->st.messages,
                 .reports = w->st.reports - w->st.duplicates, /* distinct: as totals.reports */
@@ -1020,7 +1014,7 @@ static void ho_worker_metrics_update(ho_worker_t *w, int64_t now) {
                         continue;
                 s.assigned++;
                 s.stalled += p->state != HO_PART_RUNNING;
-                int64_t lag = ho_part_lag(w, p);
+                int64_t lag = part_lag(w, p);
                 if (lag >= 0)
                         ho_wmetrics_lag(w->wm, p->partition, lag);
         }
@@ -1043,7 +1037,7 @@ bool ho_worker_health(void *opaque, char *reason, size_t reason_size) {
  * when conf.create_dlq allows it): a missing one is an operator's mistake to
  * report now, not a dead letter to retry forever. While the brokers cannot be
  * reached the check waits for them, as the worker always did. */
-static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errstr_size) {
+static ho_err_t worker_check_topics(ho_worker_t *w, char *errstr, size_t errstr_size) {
         const char *names[2] = {w->conf.topic, w->dlq_topic};
         int parts[2];
         int64_t t0 = ho_mono_ms(), warned = 0;
@@ -1067,7 +1061,7 @@ static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errs
                                                      rd_kafka_message_errstr(m));
                         if (m)
                                 rd_kafka_message_destroy(m);
-                        if (ho_worker_fatal(w))
+                        if (worker_fatal(w))
                                 return ho_seterr(errstr, errstr_size, HO_ERR_KAFKA_FATAL, "%s",
                                                  w->kw_consumer.fatal ? w->kw_consumer.reason
                                                                       : w->kw_producer.reason);
@@ -1099,8 +1093,8 @@ static ho_err_t ho_worker_check_topics(ho_worker_t *w, char *errstr, size_t errs
 /* Build a client of role: its defaults, the user's -c/-X/-b over them
  * (kafka.h), then what exactly-once depends on, which the user cannot
  * override. */
-static rd_kafka_t *ho_client_new(ho_worker_t *w, ho_kafka_role_t role, ho_err_t *errp, char *errstr,
-                                 size_t errstr_size) {
+static rd_kafka_t *client_new(ho_worker_t *w, ho_kafka_role_t role, ho_err_t *errp, char *errstr,
+                              size_t errstr_size) {
         bool consumer = role == HO_KAFKA_CONSUMER;
         ho_kafka_user_t u = {w->conf.kprops, w->conf.n_kprops, w->conf.brokers};
         rd_kafka_conf_t *c = ho_kafka_conf_new(role,
@@ -1118,11 +1112,11 @@ static rd_kafka_t *ho_client_new(ho_worker_t *w, ho_kafka_role_t role, ho_err_t 
                 return NULL;
         }
         ho_kafka_conf_watch(c, consumer ? &w->kw_consumer : &w->kw_producer, w);
-        (consumer ? &w->kw_consumer : &w->kw_producer)->on_error = ho_kafka_error_seen;
+        (consumer ? &w->kw_consumer : &w->kw_producer)->on_error = kafka_error_seen;
         if (consumer)
-                rd_kafka_conf_set_rebalance_cb(c, ho_rebalance_cb);
+                rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
         else
-                rd_kafka_conf_set_dr_msg_cb(c, ho_dlq_dr_cb);
+                rd_kafka_conf_set_dr_msg_cb(c, dlq_dr_cb);
         rd_kafka_t *rk = ho_kafka_new(consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, c,
                                       consumer ? "the kafka consumer"
                                                : "the kafka dead letter producer",
@@ -1199,7 +1193,7 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, ho_err_t *errp, char *e
                 ap->w = w;
                 if (!(ap->agg = ho_agg_new(&ac, conf->redis, errstr, errstr_size)))
                         goto fail;
-                int perr = pthread_create(&ap->thread, NULL, ho_applier_main, ap);
+                int perr = pthread_create(&ap->thread, NULL, applier_main, ap);
                 if (perr) {
                         *e = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM,
                                        "cannot start an apply thread: %s", strerror(perr));
@@ -1212,7 +1206,7 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, ho_err_t *errp, char *e
                 goto fail;
         if (conf->registry)
                 ho_codec_set_registry(w->codec, conf->registry);
-        w->producer = ho_client_new(w, HO_KAFKA_DLQ_PRODUCER, e, errstr, errstr_size);
+        w->producer = client_new(w, HO_KAFKA_DLQ_PRODUCER, e, errstr, errstr_size);
         if (!w->producer)
                 goto fail;
         /* the delivery report always comes within message.timeout.ms */
@@ -1229,7 +1223,7 @@ ho_worker_t *ho_worker_new(const ho_worker_conf_t *conf, ho_err_t *errp, char *e
                 *e = HO_ERR_NOMEM;
                 goto fail;
         }
-        w->consumer = ho_client_new(w, HO_KAFKA_CONSUMER, e, errstr, errstr_size);
+        w->consumer = client_new(w, HO_KAFKA_CONSUMER, e, errstr, errstr_size);
         if (!w->consumer)
                 goto fail;
         /* one queue: rebalance events and messages both come from consumer_poll */
@@ -1284,7 +1278,7 @@ void ho_worker_destroy(ho_worker_t *w) {
 /* ---- the loop ---- */
 
 /* Retry stalled partitions whose time has come. */
-static ho_err_t ho_worker_retry(ho_worker_t *w, int64_t now) {
+static ho_err_t worker_retry(ho_worker_t *w, int64_t now) {
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_part_t *p = &w->parts[i];
                 if (!p->assigned || p->state == HO_PART_RUNNING || now < p->retry_at_ms)
@@ -1292,13 +1286,13 @@ static ho_err_t ho_worker_retry(ho_worker_t *w, int64_t now) {
                 ho_err_t err = HO_OK;
                 switch (p->state) {
                 case HO_PART_RETRY_COMMIT:
-                        err = ho_part_commit(w, p);
+                        err = part_commit(w, p);
                         break;
                 case HO_PART_RETRY_REREAD:
-                        ho_part_reread(w, p);
+                        part_reread(w, p);
                         break;
                 case HO_PART_RETRY_DLQ:
-                        ho_part_unstall(w, p); /* the dead letter's message comes again */
+                        part_unstall(w, p); /* the dead letter's message comes again */
                         break;
                 default:
                         break;
@@ -1312,7 +1306,7 @@ static ho_err_t ho_worker_retry(ho_worker_t *w, int64_t now) {
 /* Apply every open batch (idle poll) or only the full ones. Also all of them
  * when together they hold more than one batch's cap, so memory stays bounded
  * by about twice the cap however many partitions a worker owns. */
-static ho_err_t ho_worker_flush(ho_worker_t *w, bool all) {
+static ho_err_t worker_flush(ho_worker_t *w, bool all) {
         if (!all) {
                 size_t open = 0, cap = w->conf.batch_max_msgs ? w->conf.batch_max_msgs : 5000;
                 for (size_t i = 0; i < w->n_parts; i++)
@@ -1327,7 +1321,7 @@ static ho_err_t ho_worker_flush(ho_worker_t *w, bool all) {
                         continue;
                 if (!all && !ho_agg_batch_full(p->batch))
                         continue;
-                if (ho_part_submit(w, p) == HO_ERR_NOMEM)
+                if (part_submit(w, p) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;
         }
         return HO_OK;
@@ -1335,7 +1329,7 @@ static ho_err_t ho_worker_flush(ho_worker_t *w, bool all) {
 
 /* How long the next poll may block: short while batches are open, bounded by
  * the nearest time cap or retry. */
-static int ho_worker_poll_timeout(ho_worker_t *w, int64_t now) {
+static int worker_poll_timeout(ho_worker_t *w, int64_t now) {
         int t = HO_WORKER_POLL_IDLE_MS;
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_part_t *p = &w->parts[i];
@@ -1357,7 +1351,7 @@ static int ho_worker_poll_timeout(ho_worker_t *w, int64_t now) {
 }
 
 /* The local queue ran dry after a burst: wake the fetcher (kfetch.h). */
-static void ho_worker_wake_fetcher(ho_worker_t *w) {
+static void worker_wake_fetcher(ho_worker_t *w) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_part_t *p = &w->parts[i];
@@ -1370,8 +1364,8 @@ static void ho_worker_wake_fetcher(ho_worker_t *w) {
 }
 
 /* Shutdown: apply complete batches, retrying Redis briefly. */
-static void ho_worker_drain(ho_worker_t *w) {
-        ho_worker_settle_all(w);
+static void worker_drain(ho_worker_t *w) {
+        worker_settle_all(w);
         int64_t deadline = ho_mono_ms() + HO_WORKER_CLOSE_RETRY_MS;
         for (;;) {
                 bool pending = false;
@@ -1381,7 +1375,7 @@ static void ho_worker_drain(ho_worker_t *w) {
                                 continue;
                         if (p->state == HO_PART_RUNNING || p->state == HO_PART_RETRY_COMMIT) {
                                 p->state = HO_PART_RUNNING;
-                                if (ho_part_commit(w, p) == HO_ERR_REDIS ||
+                                if (part_commit(w, p) == HO_ERR_REDIS ||
                                     ho_agg_batch_count(p->batch) > 0)
                                         pending = true;
                         }
@@ -1407,8 +1401,8 @@ static void ho_worker_drain(ho_worker_t *w) {
  * goodbye to the coordinator, within HO_WORKER_CLOSE_MS. With the brokers
  * unreachable the goodbye never comes; then we stop anyway and the group
  * notices after session.timeout.ms, which is safe (the fence). */
-static void ho_worker_close(ho_worker_t *w) {
-        ho_worker_settle_all(w);
+static void worker_close(ho_worker_t *w) {
+        worker_settle_all(w);
         /* Prefetched messages still queued would be forwarded to q below, and
          * librdkafka 2.0.x aborts serving a message on a callback queue
          * (rdkafka_queue.c: "res != RD_KAFKA_OP_RES_PASS"; SIGTERM mid-stream
@@ -1446,7 +1440,7 @@ static void ho_worker_close(ho_worker_t *w) {
 ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr,
                        size_t errstr_size) {
         w->stop = stop;
-        ho_err_t cerr = ho_worker_check_topics(w, errstr, errstr_size);
+        ho_err_t cerr = worker_check_topics(w, errstr, errstr_size);
         if (cerr || *stop)
                 return cerr;
         rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
@@ -1467,29 +1461,29 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
 
         ho_err_t err = HO_OK;
         uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
-        while (!*stop && !ho_worker_fatal(w)) {
+        while (!*stop && !worker_fatal(w)) {
                 int64_t now = ho_mono_ms();
-                if ((err = ho_worker_settle_done(w)) || (err = ho_worker_retry(w, now)))
+                if ((err = worker_settle_done(w)) || (err = worker_retry(w, now)))
                         break;
                 rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->consumer,
-                                                                 ho_worker_poll_timeout(w, now));
+                                                                 worker_poll_timeout(w, now));
                 if (!rkm) {
-                        err = ho_worker_flush(w, true); /* idle: apply what is open */
+                        err = worker_flush(w, true); /* idle: apply what is open */
                         for (size_t i = 0; !err && i < w->n_parts; i++)
-                                if (ho_part_skip_markers(w, &w->parts[i]) == HO_ERR_NOMEM)
+                                if (part_skip_markers(w, &w->parts[i]) == HO_ERR_NOMEM)
                                         err = HO_ERR_NOMEM;
                         if (ho_kfetch_ran_dry(&dry_msgs, w->st.messages) && !err)
-                                ho_worker_wake_fetcher(w);
+                                worker_wake_fetcher(w);
                 } else {
                         if (rkm->err) {
                                 ho_kafka_watch_error(&w->kw_consumer, w->consumer, rkm->err,
                                                      rd_kafka_message_errstr(rkm));
                         } else {
-                                err = ho_worker_message(w, rkm);
+                                err = worker_message(w, rkm);
                         }
                         rd_kafka_message_destroy(rkm);
                         if (!err)
-                                err = ho_worker_flush(w, false);
+                                err = worker_flush(w, false);
                 }
                 if (err)
                         break;
@@ -1497,15 +1491,15 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 now = ho_mono_ms();
                 if (w->conf.stats_interval_s > 0 &&
                     now - w->stats_last_ms >= (int64_t)w->conf.stats_interval_s * 1000)
-                        ho_worker_stats_line(w, now);
+                        worker_stats_line(w, now);
                 if (w->wm && now - w->wm_last_ms >= HO_WORKER_METRICS_MS)
-                        ho_worker_metrics_update(w, now);
+                        worker_metrics_update(w, now);
         }
         if (w->wm)
                 ho_wmetrics_phase(w->wm, HO_WM_STOPPING);
         if (w->fatal) { /* its own: out of memory */
                 err = ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "%s", w->fatal_str);
-        } else if (ho_worker_fatal(w)) {
+        } else if (worker_fatal(w)) {
                 err = ho_seterr(errstr, errstr_size, HO_ERR_KAFKA_FATAL, "%s",
                                 w->kw_consumer.fatal ? w->kw_consumer.reason
                                                      : w->kw_producer.reason);
@@ -1514,10 +1508,10 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         }
         if (!err) {
                 ho_info("stopping: applying open batches and leaving the group");
-                ho_worker_drain(w);
+                worker_drain(w);
         }
-        ho_worker_close(w);
+        worker_close(w);
         if (w->conf.stats_interval_s > 0)
-                ho_worker_stats_line(w, ho_mono_ms());
+                worker_stats_line(w, ho_mono_ms());
         return err;
 }

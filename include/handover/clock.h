@@ -1,6 +1,6 @@
 /*
  * clock.h: milliseconds from the two clocks the programs use: monotonic for
- * timeouts, deadlines and rates; wall for timestamps written out.
+ * timeouts, deadlines and rates; wall for timestamps written out; and a sleep.
  */
 #ifndef HO_CLOCK_H
 #define HO_CLOCK_H
@@ -20,6 +20,13 @@ static inline int64_t ho_mono_ms(void) {
 
 static inline int64_t ho_wall_ms(void) {
         return ho_clock_ms(CLOCK_REALTIME);
+}
+
+/* Sleeps ms milliseconds, or less when a signal arrives: callers re-check
+ * their stop flag after it, so a SIGTERM never waits out a backoff. */
+static inline void ho_sleep_ms(int ms) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
 }
 
 #endif
