@@ -237,11 +237,6 @@ static ho_err_t fold_add0(ho_fold_t *f, ho_report_t *r, bool *dup, bool steal) {
         if (ho_buf_append(m, r->transfer_id, tlen) || ho_buf_append(m, " ", 1) ||
             ho_buf_append(m, r->report_id, rlen))
                 return HO_ERR_NOMEM;
-        if (ho_strmap_get(&f->by_member, m->data, m->len)) {
-                *dup = true;
-                f->dup_in_batch++;
-                return HO_OK;
-        }
         /* room first, so a failure leaves the fold as it was */
         if (f->n_ids == f->cap_ids) {
                 size_t cap = f->cap_ids ? f->cap_ids * 2 : 64;
@@ -265,15 +260,27 @@ static ho_err_t fold_add0(ho_fold_t *f, ho_report_t *r, bool *dup, bool steal) {
                 ho_report_init(&nx->latest);
                 ho_report_init(&nx->stored);
         }
-        /* out of memory below is fatal (see ho_agg_batch_add): the fold may
+        /* one probe per map: an upsert that finds the key is the lookup. Out
+         * of memory from here on is fatal (see ho_agg_batch_add): the fold may
          * hold a half-made entry and must only be cleared or freed then */
+        bool created;
+        size_t moff;
+        int64_t *mi = ho_strmap_upsert(&f->by_member, m->data, m->len, &created, &moff);
+        if (!mi)
+                return HO_ERR_NOMEM;
+        if (!created) {
+                *dup = true;
+                f->dup_in_batch++;
+                return HO_OK;
+        }
+        *mi = (int64_t)f->n_ids;
         ho_fold_xfer_t *x;
-        int64_t *xi = ho_strmap_get(&f->by_tid, r->transfer_id, tlen);
+        int64_t *xi = ho_strmap_upsert(&f->by_tid, r->transfer_id, tlen, &created, NULL);
+        if (!xi)
+                return HO_ERR_NOMEM;
         bool take;
-        if (!xi) {
+        if (created) {
                 x = &f->xfers[f->n_xfers];
-                if (!(xi = ho_strmap_upsert(&f->by_tid, r->transfer_id, tlen, NULL, NULL)))
-                        return HO_ERR_NOMEM;
                 x->n_ids = 0;
                 *xi = (int64_t)f->n_xfers++;
                 take = true;
@@ -281,11 +288,7 @@ static ho_err_t fold_add0(ho_fold_t *f, ho_report_t *r, bool *dup, bool steal) {
                 x = &f->xfers[*xi];
                 take = ho_report_cmp_latest(r, &x->latest) > 0;
         }
-        size_t xidx = (size_t)*xi, moff;
-        int64_t *mi = ho_strmap_upsert(&f->by_member, m->data, m->len, NULL, &moff);
-        if (!mi)
-                return HO_ERR_NOMEM;
-        *mi = (int64_t)f->n_ids;
+        size_t xidx = (size_t)*xi;
         f->ids[f->n_ids++] =
                 (ho_fold_id_t){.moff = moff, .len = m->len, .xfer = xidx, .seen = false};
         x->n_ids++;

@@ -107,7 +107,7 @@ typedef struct ho_part_s {
         int64_t expect;        /* messages below this offset are stale: skip */
         ho_part_state_t state;
         bool paused;
-        int64_t retry_at_ms; /* monotonic */
+        int64_t retry_at_ms; /* ho_mono_coarse_ms() */
         int backoff_ms;
         bool releasing;      /* being revoked: apply once, never reposition */
         bool fenced;         /* the re-read follows a fence: say how the offset moved */
@@ -253,7 +253,7 @@ static void part_stall(ho_worker_t *w, ho_part_t *p, ho_part_state_t state) {
                                         ? HO_WORKER_BACKOFF_MAX_MS
                                         : p->backoff_ms * 2;
         p->state = state;
-        p->retry_at_ms = ho_mono_ms() + p->backoff_ms;
+        p->retry_at_ms = ho_mono_coarse_ms() + p->backoff_ms;
         part_pause(w, p, true);
 }
 
@@ -479,6 +479,29 @@ static ho_applier_t *part_applier(ho_worker_t *w, const ho_part_t *p) {
                 if (w->appliers[i].part == p)
                         return &w->appliers[i];
         return NULL;
+}
+
+/* Messages in the open batches of the assigned partitions. */
+static size_t worker_open(const ho_worker_t *w) {
+        size_t open = 0;
+        for (size_t i = 0; i < w->n_parts; i++)
+                if (w->parts[i].assigned)
+                        open += ho_agg_batch_count(w->parts[i].batch);
+        return open;
+}
+
+static size_t worker_batch_cap(const ho_worker_t *w) {
+        return w->conf.batch_max_msgs ? w->conf.batch_max_msgs : 5000;
+}
+
+/* While messages keep coming and the open batches together are under the
+ * stretch, a ready batch whose partition still has one in flight, or that
+ * finds every apply thread busy, folds on instead of making this thread wait
+ * for an apply (and a bigger batch folds more revisions of one transfer into
+ * one write). Idle, or past the stretch, waiting is all there is to do. */
+static bool part_folds_on(ho_worker_t *w, ho_part_t *p, size_t open) {
+        return open < HO_AGG_STRETCH * worker_batch_cap(w) &&
+               (part_applier(w, p) || !part_applier(w, NULL)) && !ho_agg_batch_stretched(p->batch);
 }
 
 /* The applier whose batch went first of those in flight, or NULL. */
@@ -865,7 +888,7 @@ static ho_err_t worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm) {
         ho_part_t *p = part_get(w, rkm->partition, false);
         if (!p || p->state != HO_PART_RUNNING || rkm->offset < p->expect)
                 return HO_OK; /* not ours, stalled, or stale after a seek */
-        if (ho_agg_batch_full(p->batch)) {
+        if (ho_agg_batch_full(p->batch) && !part_folds_on(w, p, worker_open(w))) {
                 ho_err_t err = part_submit(w, p);
                 if (err)
                         return err == HO_ERR_NOMEM ? err : HO_OK; /* this message comes again */
@@ -1306,20 +1329,17 @@ static ho_err_t worker_retry(ho_worker_t *w, int64_t now) {
 /* Apply every open batch (idle poll) or only the full ones. Also all of them
  * when together they hold more than one batch's cap, so memory stays bounded
  * by about twice the cap however many partitions a worker owns. */
-static ho_err_t worker_flush(ho_worker_t *w, bool all) {
-        if (!all) {
-                size_t open = 0, cap = w->conf.batch_max_msgs ? w->conf.batch_max_msgs : 5000;
-                for (size_t i = 0; i < w->n_parts; i++)
-                        if (w->parts[i].assigned)
-                                open += ho_agg_batch_count(w->parts[i].batch);
-                all = open >= cap;
-        }
+static ho_err_t worker_flush(ho_worker_t *w, bool idle) {
+        size_t open = worker_open(w);
+        bool all = idle || open >= worker_batch_cap(w);
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_part_t *p = &w->parts[i];
                 if (!p->assigned || p->state != HO_PART_RUNNING ||
                     ho_agg_batch_count(p->batch) == 0)
                         continue;
                 if (!all && !ho_agg_batch_full(p->batch))
+                        continue;
+                if (!idle && part_folds_on(w, p, open))
                         continue;
                 if (part_submit(w, p) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;
@@ -1457,12 +1477,12 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 w->conf.topic, w->conf.group, rdisp ? rdisp : "?", w->conf.prefix, w->dlq_topic,
                 w->worker_id);
         free(rdisp);
-        w->stats_last_ms = ho_mono_ms();
+        w->stats_last_ms = ho_mono_coarse_ms();
 
         ho_err_t err = HO_OK;
         uint64_t dry_msgs = 0; /* messages consumed when the queue last ran dry */
         while (!*stop && !worker_fatal(w)) {
-                int64_t now = ho_mono_ms();
+                int64_t now = ho_mono_coarse_ms();
                 if ((err = worker_settle_done(w)) || (err = worker_retry(w, now)))
                         break;
                 rd_kafka_message_t *rkm = rd_kafka_consumer_poll(w->consumer,
@@ -1488,7 +1508,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                 if (err)
                         break;
                 rd_kafka_poll(w->producer, 0);
-                now = ho_mono_ms();
+                now = ho_mono_coarse_ms();
                 if (w->conf.stats_interval_s > 0 &&
                     now - w->stats_last_ms >= (int64_t)w->conf.stats_interval_s * 1000)
                         worker_stats_line(w, now);
@@ -1512,6 +1532,6 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
         }
         worker_close(w);
         if (w->conf.stats_interval_s > 0)
-                worker_stats_line(w, ho_mono_ms());
+                worker_stats_line(w, ho_mono_coarse_ms());
         return err;
 }
