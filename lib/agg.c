@@ -66,6 +66,8 @@ struct ho_agg_s {
         size_t cap_gstart;
         uint64_t *grp; /* the batch's new digests, grouped by transfer */
         size_t cap_grp;
+        ho_zmember_t *zm; /* the batch's moved scores, in the set's order */
+        size_t cap_zm;
         ho_digset_t seen;
         ho_delta_t delta;
         ho_agg_stats_t stats;
@@ -247,6 +249,7 @@ void ho_agg_destroy(ho_agg_t *agg) {
         free(agg->fences);
         free(agg->gstart);
         free(agg->grp);
+        free(agg->zm);
         free(agg->seen.dig);
         free(agg->seen.xfer);
         ho_delta_free(&agg->delta);
@@ -862,12 +865,23 @@ static ho_err_t agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int64_
                 *queued += 2;
         }
         if (nz) {
+                if (grow_array((void **)&agg->zm, &agg->cap_zm, nz, sizeof(*agg->zm))) {
+                        free(msgtext);
+                        return HO_ERR_NOMEM;
+                }
+                size_t k = 0;
+                for (size_t i = 0; i < f->n_xfers; i++)
+                        if (agg_score_moves(&f->xfers[i])) {
+                                const ho_report_t *r = &f->xfers[i].latest;
+                                agg->zm[k++] = (ho_zmember_t){r->inmate_count, r->transfer_id,
+                                                              strlen(r->transfer_id)};
+                        }
+                ho_zmember_sort(agg->zm, nz);
                 bad |= ho_resp_cmd(o, 2 + 2 * nz) || ho_resp_str(o, "ZADD") ||
                        ho_resp_str(o, agg->keys[HO_KEY_LARGEST]);
-                for (size_t i = 0; i < f->n_xfers && !bad; i++)
-                        if (agg_score_moves(&f->xfers[i]))
-                                bad |= ho_resp_ll(o, f->xfers[i].latest.inmate_count) ||
-                                       ho_resp_str(o, f->xfers[i].latest.transfer_id);
+                for (size_t i = 0; i < nz && !bad; i++)
+                        bad |= ho_resp_ll(o, agg->zm[i].score) ||
+                               ho_resp_arg(o, agg->zm[i].member, agg->zm[i].len);
                 *queued += 1;
         }
 

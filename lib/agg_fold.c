@@ -131,6 +131,24 @@ int64_t *ho_strmap_upsert(ho_strmap_t *m, const char *key, size_t len, bool *cre
         return &m->vals[i];
 }
 
+/* ---- sorted set order ---- */
+
+static int zmember_cmp(const void *a, const void *b) {
+        const ho_zmember_t *x = a, *y = b;
+        if (x->score != y->score)
+                return x->score < y->score ? -1 : 1;
+        size_t n = x->len < y->len ? x->len : y->len;
+        int c = memcmp(x->member, y->member, n);
+        if (c)
+                return c;
+        return x->len < y->len ? -1 : x->len > y->len;
+}
+
+void ho_zmember_sort(ho_zmember_t *m, size_t n) {
+        if (n > 1)
+                qsort(m, n, sizeof(*m), zmember_cmp);
+}
+
 /* ---- fold ---- */
 
 void ho_fold_init(ho_fold_t *f) {

@@ -210,6 +210,8 @@ typedef struct ho_replay_s {
         size_t pending, pending_bytes;
         ho_buf_t out; /* the pending commands as RESP, sent by replay_drain */
         ho_buf_t json, ids;
+        ho_zmember_t *zm; /* a bucket's scores, in the sorted set's order */
+        size_t cap_zm;
         char *missing; /* what the truncated history lacks, for messages (malloc) */
 } ho_replay_t;
 
@@ -505,10 +507,12 @@ static ho_err_t replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *err
                                  "out of memory folding %s/%" PRId32 "/%" PRId64, conf->topic,
                                  m->partition, m->offset);
         }
-        if (ho_rfold_bytes(rp->fold) > rp->budget)
+        /* the fold, and the scores' sort array its load will need */
+        size_t held = ho_rfold_bytes(rp->fold) + ho_rfold_count(rp->fold) * sizeof(ho_zmember_t);
+        if (held > rp->budget)
                 rp->overflow = true;
-        if (ho_rfold_bytes(rp->fold) > rp->res->fold_peak)
-                rp->res->fold_peak = ho_rfold_bytes(rp->fold);
+        if (held > rp->res->fold_peak)
+                rp->res->fold_peak = held;
 next:
         if (p->pos >= pass_end(rp, p))
                 p->done = true;
@@ -791,11 +795,19 @@ static ho_err_t replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errstr_
         ho_delta_clear(&rp->bdelta);
         if ((err = replay_redis(rp, errstr, errstr_size)))
                 return err;
+        size_t n = ho_rfold_count(f);
+        if (n > rp->cap_zm) {
+                ho_zmember_t *zm = realloc(rp->zm, n * sizeof(*zm));
+                if (!zm)
+                        return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                rp->zm = zm;
+                rp->cap_zm = n;
+        }
         if (rcmd_start(rp, &c[HO_C_STATES], "HSET", ho_key_names[HO_KEY_TRANSFERS]) ||
             rcmd_start(rp, &c[HO_C_IDS], "HSET", ho_key_names[HO_KEY_TRANSFER_IDS]) ||
             rcmd_start(rp, &c[HO_C_LARGEST], "ZADD", ho_key_names[HO_KEY_LARGEST]))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
-        for (size_t i = 0; i < ho_rfold_count(f); i++) {
+        for (size_t i = 0; i < n; i++) {
                 ho_rfold_xfer_t x;
                 ho_rfold_get(f, i, &x);
                 /* it decoded when it was folded: the same bytes decode again */
@@ -814,14 +826,23 @@ static ho_err_t replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errstr_
                            rcmd_adds(&c[HO_C_STATES], x.transfer_id) ||
                            rcmd_add(&c[HO_C_STATES], rp->json.data, rp->json.len) ||
                            rcmd_adds(&c[HO_C_IDS], x.transfer_id) ||
-                           rcmd_add(&c[HO_C_IDS], rp->ids.data, rp->ids.len) ||
-                           rcmd_addll(&c[HO_C_LARGEST], rp->report.inmate_count) ||
-                           rcmd_adds(&c[HO_C_LARGEST], x.transfer_id);
+                           rcmd_add(&c[HO_C_IDS], rp->ids.data, rp->ids.len);
                 if (bad)
                         return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
-                for (int k = 0; k < HO_C__COUNT; k++)
+                rp->zm[i] = (ho_zmember_t){rp->report.inmate_count, x.transfer_id,
+                                           strlen(x.transfer_id)};
+                for (int k = 0; k < HO_C_LARGEST; k++)
                         if ((err = rcmd_maybe_send(rp, &c[k], errstr, errstr_size)))
                                 return err;
+        }
+        /* the scores last, in the set's order (agg_fold.h says why) */
+        ho_zmember_sort(rp->zm, n);
+        for (size_t i = 0; i < n; i++) {
+                if (rcmd_addll(&c[HO_C_LARGEST], rp->zm[i].score) ||
+                    rcmd_add(&c[HO_C_LARGEST], rp->zm[i].member, rp->zm[i].len))
+                        return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
+                if ((err = rcmd_maybe_send(rp, &c[HO_C_LARGEST], errstr, errstr_size)))
+                        return err;
         }
         for (int k = 0; k < HO_C__COUNT; k++)
                 if ((err = rcmd_send(rp, &c[k], errstr, errstr_size)))
@@ -1512,6 +1533,7 @@ static void replay_teardown(ho_replay_t *rp) {
         for (size_t i = 0; i < sizeof(rp->cmd) / sizeof(rp->cmd[0]); i++)
                 rcmd_free(&rp->cmd[i]);
         ho_buf_free(&rp->json);
+        free(rp->zm);
         ho_buf_free(&rp->ids);
         ho_buf_free(&rp->out);
         free(rp->missing);

@@ -68,6 +68,28 @@ static void test_key_names(void **state) {
         assert_string_equal(ho_key_names[HO_KEY_DATES], "transfer_dates");
 }
 
+/* The order Redis keeps a sorted set in: score, then the member's bytes
+ * (unsigned), a prefix before what extends it. */
+static void test_zmember_sort(void **state) {
+        (void)state;
+        ho_zmember_t m[] = {
+                {5, "b", 1},  {2, "zz", 2},   {5, "ab", 2}, {5, "a", 1},
+                {-1, "x", 1}, {5, "\xff", 1}, {2, "z", 1},  {5, "a\0", 2},
+        };
+        ho_zmember_sort(m, sizeof(m) / sizeof(m[0]));
+        const char *want[] = {"x", "z", "zz", "a", "a", "ab", "b", "\xff"};
+        const int64_t score[] = {-1, 2, 2, 5, 5, 5, 5, 5};
+        for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+                assert_int_equal(m[i].score, score[i]);
+                assert_memory_equal(m[i].member, want[i], strlen(want[i]));
+        }
+        /* "a" (1 byte) before "a\0" (2 bytes) */
+        assert_int_equal(m[3].len, 1);
+        assert_int_equal(m[4].len, 2);
+        ho_zmember_sort(m, 0);
+        ho_zmember_sort(NULL, 0);
+}
+
 static void test_duplicates_in_batch(void **state) {
         (void)state;
         ho_fold_t f;
@@ -571,6 +593,7 @@ int main(void) {
                 cmocka_unit_test(test_clear_and_reuse),
                 cmocka_unit_test(test_clear_gives_back),
                 cmocka_unit_test(test_strmap),
+                cmocka_unit_test(test_zmember_sort),
                 cmocka_unit_test(test_state_json),
                 cmocka_unit_test(test_state_parse_refuses),
         };
