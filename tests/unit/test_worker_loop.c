@@ -1,8 +1,8 @@
 /*
  * test_worker_loop.c: the worker's loop (lib/worker.c) against librdkafka's
- * mock cluster and a private redis-server (free port, no persistence; without
- * redis-server on PATH the test fails). Covers the dead letter wait: while a
- * dead letter cannot be delivered (the mock cluster refuses the produce
+ * mock cluster and a private redis-server (tests/helpers/redis_server.h;
+ * without redis-server on PATH the test fails). Covers the dead letter
+ * wait: while a dead letter cannot be delivered (the mock cluster refuses the produce
  * requests), the stored offset stays at the bad message; once it is
  * delivered, exactly one dead letter is on the topic and the counters and
  * offset move on past it.
@@ -11,8 +11,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,9 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
@@ -32,63 +27,33 @@
 #include "handover/jreport.h"
 #include "handover/redis.h"
 #include "handover/worker.h"
+#include "redis_server.h"
 
 #define TOPIC "loop"
 #define DLQ "loop.dlq"
 #define PREFIX "loop"
 #define APIKEY_PRODUCE 0 /* the Kafka protocol's Produce request */
 
-static pid_t redis_pid;
-static redisContext *rc;
+static ho_test_redis_t server;
+static redisContext *rc; /* the test's own connection, for checks */
 static ho_redis_url_t url;
-
-static int free_port(void) {
-        int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(a);
-        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
-            getsockname(s, (struct sockaddr *)&a, &len))
-                return -1;
-        close(s);
-        return ntohs(a.sin_port);
-}
 
 static int start_redis(void **state) {
         (void)state;
-        char port[16], u[64], err[256];
-        int p = free_port();
-        if (p <= 0)
+        char err[256];
+        if (ho_test_redis_start(&server, "test_worker_loop"))
                 return -1;
-        snprintf(port, sizeof(port), "%d", p);
-        redis_pid = fork();
-        if (redis_pid == 0) {
-                int devnull = open("/dev/null", O_WRONLY);
-                if (devnull >= 0)
-                        dup2(devnull, STDOUT_FILENO);
-                execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-                       "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
-                fprintf(stderr, "test_worker_loop: cannot run \"redis-server\": %s\n",
-                        strerror(errno));
-                _exit(127);
+        struct timeval tv = {1, 0};
+        rc = redisConnectWithTimeout("127.0.0.1", server.port, tv);
+        if (!rc || rc->err) {
+                fprintf(stderr, "test_worker_loop: connect: %s\n", rc ? rc->errstr : "no memory");
+                return -1;
         }
-        for (int i = 0; i < 100; i++) {
-                struct timeval tv = {1, 0};
-                rc = redisConnectWithTimeout("127.0.0.1", p, tv);
-                if (rc && !rc->err) {
-                        redisReply *r = redisCommand(rc, "PING");
-                        if (r) {
-                                freeReplyObject(r);
-                                snprintf(u, sizeof(u), "redis://127.0.0.1:%d/0", p);
-                                return ho_redis_url_parse(u, &url, err, sizeof(err)) ? -1 : 0;
-                        }
-                }
-                if (rc)
-                        redisFree(rc);
-                rc = NULL;
-                nanosleep(&(struct timespec){0, 100000000L}, NULL);
+        if (ho_redis_url_parse(server.url, &url, err, sizeof(err))) {
+                fprintf(stderr, "test_worker_loop: %s\n", err);
+                return -1;
         }
-        fprintf(stderr, "test_worker_loop: redis-server did not answer on port %d\n", p);
-        return -1;
+        return 0;
 }
 
 static int stop_redis(void **state) {
@@ -96,10 +61,7 @@ static int stop_redis(void **state) {
         if (rc)
                 redisFree(rc);
         ho_redis_url_clear(&url);
-        if (redis_pid > 0) {
-                kill(redis_pid, SIGTERM);
-                waitpid(redis_pid, NULL, 0);
-        }
+        ho_test_redis_stop(&server);
         return 0;
 }
 
