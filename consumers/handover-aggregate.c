@@ -120,6 +120,7 @@ int main(int argc, char **argv) {
                 {NULL, 0, NULL, 0},
         };
         int opt, rc = HO_EXIT_OK;
+        const ho_cli_usage_t cli_usage = {usage, prog, prog, NULL};
         while ((opt = getopt_long(argc, argv, "b:t:g:r:p:X:c:vqhV", longopts, NULL)) != -1) {
                 bool ok = true;
                 switch (opt) {
@@ -169,23 +170,10 @@ int main(int argc, char **argv) {
                         create_dlq = true;
                         break;
                 default:
-                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN:
-                                break;
-                        case HO_CLI_HELP:
-                                usage(stdout, prog);
+                        rc = ho_cli_dispatch(&cli, opt, optarg, &cli_usage, errstr, sizeof(errstr));
+                        if (rc != HO_CLI_NEXT)
                                 goto done;
-                        case HO_CLI_DONE:
-                                goto done;
-                        case HO_CLI_ERROR:
-                                fprintf(stderr, "%s: %s\n", prog, errstr);
-                                ok = false;
-                                break;
-                        case HO_CLI_UNKNOWN:
-                                usage(stderr, prog);
-                                ok = false;
-                                break;
-                        }
+                        rc = HO_EXIT_OK;
                 }
                 if (!ok) {
                         rc = HO_EXIT_USAGE;

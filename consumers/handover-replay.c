@@ -202,6 +202,7 @@ int main(int argc, char **argv) {
                 rc = HO_EXIT_USAGE;                                                                \
                 goto done;                                                                         \
         } while (0)
+        const ho_cli_usage_t cli_usage = {usage, prog, NULL, NULL};
         while ((opt = getopt_long(argc, argv, "b:t:r:p:X:c:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case OPT_REGISTRY:
@@ -253,21 +254,10 @@ int main(int argc, char **argv) {
                         break;
                 }
                 default:
-                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN:
-                                break;
-                        case HO_CLI_HELP:
-                                usage(stdout, prog);
+                        rc = ho_cli_dispatch(&cli, opt, optarg, &cli_usage, errstr, sizeof(errstr));
+                        if (rc != HO_CLI_NEXT)
                                 goto done;
-                        case HO_CLI_DONE:
-                                goto done;
-                        case HO_CLI_ERROR:
-                                USAGE_FAIL("%s", errstr);
-                        case HO_CLI_UNKNOWN:
-                                usage(stderr, prog);
-                                rc = HO_EXIT_USAGE;
-                                goto done;
-                        }
+                        rc = HO_EXIT_OK;
                 }
         }
         if (optind < argc)

@@ -14,6 +14,14 @@
 #include <string.h>
 #include "handover/agg_fold.h"
 
+/* The stored state's members, in the order written: the report's fields
+ * (report.h's one list), then "reports". */
+enum { F_REPORTS = HO_RF__COUNT, F__COUNT };
+
+static const char *field_name(int f) {
+        return f < HO_RF__COUNT ? ho_report_field_names[f] : "reports";
+}
+
 /* ---- writer ---- */
 
 /* jansson's dump_string without flags: escape '"', '\\' and control bytes;
@@ -79,33 +87,48 @@ static int put_int(ho_buf_t *b, long long v) {
         return ho_buf_append(b, tmp, ho_fmt_ll(tmp, v)) ? -1 : 0;
 }
 
+/* {"NAME": for the first member, ,"NAME": for the others: one append */
+static int put_key(ho_buf_t *b, int f) {
+        char tmp[64];
+        const char *name = field_name(f);
+        size_t n = strlen(name);
+        if (n + 4 > sizeof(tmp))
+                return -1;
+        tmp[0] = f == HO_RF_REPORT_ID ? '{' : ',';
+        tmp[1] = '"';
+        memcpy(tmp + 2, name, n);
+        tmp[n + 2] = '"';
+        tmp[n + 3] = ':';
+        return ho_buf_append(b, tmp, n + 4) ? -1 : 0;
+}
+
 ho_err_t ho_agg_state_json(const ho_report_t *r, int64_t reports, ho_buf_t *b) {
         char date[11], ts[32];
         int bad = 0;
         ho_date_format(r->occurred_on, date);
         ho_time_format_rfc3339(r->reported_at, ts);
-        bad |= put_raw(b, "{\"report_id\":") || put_str(b, r->report_id);
-        bad |= put_raw(b, ",\"transfer_id\":") || put_str(b, r->transfer_id);
-        bad |= put_raw(b, ",\"occurred_on\":") || put_str(b, date);
-        bad |= put_raw(b, ",\"reported_at\":") || put_str(b, ts);
-        bad |= put_raw(b, ",\"source\":") || put_str(b, r->source);
-        bad |= put_raw(b, ",\"origin_country\":") || put_str(b, r->origin_country);
-        bad |= put_raw(b, ",\"destination_country\":") || put_str(b, r->destination_country);
-        bad |= put_raw(b, ",\"inmate_count\":") || put_int(b, r->inmate_count);
-        bad |= put_raw(b, ",\"aircraft_count\":") ||
+        bad |= put_key(b, HO_RF_REPORT_ID) || put_str(b, r->report_id);
+        bad |= put_key(b, HO_RF_TRANSFER_ID) || put_str(b, r->transfer_id);
+        bad |= put_key(b, HO_RF_OCCURRED_ON) || put_str(b, date);
+        bad |= put_key(b, HO_RF_REPORTED_AT) || put_str(b, ts);
+        bad |= put_key(b, HO_RF_SOURCE) || put_str(b, r->source);
+        bad |= put_key(b, HO_RF_ORIGIN) || put_str(b, r->origin_country);
+        bad |= put_key(b, HO_RF_DESTINATION) || put_str(b, r->destination_country);
+        bad |= put_key(b, HO_RF_INMATES) || put_int(b, r->inmate_count);
+        bad |= put_key(b, HO_RF_AIRCRAFT) ||
                (r->has_aircraft_count ? put_int(b, r->aircraft_count) : put_raw(b, "null"));
-        bad |= put_raw(b, ",\"destinations\":[");
+        bad |= put_key(b, HO_RF_DESTINATIONS) || put_raw(b, "[");
         for (size_t i = 0; i < r->n_destinations; i++)
                 bad |= (i && put_raw(b, ",")) || put_str(b, r->destinations[i]);
-        bad |= put_raw(b, "],\"cumulative_total\":") ||
+        bad |= put_raw(b, "]") || put_key(b, HO_RF_CUMULATIVE) ||
                (r->has_cumulative_total ? put_int(b, r->cumulative_total) : put_raw(b, "null"));
-        bad |= put_raw(b, ",\"authority\":") || put_str(b, r->authority);
-        bad |= put_raw(b, ",\"persons\":[");
+        bad |= put_key(b, HO_RF_AUTHORITY) || put_str(b, r->authority);
+        bad |= put_key(b, HO_RF_PERSONS) || put_raw(b, "[");
         for (size_t i = 0; i < r->n_persons; i++)
                 bad |= put_raw(b, i ? ",{\"name\":" : "{\"name\":") ||
                        put_str(b, r->persons[i].name) || put_raw(b, ",\"affiliation\":") ||
                        put_str(b, r->persons[i].affiliation) || put_raw(b, "}");
-        bad |= put_raw(b, "],\"inmates_by_destination\":{");
+        bad |= put_raw(b, "]") || put_key(b, HO_RF_BY_DEST) || put_raw(b, "{");
         /* jansson keeps a key's first position and its last value: equal
          * cities are adjacent (sorted), so write each run once, last value */
         for (size_t i = 0, k = 0; i < r->n_by_destination; i++) {
@@ -118,7 +141,7 @@ ho_err_t ho_agg_state_json(const ho_report_t *r, int64_t reports, ho_buf_t *b) {
                 bad |= (k++ && put_raw(b, ",")) || put_str(b, city) || put_raw(b, ":") ||
                        put_int(b, r->by_destination[i].count);
         }
-        bad |= put_raw(b, "},\"reports\":") || put_int(b, reports) || put_raw(b, "}");
+        bad |= put_raw(b, "}") || put_key(b, F_REPORTS) || put_int(b, reports) || put_raw(b, "}");
         return bad ? HO_ERR_NOMEM : HO_OK;
 }
 
@@ -423,79 +446,45 @@ static int by_destination(cur_t *c, ho_report_t *r) {
         return lit(c, '}');
 }
 
-enum {
-        F_REPORT_ID,
-        F_TRANSFER_ID,
-        F_OCCURRED_ON,
-        F_REPORTED_AT,
-        F_SOURCE,
-        F_ORIGIN,
-        F_DEST,
-        F_INMATES,
-        F_AIRCRAFT,
-        F_DESTINATIONS,
-        F_CUMULATIVE,
-        F_AUTHORITY,
-        F_PERSONS,
-        F_BY_DEST,
-        F_REPORTS,
-        F__COUNT
-};
-static const char *const fields[F__COUNT] = {"report_id",
-                                             "transfer_id",
-                                             "occurred_on",
-                                             "reported_at",
-                                             "source",
-                                             "origin_country",
-                                             "destination_country",
-                                             "inmate_count",
-                                             "aircraft_count",
-                                             "destinations",
-                                             "cumulative_total",
-                                             "authority",
-                                             "persons",
-                                             "inmates_by_destination",
-                                             "reports"};
-
 static int member(cur_t *c, int f, ho_report_t *r, int64_t *reports) {
         char *s = NULL;
         int64_t v;
         int bad = 0;
         switch (f) {
-        case F_REPORT_ID:
+        case HO_RF_REPORT_ID:
                 return str(c, &r->report_id);
-        case F_TRANSFER_ID:
+        case HO_RF_TRANSFER_ID:
                 return str(c, &r->transfer_id);
-        case F_OCCURRED_ON:
-        case F_REPORTED_AT:
+        case HO_RF_OCCURRED_ON:
+        case HO_RF_REPORTED_AT:
                 if (str(c, &s))
                         return -1;
-                bad = f == F_OCCURRED_ON ? ho_date_parse(s, &r->occurred_on) != HO_OK
-                                         : ho_time_parse_rfc3339(s, &r->reported_at) != HO_OK;
+                bad = f == HO_RF_OCCURRED_ON ? ho_date_parse(s, &r->occurred_on) != HO_OK
+                                             : ho_time_parse_rfc3339(s, &r->reported_at) != HO_OK;
                 free(s);
                 return bad ? -1 : 0;
-        case F_SOURCE:
+        case HO_RF_SOURCE:
                 return str(c, &r->source);
-        case F_ORIGIN:
+        case HO_RF_ORIGIN:
                 return country(c, r->origin_country);
-        case F_DEST:
+        case HO_RF_DESTINATION:
                 return country(c, r->destination_country);
-        case F_INMATES:
+        case HO_RF_INMATES:
                 if (integer(c, 0, INT32_MAX, &v))
                         return -1;
                 r->inmate_count = (int32_t)v;
                 return 0;
-        case F_AIRCRAFT:
+        case HO_RF_AIRCRAFT:
                 return int32_or_null(c, &r->has_aircraft_count, &r->aircraft_count);
-        case F_DESTINATIONS:
+        case HO_RF_DESTINATIONS:
                 return destinations(c, r);
-        case F_CUMULATIVE:
+        case HO_RF_CUMULATIVE:
                 return int32_or_null(c, &r->has_cumulative_total, &r->cumulative_total);
-        case F_AUTHORITY:
+        case HO_RF_AUTHORITY:
                 return str_or_null(c, &r->authority);
-        case F_PERSONS:
+        case HO_RF_PERSONS:
                 return persons(c, r);
-        case F_BY_DEST:
+        case HO_RF_BY_DEST:
                 return by_destination(c, r);
         case F_REPORTS:
                 return integer(c, 0, INT64_MAX, reports);
@@ -515,7 +504,7 @@ int ho_agg_state_parse(const char *text, size_t len, ho_report_t *out, int64_t *
                 if (str(&c, &k))
                         goto fail;
                 int f = 0;
-                while (f < F__COUNT && strcmp(k, fields[f]))
+                while (f < F__COUNT && strcmp(k, field_name(f)))
                         f++;
                 free(k);
                 if (f == F__COUNT || seen[f] || lit(&c, ':') || member(&c, f, out, reports))

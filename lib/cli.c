@@ -126,6 +126,29 @@ ho_cli_res_t ho_cli_opt(ho_cli_t *c, int opt, const char *arg, char *errstr, siz
         }
 }
 
+int ho_cli_dispatch(ho_cli_t *c, int opt, const char *arg, const ho_cli_usage_t *u, char *errstr,
+                    size_t errstr_size) {
+        switch (ho_cli_opt(c, opt, arg, errstr, errstr_size)) {
+        case HO_CLI_TAKEN:
+                return HO_CLI_NEXT;
+        case HO_CLI_HELP:
+                u->print(stdout, u->argv0);
+                return HO_EXIT_OK;
+        case HO_CLI_DONE:
+                return HO_EXIT_OK;
+        case HO_CLI_ERROR:
+                fprintf(stderr, "%s: %s\n", u->me ? u->me : c->prog, errstr);
+                return HO_EXIT_USAGE;
+        case HO_CLI_UNKNOWN:
+        default:
+                if (!u->unknown)
+                        u->print(stderr, u->argv0);
+                else if (*u->unknown)
+                        fprintf(stderr, "%s\n", u->unknown);
+                return HO_EXIT_USAGE;
+        }
+}
+
 ho_err_t ho_cli_finish(ho_cli_t *c, char *errstr, size_t errstr_size) {
         const char *env_brokers = ho_env("HANDOVER_BROKERS", NULL);
         if (!c->topic)

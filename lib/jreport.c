@@ -192,25 +192,6 @@ static bool take_text(json_t *v, char **out) {
         return true;
 }
 
-/* The members of a report, found in one pass over the object. */
-enum {
-        F_REPORT_ID,
-        F_TRANSFER_ID,
-        F_OCCURRED_ON,
-        F_REPORTED_AT,
-        F_SOURCE,
-        F_ORIGIN,
-        F_DESTINATION,
-        F_INMATES,
-        F_AIRCRAFT,
-        F_DESTINATIONS,
-        F_CUMULATIVE,
-        F_AUTHORITY,
-        F_PERSONS,
-        F_BY_DEST,
-        F__COUNT
-};
-
 /* ho_report_field_names[] index of key, or -1 */
 static int field_index(const char *key) {
         int i;
@@ -222,7 +203,7 @@ static int field_index(const char *key) {
 }
 
 static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t errstr_size) {
-        json_t *v, *m[F__COUNT] = {NULL};
+        json_t *v, *m[HO_RF__COUNT] = {NULL};
         char got[96], field[64];
         const char *key;
         size_t i;
@@ -239,40 +220,41 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         return check_members(o, ho_report_field_names, "", errstr, errstr_size);
                 m[k] = v;
         }
-        static const int required[] = {F_TRANSFER_ID, F_OCCURRED_ON, F_REPORTED_AT, F_SOURCE,
-                                       F_ORIGIN,      F_DESTINATION, F_INMATES};
+        static const int required[] = {HO_RF_TRANSFER_ID, HO_RF_OCCURRED_ON, HO_RF_REPORTED_AT,
+                                       HO_RF_SOURCE,      HO_RF_ORIGIN,      HO_RF_DESTINATION,
+                                       HO_RF_INMATES};
         for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
                 if (!m[required[i]])
                         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
                                          "missing field \"%s\"",
                                          ho_report_field_names[required[i]]);
 
-        if ((v = m[F_REPORT_ID]) &&
+        if ((v = m[HO_RF_REPORT_ID]) &&
             (e = get_id(v, "report_id", &r->report_id, errstr, errstr_size)))
                 return e;
-        if ((e = get_id(m[F_TRANSFER_ID], "transfer_id", &r->transfer_id, errstr, errstr_size)))
+        if ((e = get_id(m[HO_RF_TRANSFER_ID], "transfer_id", &r->transfer_id, errstr, errstr_size)))
                 return e;
 
-        v = m[F_OCCURRED_ON];
+        v = m[HO_RF_OCCURRED_ON];
         if (!json_is_string(v) || ho_date_parse(json_string_value(v), &r->occurred_on)) {
                 describe(got, sizeof(got), v);
                 return ho_rule_invalid(errstr, errstr_size, "occurred_on", "a date YYYY-MM-DD",
                                        got);
         }
-        v = m[F_REPORTED_AT];
+        v = m[HO_RF_REPORTED_AT];
         if (!json_is_string(v) || ho_time_parse_rfc3339(json_string_value(v), &r->reported_at)) {
                 describe(got, sizeof(got), v);
                 return ho_rule_invalid(
                         errstr, errstr_size, "reported_at",
                         "an RFC 3339 time with a zone, e.g. \"2026-01-21T05:47:00Z\"", got);
         }
-        if ((e = get_text(m[F_SOURCE], "source", &r->source, errstr, errstr_size)))
+        if ((e = get_text(m[HO_RF_SOURCE], "source", &r->source, errstr, errstr_size)))
                 return e;
 
         static const char *const countries[] = {"origin_country", "destination_country"};
         for (i = 0; i < 2; i++) {
                 char *dst = i ? r->destination_country : r->origin_country;
-                v = m[i ? F_DESTINATION : F_ORIGIN];
+                v = m[i ? HO_RF_DESTINATION : HO_RF_ORIGIN];
                 if ((e = want_string(v, countries[i],
                                      "a country code of two upper-case letters (ISO 3166-1 "
                                      "alpha-2)",
@@ -282,10 +264,10 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                         return e;
                 memcpy(dst, json_string_value(v), 3);
         }
-        if ((e = get_count(m[F_INMATES], "inmate_count", HO_INMATES_MAX, false, &r->inmate_count,
-                           errstr, errstr_size)))
+        if ((e = get_count(m[HO_RF_INMATES], "inmate_count", HO_INMATES_MAX, false,
+                           &r->inmate_count, errstr, errstr_size)))
                 return e;
-        v = m[F_AIRCRAFT];
+        v = m[HO_RF_AIRCRAFT];
         if (v && !json_is_null(v)) {
                 if ((e = get_count(v, "aircraft_count", HO_AIRCRAFT_MAX, true, &r->aircraft_count,
                                    errstr, errstr_size)))
@@ -293,7 +275,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 r->has_aircraft_count = true;
         }
 
-        v = m[F_DESTINATIONS];
+        v = m[HO_RF_DESTINATIONS];
         if (v) {
                 size_t n = json_array_size(v);
                 if (!json_is_array(v) || n > HO_DESTINATIONS_MAX) {
@@ -321,19 +303,19 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 }
         }
 
-        v = m[F_CUMULATIVE];
+        v = m[HO_RF_CUMULATIVE];
         if (v && !json_is_null(v)) {
                 if ((e = get_count(v, "cumulative_total", INT32_MAX, true, &r->cumulative_total,
                                    errstr, errstr_size)))
                         return e;
                 r->has_cumulative_total = true;
         }
-        v = m[F_AUTHORITY];
+        v = m[HO_RF_AUTHORITY];
         if (v && !json_is_null(v) &&
             (e = get_text(v, "authority", &r->authority, errstr, errstr_size)))
                 return e;
 
-        v = m[F_PERSONS];
+        v = m[HO_RF_PERSONS];
         if (v) {
                 size_t n = json_array_size(v);
                 if (!json_is_array(v) || n > HO_PERSONS_MAX) {
@@ -397,7 +379,7 @@ static ho_err_t parse_object(json_t *o, ho_report_t *r, char *errstr, size_t err
                 }
         }
 
-        v = m[F_BY_DEST];
+        v = m[HO_RF_BY_DEST];
         if (v) {
                 const char *city;
                 json_t *cnt;
@@ -769,32 +751,32 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
                         return false;
                 seen |= 1u << f;
                 switch (f) {
-                case F_REPORT_ID:
+                case HO_RF_REPORT_ID:
                         if (!fj_id(j, &r->report_id))
                                 return false;
                         break;
-                case F_TRANSFER_ID:
+                case HO_RF_TRANSFER_ID:
                         if (!fj_id(j, &r->transfer_id))
                                 return false;
                         break;
-                case F_OCCURRED_ON:
+                case HO_RF_OCCURRED_ON:
                         if (!fj_short(j, buf, sizeof(buf)) || ho_date_parse(buf, &r->occurred_on))
                                 return false;
                         break;
-                case F_REPORTED_AT:
+                case HO_RF_REPORTED_AT:
                         if (!fj_short(j, buf, sizeof(buf)) ||
                             ho_time_parse_rfc3339(buf, &r->reported_at))
                                 return false;
                         break;
-                case F_SOURCE:
+                case HO_RF_SOURCE:
                         if (!fj_text(j, &r->source))
                                 return false;
                         break;
-                case F_ORIGIN:
-                case F_DESTINATION: {
+                case HO_RF_ORIGIN:
+                case HO_RF_DESTINATION: {
                         const char *s;
                         size_t n;
-                        char *dst = f == F_ORIGIN ? r->origin_country : r->destination_country;
+                        char *dst = f == HO_RF_ORIGIN ? r->origin_country : r->destination_country;
                         if (!fj_str(j, &s, &n) || n != 2 || s[0] < 'A' || s[0] > 'Z' ||
                             s[1] < 'A' || s[1] > 'Z')
                                 return false;
@@ -803,29 +785,29 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
                         dst[2] = '\0';
                         break;
                 }
-                case F_INMATES:
+                case HO_RF_INMATES:
                         if (!fj_count(j, HO_INMATES_MAX, &r->inmate_count))
                                 return false;
                         break;
-                case F_AIRCRAFT:
+                case HO_RF_AIRCRAFT:
                         if (!fj_null(j)) {
                                 if (!fj_count(j, HO_AIRCRAFT_MAX, &r->aircraft_count))
                                         return false;
                                 r->has_aircraft_count = true;
                         }
                         break;
-                case F_CUMULATIVE:
+                case HO_RF_CUMULATIVE:
                         if (!fj_null(j)) {
                                 if (!fj_count(j, INT32_MAX, &r->cumulative_total))
                                         return false;
                                 r->has_cumulative_total = true;
                         }
                         break;
-                case F_AUTHORITY:
+                case HO_RF_AUTHORITY:
                         if (!fj_null(j) && !fj_text(j, &r->authority))
                                 return false;
                         break;
-                case F_DESTINATIONS:
+                case HO_RF_DESTINATIONS:
                         if (!fj_char(j, '['))
                                 return false;
                         if (fj_char(j, ']'))
@@ -833,11 +815,11 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
                         if (!fj_destinations(j, r))
                                 return false;
                         break;
-                case F_PERSONS:
+                case HO_RF_PERSONS:
                         if (!fj_persons(j, r))
                                 return false;
                         break;
-                case F_BY_DEST:
+                case HO_RF_BY_DEST:
                         if (!fj_char(j, '{'))
                                 return false;
                         if (fj_char(j, '}'))
@@ -863,11 +845,12 @@ static bool fj_report(fj_t *j, ho_report_t *r) {
         if (j->p != j->end)
                 return false;
         /* every required member */
-        if ((seen &
-             ((1u << F_TRANSFER_ID) | (1u << F_OCCURRED_ON) | (1u << F_REPORTED_AT) |
-              (1u << F_SOURCE) | (1u << F_ORIGIN) | (1u << F_DESTINATION) | (1u << F_INMATES))) !=
-            ((1u << F_TRANSFER_ID) | (1u << F_OCCURRED_ON) | (1u << F_REPORTED_AT) |
-             (1u << F_SOURCE) | (1u << F_ORIGIN) | (1u << F_DESTINATION) | (1u << F_INMATES)))
+        if ((seen & ((1u << HO_RF_TRANSFER_ID) | (1u << HO_RF_OCCURRED_ON) |
+                     (1u << HO_RF_REPORTED_AT) | (1u << HO_RF_SOURCE) | (1u << HO_RF_ORIGIN) |
+                     (1u << HO_RF_DESTINATION) | (1u << HO_RF_INMATES))) !=
+            ((1u << HO_RF_TRANSFER_ID) | (1u << HO_RF_OCCURRED_ON) | (1u << HO_RF_REPORTED_AT) |
+             (1u << HO_RF_SOURCE) | (1u << HO_RF_ORIGIN) | (1u << HO_RF_DESTINATION) |
+             (1u << HO_RF_INMATES)))
                 return false;
         /* the rules on the whole, as parse_object() ends */
         if (r->reported_at < HO_TIME_MIN || r->reported_at > HO_TIME_MAX ||

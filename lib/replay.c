@@ -454,8 +454,7 @@ static ho_err_t replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *err
                 rp->res->messages++;
         rp->pass_seen++;
         char derr[512];
-        ho_report_clear(&rp->report);
-        ho_arena_reset(&rp->arena);
+        ho_arena_reset(&rp->arena); /* ho_codec_decode_in clears the report */
         ho_err_t err = ho_codec_decode_in(rp->codec, m->payload, m->len, &rp->report, &rp->arena,
                                           derr, sizeof(derr));
         if (err == HO_ERR_TIMEOUT) /* the registry cannot be asked: not the value's fault */
@@ -811,7 +810,6 @@ static ho_err_t replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errstr_
                 ho_rfold_xfer_t x;
                 ho_rfold_get(f, i, &x);
                 /* it decoded when it was folded: the same bytes decode again */
-                ho_report_clear(&rp->report);
                 ho_arena_reset(&rp->arena);
                 if ((err = ho_codec_decode_in(rp->codec, x.value, x.value_len, &rp->report,
                                               &rp->arena, derr, sizeof(derr))))

@@ -15,21 +15,9 @@
 #include "handover/report.h"
 #include "report_int.h"
 
-const char *const ho_report_field_names[] = {"report_id",
-                                             "transfer_id",
-                                             "occurred_on",
-                                             "reported_at",
-                                             "source",
-                                             "origin_country",
-                                             "destination_country",
-                                             "inmate_count",
-                                             "aircraft_count",
-                                             "destinations",
-                                             "cumulative_total",
-                                             "authority",
-                                             "persons",
-                                             "inmates_by_destination",
-                                             NULL};
+#define FIELD_NAME(id, name) name,
+const char *const ho_report_field_names[HO_RF__COUNT + 1] = {HO_REPORT_FIELDS(FIELD_NAME) NULL};
+#undef FIELD_NAME
 
 void ho_report_init(ho_report_t *r) {
         memset(r, 0, sizeof(*r));

@@ -32,7 +32,8 @@
 
 #define PROG "handover-produce"
 
-static void usage(FILE *fp) {
+static void usage(FILE *fp, const char *argv0) {
+        (void)argv0; /* the name is PROG */
         fprintf(fp,
                 "usage: " PROG " [options] [FILE...]\n"
                 "\n"
@@ -151,6 +152,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 return HO_EXIT_FAIL;
         }
+        const ho_cli_usage_t cli_usage = {usage, NULL, NULL, NULL};
         while ((opt = getopt_long(argc, argv, "b:t:X:c:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case OPT_SCHEMA:
@@ -173,21 +175,10 @@ int main(int argc, char **argv) {
                         subject = optarg;
                         break;
                 default:
-                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN:
-                                break;
-                        case HO_CLI_HELP:
-                                usage(stdout);
+                        rc = ho_cli_dispatch(&cli, opt, optarg, &cli_usage, errstr, sizeof(errstr));
+                        if (rc != HO_CLI_NEXT)
                                 goto out;
-                        case HO_CLI_DONE:
-                                goto out;
-                        case HO_CLI_ERROR:
-                                goto usage_err;
-                        case HO_CLI_UNKNOWN:
-                                usage(stderr);
-                                rc = HO_EXIT_USAGE;
-                                goto out;
-                        }
+                        rc = HO_EXIT_OK;
                 }
         }
         cli.quiet_keeps_log = true; /* -q: no progress line; warnings stay */

@@ -18,7 +18,8 @@
 
 #define PROG "handover-extract"
 
-static void usage(FILE *fp) {
+static void usage(FILE *fp, const char *argv0) {
+        (void)argv0; /* the name is PROG */
         fprintf(fp,
                 "usage: " PROG " [options] [FILE...]\n"
                 "\n"
@@ -297,6 +298,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 return HO_EXIT_FAIL;
         }
+        const ho_cli_usage_t cli_usage = {usage, NULL, NULL, "(try \"" PROG " -h\")"};
         while ((opt = getopt_long(argc, argv, "vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case OPT_JSONL:
@@ -311,23 +313,14 @@ int main(int argc, char **argv) {
                 case 'q':
                         run.quiet = 1;
                         break; /* its own output; warnings stay */
-                default:
-                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN:
-                                break;
-                        case HO_CLI_HELP:
-                                usage(stdout);
+                default: {
+                        int rc = ho_cli_dispatch(&cli, opt, optarg, &cli_usage, errstr,
+                                                 sizeof(errstr));
+                        if (rc != HO_CLI_NEXT) {
                                 ho_cli_clear(&cli);
-                                return HO_EXIT_OK;
-                        case HO_CLI_DONE:
-                                ho_cli_clear(&cli);
-                                return HO_EXIT_OK;
-                        case HO_CLI_ERROR:
-                        case HO_CLI_UNKNOWN:
-                                fprintf(stderr, "(try \"" PROG " -h\")\n");
-                                ho_cli_clear(&cli);
-                                return HO_EXIT_USAGE;
+                                return rc;
                         }
+                }
                 }
         }
         if (cli.verbosity > 0) /* no Kafka or Redis here: only -v is left to settle */

@@ -27,7 +27,8 @@
 
 enum { OPT_DLQ = 256, OPT_JSON };
 
-static void usage(FILE *fp) {
+static void usage(FILE *fp, const char *argv0) {
+        (void)argv0; /* the name is PROG */
         fprintf(fp,
                 "usage: " PROG " list [options] [--json]\n"
                 "       " PROG " send [options] FILE\n"
@@ -81,6 +82,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, PROG ": %s\n", errstr);
                 return HO_EXIT_FAIL;
         }
+        const ho_cli_usage_t cli_usage = {usage, NULL, NULL, NULL};
         while ((opt = getopt_long(argc, argv, "b:t:X:c:T:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
                 case OPT_DLQ:
@@ -97,22 +99,11 @@ int main(int argc, char **argv) {
                         }
                         break;
                 default:
-                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN:
-                                break;
-                        case HO_CLI_HELP:
-                                usage(stdout);
-                                rc_exit = HO_EXIT_OK;
+                        rc_exit = ho_cli_dispatch(&cli, opt, optarg, &cli_usage, errstr,
+                                                  sizeof(errstr));
+                        if (rc_exit != HO_CLI_NEXT)
                                 goto out;
-                        case HO_CLI_DONE:
-                                rc_exit = HO_EXIT_OK;
-                                goto out;
-                        case HO_CLI_ERROR:
-                                goto usage_err;
-                        case HO_CLI_UNKNOWN:
-                                usage(stderr);
-                                goto out;
-                        }
+                        rc_exit = HO_EXIT_USAGE;
                 }
         }
         if (ho_cli_finish(&cli, errstr, sizeof(errstr)))
@@ -123,7 +114,7 @@ int main(int argc, char **argv) {
         if (!list && !send) {
                 fprintf(stderr, PROG ": %s%s%s\n", cmd ? "unknown command \"" : "missing command",
                         cmd ? cmd : " (list or send)", cmd ? "\" (expected list or send)" : "");
-                usage(stderr);
+                usage(stderr, NULL);
                 goto out;
         }
         if ((list && optind != argc) || (send && optind != argc - 1) || (send && json)) {

@@ -269,6 +269,7 @@ int main(int argc, char **argv) {
                                                  {"help", no_argument, NULL, 'h'},
                                                  {"version", no_argument, NULL, 'V'},
                                                  {NULL, 0, NULL, 0}};
+        const ho_cli_usage_t cli_usage = {usage, prog, NULL, NULL};
         while ((opt = getopt_long(argc, argv, "r:p:b:t:X:c:vqhV", longopts, NULL)) != -1) {
                 char *end;
                 switch (opt) {
@@ -304,23 +305,10 @@ int main(int argc, char **argv) {
                         }
                         break;
                 default:
-                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN:
-                                break;
-                        case HO_CLI_HELP:
-                                usage(stdout, prog);
-                                rc = HO_EXIT_OK;
+                        rc = ho_cli_dispatch(&cli, opt, optarg, &cli_usage, errstr, sizeof(errstr));
+                        if (rc != HO_CLI_NEXT)
                                 goto out;
-                        case HO_CLI_DONE:
-                                rc = HO_EXIT_OK;
-                                goto out;
-                        case HO_CLI_ERROR:
-                                fprintf(stderr, "handover-stats: %s\n", errstr);
-                                goto out;
-                        case HO_CLI_UNKNOWN:
-                                usage(stderr, prog);
-                                goto out;
-                        }
+                        rc = HO_EXIT_USAGE;
                 }
         }
         if (optind < argc) {

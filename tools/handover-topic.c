@@ -27,7 +27,8 @@
 
 enum { OPT_IF_NOT_EXISTS = 256, OPT_IF_EXISTS };
 
-static void usage(FILE *fp) {
+static void usage(FILE *fp, const char *argv0) {
+        (void)argv0; /* the name is PROG */
         fprintf(fp,
                 "usage: " PROG
                 " create [options] [-p PARTITIONS] [-r REPLICATION] [-C key=value]...\n"
@@ -306,7 +307,7 @@ int main(int argc, char **argv) {
 
         ho_log_init(PROG);
         if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-                usage(stdout);
+                usage(stdout, NULL);
                 return HO_EXIT_OK;
         }
         if (argc >= 2 && !strcmp(argv[1], "-V")) {
@@ -320,7 +321,7 @@ int main(int argc, char **argv) {
                                 PROG ": unknown command \"%s\": expected create, delete "
                                      "or list\n",
                                 argv[1]);
-                usage(stderr);
+                usage(stderr, NULL);
                 return HO_EXIT_USAGE;
         }
         cmd = argv[1];
@@ -331,6 +332,8 @@ int main(int argc, char **argv) {
                 return HO_EXIT_FAIL;
         }
 
+        /* getopt has said which option: nothing more */
+        const ho_cli_usage_t cli_usage = {usage, NULL, NULL, ""};
         /* -p and -r are this tool's partitions and replication, not a prefix and Redis */
         while ((opt = getopt_long(argc, argv, "b:p:r:C:X:c:T:vqhV", longopts, NULL)) != -1) {
                 switch (opt) {
@@ -377,21 +380,10 @@ int main(int argc, char **argv) {
                         if_exists = 1;
                         break;
                 default:
-                        switch (ho_cli_opt(&cli, opt, optarg, errstr, sizeof(errstr))) {
-                        case HO_CLI_TAKEN:
-                                break;
-                        case HO_CLI_HELP:
-                                usage(stdout);
+                        rc = ho_cli_dispatch(&cli, opt, optarg, &cli_usage, errstr, sizeof(errstr));
+                        if (rc != HO_CLI_NEXT) {
                                 ho_cli_clear(&cli);
-                                return HO_EXIT_OK;
-                        case HO_CLI_DONE:
-                                ho_cli_clear(&cli);
-                                return HO_EXIT_OK;
-                        case HO_CLI_ERROR:
-                                fprintf(stderr, PROG ": %s\n", errstr);
-                                goto usage_err;
-                        case HO_CLI_UNKNOWN:
-                                goto usage_err;
+                                return rc;
                         }
                 }
         }

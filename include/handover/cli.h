@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "handover/conf.h"
 #include "handover/err.h"
 #include "handover/kafka.h"
@@ -57,6 +58,18 @@ typedef enum ho_cli_res_e {
         HO_CLI_ERROR    /* a bad value: errstr says which flag and why (exit 2) */
 } ho_cli_res_t;
 
+/* How a program answers what ho_cli_opt returns (ho_cli_dispatch). */
+typedef struct ho_cli_usage_s {
+        void (*print)(FILE *fp, const char *argv0); /* the program's usage text */
+        const char *argv0;                          /* print's second argument */
+        const char *me;      /* a bad value is "ME: errstr" on stderr; NULL: c->prog */
+        const char *unknown; /* after getopt's message for an unknown option: NULL
+                              * prints the usage on stderr, else this text ("" for none) */
+} ho_cli_usage_t;
+
+/* ho_cli_dispatch's answer when the program's loop goes on. */
+#define HO_CLI_NEXT (-1)
+
 /* Start: c zeroed, room for argc options. HO_ERR_NOMEM. */
 ho_err_t ho_cli_init(ho_cli_t *c, const char *prog, int argc, char *errstr, size_t errstr_size);
 /* Free what ho_cli_init and ho_cli_opt allocated (kprops and the -b
@@ -67,6 +80,16 @@ void ho_cli_clear(ho_cli_t *c);
  * checked at once against a scratch configuration, so a typo is a usage
  * error before anything starts. */
 ho_cli_res_t ho_cli_opt(ho_cli_t *c, int opt, const char *arg, char *errstr, size_t errstr_size);
+
+/* ho_cli_opt and the program's answer to it, for the default case of
+ * a program's getopt loop: HO_CLI_NEXT when the option was a common flag
+ * and was recorded, else the exit code after printing what the answer is:
+ * -h the usage on stdout and HO_EXIT_OK; -V or -X list (printed by
+ * ho_cli_opt) HO_EXIT_OK; a bad value "ME: errstr" on stderr and
+ * HO_EXIT_USAGE; an unknown option u->unknown (or the usage) on stderr and
+ * HO_EXIT_USAGE. */
+int ho_cli_dispatch(ho_cli_t *c, int opt, const char *arg, const ho_cli_usage_t *u, char *errstr,
+                    size_t errstr_size);
 
 /* After the loop: the environment under the flags, the default -c file
  * (checked like a -c), the log level (-v debug, -q errors only unless

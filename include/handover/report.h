@@ -61,9 +61,32 @@ typedef struct ho_report_s {
                                        * frees them: ho_report_clear only forgets them */
 } ho_report_t;
 
-/* The schema's fields in schema order (transfer_report.v2.avsc), NULL-terminated:
- * the JSON reader's known members and the codec's resolution check. */
-extern const char *const ho_report_field_names[];
+/* The schema's fields in schema order (transfer_report.v2.avsc), the one
+ * list of them: X(ID, "name") makes ho_report_field_names and the HO_RF_*
+ * indexes into it that the JSON readers (jreport.c, agg_json.c) use. */
+#define HO_REPORT_FIELDS(X)                                                                        \
+        X(REPORT_ID, "report_id")                                                                  \
+        X(TRANSFER_ID, "transfer_id")                                                              \
+        X(OCCURRED_ON, "occurred_on")                                                              \
+        X(REPORTED_AT, "reported_at")                                                              \
+        X(SOURCE, "source")                                                                        \
+        X(ORIGIN, "origin_country")                                                                \
+        X(DESTINATION, "destination_country")                                                      \
+        X(INMATES, "inmate_count")                                                                 \
+        X(AIRCRAFT, "aircraft_count")                                                              \
+        X(DESTINATIONS, "destinations")                                                            \
+        X(CUMULATIVE, "cumulative_total")                                                          \
+        X(AUTHORITY, "authority")                                                                  \
+        X(PERSONS, "persons")                                                                      \
+        X(BY_DEST, "inmates_by_destination")
+
+#define HO_RF_ENUM_(id, name) HO_RF_##id,
+typedef enum ho_report_field_e { HO_REPORT_FIELDS(HO_RF_ENUM_) HO_RF__COUNT } ho_report_field_t;
+#undef HO_RF_ENUM_
+
+/* The names, indexed by ho_report_field_t and NULL-terminated: the JSON
+ * reader's known members and the codec's resolution check. */
+extern const char *const ho_report_field_names[HO_RF__COUNT + 1];
 
 void ho_report_init(ho_report_t *r);
 /* Free every member (unless in_arena) and re-init. Safe on an initialised,

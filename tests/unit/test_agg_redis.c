@@ -13,83 +13,40 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <cmocka.h>
 #include "handover/agg.h"
 #include "handover/agg_fold.h"
 #include "handover/jreport.h"
+#include "redis_server.h"
 
-static pid_t redis_pid;
-static int redis_port;
+static ho_test_redis_t server;
 static redisContext *rc; /* the test's own connection, for checks */
 static ho_redis_url_t url;
 
 /* ---- the private redis-server ---- */
 
-static int free_port(void) {
-        int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(a);
-        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
-            getsockname(s, (struct sockaddr *)&a, &len))
-                return -1;
-        close(s);
-        return ntohs(a.sin_port);
-}
-
 static int start_redis(void **state) {
         (void)state;
-        char port[16];
-        redis_port = free_port();
-        if (redis_port <= 0) {
-                fprintf(stderr, "test_agg_redis: no free port\n");
+        char err[256];
+        if (ho_test_redis_start(&server, "test_agg_redis"))
+                return -1;
+        struct timeval tv = {1, 0};
+        rc = redisConnectWithTimeout("127.0.0.1", server.port, tv);
+        if (!rc || rc->err) {
+                fprintf(stderr, "test_agg_redis: connect: %s\n", rc ? rc->errstr : "no memory");
                 return -1;
         }
-        snprintf(port, sizeof(port), "%d", redis_port);
-        redis_pid = fork();
-        if (redis_pid == 0) {
-                int devnull = open("/dev/null", O_WRONLY);
-                if (devnull >= 0)
-                        dup2(devnull, STDOUT_FILENO); /* its shutdown chatter */
-                execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-                       "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
-                fprintf(stderr, "test_agg_redis: cannot run \"redis-server\": %s\n",
-                        strerror(errno));
-                _exit(127);
+        if (ho_redis_url_parse(server.url, &url, err, sizeof(err))) {
+                fprintf(stderr, "test_agg_redis: %s\n", err);
+                return -1;
         }
-        for (int i = 0; i < 100; i++) {
-                struct timeval tv = {1, 0};
-                rc = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
-                if (rc && !rc->err) {
-                        redisReply *r = redisCommand(rc, "PING");
-                        if (r) {
-                                freeReplyObject(r);
-                                char u[64], err[256];
-                                snprintf(u, sizeof(u), "redis://127.0.0.1:%d/0", redis_port);
-                                return ho_redis_url_parse(u, &url, err, sizeof(err)) ? -1 : 0;
-                        }
-                }
-                if (rc)
-                        redisFree(rc);
-                rc = NULL;
-                if (waitpid(redis_pid, NULL, WNOHANG) == redis_pid) {
-                        fprintf(stderr, "test_agg_redis: redis-server exited at start\n");
-                        return -1;
-                }
-                usleep(50000);
-        }
-        fprintf(stderr, "test_agg_redis: redis-server on port %d never answered\n", redis_port);
-        return -1;
+        return 0;
 }
 
 static int stop_redis(void **state) {
@@ -97,10 +54,7 @@ static int stop_redis(void **state) {
         if (rc)
                 redisFree(rc);
         ho_redis_url_clear(&url);
-        if (redis_pid > 0) {
-                kill(redis_pid, SIGTERM);
-                waitpid(redis_pid, NULL, 0);
-        }
+        ho_test_redis_stop(&server);
         return 0;
 }
 
@@ -995,7 +949,7 @@ static void test_reconnect_and_noscript(void **state) {
         /* a server that turned replica (as after a failover) refuses writes:
          * retriable, and the batch lands once it is primary again. The
          * "primary" it follows does not exist, so it keeps its data. */
-        freeReplyObject(cmd("REPLICAOF 127.0.0.1 %d", free_port()));
+        freeReplyObject(cmd("REPLICAOF 127.0.0.1 %d", ho_test_free_port()));
         for (size_t i = 25; i < n; i++)
                 ho_agg_batch_add(b, &m[i].r, (int64_t)i, 10);
         assert_int_equal(ho_agg_batch_commit(b, (int64_t)n, err, sizeof(err)), HO_ERR_REDIS);
@@ -1009,7 +963,7 @@ static void test_reconnect_and_noscript(void **state) {
         /* unreachable Redis: a retriable error naming the problem, no crash */
         ho_redis_url_t bad;
         char u[64];
-        snprintf(u, sizeof(u), "redis://127.0.0.1:%d/0", free_port());
+        snprintf(u, sizeof(u), "redis://127.0.0.1:%d/0", ho_test_free_port());
         ho_redis_url_parse(u, &bad, err, sizeof(err));
         ho_agg_conf_t c = {.prefix = "recon", .timeout_ms = 500};
         a = ho_agg_new(&c, &bad, err, sizeof(err));

@@ -276,11 +276,107 @@ static void test_flag_errors(void **state) {
         free(f);
 }
 
+/* ho_cli_dispatch: what a program prints and exits with for each answer of
+ * ho_cli_opt. stdout and stderr go to files while it runs. */
+static void dispatch_usage(FILE *fp, const char *argv0) {
+        fprintf(fp, "usage: %s [options]\n", argv0);
+}
+
+typedef struct dispatched_s {
+        int rc;
+        char out[2048], err[2048];
+} dispatched_t;
+
+static void read_all(FILE *f, char *buf, size_t size) {
+        rewind(f);
+        size_t n = fread(buf, 1, size - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+}
+
+static dispatched_t dispatch(ho_cli_t *c, int opt, const char *arg, const ho_cli_usage_t *u) {
+        dispatched_t d;
+        char e[512];
+        FILE *out = tmpfile(), *err = tmpfile();
+        assert_non_null(out);
+        assert_non_null(err);
+        fflush(stdout);
+        fflush(stderr);
+        int save_out = dup(1), save_err = dup(2);
+        assert_true(save_out >= 0 && save_err >= 0);
+        assert_true(dup2(fileno(out), 1) >= 0 && dup2(fileno(err), 2) >= 0);
+        d.rc = ho_cli_dispatch(c, opt, arg, u, e, sizeof(e));
+        fflush(stdout);
+        fflush(stderr);
+        assert_true(dup2(save_out, 1) >= 0 && dup2(save_err, 2) >= 0);
+        close(save_out);
+        close(save_err);
+        read_all(out, d.out, sizeof(d.out));
+        read_all(err, d.err, sizeof(d.err));
+        return d;
+}
+
+static void test_dispatch(void **state) {
+        (void)state;
+        clear_env();
+        ho_cli_t c;
+        char e[512];
+        assert_int_equal(ho_cli_init(&c, "test", 4, e, sizeof(e)), HO_OK);
+        ho_cli_usage_t u = {dispatch_usage, "./bin/test", NULL, NULL};
+
+        /* a common flag: recorded, nothing printed, the loop goes on */
+        dispatched_t d = dispatch(&c, 't', "a-topic", &u);
+        assert_int_equal(d.rc, HO_CLI_NEXT);
+        assert_string_equal(c.topic, "a-topic");
+        assert_string_equal(d.out, "");
+        assert_string_equal(d.err, "");
+
+        /* -h: the usage on stdout, exit 0 */
+        d = dispatch(&c, 'h', NULL, &u);
+        assert_int_equal(d.rc, HO_EXIT_OK);
+        assert_string_equal(d.out, "usage: ./bin/test [options]\n");
+        assert_string_equal(d.err, "");
+
+        /* -V: ho_cli_opt printed the versions; exit 0 */
+        d = dispatch(&c, 'V', NULL, &u);
+        assert_int_equal(d.rc, HO_EXIT_OK);
+        assert_true(!strncmp(d.out, "test ", 5));
+        assert_string_equal(d.err, "");
+
+        /* a bad value: "PROG: errstr" on stderr, exit 2; or the program's own name */
+        d = dispatch(&c, 'X', "no.such.property=1", &u);
+        assert_int_equal(d.rc, HO_EXIT_USAGE);
+        assert_string_equal(d.out, "");
+        assert_true(!strncmp(d.err, "test: -X \"no.such.property=...\": ", 33));
+        assert_true(d.err[strlen(d.err) - 1] == '\n');
+        u.me = "./bin/test";
+        d = dispatch(&c, 'X', "no.such.property=1", &u);
+        assert_int_equal(d.rc, HO_EXIT_USAGE);
+        assert_true(!strncmp(d.err, "./bin/test: -X ", 15));
+        assert_int_equal(c.n_kprops, 0);
+
+        /* an unknown option: the usage on stderr, a hint, or nothing more */
+        d = dispatch(&c, '?', NULL, &u);
+        assert_int_equal(d.rc, HO_EXIT_USAGE);
+        assert_string_equal(d.out, "");
+        assert_string_equal(d.err, "usage: ./bin/test [options]\n");
+        u.unknown = "(try \"test -h\")";
+        d = dispatch(&c, '?', NULL, &u);
+        assert_int_equal(d.rc, HO_EXIT_USAGE);
+        assert_string_equal(d.err, "(try \"test -h\")\n");
+        u.unknown = "";
+        d = dispatch(&c, 'Z', NULL, &u);
+        assert_int_equal(d.rc, HO_EXIT_USAGE);
+        assert_string_equal(d.out, "");
+        assert_string_equal(d.err, "");
+        ho_cli_clear(&c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_brokers_precedence), cmocka_unit_test(test_x_order_and_files),
                 cmocka_unit_test(test_plain_settings),     cmocka_unit_test(test_verbosity),
-                cmocka_unit_test(test_flag_errors),
+                cmocka_unit_test(test_flag_errors),        cmocka_unit_test(test_dispatch),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

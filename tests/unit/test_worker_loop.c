@@ -1,18 +1,26 @@
 /*
  * test_worker_loop.c: the worker's loop (lib/worker.c) against librdkafka's
- * mock cluster and a private redis-server (free port, no persistence; without
- * redis-server on PATH the test fails). Covers the dead letter wait: while a
- * dead letter cannot be delivered (the mock cluster refuses the produce
- * requests), the stored offset stays at the bad message; once it is
- * delivered, exactly one dead letter is on the topic and the counters and
- * offset move on past it.
+ * mock cluster and a private redis-server (tests/helpers/redis_server.h;
+ * without redis-server on PATH the test fails). Covers:
+ *  - the dead letter wait: while a dead letter cannot be delivered (the mock
+ *    cluster refuses the produce requests), the stored offset stays at the
+ *    bad message; once it is delivered, exactly one dead letter is on the
+ *    topic and the counters and offset move on past it;
+ *  - stall and resume: while Redis refuses writes, the partition's batch is
+ *    kept and the partition stalls; once Redis takes writes again it resumes
+ *    exactly at the batch's next offset (every report counted once, none
+ *    twice, none fenced);
+ *  - a rebalance with batches in flight: a second member joins while the
+ *    first one's applies are held in Redis (CLIENT PAUSE); the revoked
+ *    partitions' batches are applied or dropped, never twice, and every
+ *    report is counted exactly once across both workers.
+ * The worker's log goes to a file while a test runs; the tests wait on its
+ * lines and on Redis values, each with a deadline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,9 +28,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
@@ -30,65 +35,36 @@
 #include "handover/clock.h"
 #include "handover/codec.h"
 #include "handover/jreport.h"
+#include "handover/log.h"
 #include "handover/redis.h"
 #include "handover/worker.h"
+#include "redis_server.h"
 
 #define TOPIC "loop"
 #define DLQ "loop.dlq"
 #define PREFIX "loop"
 #define APIKEY_PRODUCE 0 /* the Kafka protocol's Produce request */
 
-static pid_t redis_pid;
-static redisContext *rc;
+static ho_test_redis_t server;
+static redisContext *rc; /* the test's own connection, for checks */
 static ho_redis_url_t url;
-
-static int free_port(void) {
-        int s = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(a);
-        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) ||
-            getsockname(s, (struct sockaddr *)&a, &len))
-                return -1;
-        close(s);
-        return ntohs(a.sin_port);
-}
 
 static int start_redis(void **state) {
         (void)state;
-        char port[16], u[64], err[256];
-        int p = free_port();
-        if (p <= 0)
+        char err[256];
+        if (ho_test_redis_start(&server, "test_worker_loop"))
                 return -1;
-        snprintf(port, sizeof(port), "%d", p);
-        redis_pid = fork();
-        if (redis_pid == 0) {
-                int devnull = open("/dev/null", O_WRONLY);
-                if (devnull >= 0)
-                        dup2(devnull, STDOUT_FILENO);
-                execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-                       "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *)NULL);
-                fprintf(stderr, "test_worker_loop: cannot run \"redis-server\": %s\n",
-                        strerror(errno));
-                _exit(127);
+        struct timeval tv = {1, 0};
+        rc = redisConnectWithTimeout("127.0.0.1", server.port, tv);
+        if (!rc || rc->err) {
+                fprintf(stderr, "test_worker_loop: connect: %s\n", rc ? rc->errstr : "no memory");
+                return -1;
         }
-        for (int i = 0; i < 100; i++) {
-                struct timeval tv = {1, 0};
-                rc = redisConnectWithTimeout("127.0.0.1", p, tv);
-                if (rc && !rc->err) {
-                        redisReply *r = redisCommand(rc, "PING");
-                        if (r) {
-                                freeReplyObject(r);
-                                snprintf(u, sizeof(u), "redis://127.0.0.1:%d/0", p);
-                                return ho_redis_url_parse(u, &url, err, sizeof(err)) ? -1 : 0;
-                        }
-                }
-                if (rc)
-                        redisFree(rc);
-                rc = NULL;
-                nanosleep(&(struct timespec){0, 100000000L}, NULL);
+        if (ho_redis_url_parse(server.url, &url, err, sizeof(err))) {
+                fprintf(stderr, "test_worker_loop: %s\n", err);
+                return -1;
         }
-        fprintf(stderr, "test_worker_loop: redis-server did not answer on port %d\n", p);
-        return -1;
+        return 0;
 }
 
 static int stop_redis(void **state) {
@@ -96,10 +72,7 @@ static int stop_redis(void **state) {
         if (rc)
                 redisFree(rc);
         ho_redis_url_clear(&url);
-        if (redis_pid > 0) {
-                kill(redis_pid, SIGTERM);
-                waitpid(redis_pid, NULL, 0);
-        }
+        ho_test_redis_stop(&server);
         return 0;
 }
 
@@ -285,9 +258,363 @@ static void test_dead_letter_wait(void **state) {
         rd_kafka_destroy(owner);
 }
 
+/* ---- the worker's log, captured ---- */
+
+static char log_path[64];
+static int saved_stderr = -1;
+static bool test_passed;
+
+/* Send stderr (the worker's log) to a file until log_restore. */
+static void log_capture(void) {
+        snprintf(log_path, sizeof(log_path), "/tmp/ho-test-worker-loop.XXXXXX");
+        int fd = mkstemp(log_path);
+        assert_true(fd >= 0);
+        fflush(stderr);
+        saved_stderr = dup(STDERR_FILENO);
+        assert_true(saved_stderr >= 0);
+        assert_true(dup2(fd, STDERR_FILENO) >= 0);
+        close(fd);
+        test_passed = false;
+}
+
+/* A teardown: stderr back; the captured log shown when the test failed. */
+static int log_restore(void **state) {
+        (void)state;
+        if (saved_stderr < 0)
+                return 0;
+        fflush(stderr);
+        dup2(saved_stderr, STDERR_FILENO);
+        close(saved_stderr);
+        saved_stderr = -1;
+        if (!test_passed) {
+                FILE *f = fopen(log_path, "r");
+                char line[2048];
+                fprintf(stderr, "---- the worker's log (%s) ----\n", log_path);
+                while (f && fgets(line, sizeof(line), f))
+                        fputs(line, stderr);
+                if (f)
+                        fclose(f);
+        }
+        unlink(log_path);
+        return 0;
+}
+
+/* How many lines of the captured log hold every one of the needles (NULL-terminated). */
+static int log_count(const char *const *needles) {
+        FILE *f = fopen(log_path, "r");
+        assert_non_null(f);
+        char line[4096];
+        int n = 0;
+        while (fgets(line, sizeof(line), f)) {
+                bool all = true;
+                for (size_t i = 0; needles[i] && all; i++)
+                        all = strstr(line, needles[i]) != NULL;
+                n += all;
+        }
+        fclose(f);
+        return n;
+}
+
+/* Wait (at most ms) until a line of the log holds the needles. */
+static bool log_wait(int ms, const char *const *needles) {
+        int64_t deadline = ho_mono_ms() + ms;
+        while (ho_mono_ms() < deadline) {
+                if (log_count(needles) > 0)
+                        return true;
+                nanosleep(&(struct timespec){0, 20000000L}, NULL);
+        }
+        return false;
+}
+
+/* ---- Redis ---- */
+
+static void redis_ok(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        redisReply *r = redisvCommand(rc, fmt, ap);
+        va_end(ap);
+        if (!r || r->type == REDIS_REPLY_ERROR)
+                fail_msg("redis \"%s\": %s", fmt, r ? r->str : rc->errstr);
+        freeReplyObject(r);
+}
+
+/* Clients whose command waits (here: applies held by CLIENT PAUSE). */
+static long long redis_blocked(void) {
+        redisReply *r = redisCommand(rc, "INFO clients");
+        assert_non_null(r);
+        const char *at = r->type == REDIS_REPLY_STRING ? strstr(r->str, "blocked_clients:") : NULL;
+        long long n = at ? atoll(at + strlen("blocked_clients:")) : -1;
+        freeReplyObject(r);
+        return n;
+}
+
+/* Wait (at most ms) until HGET key field is want. */
+static bool hget_wait(int ms, const char *key, const char *field, long long want) {
+        int64_t deadline = ho_mono_ms() + ms;
+        while (ho_mono_ms() < deadline) {
+                if (hget_ll(key, field) == want)
+                        return true;
+                nanosleep(&(struct timespec){0, 20000000L}, NULL);
+        }
+        return false;
+}
+
+/* ---- a mock cluster and reports on it ---- */
+
+typedef struct mock_s {
+        rd_kafka_t *owner;
+        rd_kafka_mock_cluster_t *mc;
+        const char *boot;
+        rd_kafka_t *producer;
+        ho_codec_t *codec;
+} mock_t;
+
+static void mock_new(mock_t *m, const char *topic, int partitions) {
+        char err[512];
+        rd_kafka_conf_t *oc = rd_kafka_conf_new();
+        rd_kafka_conf_set(oc, "log_level", "3", err, sizeof(err));
+        m->owner = rd_kafka_new(RD_KAFKA_PRODUCER, oc, err, sizeof(err));
+        assert_non_null(m->owner);
+        m->mc = rd_kafka_mock_cluster_new(m->owner, 1);
+        assert_non_null(m->mc);
+        m->boot = rd_kafka_mock_cluster_bootstraps(m->mc);
+        assert_int_equal(rd_kafka_mock_topic_create(m->mc, topic, partitions, 1), 0);
+        char dlq[128];
+        snprintf(dlq, sizeof(dlq), "%s.dlq", topic);
+        assert_int_equal(rd_kafka_mock_topic_create(m->mc, dlq, 1, 1), 0);
+        rd_kafka_conf_t *pc = rd_kafka_conf_new();
+        rd_kafka_conf_set(pc, "bootstrap.servers", m->boot, err, sizeof(err));
+        rd_kafka_conf_set(pc, "log_level", "3", err, sizeof(err));
+        m->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err));
+        assert_non_null(m->producer);
+        m->codec = ho_codec_new(err, sizeof(err));
+        assert_non_null(m->codec);
+}
+
+static void mock_destroy(mock_t *m) {
+        rd_kafka_destroy(m->producer);
+        ho_codec_destroy(m->codec);
+        rd_kafka_mock_cluster_destroy(m->mc);
+        rd_kafka_destroy(m->owner);
+}
+
+/* Reports first..first+n-1 on partition part of topic, one transfer each
+ * ("tN", id "rN"), with N % 7 + 1 inmates; flushed. Their inmates' sum. */
+static long long mock_reports(mock_t *m, const char *topic, int32_t part, int first, int n) {
+        char err[512], json[1024], key[32];
+        long long inmates = 0;
+        ho_buf_t b;
+        ho_buf_init(&b);
+        ho_report_t r;
+        ho_report_init(&r);
+        for (int i = first; i < first + n; i++) {
+                snprintf(
+                        json, sizeof(json),
+                        "{\"report_id\":\"r%d\",\"transfer_id\":\"t%d\","
+                        "\"occurred_on\":\"2025-03-%02d\",\"reported_at\":\"2025-03-%02dT12:00:00Z\","
+                        "\"source\":\"test\",\"origin_country\":\"MX\","
+                        "\"destination_country\":\"US\",\"inmate_count\":%d,"
+                        "\"aircraft_count\":null,\"destinations\":[],\"cumulative_total\":null,"
+                        "\"authority\":null,\"persons\":[]}",
+                        i, i, i % 28 + 1, i % 28 + 1, i % 7 + 1);
+                inmates += i % 7 + 1;
+                assert_int_equal(ho_report_from_json(json, strlen(json), &r, err, sizeof(err)),
+                                 HO_OK);
+                ho_buf_reset(&b);
+                assert_int_equal(ho_codec_encode(m->codec, &r, &b, err, sizeof(err)), HO_OK);
+                snprintf(key, sizeof(key), "t%d", i);
+                assert_int_equal(rd_kafka_producev(m->producer, RD_KAFKA_V_TOPIC(topic),
+                                                   RD_KAFKA_V_PARTITION(part),
+                                                   RD_KAFKA_V_KEY(key, strlen(key)),
+                                                   RD_KAFKA_V_VALUE(b.data, b.len),
+                                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                                   RD_KAFKA_V_END),
+                                 RD_KAFKA_RESP_ERR_NO_ERROR);
+        }
+        assert_int_equal(rd_kafka_flush(m->producer, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+        ho_report_clear(&r);
+        ho_buf_free(&b);
+        return inmates;
+}
+
+/* A worker on its own thread. */
+typedef struct worker_run_s {
+        run_t run;
+        pthread_t th;
+} worker_run_t;
+
+static void worker_start(worker_run_t *wr, const ho_worker_conf_t *c) {
+        char err[512];
+        memset(wr, 0, sizeof(*wr));
+        wr->run.w = ho_worker_new(c, NULL, err, sizeof(err));
+        if (!wr->run.w)
+                fail_msg("ho_worker_new: %s", err);
+        assert_int_equal(pthread_create(&wr->th, NULL, run_worker, &wr->run), 0);
+}
+
+/* Stop it and take its counters; the worker is destroyed. */
+static void worker_stop(worker_run_t *wr, ho_worker_stats_t *st) {
+        wr->run.stop = 1;
+        pthread_join(wr->th, NULL);
+        if (wr->run.err)
+                fail_msg("ho_worker_run: %s: %s", ho_err2str(wr->run.err), wr->run.errstr);
+        ho_worker_stats(wr->run.w, st);
+        ho_worker_destroy(wr->run.w);
+        wr->run.w = NULL;
+}
+
+/* ---- stall and resume ---- */
+
+#define ST_TOPIC "stall"
+
+static void test_stall_resume(void **state) {
+        (void)state;
+        log_capture();
+        mock_t m;
+        mock_new(&m, ST_TOPIC, 1);
+        long long inmates = mock_reports(&m, ST_TOPIC, 0, 0, 4);
+        ho_worker_conf_t c = {
+                .brokers = m.boot,
+                .topic = ST_TOPIC,
+                .group = "stall",
+                .prefix = "stall",
+                .redis = &url,
+                .batch_max_msgs = 2,
+        };
+        worker_run_t wa;
+        worker_start(&wa, &c);
+        if (!hget_wait(30000, "{stall}:offsets", ST_TOPIC ":0", 4))
+                fail_msg("the first 4 reports were not applied");
+
+        /* Redis turns replica of a primary that does not exist: it refuses
+         * writes (READONLY) and keeps its data */
+        redis_ok("REPLICAOF 127.0.0.1 %d", ho_test_free_port());
+        inmates += mock_reports(&m, ST_TOPIC, 0, 4, 7);
+        const char *refused[] = {"redis: cannot apply the batch of \"" ST_TOPIC "\" [0]",
+                                 "keeping it, retrying", NULL};
+        if (!log_wait(30000, refused))
+                fail_msg("no refused apply was logged");
+        /* stalled: nothing moved in Redis */
+        assert_int_equal(hget_ll("{stall}:offsets", ST_TOPIC ":0"), 4);
+        assert_int_equal(hget_ll("{stall}:totals", "transfers"), 4);
+
+        redis_ok("REPLICAOF NO ONE");
+        const char *resumed[] = {"redis: \"" ST_TOPIC "\" [0] applied after retrying; resuming",
+                                 NULL};
+        if (!log_wait(30000, resumed))
+                fail_msg("the stalled partition did not resume");
+        if (!hget_wait(30000, "{stall}:offsets", ST_TOPIC ":0", 11))
+                fail_msg("the stored offset did not reach 11");
+        /* and it goes on from there */
+        inmates += mock_reports(&m, ST_TOPIC, 0, 11, 3);
+        if (!hget_wait(30000, "{stall}:offsets", ST_TOPIC ":0", 14))
+                fail_msg("the stored offset did not reach 14");
+        ho_worker_stats_t st;
+        worker_stop(&wa, &st);
+
+        /* every report once: none skipped by the resume, none read twice */
+        assert_int_equal(hget_ll("{stall}:totals", "transfers"), 14);
+        assert_int_equal(hget_ll("{stall}:totals", "reports"), 14);
+        assert_int_equal(hget_ll("{stall}:totals", "inmates"), inmates);
+        assert_true(st.redis_errors >= 1);
+        assert_int_equal(st.reports, 14);
+        assert_int_equal(st.duplicates, 0);
+        assert_int_equal(st.fenced, 0);
+        assert_true(st.messages >= 14); /* what was folded after the failed batch is read again */
+        mock_destroy(&m);
+        test_passed = true;
+}
+
+/* ---- a rebalance with batches in flight ---- */
+
+#define RB_TOPIC "rebal"
+
+static void test_rebalance_in_flight(void **state) {
+        (void)state;
+        log_capture();
+        ho_log_set_level(HO_LOG_DEBUG); /* librdkafka's group events (debug=cgrp) */
+        mock_t m;
+        mock_new(&m, RB_TOPIC, 2);
+        long long inmates = mock_reports(&m, RB_TOPIC, 0, 0, 20);
+        inmates += mock_reports(&m, RB_TOPIC, 1, 100, 20);
+        static const ho_worker_kprop_t kp[] = {{false, "debug=cgrp"}};
+        ho_worker_conf_t c = {
+                .brokers = m.boot,
+                .topic = RB_TOPIC,
+                .group = "rebal",
+                .prefix = "rebal",
+                .redis = &url,
+                .kprops = kp,
+                .n_kprops = 1,
+        };
+        worker_run_t wa, wb;
+        worker_start(&wa, &c);
+        if (!hget_wait(30000, "{rebal}:offsets", RB_TOPIC ":0", 20) ||
+            !hget_wait(30000, "{rebal}:offsets", RB_TOPIC ":1", 20))
+                fail_msg("the first 40 reports were not applied");
+
+        /* hold every write in Redis: the next batches of both partitions stay
+         * in flight in the first worker's apply threads (the engine's
+         * command timeout is 5 s, the pause ends by itself after 4 s) */
+        redis_ok("CLIENT PAUSE 4000 WRITE");
+        int64_t paused_at = ho_mono_ms();
+        inmates += mock_reports(&m, RB_TOPIC, 0, 20, 20);
+        inmates += mock_reports(&m, RB_TOPIC, 1, 120, 20);
+        int64_t deadline = paused_at + 3000;
+        while (redis_blocked() < 2 && ho_mono_ms() < deadline)
+                nanosleep(&(struct timespec){0, 10000000L}, NULL);
+        assert_int_equal(redis_blocked(), 2);
+
+        /* a second member joins: the first one is asked to revoke both
+         * partitions while their batches are in flight */
+        worker_start(&wb, &c);
+        const char *revoke[] = {"delegating revoke of 2 partition(s)", NULL};
+        if (!log_wait(3500, revoke))
+                fail_msg("the first worker was not asked to revoke its partitions in time");
+        if (redis_blocked() != 2 || ho_mono_ms() >= paused_at + 3800)
+                fail_msg("the revoke came after the batches in flight were applied");
+        redis_ok("CLIENT UNPAUSE");
+
+        /* the group settles with one partition each; more reports, for both */
+        const char *revoked[] = {"revoked 2 partitions of \"" RB_TOPIC "\"", NULL};
+        if (!log_wait(30000, revoked))
+                fail_msg("the first worker did not finish its revoke");
+        inmates += mock_reports(&m, RB_TOPIC, 0, 40, 20);
+        inmates += mock_reports(&m, RB_TOPIC, 1, 140, 20);
+        if (!hget_wait(60000, "{rebal}:offsets", RB_TOPIC ":0", 60) ||
+            !hget_wait(60000, "{rebal}:offsets", RB_TOPIC ":1", 60))
+                fail_msg("the reports after the rebalance were not applied");
+        ho_worker_stats_t sa, sb;
+        worker_stop(&wb, &sb);
+        worker_stop(&wa, &sa);
+        ho_log_set_level(HO_LOG_INFO);
+
+        /* every report counted once across both workers: a revoked batch was
+         * applied (by the first worker, in its revoke) or dropped (fenced),
+         * and the second worker started from the stored offsets */
+        assert_int_equal(hget_ll("{rebal}:totals", "transfers"), 120);
+        assert_int_equal(hget_ll("{rebal}:totals", "reports"), 120);
+        assert_int_equal(hget_ll("{rebal}:totals", "inmates"), inmates);
+        assert_int_equal(sa.reports + sb.reports, 120);
+        assert_int_equal(sa.duplicates + sb.duplicates, 0);
+        assert_true(sb.reports > 0); /* the second worker took a partition */
+        /* after the rebalance both partitions started where the batches that
+         * were in flight at the revoke ended */
+        const char *from0[] = {"assigned \"" RB_TOPIC "\" [0]: starting from the stored offset 40",
+                               NULL};
+        const char *from1[] = {"assigned \"" RB_TOPIC "\" [1]: starting from the stored offset 40",
+                               NULL};
+        assert_int_equal(log_count(from0), 1);
+        assert_int_equal(log_count(from1), 1);
+        mock_destroy(&m);
+        test_passed = true;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_dead_letter_wait),
+                cmocka_unit_test_teardown(test_stall_resume, log_restore),
+                cmocka_unit_test_teardown(test_rebalance_in_flight, log_restore),
         };
         return cmocka_run_group_tests(tests, start_redis, stop_redis);
 }
