@@ -491,11 +491,6 @@ bool ho_agg_batch_full(const ho_agg_batch_t *b) {
                ho_agg_batch_remaining_ms(b) == 0;
 }
 
-bool ho_agg_batch_stretched(const ho_agg_batch_t *b) {
-        const ho_agg_conf_t *c = &b->agg->conf;
-        return b->count >= HO_AGG_STRETCH * c->max_batch_msgs || b->bytes >= c->max_batch_bytes;
-}
-
 /* ---- commit ---- */
 
 static void agg_fence_key(const ho_agg_t *agg, int32_t partition, char *out, size_t n) {

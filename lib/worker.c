@@ -481,29 +481,6 @@ static ho_applier_t *part_applier(ho_worker_t *w, const ho_part_t *p) {
         return NULL;
 }
 
-/* Messages in the open batches of the assigned partitions. */
-static size_t worker_open(const ho_worker_t *w) {
-        size_t open = 0;
-        for (size_t i = 0; i < w->n_parts; i++)
-                if (w->parts[i].assigned)
-                        open += ho_agg_batch_count(w->parts[i].batch);
-        return open;
-}
-
-static size_t worker_batch_cap(const ho_worker_t *w) {
-        return w->conf.batch_max_msgs ? w->conf.batch_max_msgs : 5000;
-}
-
-/* While messages keep coming and the open batches together are under the
- * stretch, a ready batch whose partition still has one in flight, or that
- * finds every apply thread busy, folds on instead of making this thread wait
- * for an apply (and a bigger batch folds more revisions of one transfer into
- * one write). Idle, or past the stretch, waiting is all there is to do. */
-static bool part_folds_on(ho_worker_t *w, ho_part_t *p, size_t open) {
-        return open < HO_AGG_STRETCH * worker_batch_cap(w) &&
-               (part_applier(w, p) || !part_applier(w, NULL)) && !ho_agg_batch_stretched(p->batch);
-}
-
 /* The applier whose batch went first of those in flight, or NULL. */
 static ho_applier_t *applier_oldest(ho_worker_t *w) {
         ho_applier_t *oldest = NULL;
@@ -888,7 +865,7 @@ static ho_err_t worker_message(ho_worker_t *w, const rd_kafka_message_t *rkm) {
         ho_part_t *p = part_get(w, rkm->partition, false);
         if (!p || p->state != HO_PART_RUNNING || rkm->offset < p->expect)
                 return HO_OK; /* not ours, stalled, or stale after a seek */
-        if (ho_agg_batch_full(p->batch) && !part_folds_on(w, p, worker_open(w))) {
+        if (ho_agg_batch_full(p->batch)) {
                 ho_err_t err = part_submit(w, p);
                 if (err)
                         return err == HO_ERR_NOMEM ? err : HO_OK; /* this message comes again */
@@ -1329,17 +1306,20 @@ static ho_err_t worker_retry(ho_worker_t *w, int64_t now) {
 /* Apply every open batch (idle poll) or only the full ones. Also all of them
  * when together they hold more than one batch's cap, so memory stays bounded
  * by about twice the cap however many partitions a worker owns. */
-static ho_err_t worker_flush(ho_worker_t *w, bool idle) {
-        size_t open = worker_open(w);
-        bool all = idle || open >= worker_batch_cap(w);
+static ho_err_t worker_flush(ho_worker_t *w, bool all) {
+        if (!all) {
+                size_t open = 0, cap = w->conf.batch_max_msgs ? w->conf.batch_max_msgs : 5000;
+                for (size_t i = 0; i < w->n_parts; i++)
+                        if (w->parts[i].assigned)
+                                open += ho_agg_batch_count(w->parts[i].batch);
+                all = open >= cap;
+        }
         for (size_t i = 0; i < w->n_parts; i++) {
                 ho_part_t *p = &w->parts[i];
                 if (!p->assigned || p->state != HO_PART_RUNNING ||
                     ho_agg_batch_count(p->batch) == 0)
                         continue;
                 if (!all && !ho_agg_batch_full(p->batch))
-                        continue;
-                if (!idle && part_folds_on(w, p, open))
                         continue;
                 if (part_submit(w, p) == HO_ERR_NOMEM)
                         return HO_ERR_NOMEM;

@@ -128,12 +128,6 @@ int64_t ho_agg_batch_next_offset(const ho_agg_batch_t *b);
 /* True when the batch reached its message or byte cap, or its time cap
  * counted from the first message. */
 bool ho_agg_batch_full(const ho_agg_batch_t *b);
-/* True when the batch holds HO_AGG_STRETCH times its message cap, or its byte
- * cap: how far a batch may grow past full while its partition's previous batch
- * is still being applied (folding on beats waiting for that apply, and a
- * bigger batch folds more revisions of one transfer into one write). */
-#define HO_AGG_STRETCH 4
-bool ho_agg_batch_stretched(const ho_agg_batch_t *b);
 /* Milliseconds until the time cap (0 when reached), or -1 when empty: a
  * bound for the consumer's poll timeout. */
 int ho_agg_batch_remaining_ms(const ho_agg_batch_t *b);
