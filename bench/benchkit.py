@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lib"))
 from redis_state import Resp, encode  # noqa: E402
@@ -323,13 +324,15 @@ def now_rfc3339():
 
 def cmd_latency(argv):
         o, _ = parse_opts(argv, {"--produce": str, "--redis": str, "--prefix": str, "--rate": float,
-                                 "--seconds": float, "--warmup": int, "--tag": str})
-        for k in ("produce", "redis", "prefix", "rate", "seconds"):
+                                 "--seconds": float, "--warmup": int, "--tag": str,
+                                 "--partitions": int})
+        for k in ("produce", "redis", "prefix", "rate", "seconds", "partitions"):
                 if k not in o:
                         die("latency needs --%s" % k, 2)
         rate, total = o["rate"], int(o["rate"] * o["seconds"])
         warmup = o.get("warmup", 200)
         tag = o.get("tag", "lat")
+        parts = o["partitions"]
         zkey = "{%s}:largest_transfers" % o["prefix"]
         prod = subprocess.Popen(o["produce"], shell=True, stdin=subprocess.PIPE)
         q = Resp(o["redis"])
@@ -337,18 +340,69 @@ def cmd_latency(argv):
         sub.sock.sendall(encode(["SUBSCRIBE", "{%s}:updates" % o["prefix"]]))
         sub.sock.setblocking(False)
 
+        # Pending reports per partition, in the order they were sent: the one
+        # producer keeps that order in each partition (librdkafka's default
+        # partitioner puts a key on CRC-32(key) mod partitions), and the worker
+        # applies a partition's offsets in order, so what is visible of a
+        # partition is a prefix of its queue. A look finds that prefix's end
+        # with a few probes and checks every report it pops, so it costs
+        # O(log pending + newly visible), not a lookup of everything pending.
         lock = threading.Lock()
-        pending = {}   # tid -> send time (monotonic)
+        queues = [[] for _ in range(parts)]  # (tid, send time, measured)
+        heads = [0] * parts
         lat = {}       # tid -> seconds, measured reports only
         state = {"sent": 0, "error": None}
+
+        def n_pending():
+                return sum(len(queues[p]) - heads[p] for p in range(parts))
 
         def send(i, measured):
                 tid = "%s-%07d" % (tag, i)
                 line = LAT_LINE % ("r" + tid, tid, now_rfc3339())
                 with lock:
-                        pending[tid] = (time.monotonic(), measured)
+                        queues[zlib.crc32(tid.encode()) % parts].append(
+                                (tid, time.monotonic(), measured))
                 prod.stdin.write(line.encode())
                 prod.stdin.flush()
+
+        def look():
+                with lock:
+                        spans = [(p, heads[p], len(queues[p])) for p in range(parts)
+                                 if heads[p] < len(queues[p])]
+                if not spans:
+                        return
+                # probes at head, head+1, head+3, head+7, ...: the first one not
+                # visible bounds the prefix
+                probes = []
+                for p, h, n in spans:
+                        step = 1
+                        while h + step - 1 < n:
+                                probes.append((p, h + step - 1))
+                                step *= 2
+                        if h + step // 2 - 1 < n - 1:
+                                probes.append((p, n - 1))
+                scores = q.call("ZMSCORE", zkey, *[queues[p][i][0] for p, i in probes])
+                bound = {p: n for p, h, n in spans}
+                for (p, i), sc in zip(probes, scores):
+                        if sc is None and i < bound[p]:
+                                bound[p] = i + 1
+                check = []
+                for p, h, n in spans:
+                        check.extend((p, i) for i in range(h, bound[p]))
+                if not check:
+                        return
+                scores = q.call("ZMSCORE", zkey, *[queues[p][i][0] for p, i in check])
+                now = time.monotonic()
+                stopped = set()
+                with lock:
+                        for (p, i), sc in zip(check, scores):
+                                if p in stopped or sc is None:
+                                        stopped.add(p)
+                                        continue
+                                tid, t_sent, measured = queues[p][i]
+                                if measured:
+                                        lat[tid] = now - t_sent
+                                heads[p] = i + 1
 
         def sender():
                 try:
@@ -358,7 +412,7 @@ def cmd_latency(argv):
                         t_wait = time.monotonic() + 60
                         while True:
                                 with lock:
-                                        if not pending:
+                                        if not n_pending():
                                                 break
                                 if time.monotonic() > t_wait:
                                         state["error"] = "warm-up reports not visible within 60 s"
@@ -382,10 +436,7 @@ def cmd_latency(argv):
         last_look = 0.0
         while True:
                 # wake on an update message (the engine publishes one in each batch's
-                # transaction) and look up what is pending; without one, look every 50 ms.
-                # Looking every few ms whatever happened cost Redis and this process (one
-                # GIL with the sender) a lookup of every pending report each time, which
-                # at 10,000/s was most of the latency it measured.
+                # transaction) and look; without one, look every 50 ms
                 updated = False
                 try:
                         select.select([sub.sock], [], [], 0.05)
@@ -395,25 +446,16 @@ def cmd_latency(argv):
                                 updated = True
                 except BlockingIOError:
                         pass
-                with lock:
-                        tids = list(pending)
-                if tids and (updated or time.monotonic() - last_look >= 0.05):
+                if updated or time.monotonic() - last_look >= 0.05:
                         last_look = time.monotonic()
-                        scores = q.call("ZMSCORE", zkey, *tids)
-                        now = time.monotonic()
-                        with lock:
-                                for tid, s in zip(tids, scores):
-                                        if s is not None:
-                                                t_sent, measured = pending.pop(tid)
-                                                if measured:
-                                                        lat[tid] = now - t_sent
+                        look()
                 if state["error"]:
                         break
                 if not th.is_alive():
                         if deadline is None:
                                 deadline = time.monotonic() + 30
                         with lock:
-                                if not pending or time.monotonic() > deadline:
+                                if not n_pending() or time.monotonic() > deadline:
                                         break
         prod.stdin.close()
         prod_rc = prod.wait()

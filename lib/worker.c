@@ -73,6 +73,10 @@
 #define HO_WORKER_CLOSE_MS 3000        /* shutdown: how long to try leaving the group */
 #define HO_WORKER_METRICS_MS 500       /* how often the metrics get a snapshot */
 #define HO_WORKER_TOPIC_CHECK_MS 10000 /* start-up: creating the dead letter topic */
+/* Kafka gets a partition's applied position at most this often (and at once
+ * on revoke and shutdown): an OffsetCommit per batch costs the broker and the
+ * worker ~15 % more CPU at 10,000 reports/s, where a batch holds a few dozen. */
+#define HO_WORKER_MIRROR_MS 1000
 
 /* Why a partition is paused, and what its retry does. */
 typedef enum {
@@ -114,6 +118,8 @@ typedef struct ho_part_s {
         int64_t fenced_from; /* the stored offset the fenced batch started from */
         bool consumed;       /* a message came since the last seek or assignment, so
                                  * the consumer's position is ours (part_skip_markers) */
+        int64_t mirror_ms;   /* when the position was last mirrored into Kafka */
+        int64_t mirror_next; /* a position not yet mirrored, or -1 */
 } ho_part_t;
 
 struct ho_worker_s {
@@ -268,9 +274,7 @@ static void part_unstall(ho_worker_t *w, ho_part_t *p) {
 }
 
 /* Mirror the applied position into Kafka for lag tools (never read back). */
-static void kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
-        if (next < 0)
-                return;
+static void kafka_commit_offset(ho_worker_t *w, ho_part_t *p, int64_t next) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, w->conf.topic, p->partition)->offset = next;
         rd_kafka_resp_err_t err = rd_kafka_commit(w->consumer, l, 1);
@@ -278,6 +282,29 @@ static void kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
                 ho_debug("kafka offset commit \"%s\" [%" PRId32 "] %" PRId64 ": %s", w->conf.topic,
                          p->partition, next, rd_kafka_err2str(err));
         rd_kafka_topic_partition_list_destroy(l);
+        p->mirror_ms = ho_mono_coarse_ms();
+        p->mirror_next = -1;
+}
+
+/* next was applied: mirror it now, or within HO_WORKER_MIRROR_MS
+ * (kafka_mirror_due). */
+static void kafka_mirror(ho_worker_t *w, ho_part_t *p, int64_t next) {
+        if (next < 0)
+                return;
+        if (ho_mono_coarse_ms() - p->mirror_ms >= HO_WORKER_MIRROR_MS)
+                kafka_commit_offset(w, p, next);
+        else
+                p->mirror_next = next;
+}
+
+/* The positions held back whose time came; all of them when flush. */
+static void kafka_mirror_due(ho_worker_t *w, int64_t now, bool flush) {
+        for (size_t i = 0; i < w->n_parts; i++) {
+                ho_part_t *p = &w->parts[i];
+                if (p->assigned && p->mirror_next >= 0 &&
+                    (flush || now - p->mirror_ms >= HO_WORKER_MIRROR_MS))
+                        kafka_commit_offset(w, p, p->mirror_next);
+        }
 }
 
 static ho_err_t part_settle(ho_worker_t *w, ho_part_t *p);
@@ -633,6 +660,9 @@ static void part_release(ho_worker_t *w, ho_part_t *p, bool lost) {
                         "revoke; the next owner re-reads the stored offset",
                         w->conf.topic, p->partition, ho_agg_batch_count(p->batch));
         }
+        if (p->mirror_next >= 0 && !lost)
+                kafka_commit_offset(w, p, p->mirror_next);
+        p->mirror_next = -1;
         if (w->wm)
                 ho_wmetrics_released(w->wm, p->partition);
         ho_agg_batch_destroy(p->batch);
@@ -683,6 +713,8 @@ static bool assign_offsets(ho_worker_t *w, rd_kafka_topic_partition_list_t *part
                                 p->backoff_ms = 0;
                                 p->expect = stored == HO_OFFSET_NONE ? 0 : stored;
                                 p->consumed = false;
+                                p->mirror_ms = 0;
+                                p->mirror_next = -1;
                                 tp->offset = kafka_offset(stored);
                                 if (stored == HO_OFFSET_NONE)
                                         ho_info("assigned \"%s\" [%" PRId32 "]: no stored "
@@ -1403,6 +1435,7 @@ static void worker_drain(ho_worker_t *w) {
  * notices after session.timeout.ms, which is safe (the fence). */
 static void worker_close(ho_worker_t *w) {
         worker_settle_all(w);
+        kafka_mirror_due(w, 0, true);
         /* Prefetched messages still queued would be forwarded to q below, and
          * librdkafka 2.0.x aborts serving a message on a callback queue
          * (rdkafka_queue.c: "res != RD_KAFKA_OP_RES_PASS"; SIGTERM mid-stream
@@ -1489,6 +1522,7 @@ ho_err_t ho_worker_run(ho_worker_t *w, volatile sig_atomic_t *stop, char *errstr
                         break;
                 rd_kafka_poll(w->producer, 0);
                 now = ho_mono_coarse_ms();
+                kafka_mirror_due(w, now, false);
                 if (w->conf.stats_interval_s > 0 &&
                     now - w->stats_last_ms >= (int64_t)w->conf.stats_interval_s * 1000)
                         worker_stats_line(w, now);
