@@ -160,6 +160,10 @@ typedef struct ho_rpart_s {
         bool cut;           /* the --until cut is known (end set) */
         bool done;
         uint64_t late, late_first; /* --until: after the cut with reported_at <= T */
+        /* every report of the window that reached the fold had its transfer
+         * id as its message key (known after the counting pass): a later
+         * bucket's pass then skips other buckets' messages by key, undecoded */
+        bool keyed;
 } ho_rpart_t;
 
 /* One command in an argv arena (strings pointed at when it is sent, so the
@@ -453,6 +457,9 @@ static ho_err_t replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *err
         if (!after_cut && !rp->counted)
                 rp->res->messages++;
         rp->pass_seen++;
+        if (rp->counted && rp->k > 1 && p->keyed &&
+            (!m->key || !m->key_len || ho_rfold_bucket_n(m->key, m->key_len, rp->k) != rp->bucket))
+                goto next; /* another bucket's report, or one the fold never takes */
         char derr[512];
         ho_arena_reset(&rp->arena); /* ho_codec_decode_in clears the report */
         ho_err_t err = ho_codec_decode_in(rp->codec, m->payload, m->len, &rp->report, &rp->arena,
@@ -497,6 +504,9 @@ static ho_err_t replay_message(ho_replay_t *rp, rd_kafka_message_t *m, char *err
                 }
                 goto next;
         }
+        if (!rp->counted && (!m->key || m->key_len != strlen(rp->report.transfer_id) ||
+                             memcmp(m->key, rp->report.transfer_id, m->key_len)))
+                p->keyed = false;
         if (rp->k > 1 && ho_rfold_bucket(rp->report.transfer_id, rp->k) != rp->bucket)
                 goto next;
         bool dup;
@@ -544,6 +554,7 @@ static ho_err_t replay_read(ho_replay_t *rp, char *errstr, size_t errstr_size) {
                 for (int i = 0; i < rp->np; i++) {
                         rp->parts[i].late = rp->parts[i].late_first = 0;
                         rp->parts[i].first_seen = -1;
+                        rp->parts[i].keyed = true;
                 }
         }
         for (int i = 0; i < rp->np; i++) {

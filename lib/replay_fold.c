@@ -69,9 +69,13 @@ static uint64_t tid_hash(const char *tid, size_t len) {
         return ho_agg_digest(tid, len);
 }
 
-uint32_t ho_rfold_bucket(const char *transfer_id, uint32_t k) {
+uint32_t ho_rfold_bucket_n(const char *transfer_id, size_t len, uint32_t k) {
         /* the high half: the low bits place the transfer in the fold's table */
-        return (uint32_t)(tid_hash(transfer_id, strlen(transfer_id)) >> 32) & (k - 1);
+        return (uint32_t)(tid_hash(transfer_id, len) >> 32) & (k - 1);
+}
+
+uint32_t ho_rfold_bucket(const char *transfer_id, uint32_t k) {
+        return ho_rfold_bucket_n(transfer_id, strlen(transfer_id), k);
 }
 
 size_t ho_rfold_count(const ho_rfold_t *f) {

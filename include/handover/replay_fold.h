@@ -39,6 +39,8 @@ void ho_rfold_clear(ho_rfold_t *f);
 
 /* Which of k buckets (a power of two, >= 1) a transfer id falls in. */
 uint32_t ho_rfold_bucket(const char *transfer_id, uint32_t k);
+/* The same for an id of len bytes (not NUL-terminated, e.g. a message key). */
+uint32_t ho_rfold_bucket_n(const char *transfer_id, size_t len, uint32_t k);
 
 /* Fold report r, whose encoded value is value[0..len). *dup is set when the
  * transfer already holds the report's digest (nothing changes then).

@@ -7,19 +7,36 @@
 # --into another prefix, a --dry-run against the live counters, and a full
 # rebuild switched into the live prefix. The rejects are counted once, not
 # once per read. With the default cap the same history takes one read. Bad
-# --memory-max values are usage errors.
+# --memory-max values are usage errors. The last reports of the history go in
+# under message keys that are not their transfer ids (another producer's
+# keying): a bucket's read skips other buckets' messages by key only where
+# every key was its report's transfer id, so these must still count.
 source "$(dirname "$0")/../lib/common.sh"
 source "$HO_SOURCE_DIR/tests/lib/aggregate.sh"
 ho_require_kafka
 ho_require_redis
-ho_need_bin handover-aggregate handover-produce handover-topic handover-replay
+ho_need_bin handover-aggregate handover-produce handover-topic handover-replay handover-schema
 
 agg_setup 3
 "$HO_SOURCE_DIR/bench/gen" --reports 6000 --transfers 1800 --seed 66 --v1-share 0.3 \
   --out "$HO_TMP/v2.jsonl" --v1-out "$HO_TMP/v1.jsonl" --truth "$HO_TMP/truth.json" \
   2>"$HO_TMP/gen.log" || ho_fail "bench/gen failed: $(cat "$HO_TMP/gen.log")"
-agg_produce "$HO_TMP/v2.jsonl"
+head -n -40 "$HO_TMP/v2.jsonl" >"$HO_TMP/v2a.jsonl"
+tail -n 40 "$HO_TMP/v2.jsonl" >"$HO_TMP/v2b.jsonl"
+agg_produce "$HO_TMP/v2a.jsonl"
 agg_produce "$HO_TMP/v1.jsonl" --schema v1
+"$HO_BIN_DIR/handover-schema" encode --schema v2 "$HO_TMP/v2b.jsonl" >"$HO_TMP/v2b.framed" \
+  || ho_fail "handover-schema encode failed"
+python3 -c 'import json, sys
+for i, l in enumerate(open(sys.argv[1])):
+    print(json.dumps(dict(json.loads(l), transfer_id="not-the-tid-%d" % i)))' \
+  "$HO_TMP/v2b.jsonl" >"$HO_TMP/v2b.keys.jsonl"
+python3 "$HO_SOURCE_DIR/bench/benchkit.py" kcat-input "$HO_TMP/v2b.framed" "$HO_TMP/v2b.keys.jsonl" \
+  "$HO_TMP/v2b.kcat" >"$HO_TMP/v2b.kcat.json" || ho_fail "benchkit.py kcat-input failed"
+kd=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["key_delim"])' "$HO_TMP/v2b.kcat.json")
+dd=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["msg_delim"])' "$HO_TMP/v2b.kcat.json")
+kcat -P -b "$HANDOVER_BROKERS" -t "$AGG_TOPIC" -p 0 -K "$kd" -D "$dd" -l "$HO_TMP/v2b.kcat" \
+  || ho_fail "cannot produce the wrongly keyed reports with kcat"
 printf 'not avro %s\n' 1 2 3 | kcat -P -b "$HANDOVER_BROKERS" -t "$AGG_TOPIC" -p 1 \
   || ho_fail "cannot produce garbage with kcat"
 agg_start w1
