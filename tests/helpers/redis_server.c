@@ -92,3 +92,33 @@ void ho_test_redis_stop(ho_test_redis_t *s) {
         }
         s->pid = 0;
 }
+
+int ho_test_redis_open(ho_test_redis_t *s, const char *who, redisContext **rc,
+                       ho_redis_url_t *url) {
+        char err[256];
+        *rc = NULL;
+        if (ho_test_redis_start(s, who))
+                return -1;
+        struct timeval tv = {1, 0};
+        *rc = redisConnectWithTimeout("127.0.0.1", s->port, tv);
+        if (!*rc || (*rc)->err) {
+                fprintf(stderr, "%s: connect: %s\n", who, *rc ? (*rc)->errstr : "no memory");
+                ho_test_redis_close(s, rc, NULL);
+                return -1;
+        }
+        if (ho_redis_url_parse(s->url, url, err, sizeof(err))) {
+                fprintf(stderr, "%s: %s\n", who, err);
+                ho_test_redis_close(s, rc, NULL);
+                return -1;
+        }
+        return 0;
+}
+
+void ho_test_redis_close(ho_test_redis_t *s, redisContext **rc, ho_redis_url_t *url) {
+        if (*rc)
+                redisFree(*rc);
+        *rc = NULL;
+        if (url)
+                ho_redis_url_clear(url);
+        ho_test_redis_stop(s);
+}

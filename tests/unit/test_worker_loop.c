@@ -51,28 +51,12 @@ static ho_redis_url_t url;
 
 static int start_redis(void **state) {
         (void)state;
-        char err[256];
-        if (ho_test_redis_start(&server, "test_worker_loop"))
-                return -1;
-        struct timeval tv = {1, 0};
-        rc = redisConnectWithTimeout("127.0.0.1", server.port, tv);
-        if (!rc || rc->err) {
-                fprintf(stderr, "test_worker_loop: connect: %s\n", rc ? rc->errstr : "no memory");
-                return -1;
-        }
-        if (ho_redis_url_parse(server.url, &url, err, sizeof(err))) {
-                fprintf(stderr, "test_worker_loop: %s\n", err);
-                return -1;
-        }
-        return 0;
+        return ho_test_redis_open(&server, "test_worker_loop", &rc, &url);
 }
 
 static int stop_redis(void **state) {
         (void)state;
-        if (rc)
-                redisFree(rc);
-        ho_redis_url_clear(&url);
-        ho_test_redis_stop(&server);
+        ho_test_redis_close(&server, &rc, &url);
         return 0;
 }
 
