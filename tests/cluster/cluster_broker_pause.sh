@@ -21,15 +21,8 @@ N=${HO_REPORTS:-36000}
 RATE=${HO_RATE:-1500}
 PAUSE_MIN=12 # seconds: above both session timeouts
 agg_setup 6
-python3 "$HO_SOURCE_DIR/bench/gen" --reports "$N" --transfers 8000 --seed 142 \
-  --out "$HO_TMP/all.jsonl" --truth "$HO_TMP/truth.json" 2>"$HO_TMP/gen.log" \
-  || ho_fail "bench/gen failed: $(cat "$HO_TMP/gen.log")"
-
-agg_start w1; w1=$HO_LAST_PID
-agg_start w2; w2=$HO_LAST_PID
-(agg_produce_paced "$HO_TMP/all.jsonl" "$RATE") &
-prod=$!
-HO_PIDS+=("$prod")
+kc_pipeline_start "$N" 8000 142 "$RATE"
+w1=$KC_W1 w2=$KC_W2 prod=$KC_PROD
 
 ho_wait_until 60 eval '[ "$(agg_progress)" -ge $((N / 8)) ]' \
   || ho_fail "the workers did not apply an eighth of the reports in 60 s (see $HO_TMP/w1.log)"
@@ -60,15 +53,7 @@ during=$(agg_progress)
 kc_stack node-resume "$victim" 2>>"$HO_TMP/stack.log" || ho_fail "cannot resume node $victim"
 ho_log "resumed node $victim after $(($(date +%s) - paused_at)) s (progress $during of $N meanwhile)"
 
-rc=0; wait "$prod" || rc=$?
-[ "$rc" = 0 ] || { tail -20 "$HO_TMP/produce.log" >&2; ho_fail "handover-produce exited $rc across the pause"; }
-grep -q "sent $N reports" "$HO_TMP/produce.log" || ho_fail "the producer did not say it sent $N reports: $(tail -3 "$HO_TMP/produce.log")"
-ho_assert_eq "$N" "$(agg_topic_count)" "reports on the topic (a duplicate or a loss changes the count)"
-ho_log "producer done: $(tail -1 "$HO_TMP/produce.log")"
-
-agg_wait_caught_up 120
-kill -0 "$w1" 2>/dev/null && kill -0 "$w2" 2>/dev/null || ho_fail "a worker died across the pause"
-agg_compare "$HO_TMP/truth.json" "after node $victim was paused and resumed"
+kc_pipeline_finish "the pause" "after node $victim was paused and resumed"
 kc_wait_healthy 90
 agg_stop "$w1" 15
 agg_stop "$w2" 15

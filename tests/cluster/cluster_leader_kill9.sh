@@ -20,15 +20,8 @@ RATE=${HO_RATE:-2000}
 agg_setup 6
 # a node the previous test started again may still be joining the new topic's replicas
 ho_wait_until 60 kc_isr_count_is "$AGG_TOPIC" 3 || ho_fail "the new topic does not have 3 replicas in sync within 60 s"
-python3 "$HO_SOURCE_DIR/bench/gen" --reports "$N" --transfers 5000 --seed 141 \
-  --out "$HO_TMP/all.jsonl" --truth "$HO_TMP/truth.json" 2>"$HO_TMP/gen.log" \
-  || ho_fail "bench/gen failed: $(cat "$HO_TMP/gen.log")"
-
-agg_start w1; w1=$HO_LAST_PID
-agg_start w2; w2=$HO_LAST_PID
-(agg_produce_paced "$HO_TMP/all.jsonl" "$RATE") &
-prod=$!
-HO_PIDS+=("$prod")
+kc_pipeline_start "$N" 5000 141 "$RATE"
+w1=$KC_W1 w2=$KC_W2 prod=$KC_PROD
 
 # mid-stream: a quarter of the reports on the topic and some already counted
 ho_wait_until 60 eval '[ "$(agg_topic_count)" -ge $((N / 4)) ]' \
@@ -47,16 +40,7 @@ ho_wait_until 60 eval 'l=$(kc_leader "$AGG_TOPIC" 0); [ -n "$l" ] && [ "$l" != "
   || ho_fail "partition 0 got no new leader within 60 s of killing node $victim"
 ho_log "partition 0 now led by node $(kc_leader "$AGG_TOPIC" 0)"
 
-rc=0; wait "$prod" || rc=$?
-[ "$rc" = 0 ] || { tail -20 "$HO_TMP/produce.log" >&2; ho_fail "handover-produce exited $rc across the leader kill"; }
-grep -q "sent $N reports" "$HO_TMP/produce.log" || ho_fail "the producer did not say it sent $N reports: $(tail -3 "$HO_TMP/produce.log")"
-total=$(agg_topic_count)
-ho_log "producer done: $(tail -1 "$HO_TMP/produce.log")"
-ho_assert_eq "$N" "$total" "reports on the topic (a duplicate or a loss changes the count)"
-
-agg_wait_caught_up 120
-kill -0 "$w1" 2>/dev/null && kill -0 "$w2" 2>/dev/null || ho_fail "a worker died across the leader kill"
-agg_compare "$HO_TMP/truth.json" "after the leader of partition 0 was killed"
+kc_pipeline_finish "the leader kill" "after the leader of partition 0 was killed"
 after=$(agg_progress)
 [ "$after" -gt "$before" ] || ho_fail "no progress after the kill"
 ho_log "workers caught up, state equals the ground truth; starting node $victim again"

@@ -9,6 +9,14 @@
 #   kc_coordinator GROUP      the node leading the group's __consumer_offsets partition
 #   kc_wait_healthy SECS      every node answers and every partition of the test topic has all
 #                             3 replicas in sync
+#   kc_pipeline_start N TRANSFERS SEED RATE
+#                             a bench/gen history of N reports ($HO_TMP/all.jsonl, its truth in
+#                             $HO_TMP/truth.json), two workers (pids KC_W1, KC_W2) and
+#                             handover-produce streaming it at RATE/s in the background (KC_PROD)
+#   kc_pipeline_finish ACROSS LABEL
+#                             the producer exits 0 having sent all N, the topic holds exactly N,
+#                             both workers catch up alive, the state equals the truth; ACROSS
+#                             ("the pause") and LABEL (for agg_compare) word the failures
 #
 # tests/run's cluster stage exports HO_STACK_STATE; by hand:
 #   eval "$(deploy/local/stack up --brokers 3 --state /tmp/kc)"; export HO_STACK_STATE=/tmp/kc
@@ -65,6 +73,31 @@ kc_wait_healthy() { # kc_wait_healthy SECONDS
     || ho_fail "the cluster did not answer again within $1 s: $(kc_stack status 2>&1 | tr '\n' ';')"
   ho_wait_until "$1" kc_isr_count_is "$AGG_TOPIC" 3 \
     || ho_fail "the replicas of $AGG_TOPIC are not all back in sync within $1 s: $(kcat -L -b "$HANDOVER_BROKERS" -t "$AGG_TOPIC" 2>&1 | grep partition | tr '\n' ';')"
+}
+
+kc_pipeline_start() { # kc_pipeline_start N TRANSFERS SEED RATE
+  KC_N=$1
+  python3 "$HO_SOURCE_DIR/bench/gen" --reports "$1" --transfers "$2" --seed "$3" \
+    --out "$HO_TMP/all.jsonl" --truth "$HO_TMP/truth.json" 2>"$HO_TMP/gen.log" \
+    || ho_fail "bench/gen failed: $(cat "$HO_TMP/gen.log")"
+  agg_start w1; KC_W1=$HO_LAST_PID
+  agg_start w2; KC_W2=$HO_LAST_PID
+  (agg_produce_paced "$HO_TMP/all.jsonl" "$4") &
+  KC_PROD=$!
+  HO_PIDS+=("$KC_PROD")
+}
+
+kc_pipeline_finish() { # kc_pipeline_finish ACROSS LABEL
+  local rc=0
+  wait "$KC_PROD" || rc=$?
+  [ "$rc" = 0 ] || { tail -20 "$HO_TMP/produce.log" >&2; ho_fail "handover-produce exited $rc across $1"; }
+  grep -q "sent $KC_N reports" "$HO_TMP/produce.log" \
+    || ho_fail "the producer did not say it sent $KC_N reports: $(tail -3 "$HO_TMP/produce.log")"
+  ho_assert_eq "$KC_N" "$(agg_topic_count)" "reports on the topic (a duplicate or a loss changes the count)"
+  ho_log "producer done: $(tail -1 "$HO_TMP/produce.log")"
+  agg_wait_caught_up 120
+  kill -0 "$KC_W1" 2>/dev/null && kill -0 "$KC_W2" 2>/dev/null || ho_fail "a worker died across $1"
+  agg_compare "$HO_TMP/truth.json" "$2"
 }
 
 # Ends a test with the cluster whole again, whatever happened: a node the test took down is
