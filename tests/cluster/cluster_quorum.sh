@@ -48,9 +48,10 @@ ho_log "one node down: $((N / 2)) reports produced and counted"
 
 # ---- two lost: one node left, no quorum
 second=$(kc_stack controller)
+# the logs' lengths before the kill: a worker may say it lost the node within a millisecond
+w1_from=$(($(wc -l <"$HO_TMP/w1.log") + 1)); w2_from=$(($(wc -l <"$HO_TMP/w2.log") + 1))
 kc_stack node-kill "$second" 2>>"$HO_TMP/stack.log" || ho_fail "cannot kill node $second"
 lost_at=$(date +%s)
-w1_from=$(($(wc -l <"$HO_TMP/w1.log") + 1)); w2_from=$(($(wc -l <"$HO_TMP/w2.log") + 1))
 ho_log "killed node $second too: one node of three left"
 ho_bg "$HO_BIN_DIR/handover-produce" -b "$HANDOVER_BROKERS" -t "$AGG_TOPIC" -q "$HO_TMP/half2.jsonl" \
   2>"$HO_TMP/outage-produce.log"
