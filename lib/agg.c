@@ -725,23 +725,9 @@ static ho_err_t agg_read(ho_agg_t *agg, ho_agg_batch_t *b, int32_t parts, int64_
                          * state is not even parsed (the cheap path of re-reads) */
                         if (s->type != REDIS_REPLY_STRING || !x->n_new)
                                 continue;
-                        int64_t reports;
-                        if (!ho_agg_state_parse(s->str, s->len, &x->stored, &reports)) {
-                                x->has_stored = true;
-                                continue;
-                        }
-                        /* not the form we write: the slow path validates and explains */
-                        json_error_t jerr;
-                        json_t *jo = json_loadb(s->str, s->len, 0, &jerr);
-                        char why[256] = "not a JSON object";
-                        ho_err_t e = HO_ERR_JSON;
-                        if (jo && json_is_object(jo)) {
-                                json_object_del(jo, "reports");
-                                e = ho_report_from_jansson(jo, &x->stored, why, sizeof(why));
-                        } else if (!jo) {
-                                snprintf(why, sizeof(why), "%s", jerr.text);
-                        }
-                        json_decref(jo);
+                        char why[256];
+                        ho_err_t e = ho_report_state_from_json(s->str, s->len, &x->stored, NULL,
+                                                               why, sizeof(why));
                         if (e == HO_ERR_NOMEM)
                                 err = HO_ERR_NOMEM;
                         else if (e)
@@ -816,7 +802,7 @@ static ho_err_t agg_build(ho_agg_t *agg, ho_agg_batch_t *b, int64_t next, int64_
                         if (!x->n_new)
                                 continue;
                         ho_buf_reset(&agg->json);
-                        bad |= ho_agg_state_json(ho_fold_current(x), x->new_rev, &agg->json) ||
+                        bad |= ho_report_json(ho_fold_current(x), x->new_rev, &agg->json) ||
                                ho_resp_str(o, x->latest.transfer_id) ||
                                ho_resp_arg(o, agg->json.data, agg->json.len);
                 }

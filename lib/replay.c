@@ -11,6 +11,7 @@
 #include "handover/agg_fold.h"
 #include "handover/codec.h"
 #include "handover/conf.h"
+#include "handover/jreport.h"
 #include "handover/kafka.h"
 #include "handover/kfetch.h"
 #include "handover/log.h"
@@ -829,7 +830,7 @@ static ho_err_t replay_load_bucket(ho_replay_t *rp, char *errstr, size_t errstr_
                                          x.transfer_id, derr);
                 ho_buf_reset(&rp->json);
                 ho_buf_reset(&rp->ids);
-                bool bad = ho_agg_state_json(&rp->report, (int64_t)x.n_ids, &rp->json) ||
+                bool bad = ho_report_json(&rp->report, (int64_t)x.n_ids, &rp->json) ||
                            ho_rfold_digests(f, i, &rp->ids) ||
                            ho_delta_contrib(&rp->bdelta, &rp->report, +1) ||
                            rcmd_adds(&c[HO_C_STATES], x.transfer_id) ||

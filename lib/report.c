@@ -382,7 +382,7 @@ ho_err_t ho_rule_check_text(const char *field, const char *s, size_t len, char *
                 return HO_OK;
         if (len > HO_STR_MAX)
                 snprintf(got, sizeof(got), "%zu bytes", len);
-        else if (strlen(s) != len)
+        else if (memchr(s, '\0', len))
                 snprintf(got, sizeof(got), "a string with a NUL byte");
         else if (len && !ho_utf8_valid(s, len))
                 snprintf(got, sizeof(got), "invalid UTF-8");

@@ -21,7 +21,7 @@
 #define HO_DATE_MIN (-719528)                /* 0000-01-01 */
 #define HO_DATE_MAX 2932896                  /* 9999-12-31 */
 
-/* Inline: the JSON fast path calls these on every string. */
+/* Inline: ho_report_validate() calls these on every string. */
 static inline bool ho_utf8_valid(const char *s, size_t len) {
         const unsigned char *p = (const unsigned char *)s, *end = p + len;
 

@@ -192,15 +192,4 @@ ho_err_t ho_fold_compute(ho_fold_t *f, ho_delta_t *d);
  * (NULL if neither, i.e. not touched). */
 const ho_report_t *ho_fold_current(const ho_fold_xfer_t *x);
 
-/* {P}:transfers values (lib/agg_json.c). Append the state JSON of r with
- * "reports" to b: byte for byte json_dumps(ho_report_to_json(r) + "reports",
- * JSON_COMPACT), without building a jansson tree. HO_ERR_NOMEM. */
-ho_err_t ho_agg_state_json(const ho_report_t *r, int64_t reports, ho_buf_t *b);
-/* Parse a value in that form (members in any order, "reports" optional) into
- * out (initialised; cleared first) and *reports (-1 when absent). 0, or -1
- * for anything else (out cleared): the caller falls back to jansson and
- * ho_report_from_jansson, which validates and explains. Does not validate
- * beyond types and shapes. */
-int ho_agg_state_parse(const char *text, size_t len, ho_report_t *out, int64_t *reports);
-
 #endif

@@ -63,7 +63,7 @@ typedef struct ho_report_s {
 
 /* The schema's fields in schema order (transfer_report.v2.avsc), the one
  * list of them: X(ID, "name") makes ho_report_field_names and the HO_RF_*
- * indexes into it that the JSON readers (jreport.c, agg_json.c) use. */
+ * indexes into it that the JSON reader and writer (jreport.c) use. */
 #define HO_REPORT_FIELDS(X)                                                                        \
         X(REPORT_ID, "report_id")                                                                  \
         X(TRANSFER_ID, "transfer_id")                                                              \
@@ -84,6 +84,10 @@ typedef struct ho_report_s {
 typedef enum ho_report_field_e { HO_REPORT_FIELDS(HO_RF_ENUM_) HO_RF__COUNT } ho_report_field_t;
 #undef HO_RF_ENUM_
 
+/* A person's members (persons[i]) */
+#define HO_PERSON_NAME "name"
+#define HO_PERSON_AFFILIATION "affiliation"
+
 /* The names, indexed by ho_report_field_t and NULL-terminated: the JSON
  * reader's known members and the codec's resolution check. */
 extern const char *const ho_report_field_names[HO_RF__COUNT + 1];
@@ -100,8 +104,8 @@ ho_err_t ho_report_copy(ho_report_t *dst, const ho_report_t *src);
  * field that breaks one and what was expected. */
 ho_err_t ho_report_validate(const ho_report_t *r, char *errstr, size_t errstr_size);
 
-/* Validation stamps: ho_report_from_json() and ho_report_from_jansson() (jreport.h)
- * stamp the report they validated with a 64-bit hash of its
+/* Validation stamps: ho_report_from_json() and ho_report_state_from_json()
+ * (jreport.h) stamp the report they validated with a 64-bit hash of its
  * whole content (every field, every string's bytes, the pointers), so that
  * ho_codec_encode() need not run the rules a second time. Any change to the
  * report afterwards (a field set, a string replaced or edited in place)

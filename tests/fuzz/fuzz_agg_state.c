@@ -1,16 +1,17 @@
 /*
- * fuzz_agg_state.c: libFuzzer target for the stored-state parser
- * (ho_agg_state_parse, lib/agg_json.c), which reads every {P}:transfers value
- * the engine revises: bytes from Redis, so anyone who can write the prefix.
- * It must never read outside the input (the copy below has no NUL after it),
- * and whatever it accepts must come back from the writer (ho_agg_state_json)
- * in a form it accepts again and writes byte for byte the same.
+ * fuzz_agg_state.c: libFuzzer target for the stored-state reader
+ * (ho_report_state_from_json, lib/jreport.c), which reads every
+ * {P}:transfers value the engine revises: bytes from Redis, so anyone who can
+ * write the prefix. It must never read outside the input (the copy below has
+ * no NUL after it), and whatever it accepts must come back from the writer
+ * (ho_report_json) in a form it accepts again and writes byte for byte the
+ * same.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "handover/agg_fold.h"
+#include "handover/jreport.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,14 +27,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ho_report_init(&r2);
         ho_buf_init(&b1);
         ho_buf_init(&b2);
-        if (ho_agg_state_parse(text, size, &r, &reports) == 0) {
+        char err[512];
+        if (ho_report_state_from_json(text, size, &r, &reports, err, sizeof(err)) == HO_OK) {
                 int64_t n = reports < 0 ? 0 : reports;
-                if (ho_agg_state_json(&r, n, &b1))
+                if (ho_report_json(&r, n, &b1))
                         abort(); /* out of memory only */
-                if (ho_agg_state_parse(b1.data, b1.len, &r2, &reports2)) {
+                if (ho_report_state_from_json(b1.data, b1.len, &r2, &reports2, err, sizeof(err))) {
                         fprintf(stderr,
-                                "fuzz_agg_state: the writer's output does not parse: %.*s\n",
-                                (int)b1.len, b1.data);
+                                "fuzz_agg_state: the writer's output does not parse (%s): %.*s\n",
+                                err, (int)b1.len, b1.data);
                         abort();
                 }
                 if (reports2 != n) {
@@ -41,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 (long long)n, (long long)reports2);
                         abort();
                 }
-                if (ho_agg_state_json(&r2, reports2, &b2))
+                if (ho_report_json(&r2, reports2, &b2))
                         abort();
                 if (b1.len != b2.len || memcmp(b1.data, b2.data, b1.len)) {
                         fprintf(stderr, "fuzz_agg_state: not a fixed point:\n  %.*s\n  %.*s\n",
