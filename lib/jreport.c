@@ -28,56 +28,6 @@
 
 static const char *const person_fields[] = {HO_PERSON_NAME, HO_PERSON_AFFILIATION, NULL};
 
-/* ---- names ---------------------------------------------------------------- */
-
-static size_t levenshtein(const char *a, const char *b) {
-        size_t la = strlen(a), lb = strlen(b), i, j;
-        size_t row[64], prev, tmp;
-
-        if (lb >= sizeof(row) / sizeof(row[0]) || la >= 64)
-                return (size_t)-1;
-        for (j = 0; j <= lb; j++)
-                row[j] = j;
-        for (i = 1; i <= la; i++) {
-                prev = row[0];
-                row[0] = i;
-                for (j = 1; j <= lb; j++) {
-                        size_t best = prev + (a[i - 1] != b[j - 1]);
-                        if (row[j] + 1 < best)
-                                best = row[j] + 1;
-                        if (row[j - 1] + 1 < best)
-                                best = row[j - 1] + 1;
-                        tmp = row[j];
-                        row[j] = best;
-                        prev = tmp;
-                }
-        }
-        return row[lb];
-}
-
-/* The nearest known name, or NULL when none is close. A prefix also counts
- * ("inmates" for "inmate_count"), since people shorten names. */
-static const char *nearest(const char *name, const char *const *known) {
-        const char *best = NULL;
-        size_t best_d = (size_t)-1, i, len = strlen(name);
-
-        for (i = 0; known[i]; i++) {
-                size_t d = levenshtein(name, known[i]);
-                size_t kl = strlen(known[i]), common = 0;
-                while (common < len && common < kl && name[common] == known[i][common])
-                        common++;
-                if (common >= 4 && common + 2 >= len && d > 2)
-                        d = 2; /* "inmates" -> "inmate_count" */
-                if (d < best_d) {
-                        best_d = d;
-                        best = known[i];
-                }
-        }
-        if (best && best_d <= (len > 6 ? 3 : 2) && best_d < len)
-                return best;
-        return NULL;
-}
-
 /* ---- the reader's state ----------------------------------------------------- */
 
 /* How a broken rule ranks: lower wins. */
@@ -430,7 +380,7 @@ static int read_person(rd_t *rd, size_t i, ho_person_t *p, bool *bad, char *m, s
                                 if (j->str_len < 64) {
                                         memcpy(key, j->str, j->str_len);
                                         key[j->str_len] = '\0';
-                                        near = nearest(key, person_fields);
+                                        near = ho_rule_nearest(key, person_fields);
                                 }
                                 if (near)
                                         snprintf(unknown, sizeof(unknown),
@@ -720,7 +670,7 @@ static void unknown_member(rd_t *rd) {
         if (j->str_len < 64) {
                 memcpy(key, j->str, j->str_len);
                 key[j->str_len] = '\0';
-                near = nearest(key, ho_report_field_names);
+                near = ho_rule_nearest(key, ho_report_field_names);
         }
         if (near)
                 snprintf(m, sizeof(m), "unknown field %s (did you mean \"%s\"?)", q, near);
@@ -851,7 +801,10 @@ static ho_err_t read_report(const char *text, size_t len, bool state, ho_report_
                 ho_report_clear(out);
                 return e;
         }
-        ho_report_mark_validated(out);
+        /* the stamp spares the encoder the rules; a stored state is never
+         * encoded, so the engine does not pay for it */
+        if (!state)
+                ho_report_mark_validated(out);
         if (reports)
                 *reports = rd.reports;
         return HO_OK;

@@ -351,6 +351,54 @@ void ho_rule_quote(char *out, size_t out_size, const char *s, size_t len) {
 
 /* ---- rules on plain values (report_int.h: shared with the JSON readers) -- */
 
+static size_t levenshtein(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b), i, j;
+        size_t row[64], prev, tmp;
+
+        if (lb >= sizeof(row) / sizeof(row[0]) || la >= 64)
+                return (size_t)-1;
+        for (j = 0; j <= lb; j++)
+                row[j] = j;
+        for (i = 1; i <= la; i++) {
+                prev = row[0];
+                row[0] = i;
+                for (j = 1; j <= lb; j++) {
+                        size_t best = prev + (a[i - 1] != b[j - 1]);
+                        if (row[j] + 1 < best)
+                                best = row[j] + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        tmp = row[j];
+                        row[j] = best;
+                        prev = tmp;
+                }
+        }
+        return row[lb];
+}
+
+/* The nearest known name, or NULL when none is close. A prefix also counts
+ * ("inmates" for "inmate_count"), since people shorten names. */
+const char *ho_rule_nearest(const char *name, const char *const *known) {
+        const char *best = NULL;
+        size_t best_d = (size_t)-1, i, len = strlen(name);
+
+        for (i = 0; known[i]; i++) {
+                size_t d = levenshtein(name, known[i]);
+                size_t kl = strlen(known[i]), common = 0;
+                while (common < len && common < kl && name[common] == known[i][common])
+                        common++;
+                if (common >= 4 && common + 2 >= len && d > 2)
+                        d = 2; /* "inmates" -> "inmate_count" */
+                if (d < best_d) {
+                        best_d = d;
+                        best = known[i];
+                }
+        }
+        if (best && best_d <= (len > 6 ? 3 : 2) && best_d < len)
+                return best;
+        return NULL;
+}
+
 ho_err_t ho_rule_invalid(char *errstr, size_t errstr_size, const char *field, const char *expected,
                          const char *got) {
         return ho_seterr(errstr, errstr_size, HO_ERR_INVALID, "field \"%s\": expected %s, got %s",

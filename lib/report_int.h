@@ -78,6 +78,9 @@ static inline bool ho_rule_text_ok(const char *s, size_t len) {
 /* A short, printable rendering of a string for messages: quoted, escaped,
  * cut after 40 bytes. */
 void ho_rule_quote(char *out, size_t out_size, const char *s, size_t len);
+/* The name in known (NULL-terminated) nearest to name, for "did you mean",
+ * or NULL when none is close. */
+const char *ho_rule_nearest(const char *name, const char *const *known);
 /* HO_ERR_INVALID + "field \"F\": expected E, got G" */
 ho_err_t ho_rule_invalid(char *errstr, size_t errstr_size, const char *field, const char *expected,
                          const char *got);

@@ -33,7 +33,8 @@ ho_err_t ho_report_from_json(const char *text, size_t len, ho_report_t *out, cha
 /* The same for a stored state ({P}:transfers): a report plus "reports", the
  * number of distinct reports folded into it, which goes to *reports (-1 when
  * absent or not an integer). The rules are the report's: a state that
- * breaks one is refused with the same messages. */
+ * breaks one is refused with the same messages. Not stamped: the engine
+ * never encodes a stored state. */
 ho_err_t ho_report_state_from_json(const char *text, size_t len, ho_report_t *out, int64_t *reports,
                                    char *errstr, size_t errstr_size);
 
