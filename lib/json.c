@@ -226,34 +226,6 @@ static void unget_unsave(ho_json_t *j, int c) {
 
 /* ---- strings ---- */
 
-/* The bytes at p that need no look: printable ASCII other than '"' and '\\'. */
-static inline __attribute__((always_inline)) const unsigned char *skip_plain(
-        const unsigned char *q, const unsigned char *end) {
-        const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
-
-        while (end - q >= 8) {
-                uint64_t w, x, y, m;
-                memcpy(&w, q, 8);
-                x = w ^ (ones * '"');
-                y = w ^ (ones * '\\');
-                /* a zero byte in x or y, a byte below 0x20, or a high bit */
-                m = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs) |
-                    ((w - ones * 0x20) & ~w & highs) | (w & highs);
-                if (m) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-                        /* the lowest flag is exact (borrows run upwards) */
-                        return q + (__builtin_ctzll(m) >> 3);
-#else
-                        break;
-#endif
-                }
-                q += 8;
-        }
-        while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
-                q++;
-        return q;
-}
-
 static int hexval(unsigned char c) {
         return is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : c - 'A' + 10;
 }
@@ -366,7 +338,7 @@ static void scan_string(ho_json_t *j) {
         j->token = HO_JSON_INVALID;
         /* the usual string: plain ASCII to the closing quote */
         if (!j->mb_left && !j->state) {
-                const unsigned char *q = skip_plain(j->p, j->end);
+                const unsigned char *q = ho_json_skip_plain_(j->p, j->end);
                 if (q < j->end && *q == '"') {
                         j->str = (const char *)j->p;
                         j->str_len = (size_t)(q - j->p);
@@ -415,7 +387,7 @@ static void scan_string(ho_json_t *j) {
                 }
                 /* a plain character: the run after it needs no look */
                 if (!j->mb_left && !j->state) {
-                        const unsigned char *q = skip_plain(j->p, j->end);
+                        const unsigned char *q = ho_json_skip_plain_(j->p, j->end);
                         j->saved += (size_t)(q - j->p);
                         j->p = q;
                 }
@@ -575,47 +547,21 @@ static bool fast_word(ho_json_t *j, const unsigned char *q) {
         return true;
 }
 
-int ho_json_scan(ho_json_t *j) {
+int ho_json_lex(ho_json_t *j) {
         int c;
 
         j->saved = 0;
         j->tok = j->p;
         if (j->failed)
                 return j->token = HO_JSON_INVALID;
-        /* ASCII outside a sequence: what get() would do, without its calls */
+        /* an integer or a word outside a sequence, read in place */
         if (!j->state && !j->mb_left) {
                 const unsigned char *q = j->p;
                 while (q < j->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
                         q++;
                 j->p = q;
-                if (q < j->end) {
-                        c = *q;
-                        if (c == '{' || c == '}' || c == '[' || c == ']' || c == ':' || c == ',') {
-                                j->tok = q;
-                                j->saved = 1;
-                                j->p = q + 1;
-                                return j->token = c;
-                        }
-                        if (c == '"') {
-                                const unsigned char *e = skip_plain(q + 1, j->end);
-                                j->tok = q;
-                                if (e < j->end && *e == '"') { /* the usual string */
-                                        j->str = (const char *)q + 1;
-                                        j->str_len = (size_t)(e - q - 1);
-                                        j->saved = j->str_len + 2;
-                                        j->p = e + 1;
-                                        return j->token = HO_JSON_STRING;
-                                }
-                                j->saved = 1;
-                                j->p = q + 1;
-                                scan_string(j);
-                                if (j->failed)
-                                        j->token = HO_JSON_INVALID;
-                                return j->token;
-                        }
-                        if (fast_word(j, q))
-                                return j->token;
-                }
+                if (q < j->end && fast_word(j, q))
+                        return j->token;
         }
         do
                 c = get(j);
@@ -667,7 +613,7 @@ int ho_json_top(ho_json_t *j) {
         return t;
 }
 
-int ho_json_value(ho_json_t *j) {
+int ho_json_value_check(ho_json_t *j) {
         if (j->failed)
                 return -1;
         if (++j->depth > HO_JSON_MAX_DEPTH) {
@@ -699,11 +645,6 @@ int ho_json_value(ho_json_t *j) {
         }
 }
 
-void ho_json_value_end(ho_json_t *j) {
-        if (j->depth)
-                j->depth--;
-}
-
 int ho_json_end(ho_json_t *j) {
         if (ho_json_scan(j) != HO_JSON_EOF) {
                 fail_text(j, "end of file expected");
@@ -730,26 +671,8 @@ int ho_json_obj_first(ho_json_t *j) {
         return obj_key(j);
 }
 
-/* The next byte is c, after ASCII whitespace, outside a sequence: consume it
- * as the token it is (what the lexer would do). */
-static bool fast_punct(ho_json_t *j, int c) {
-        const unsigned char *q = j->p;
-
-        if (j->state || j->mb_left || j->failed)
-                return false;
-        while (q < j->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
-                q++;
-        if (q >= j->end || *q != c)
-                return false;
-        j->tok = q;
-        j->saved = 1;
-        j->p = q + 1;
-        j->token = c;
-        return true;
-}
-
 int ho_json_obj_colon(ho_json_t *j) {
-        if (!fast_punct(j, ':') && ho_json_scan(j) != ':') {
+        if (ho_json_scan(j) != ':') {
                 fail_text(j, "':' expected");
                 return -1;
         }
@@ -758,7 +681,7 @@ int ho_json_obj_colon(ho_json_t *j) {
 }
 
 int ho_json_obj_next(ho_json_t *j) {
-        int t = fast_punct(j, ',') ? ',' : ho_json_scan(j);
+        int t = ho_json_scan(j);
         if (t == ',') {
                 ho_json_scan(j);
                 return obj_key(j);
@@ -781,7 +704,7 @@ int ho_json_arr_first(ho_json_t *j) {
 }
 
 int ho_json_arr_next(ho_json_t *j) {
-        int t = fast_punct(j, ',') ? ',' : ho_json_scan(j);
+        int t = ho_json_scan(j);
         if (t == ',') {
                 if (ho_json_scan(j) == HO_JSON_EOF) {
                         fail_text(j, "']' expected");

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum {
         HO_JSON_INVALID = -1,
@@ -70,8 +71,73 @@ typedef struct ho_json_s {
 void ho_json_init(ho_json_t *j, const char *text, size_t len);
 void ho_json_fini(ho_json_t *j); /* frees what the reader allocated */
 
-/* The next token (the lexer alone). */
-int ho_json_scan(ho_json_t *j);
+/* The next token, by the whole lexer. */
+int ho_json_lex(ho_json_t *j);
+/* The current token entered as a value, with every check (see ho_json_value). */
+int ho_json_value_check(ho_json_t *j);
+
+/* The bytes from q on that need no look inside a string: printable ASCII
+ * other than '"' and '\\', eight at a time. */
+static inline __attribute__((always_inline)) const unsigned char *ho_json_skip_plain_(
+        const unsigned char *q, const unsigned char *end) {
+        const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones * 0x80;
+
+        while (end - q >= 8) {
+                uint64_t w, x, y, m;
+                memcpy(&w, q, 8);
+                x = w ^ (ones * '"');
+                y = w ^ (ones * '\\');
+                /* a zero byte in x or y, a byte below 0x20, or a high bit */
+                m = ((x - ones) & ~x & highs) | ((y - ones) & ~y & highs) |
+                    ((w - ones * 0x20) & ~w & highs) | (w & highs);
+                if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                        /* the lowest flag is exact (borrows run upwards) */
+                        return q + (__builtin_ctzll(m) >> 3);
+#else
+                        break;
+#endif
+                }
+                q += 8;
+        }
+        while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+                q++;
+        return q;
+}
+
+/* The next token. Inline for the usual ones (punctuation and plain ASCII
+ * strings after whitespace, outside a UTF-8 sequence), where it does what
+ * the lexer's byte-by-byte reading does; the rest goes to ho_json_lex(). */
+static inline int ho_json_scan(ho_json_t *j) {
+        const unsigned char *q = j->p;
+
+        if (j->failed || j->state || j->mb_left)
+                return ho_json_lex(j);
+        while (q < j->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+                q++;
+        j->p = q;
+        if (q < j->end) {
+                int c = *q;
+                if (c == '{' || c == '}' || c == '[' || c == ']' || c == ':' || c == ',') {
+                        j->tok = q;
+                        j->saved = 1;
+                        j->p = q + 1;
+                        return j->token = c;
+                }
+                if (c == '"') {
+                        const unsigned char *e = ho_json_skip_plain_(q + 1, j->end);
+                        if (e < j->end && *e == '"') {
+                                j->tok = q;
+                                j->str = (const char *)q + 1;
+                                j->str_len = (size_t)(e - q - 1);
+                                j->saved = j->str_len + 2;
+                                j->p = e + 1;
+                                return j->token = HO_JSON_STRING;
+                        }
+                }
+        }
+        return ho_json_lex(j);
+}
 /* Fail with msg at the current token, jansson's way: " near '<token>'" when
  * the token has at most 20 bytes, " near end of file" when there is none.
  * The first failure wins. */
@@ -83,8 +149,21 @@ int ho_json_top(ho_json_t *j);
 /* Enter the current token as a value: its kind (HO_JSON_STRING ... '{', '['),
  * or -1 (not a value, nesting too deep, "\u0000" in a string). Pair with
  * ho_json_value_end() once the value is read. */
-int ho_json_value(ho_json_t *j);
-void ho_json_value_end(ho_json_t *j);
+static inline int ho_json_value(ho_json_t *j) {
+        int t = j->token;
+        /* a string read in place has no NUL (a raw one is a control character) */
+        if (!j->failed && j->depth < HO_JSON_MAX_DEPTH &&
+            ((t == HO_JSON_STRING && j->str != j->scratch) ||
+             (t > HO_JSON_STRING && t <= HO_JSON_NULL) || t == '{' || t == '[')) {
+                j->depth++;
+                return t;
+        }
+        return ho_json_value_check(j);
+}
+static inline void ho_json_value_end(ho_json_t *j) {
+        if (j->depth)
+                j->depth--;
+}
 /* Read and drop the current value, object and array members included
  * (duplicate keys refused at any depth). 0 or -1. */
 int ho_json_skip(ho_json_t *j);
