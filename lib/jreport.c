@@ -233,6 +233,15 @@ static int read_count(rd_t *rd, int rank, const char *field, int64_t max, bool n
         return 0;
 }
 
+/* A count that may be null (absent) */
+static int read_opt_count(rd_t *rd, int rank, const char *field, int64_t max, int32_t *out,
+                          bool *has) {
+        if (rd->j.token == HO_JSON_NULL)
+                return scalar(rd);
+        *has = true;
+        return read_count(rd, rank, field, max, true, out);
+}
+
 /* occurred_on and reported_at: the parsers take a C string */
 static int read_when(rd_t *rd, int f) {
         ho_json_t *j = &rd->j;
@@ -330,6 +339,34 @@ out:
         return ret;
 }
 
+/* "unknown field K<where> (did you mean ...?)" for the current key, naming
+ * the nearest of known */
+static void unknown_msg(const ho_json_t *j, const char *const *known, const char *where, char *m,
+                        size_t m_size) {
+        char q[96], key[72];
+        const char *near = NULL;
+
+        ho_rule_quote(q, sizeof(q), j->str, j->str_len);
+        if (j->str_len < 64) { /* longer names are near none */
+                memcpy(key, j->str, j->str_len);
+                key[j->str_len] = '\0';
+                near = ho_rule_nearest(key, known);
+        }
+        if (near)
+                snprintf(m, m_size, "unknown field %s%s (did you mean \"%s\"?)", q, where, near);
+        else
+                snprintf(m, m_size, "unknown field %s%s", q, where);
+}
+
+static void unknown_member(rd_t *rd) {
+        char m[512];
+
+        if (rd->rank <= RANK_UNKNOWN)
+                return;
+        unknown_msg(&rd->j, ho_report_field_names, "", m, sizeof(m));
+        keep(rd, RANK_UNKNOWN, false, m);
+}
+
 /* persons[i]: an object {"name", "affiliation"}; its first broken rule goes
  * to m (*bad set), in the order unknown member, missing name, name,
  * affiliation. */
@@ -374,22 +411,9 @@ static int read_person(rd_t *rd, size_t i, ho_person_t *p, bool *bad, char *m, s
                                 break;
                         }
                         if (!unknown[0]) {
-                                char q[96], key[72];
-                                const char *near = NULL;
-                                ho_rule_quote(q, sizeof(q), j->str, j->str_len);
-                                if (j->str_len < 64) {
-                                        memcpy(key, j->str, j->str_len);
-                                        key[j->str_len] = '\0';
-                                        near = ho_rule_nearest(key, person_fields);
-                                }
-                                if (near)
-                                        snprintf(unknown, sizeof(unknown),
-                                                 "unknown field %s in \"persons[%zu]\" (did you "
-                                                 "mean \"%s\"?)",
-                                                 q, i, near);
-                                else
-                                        snprintf(unknown, sizeof(unknown),
-                                                 "unknown field %s in \"persons[%zu]\"", q, i);
+                                char where[48];
+                                snprintf(where, sizeof(where), " in \"persons[%zu]\"", i);
+                                unknown_msg(j, person_fields, where, unknown, sizeof(unknown));
                         }
                 }
                 seen_name |= which == 1;
@@ -594,7 +618,6 @@ out:
 static int read_member(rd_t *rd, int f) {
         ho_report_t *r = rd->r;
         const int rank = RANK_FIELD + f;
-        int rc;
 
         if (rank > rd->rank)
                 return ho_json_skip(&rd->j); /* its message could not win */
@@ -615,19 +638,11 @@ static int read_member(rd_t *rd, int f) {
                 return read_count(rd, rank, "inmate_count", HO_INMATES_MAX, false,
                                   &r->inmate_count);
         case HO_RF_AIRCRAFT:
-                if (rd->j.token == HO_JSON_NULL)
-                        return scalar(rd);
-                rc = read_count(rd, rank, "aircraft_count", HO_AIRCRAFT_MAX, true,
-                                &r->aircraft_count);
-                r->has_aircraft_count = true;
-                return rc;
+                return read_opt_count(rd, rank, "aircraft_count", HO_AIRCRAFT_MAX,
+                                      &r->aircraft_count, &r->has_aircraft_count);
         case HO_RF_CUMULATIVE:
-                if (rd->j.token == HO_JSON_NULL)
-                        return scalar(rd);
-                rc = read_count(rd, rank, "cumulative_total", INT32_MAX, true,
-                                &r->cumulative_total);
-                r->has_cumulative_total = true;
-                return rc;
+                return read_opt_count(rd, rank, "cumulative_total", INT32_MAX, &r->cumulative_total,
+                                      &r->has_cumulative_total);
         case HO_RF_AUTHORITY:
                 if (rd->j.token == HO_JSON_NULL)
                         return scalar(rd);
@@ -657,26 +672,6 @@ static int field_index(const char *key, size_t n, int hint) {
                     !memcmp(key, ho_report_field_names[i], n))
                         return i;
         return -1;
-}
-
-static void unknown_member(rd_t *rd) {
-        const ho_json_t *j = &rd->j;
-        char q[96], key[72], m[512];
-        const char *near = NULL;
-
-        if (rd->rank <= RANK_UNKNOWN)
-                return;
-        ho_rule_quote(q, sizeof(q), j->str, j->str_len);
-        if (j->str_len < 64) {
-                memcpy(key, j->str, j->str_len);
-                key[j->str_len] = '\0';
-                near = ho_rule_nearest(key, ho_report_field_names);
-        }
-        if (near)
-                snprintf(m, sizeof(m), "unknown field %s (did you mean \"%s\"?)", q, near);
-        else
-                snprintf(m, sizeof(m), "unknown field %s", q);
-        keep(rd, RANK_UNKNOWN, false, m);
 }
 
 /* The document: an object of report members (and "reports" in a state). */

@@ -336,18 +336,7 @@ static void scan_string(ho_json_t *j) {
         int c;
 
         j->token = HO_JSON_INVALID;
-        /* the usual string: plain ASCII to the closing quote */
-        if (!j->mb_left && !j->state) {
-                const unsigned char *q = ho_json_skip_plain_(j->p, j->end);
-                if (q < j->end && *q == '"') {
-                        j->str = (const char *)j->p;
-                        j->str_len = (size_t)(q - j->p);
-                        j->saved += j->str_len + 1;
-                        j->p = q + 1;
-                        j->token = HO_JSON_STRING;
-                        return;
-                }
-        }
+        /* the plain ASCII string is ho_json_scan()'s, inline: here the rest */
         c = get_save(j);
         while (c != '"') {
                 if (c == ST_ERROR)
@@ -556,9 +545,7 @@ int ho_json_lex(ho_json_t *j) {
                 return j->token = HO_JSON_INVALID;
         /* an integer or a word outside a sequence, read in place */
         if (!j->state && !j->mb_left) {
-                const unsigned char *q = j->p;
-                while (q < j->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
-                        q++;
+                const unsigned char *q = ho_json_skip_ws_(j->p, j->end);
                 j->p = q;
                 if (q < j->end && fast_word(j, q))
                         return j->token;

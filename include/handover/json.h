@@ -105,6 +105,14 @@ static inline __attribute__((always_inline)) const unsigned char *ho_json_skip_p
         return q;
 }
 
+/* JSON's whitespace from q on */
+static inline const unsigned char *ho_json_skip_ws_(const unsigned char *q,
+                                                    const unsigned char *end) {
+        while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+                q++;
+        return q;
+}
+
 /* The next token. Inline for the usual ones (punctuation and plain ASCII
  * strings after whitespace, outside a UTF-8 sequence), where it does what
  * the lexer's byte-by-byte reading does; the rest goes to ho_json_lex(). */
@@ -113,8 +121,7 @@ static inline int ho_json_scan(ho_json_t *j) {
 
         if (j->failed || j->state || j->mb_left)
                 return ho_json_lex(j);
-        while (q < j->end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
-                q++;
+        q = ho_json_skip_ws_(q, j->end);
         j->p = q;
         if (q < j->end) {
                 int c = *q;
