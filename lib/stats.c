@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include "handover/jreport.h"
 #include "handover/keys.h"
 #include "handover/redis.h"
 #include "handover/report.h"
@@ -455,36 +456,28 @@ static int audit_route(ho_stats_audit_t *a, const char *route, uint32_t *idx) {
         return 0;
 }
 
-ho_err_t ho_stats_audit_add(ho_stats_audit_t *a, const char *transfer_id, const json_t *state,
-                            char *errstr, size_t errstr_size) {
-        const char *oc = json_string_value(json_object_get(state, "origin_country"));
-        const char *dc = json_string_value(json_object_get(state, "destination_country"));
-        const char *on = json_string_value(json_object_get(state, "occurred_on"));
-        json_t *ic = json_object_get(state, "inmate_count");
-        json_t *ct = json_object_get(state, "cumulative_total");
-        int32_t date;
+ho_err_t ho_stats_audit_add(ho_stats_audit_t *a, const char *transfer_id, const char *state,
+                            size_t len, char *errstr, size_t errstr_size) {
+        ho_report_t r;
+        char why[256];
 
-        if (!oc || !dc)
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                 "transfer \"%s\": expected string fields \"origin_country\" and "
-                                 "\"destination_country\"",
-                                 transfer_id);
-        if (!on || ho_date_parse(on, &date) != HO_OK)
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                 "transfer \"%s\": field \"occurred_on\": expected YYYY-MM-DD",
-                                 transfer_id);
-        if (!json_is_integer(ic))
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                 "transfer \"%s\": field \"inmate_count\": expected an integer",
-                                 transfer_id);
-        if (ct && !json_is_null(ct) && !json_is_integer(ct))
-                return ho_seterr(errstr, errstr_size, HO_ERR_INVALID,
-                                 "transfer \"%s\": field \"cumulative_total\": expected an "
-                                 "integer or null",
-                                 transfer_id);
+        /* the engine's reader and rules: a state the engine would refuse is not counted */
+        ho_report_init(&r);
+        ho_err_t e = ho_report_state_from_json(state, len, &r, NULL, why, sizeof(why));
+        if (e == HO_ERR_NOMEM)
+                return ho_seterr(errstr, errstr_size, e, "out of memory");
+        if (e)
+                return ho_seterr(errstr, errstr_size, e,
+                                 "stored state of transfer \"%s\" does not parse: %s", transfer_id,
+                                 why);
         char route[16];
-        snprintf(route, sizeof(route), "%s-%s", oc, dc);
+        snprintf(route, sizeof(route), "%s-%s", r.origin_country, r.destination_country);
         struct ho_audit_tr t = {0};
+        t.date = r.occurred_on;
+        t.inmates = r.inmate_count;
+        t.has_claim = r.has_cumulative_total;
+        t.claim = t.has_claim ? r.cumulative_total : 0;
+        ho_report_clear(&r);
         if (audit_route(a, route, &t.route))
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         if (a->n == a->cap) {
@@ -499,10 +492,6 @@ ho_err_t ho_stats_audit_add(ho_stats_audit_t *a, const char *transfer_id, const 
                 return ho_seterr(errstr, errstr_size, HO_ERR_NOMEM, "out of memory");
         t.seq = a->n;
         t.rname = a->routes[t.route];
-        t.date = date;
-        t.inmates = (int64_t)json_integer_value(ic);
-        t.has_claim = json_is_integer(ct);
-        t.claim = t.has_claim ? (int64_t)json_integer_value(ct) : 0;
         a->tr[a->n++] = t;
         return HO_OK;
 }
@@ -601,17 +590,13 @@ ho_err_t ho_stats_audit_scan(redisContext *c, const char *prefix, const char *ns
                 snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
                 redisReply *kv = r->element[1];
                 for (size_t i = 0; i + 1 < kv->elements && err == HO_OK; i += 2) {
-                        json_error_t jerr;
-                        json_t *st = json_loadb(kv->element[i + 1]->str, kv->element[i + 1]->len, 0,
-                                                &jerr);
-                        if (!st) {
-                                err = ho_seterr(errstr, errstr_size, HO_ERR_JSON,
-                                                "%s field \"%s\": not JSON: %s", key,
-                                                kv->element[i]->str, jerr.text);
-                                break;
-                        }
-                        err = ho_stats_audit_add(a, kv->element[i]->str, st, errstr, errstr_size);
-                        json_decref(st);
+                        char why[512];
+                        err = ho_stats_audit_add(a, kv->element[i]->str, kv->element[i + 1]->str,
+                                                 kv->element[i + 1]->len, why, sizeof(why));
+                        if (err && err != HO_ERR_NOMEM)
+                                ho_seterr(errstr, errstr_size, err, "%s (in \"%s\")", why, key);
+                        else if (err)
+                                ho_seterr(errstr, errstr_size, err, "out of memory");
                 }
                 freeReplyObject(r);
         } while (err == HO_OK && strcmp(cursor, "0"));

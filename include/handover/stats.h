@@ -62,11 +62,13 @@ typedef struct ho_stats_audit_s ho_stats_audit_t;
 
 ho_stats_audit_t *ho_stats_audit_new(void);
 void ho_stats_audit_destroy(ho_stats_audit_t *a);
-/* One transfer's current state (as stored in {P}:transfers). A state that
- * lacks the fields the audit needs is HO_ERR_INVALID (errstr names the field);
- * the audit is unchanged then. The same transfer_id added twice keeps the last. */
-ho_err_t ho_stats_audit_add(ho_stats_audit_t *a, const char *transfer_id, const json_t *state,
-                            char *errstr, size_t errstr_size);
+/* One transfer's current state, the JSON text stored in {P}:transfers, read
+ * by the engine's reader with its rules (ho_report_state_from_json): a state
+ * the engine would refuse is its error (HO_ERR_JSON or HO_ERR_INVALID, errstr
+ * says why) and the audit is unchanged then. The same transfer_id added twice
+ * keeps the last. */
+ho_err_t ho_stats_audit_add(ho_stats_audit_t *a, const char *transfer_id, const char *state,
+                            size_t len, char *errstr, size_t errstr_size);
 /* Sort and sum. Call once, after the last add. */
 ho_err_t ho_stats_audit_finish(ho_stats_audit_t *a);
 /* HSCAN "{prefix}:" ns "transfers" (COUNT 500 per step) into a new audit and

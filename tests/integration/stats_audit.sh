@@ -45,4 +45,13 @@ assert d == {"transfer_id": "mx-us-2026-01-20", "route": "MX-US", "occurred_on":
 PY
 rc=0; "$HO_BIN_DIR/handover-stats" -r "$AGG_REDIS" -p "$AGG_PREFIX" --json --audit >/dev/null || rc=$?
 ho_assert_eq 3 "$rc" "exit code of --json --audit with a discrepancy"
-ho_log "ok: the sample agrees (92); the planted claim of 93 is found"
+
+# a state the engine would refuse (a member twice) is refused by the audit too, by name
+bad=$(agg_redis HGET "{$AGG_PREFIX}:transfers" mx-us-2025-02-27)
+agg_redis HSET "{$AGG_PREFIX}:transfers" mx-us-planted "${bad%\}},\"source\":\"again\"}" >/dev/null
+rc=0; audit >/dev/null 2>"$HO_TMP/audit3.err" || rc=$?
+ho_assert_eq 1 "$rc" "exit code of --audit over a state the engine refuses"
+grep -qF 'stored state of transfer "mx-us-planted" does not parse: not a JSON object: duplicate object key' "$HO_TMP/audit3.err" \
+  || { cat "$HO_TMP/audit3.err" >&2; ho_fail "--audit does not name the refused state"; }
+grep -qF "(in \"{$AGG_PREFIX}:transfers\")" "$HO_TMP/audit3.err" || ho_fail "--audit does not name the key"
+ho_log "ok: the sample agrees (92); the planted claim of 93 is found; a refused state is named"
