@@ -634,6 +634,12 @@ def cmd_report(argv):
                 mem_rows.append("| handover-aggregate, latency run | | %s MB | |" % mb(lat_hwm))
         # CPU per report per process, Redis's time per command, Redis memory per report
         cost_rows = []
+        if res.get("produce") and hm.get("cost") and km.get("cost"):
+                # the median round's pair; Redis is idle here, so its column is the probe's own cost
+                for name, h in (("produce, handover-produce", hm), ("produce, kcat -P (baseline)", km)):
+                        c = h["cost"]
+                        cost_rows.append((name, "%.2f" % h["cpu_us_per_report"], c["redis_cpu_us_per_report"],
+                                          c["broker_cpu_us_per_report"], c["redis_memory_bytes_per_report"], {}))
         for name, a in (("aggregate, 1 worker", a1), ("aggregate, 2 workers", a2),
                         ("python worker, 1 worker", py)):
                 if a and a.get("cost"):
