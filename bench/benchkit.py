@@ -639,7 +639,7 @@ def cmd_report(argv):
                 for name, h in (("produce, handover-produce", hm), ("produce, kcat -P (baseline)", km)):
                         c = h["cost"]
                         cost_rows.append((name, "%.2f" % h["cpu_us_per_report"], c["redis_cpu_us_per_report"],
-                                          c["broker_cpu_us_per_report"], c["redis_memory_bytes_per_report"], {}))
+                                          c["broker_cpu_us_per_report"], None, {}))
         for name, a in (("aggregate, 1 worker", a1), ("aggregate, 2 workers", a2),
                         ("python worker, 1 worker", py)):
                 if a and a.get("cost"):
@@ -687,7 +687,8 @@ def cmd_report(argv):
                           "|---|---:|---:|---:|---:|---|"]
                 for r in cost_rows:
                         lines.append("| %s | %s | %s | %s | %s | %s |" % (
-                                r[0], r[1], r[2], r[3] if r[3] is not None else "?", r[4],
+                                r[0], r[1], r[2], r[3] if r[3] is not None else "?",
+                                r[4] if r[4] is not None else "-",
                                 ", ".join("%s %.2f" % (k, v["us_per_report"]) for k, v in r[5].items())))
         if mem_rows:
                 lines += ["", "| peak RSS (VmHWM) | after %s reports | after %s reports | growth |" %
