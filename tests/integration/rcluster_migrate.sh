@@ -32,7 +32,9 @@ agg_produce_paced "$HO_TMP/v2.jsonl" 2500 &
 prod=$!
 ho_wait_until 30 bash -c "[ \$(redis-cli -p $src HLEN '{$AGG_PREFIX}:offsets' 2>/dev/null || echo 0) -ge 6 ]" \
   || ho_fail "the workers wrote no offsets to the slot's master"
-sleep 1
+# a second of the stream applied before the slot moves (the stream lasts 18 s)
+progressed() { [ "$(agg_progress)" -ge 2500 ]; }
+ho_wait_until 30 progressed || ho_fail "the workers applied no second of the stream"
 kill -0 "$prod" 2>/dev/null || ho_fail "the stream ended before the migration: not mid-stream"
 
 ho_log "migration starts at progress $(agg_progress)"
