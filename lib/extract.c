@@ -433,8 +433,8 @@ static int parse_dateline(ctx_t *c, size_t L) {
                         i += u;
                         if (is_p(c, i, '.'))
                                 i++;
-                        if (TK(c, i)->kind == XT_NUM && (d = (int)ho_xtok_digits(&c->t, i)) >= 1 &&
-                            d <= 31)
+                        if (i < end && TK(c, i)->kind == XT_NUM &&
+                            (d = (int)ho_xtok_digits(&c->t, i)) >= 1 && d <= 31)
                                 i++;
                         else
                                 return 0;
