@@ -32,6 +32,12 @@ tail -n +$((N / 2 + 1)) "$HO_TMP/all.jsonl" >"$HO_TMP/half2.jsonl"
 
 agg_start w1; w1=$HO_LAST_PID
 agg_start w2; w2=$HO_LAST_PID
+# both in the group with partitions of their own before the first kill: a worker that joins while
+# the coordinator dies may hold nothing, reach no broker, and have no outage to report later
+both_assigned() {
+  grep -q 'assigned "' "$HO_TMP/w1.log" && grep -q 'assigned "' "$HO_TMP/w2.log"
+}
+ho_wait_until 60 both_assigned || ho_fail "the two workers did not both get partitions within 60 s"
 
 # ---- one node of the quorum lost: the active controller
 first=$(kc_stack controller 2>/dev/null) || ho_fail "no active controller known"
