@@ -46,18 +46,11 @@ static const ho_kafka_kv_t ho_producer_defaults[] = {
         {"batch.num.messages", "10000"},
         {"batch.size", "1000000"},
         {"message.timeout.ms", "30000"},
-        /* the broker's own ack timeout: it answers within 10 s even when
-         * the in-sync replicas do not */
+        /* a request to a broker that stopped answering (paused, cut off) is
+         * given up after 10 s, so the retry on the partition's new leader
+         * still fits in message.timeout.ms (idempotence keeps it exactly
+         * once); librdkafka's 30 s default left no time for it */
         {"request.timeout.ms", "10000"},
-        /* the client's: librdkafka 2.0 gives each ProduceRequest attempt
-         * min(socket.timeout.ms, its first message's message.timeout.ms).
-         * At the 60 s default a request in flight to a broker that stopped
-         * answering (frozen, cut off) waited out message.timeout.ms and its
-         * reports failed; at 12 s (above the broker's 10 s, whose answer
-         * comes first) it is given up, the connection dropped, the leaders
-         * looked up again, and the retry on the new leader fits in the 30 s
-         * (idempotence keeps it exactly once). test_produce shows it. */
-        {"socket.timeout.ms", "12000"},
         /* bounds memory: librdkafka counts only key + value against .kbytes,
          * so .messages binds; a spool window stays mapped until every
          * partition has delivered past it (docs/bench.md) */

@@ -18,8 +18,8 @@ ho_need_bin handover-aggregate handover-produce handover-topic
 kc_require_cluster
 
 N=${HO_REPORTS:-36000}
-# 36 s of stream: the producer gets past the frozen node in ~12 s (socket.timeout.ms), and the
-# stream must outlast the pause, the fencing and the group's recovery (up to ~25 s in CI)
+# 36 s of stream: it must outlast the pause, the fencing and the group's recovery (up to ~25 s
+# in CI)
 RATE=${HO_RATE:-1000}
 PAUSE_MIN=12 # seconds: above both session timeouts
 agg_setup 6

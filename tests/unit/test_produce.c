@@ -923,10 +923,9 @@ static ho_producer_t *mock_producer(const char *timeout_ms, const char *const *n
         assert_int_equal(ho_producer_conf_defaults(conf, err, sizeof(err)), HO_OK);
         assert_int_equal(rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof(err)),
                          RD_KAFKA_CONF_OK);
-        if (timeout_ms) /* NULL: the default */
-                assert_int_equal(rd_kafka_conf_set(conf, "message.timeout.ms", timeout_ms, err,
-                                                   sizeof(err)),
-                                 RD_KAFKA_CONF_OK);
+        assert_int_equal(rd_kafka_conf_set(conf, "message.timeout.ms", timeout_ms, err,
+                                           sizeof(err)),
+                         RD_KAFKA_CONF_OK);
         assert_int_equal(rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err)),
                          RD_KAFKA_CONF_OK);
         p = ho_producer_new(conf, "handover.test", names, n_names, err, sizeof(err));
@@ -957,35 +956,6 @@ static void test_producer_delivers(void **state) {
         assert_int_equal(st.bytes, 100);
         assert_int_equal(st.transfers, 3);
         assert_true(st.transfers_exact);
-        assert_false(ho_producer_failed(p));
-        ho_producer_destroy(p);
-}
-
-/* A leader that stops answering mid-request (frozen, cut off): with the
- * defaults, the request is given up at socket.timeout.ms and retried in time,
- * so the reports are delivered once, within message.timeout.ms. The mock
- * answers the first ProduceRequest after 40 s, past message.timeout.ms. */
-static void test_producer_frozen_leader(void **state) {
-        static const char *const names[] = {"in.jsonl"};
-        ho_producer_t *p = mock_producer(NULL, names, 1);
-        rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(ho_producer_handle(p));
-        ho_producer_stats_t st;
-        char err[512];
-
-        (void)state;
-        assert_non_null(mc);
-        assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(mc, 1, 0 /* Produce */, 1,
-                                                                      RD_KAFKA_RESP_ERR_NO_ERROR,
-                                                                      40000),
-                         RD_KAFKA_RESP_ERR_NO_ERROR);
-        for (int i = 1; i <= 5; i++)
-                assert_int_equal(ho_producer_send(p, "k", 1, "v", 1, 1000 + i, HO_POS(0, i), NULL,
-                                                  err, sizeof(err)),
-                                 HO_OK);
-        assert_int_equal(ho_producer_flush(p, 60000), 0);
-        ho_producer_stats(p, &st);
-        assert_int_equal(st.failed, 0);
-        assert_int_equal(st.delivered, 5);
         assert_false(ho_producer_failed(p));
         ho_producer_destroy(p);
 }
@@ -1091,7 +1061,6 @@ int main(void) {
                 cmocka_unit_test(test_spool_block),
                 cmocka_unit_test(test_tset),
                 cmocka_unit_test(test_producer_delivers),
-                cmocka_unit_test(test_producer_frozen_leader),
                 cmocka_unit_test(test_producer_failures_positions),
                 cmocka_unit_test(test_producer_broker_error),
                 cmocka_unit_test(test_producer_flush_purges),
